@@ -1,0 +1,13 @@
+"""bytepiece: a byte-level Unigram tokenizer with a C core.
+
+Train a vocabulary on raw text by n-gram new-word discovery, then segment
+text with a Viterbi decoder that can also sample segmentations (subword
+regularization). A drop-in successor of BytePiece 0.6.3: same model files,
+same API, same token ids.
+"""
+from .model import Model, load_model, save_model
+from .text import normalize
+from .tokenizer import SAMPLERS, Tokenizer, UnknownTokenError
+
+__all__ = ["Tokenizer", "UnknownTokenError", "SAMPLERS", "Model", "load_model", "save_model", "normalize"]
+__version__ = "1.0.0.dev0"

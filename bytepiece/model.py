@@ -1,0 +1,201 @@
+"""Model files: read, validate, write (DESIGN.md section 2).
+
+The format is BytePiece 0.6.3's JSON: ``{base64(piece): [id, text, count]}``
+where ``text`` is the piece decoded as UTF-8 with errors ignored (for humans
+only). Ids 0, 1, 2 are ``<pad>``, ``<bos>``, ``<eos>``; pieces use 3..N+2.
+Every one of the 256 single bytes must be a piece, so every byte string can
+be tokenized. Files may be plain, gzip (``.gz``) or a zip holding one model.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import json
+import os
+import zipfile
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Sequence, Tuple, Union
+
+import numpy as np
+
+__all__ = ["Model", "SPECIAL_TOKENS", "load_model", "parse_model", "model_from_counts", "dump_model", "save_model"]
+
+SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>")
+NUM_SPECIAL = len(SPECIAL_TOKENS)
+MAX_COUNT = 2**63 - 1
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+@dataclass(frozen=True)
+class Model:
+    """A validated vocabulary: ``pieces[i]`` has token id ``ids[i]`` and ``counts[i]``."""
+
+    pieces: Tuple[bytes, ...]
+    ids: Tuple[int, ...]
+    counts: Tuple[int, ...]
+
+    def scores(self) -> np.ndarray:
+        """score(p) = log(count(p)) - log(sum of counts), float64.
+
+        Computed with numpy as BytePiece 0.6.3 did, so that ties in the
+        Viterbi search break the same way and token ids match bit for bit.
+        """
+        counts = np.array(self.counts, dtype=np.int64)
+        return np.log(counts) - np.log(float(sum(self.counts)))
+
+
+def _describe(piece: bytes) -> str:
+    return repr(piece) if len(piece) <= 40 else repr(piece[:40])[:-1] + "...'"
+
+
+def _reject_duplicate_keys(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
+    result: Dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"the key {key!r} appears twice in the model file")
+        result[key] = value
+    return result
+
+
+def load_model(path: PathLike) -> Model:
+    """Read and validate a model file (JSON, ``.gz`` or a ``.zip`` with one file).
+
+    Raises OSError when the file cannot be read and ValueError when it is not
+    a valid BytePiece model (the message names the file and the problem).
+    """
+    path = os.fspath(path)
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                members = [m for m in archive.infolist() if not m.is_dir()]
+                if len(members) != 1:
+                    raise ValueError(f"a zipped model must hold exactly one file, found {len(members)}")
+                raw = archive.read(members[0])
+        else:
+            with open(path, "rb") as f:
+                raw = f.read()
+            if raw[:2] == b"\x1f\x8b":
+                raw = gzip.decompress(raw)
+        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_reject_duplicate_keys)
+        return parse_model(data)
+    except (zipfile.BadZipFile, gzip.BadGzipFile, EOFError) as exc:
+        raise ValueError(f"{path}: corrupt compressed model file ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not a BytePiece model (not UTF-8 text: {exc})") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not a BytePiece model (invalid JSON: {exc})") from None
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def parse_model(data: Mapping[str, Sequence[Any]]) -> Model:
+    """Validate a decoded model (the JSON object of a model file).
+
+    Raises ValueError naming the first problem: not an object, a key that is
+    not base64, an empty or duplicate piece, an entry that is not
+    ``[id, text, count]``, an id outside 3..N+2 or used twice, a count that
+    is not a positive integer below 2**63, or a missing single byte.
+    """
+    if not isinstance(data, Mapping):
+        raise ValueError(
+            "not a BytePiece model: expected a JSON object {base64 piece: [id, text, count]}, "
+            f"got {type(data).__name__}"
+        )
+    if not data:
+        raise ValueError("not a BytePiece model: it has no pieces")
+    n = len(data)
+    pieces: List[bytes] = []
+    ids: List[int] = []
+    counts: List[int] = []
+    key_of_piece: Dict[bytes, str] = {}
+    piece_of_id: Dict[int, bytes] = {}
+    for key, entry in data.items():
+        if not isinstance(key, str):
+            raise ValueError(f"piece key {key!r:.40} is not a base64 string")
+        try:
+            piece = base64.b64decode(key, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError(f"piece key {key!r:.40} is not valid base64") from None
+        if not piece:
+            raise ValueError(f"piece key {key!r} decodes to an empty piece")
+        if piece in key_of_piece:
+            raise ValueError(f"keys {key_of_piece[piece]!r} and {key!r} both decode to the piece {_describe(piece)}")
+        key_of_piece[piece] = key
+        if not isinstance(entry, (list, tuple)) or len(entry) != 3:
+            raise ValueError(f"entry of piece {_describe(piece)} must be [id, text, count], got {entry!r:.80}")
+        token_id, _, count = entry
+        if not _is_int(token_id):
+            raise ValueError(f"id of piece {_describe(piece)} must be an integer, got {token_id!r:.40}")
+        if not NUM_SPECIAL <= token_id < n + NUM_SPECIAL:
+            raise ValueError(
+                f"id {token_id} of piece {_describe(piece)} is out of range: "
+                f"a model with {n} pieces uses ids {NUM_SPECIAL}..{n + NUM_SPECIAL - 1}"
+            )
+        if token_id in piece_of_id:
+            raise ValueError(f"id {token_id} is used by both {_describe(piece_of_id[token_id])} and {_describe(piece)}")
+        piece_of_id[token_id] = piece
+        if not _is_int(count) or count <= 0:
+            raise ValueError(f"count of piece {_describe(piece)} must be a positive integer, got {count!r:.40}")
+        if count > MAX_COUNT:
+            raise ValueError(f"count of piece {_describe(piece)} is too large ({count} > 2**63 - 1)")
+        pieces.append(piece)
+        ids.append(token_id)
+        counts.append(count)
+    missing = [bytes([b]) for b in range(256) if bytes([b]) not in key_of_piece]
+    if missing:
+        shown = ", ".join(repr(m) for m in missing[:8]) + (", ..." if len(missing) > 8 else "")
+        raise ValueError(
+            f"the model lacks {len(missing)} of the 256 single-byte pieces ({shown}); "
+            "every byte must be a piece so that any text can be tokenized"
+        )
+    return Model(tuple(pieces), tuple(ids), tuple(counts))
+
+
+def model_from_counts(counts: Mapping[bytes, int], add_missing_bytes: bool = False) -> Model:
+    """A model from ``{piece: count}``; ids follow (length, bytes) order as in 0.6.3.
+
+    With ``add_missing_bytes`` every single byte that is absent gets count 1
+    (what the trainer does); otherwise a missing byte is a ValueError.
+    """
+    if not isinstance(counts, Mapping):
+        raise TypeError(f"pieces must be a mapping {{bytes: count}}, not {type(counts).__name__}")
+    table: Dict[bytes, int] = {}
+    for piece, count in counts.items():
+        if not isinstance(piece, bytes):
+            raise TypeError(f"pieces must be bytes, got {type(piece).__name__} {piece!r:.40}")
+        table[piece] = count
+    if add_missing_bytes:
+        for b in range(256):
+            table.setdefault(bytes([b]), 1)
+    ordered = sorted(table.items(), key=lambda item: (len(item[0]), item[0]))
+    return parse_model(
+        {
+            base64.b64encode(piece).decode("ascii"): [i + NUM_SPECIAL, "", count]
+            for i, (piece, count) in enumerate(ordered)
+        }
+    )
+
+
+def dump_model(model: Model) -> Dict[str, List[Any]]:
+    """The JSON object of ``model``, entries in id order (as 0.6.3 writes them)."""
+    order = sorted(range(len(model.pieces)), key=model.ids.__getitem__)
+    return {
+        base64.b64encode(model.pieces[i]).decode("ascii"): [
+            model.ids[i],
+            model.pieces[i].decode("utf-8", errors="ignore"),
+            model.counts[i],
+        ]
+        for i in order
+    }
+
+
+def save_model(model: Model, path: PathLike) -> None:
+    """Write ``model`` as 0.6.3-compatible JSON (UTF-8, indent 4, like 0.6.3)."""
+    with open(os.fspath(path), "w", encoding="utf-8") as f:
+        json.dump(dump_model(model), f, indent=4, ensure_ascii=False)

@@ -1,0 +1,29 @@
+/*
+ * bp_common.h: error codes shared by the whole C core of bytepiece.
+ *
+ * Conventions of every csrc/ function:
+ *   - Returns 0 (BP_OK) on success or a negative BP_ERR_* code; it never
+ *     aborts, never prints and never touches global mutable state.
+ *   - "bytes" means raw bytes of UTF-8 text; the C core knows nothing about
+ *     characters except where a function says so.
+ *   - Inputs are borrowed (the caller keeps ownership) unless a comment says
+ *     "takes ownership" or "caller frees".
+ */
+#ifndef BP_COMMON_H
+#define BP_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    BP_OK = 0,
+    BP_ERR_NOMEM = -1,       /* an allocation failed */
+    BP_ERR_INVALID = -2,     /* an argument breaks the function's contract */
+    BP_ERR_DUPLICATE = -3,   /* the same piece was given twice */
+    BP_ERR_TOO_LARGE = -4    /* a size exceeds what the data structure can index */
+};
+
+/* A short English description of a BP_* code (static storage, never NULL). */
+const char *bp_strerror(int code);
+
+#endif

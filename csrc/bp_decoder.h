@@ -1,0 +1,44 @@
+/*
+ * bp_decoder.h: segmentation of text into vocabulary pieces (DESIGN.md s.3).
+ *
+ * The text is cut into chunks after every maximal run of '\n' bytes (the
+ * same chunks as BytePiece's regex `.*\n+|.+`); pieces never cross a chunk.
+ * Each chunk is decoded by a dynamic programme over its byte positions in
+ * "push" form: from every start s the trie walk finds the pieces s..e and
+ * updates position e. All three modes are linear in the text length (each
+ * position does at most max_piece_len trie steps) and use no recursion.
+ */
+#ifndef BP_DECODER_H
+#define BP_DECODER_H
+
+#include "bp_trie.h"
+
+typedef enum {
+    /* Viterbi: the highest-scoring segmentation; ties go to the longest
+     * piece ending at a position (BytePiece 0.6.3's order). alpha unused. */
+    BP_MODE_BEST = 0,
+    /* Perfect sampling (forward filtering, backward sampling): draws a
+     * segmentation S with probability exp(alpha * score(S)) / Z. */
+    BP_MODE_SAMPLE_PERFECT = 1,
+    /* Viterbi sampling: a running two-way draw per position; cheap but
+     * biased towards the later (shorter) candidates. */
+    BP_MODE_SAMPLE_VITERBI = 2
+} bp_mode;
+
+/*
+ * Segments text[0 .. len) (bytes; any bytes, no normalization is done here)
+ * and writes the token ids, in order, to out_ids, which must have room for
+ * len entries (a segmentation never has more tokens than bytes).
+ * *num_ids receives the number of ids written. stream_key selects the random
+ * stream of the samplers (see bp_rng.h; unused by BP_MODE_BEST): the same
+ * key gives the same result. alpha must be finite and >= 0 for the samplers.
+ * The trie is only read, so concurrent calls on one trie are safe.
+ * Errors: BP_ERR_INVALID (bad mode or alpha), BP_ERR_NOMEM.
+ * Time O(len * max_piece_len) worst case, about 4 trie steps per byte on real
+ * text; extra memory 4 * (len + 1) bytes plus O(max_piece_len).
+ */
+int bp_encode(const bp_trie *trie, const uint8_t *text, size_t len,
+              bp_mode mode, double alpha, uint64_t stream_key,
+              int32_t *out_ids, size_t *num_ids);
+
+#endif

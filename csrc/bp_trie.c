@@ -1,0 +1,256 @@
+/* bp_trie.c: construction of the double-array trie (see bp_trie.h). */
+#include "bp_trie.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const uint8_t *bytes;
+    uint32_t length;
+    uint32_t index; /* position in the caller's arrays */
+} key_ref;
+
+static int compare_keys(const void *pa, const void *pb)
+{
+    const key_ref *a = pa, *b = pb;
+    uint32_t common = a->length < b->length ? a->length : b->length;
+    int c = memcmp(a->bytes, b->bytes, common);
+    if (c != 0)
+        return c;
+    return (a->length > b->length) - (a->length < b->length);
+}
+
+/* A range of sorted keys sharing the first `depth` bytes, owned by `node`. */
+typedef struct {
+    int32_t node;
+    uint32_t lo, hi, depth;
+} pending_node;
+
+typedef struct {
+    bp_unit *units;
+    bp_piece_info *info;
+    /* next_free[p]: a position >= p that may be free; a union-find "next
+     * unused slot" structure (next_free[p] == p iff p is free), which keeps
+     * the base search close to linear. */
+    uint32_t *next_free;
+    size_t capacity;
+} builder;
+
+static int builder_reserve(builder *b, size_t need)
+{
+    if (need <= b->capacity)
+        return BP_OK;
+    size_t cap = b->capacity ? b->capacity : 1024;
+    while (cap < need)
+        cap *= 2;
+    if (cap > (size_t)BP_BASE_MASK + 257)
+        return BP_ERR_TOO_LARGE;
+    bp_unit *units = realloc(b->units, cap * sizeof *units);
+    if (!units)
+        return BP_ERR_NOMEM;
+    b->units = units;
+    bp_piece_info *info = realloc(b->info, cap * sizeof *info);
+    if (!info)
+        return BP_ERR_NOMEM;
+    b->info = info;
+    uint32_t *next_free = realloc(b->next_free, (cap + 1) * sizeof *next_free);
+    if (!next_free)
+        return BP_ERR_NOMEM;
+    b->next_free = next_free;
+    for (size_t p = b->capacity; p < cap; p++) {
+        units[p].base = 0;
+        units[p].check = -1;
+        units[p].score = 0.0;
+        info[p].id = -1;
+        info[p].length = 0;
+        next_free[p] = (uint32_t)p;
+    }
+    next_free[cap] = (uint32_t)cap; /* sentinel: beyond the end is free */
+    b->capacity = cap;
+    return BP_OK;
+}
+
+static uint32_t find_free(uint32_t *next_free, uint32_t p)
+{
+    uint32_t root = p;
+    while (next_free[root] != root)
+        root = next_free[root];
+    while (next_free[p] != root) { /* path compression */
+        uint32_t up = next_free[p];
+        next_free[p] = root;
+        p = up;
+    }
+    return root;
+}
+
+/* Finds a base where every label of the node lands on a free unit. */
+static int find_base(builder *b, const uint8_t *labels, int num_labels, uint32_t *base_out)
+{
+    uint32_t first = labels[0];
+    uint32_t p = first > 1 ? first : 1; /* unit 0 is the root */
+    for (;;) {
+        int rc = builder_reserve(b, (size_t)p + 257);
+        if (rc != BP_OK)
+            return rc;
+        p = find_free(b->next_free, p);
+        rc = builder_reserve(b, (size_t)p + 257);
+        if (rc != BP_OK)
+            return rc;
+        uint32_t base = p - first;
+        int fits = 1;
+        for (int k = 1; k < num_labels && fits; k++)
+            fits = b->next_free[base + labels[k]] == base + labels[k];
+        if (fits) {
+            *base_out = base;
+            return BP_OK;
+        }
+        p++;
+    }
+}
+
+int bp_trie_build(const uint8_t *bytes, const int64_t *offsets, size_t n,
+                  const double *scores, const int32_t *ids, bp_trie **out)
+{
+    if (!out || !bytes || !offsets || !scores || !ids || n == 0)
+        return BP_ERR_INVALID;
+    *out = NULL;
+
+    int rc = BP_OK;
+    key_ref *keys = malloc(n * sizeof *keys);
+    pending_node *stack = NULL;
+    builder b = {0};
+    if (!keys)
+        return BP_ERR_NOMEM;
+
+    size_t total_bytes = 0;
+    uint32_t max_len = 0;
+    int single_bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t len = offsets[i + 1] - offsets[i];
+        if (len <= 0 || offsets[i] < 0 || ids[i] < 0) {
+            rc = BP_ERR_INVALID;
+            goto done;
+        }
+        if (len > (int64_t)BP_MAX_PIECE_LEN) {
+            rc = BP_ERR_TOO_LARGE;
+            goto done;
+        }
+        keys[i].bytes = bytes + offsets[i];
+        keys[i].length = (uint32_t)len;
+        keys[i].index = (uint32_t)i;
+        total_bytes += (size_t)len;
+        if ((uint32_t)len > max_len)
+            max_len = (uint32_t)len;
+        single_bytes += len == 1;
+    }
+    qsort(keys, n, sizeof *keys, compare_keys);
+    for (size_t i = 1; i < n; i++) {
+        if (compare_keys(&keys[i - 1], &keys[i]) == 0) {
+            rc = BP_ERR_DUPLICATE;
+            goto done;
+        }
+    }
+    if (single_bytes != 256) { /* unique pieces of length 1: all 256 bytes */
+        rc = BP_ERR_INVALID;
+        goto done;
+    }
+
+    /* Every node is pushed once, so the stack never holds more than the
+     * number of nodes, which is at most total_bytes + 1. */
+    stack = malloc((total_bytes + 1) * sizeof *stack);
+    if (!stack) {
+        rc = BP_ERR_NOMEM;
+        goto done;
+    }
+    if ((rc = builder_reserve(&b, total_bytes + 512)) != BP_OK)
+        goto done;
+    b.units[0].check = -2; /* the root: no node is its parent */
+    b.next_free[0] = 1;
+    size_t top = 0, max_base = 0;
+    stack[top++] = (pending_node){0, 0, (uint32_t)n, 0};
+
+    while (top > 0) {
+        pending_node cur = stack[--top];
+        uint32_t lo = cur.lo;
+        if (keys[lo].length == cur.depth) { /* a piece ends here (sorted: first) */
+            const key_ref *k = &keys[lo];
+            b.units[cur.node].base |= BP_TERMINAL;
+            b.units[cur.node].score = scores[k->index];
+            b.info[cur.node].id = ids[k->index];
+            b.info[cur.node].length = (int32_t)k->length;
+            lo++;
+        }
+        if (lo == cur.hi)
+            continue; /* a leaf: base 0 is safe, no unit has it as parent */
+
+        uint8_t labels[256];
+        uint32_t starts[257];
+        int num_labels = 0;
+        for (uint32_t i = lo; i < cur.hi; i++) {
+            uint8_t c = keys[i].bytes[cur.depth];
+            if (num_labels == 0 || labels[num_labels - 1] != c) {
+                labels[num_labels] = c;
+                starts[num_labels++] = i;
+            }
+        }
+        starts[num_labels] = cur.hi;
+
+        uint32_t base;
+        if ((rc = find_base(&b, labels, num_labels, &base)) != BP_OK)
+            goto done;
+        if (base > max_base)
+            max_base = base;
+        /* find_base may have moved the arrays: index them afresh. */
+        b.units[cur.node].base |= base;
+        for (int k = 0; k < num_labels; k++) {
+            uint32_t t = base + labels[k];
+            b.units[t].check = cur.node;
+            b.next_free[t] = t + 1;
+            stack[top++] = (pending_node){(int32_t)t, starts[k], starts[k + 1], cur.depth + 1};
+        }
+    }
+
+    /* Keep every unit that base + byte can reach, nothing more. */
+    size_t num_units = max_base + 256;
+    bp_trie *trie = malloc(sizeof *trie);
+    if (!trie) {
+        rc = BP_ERR_NOMEM;
+        goto done;
+    }
+    bp_unit *units = realloc(b.units, num_units * sizeof *units);
+    bp_piece_info *info = realloc(b.info, num_units * sizeof *info);
+    if (units)
+        b.units = units;
+    if (info)
+        b.info = info;
+    if (!units || !info) {
+        free(trie);
+        rc = BP_ERR_NOMEM;
+        goto done;
+    }
+    trie->units = b.units;
+    trie->info = b.info;
+    trie->num_units = num_units;
+    trie->num_pieces = n;
+    trie->max_piece_len = max_len;
+    b.units = NULL;
+    b.info = NULL;
+    *out = trie;
+
+done:
+    free(keys);
+    free(stack);
+    free(b.units);
+    free(b.info);
+    free(b.next_free);
+    return rc;
+}
+
+void bp_trie_free(bp_trie *trie)
+{
+    if (!trie)
+        return;
+    free(trie->units);
+    free(trie->info);
+    free(trie);
+}

@@ -1,0 +1,71 @@
+/*
+ * bp_trie.h: the vocabulary as a double-array trie over bytes.
+ *
+ * Layout (why it looks like this: the trie walk is the wall of the decoder,
+ * so a step must cost one cache line and no bounds check):
+ *   - node 0 is the root; the child of node n on byte c is t = base(n) + c,
+ *     valid iff units[t].check == n;
+ *   - a unit is 16 bytes and carries the score of the piece that ends at the
+ *     node, so on the common path (most steps end a piece) one load gives
+ *     the transition check, the end-of-piece flag and the score;
+ *   - the array is padded so that base(n) + 255 is always in range: a walk
+ *     never needs a bounds check, whatever bytes it reads;
+ *   - what only backtracking needs (token id, piece length) lives in a
+ *     parallel array, out of the hot cache lines.
+ * The trie is immutable once built; any number of threads may read it.
+ */
+#ifndef BP_TRIE_H
+#define BP_TRIE_H
+
+#include "bp_common.h"
+
+#define BP_TERMINAL 0x80000000u
+#define BP_BASE_MASK 0x7fffffffu
+/* Longest piece accepted (bytes); see BP_RNG_LEN_BITS in bp_rng.h. */
+#define BP_MAX_PIECE_LEN ((1u << 24) - 1)
+
+typedef struct {
+    uint32_t base;  /* BP_TERMINAL flag | offset of the children */
+    int32_t check;  /* parent node, or -1 for a free unit */
+    double score;   /* score of the piece ending here (terminal units only) */
+} bp_unit;
+
+typedef struct {
+    int32_t id;     /* token id of the piece ending at this node */
+    int32_t length; /* its length in bytes (= depth of the node) */
+} bp_piece_info;
+
+typedef struct {
+    bp_unit *units;       /* num_units entries */
+    bp_piece_info *info;  /* num_units entries, parallel to units */
+    size_t num_units;
+    size_t num_pieces;
+    uint32_t max_piece_len;
+} bp_trie;
+
+/*
+ * Builds a trie of n pieces. Piece i is bytes[offsets[i] .. offsets[i+1]),
+ * with score scores[i] and token id ids[i] (>= 0). Inputs are borrowed.
+ * Requires: n >= 1, offsets non-decreasing, every piece non-empty and at most
+ * BP_MAX_PIECE_LEN bytes, no piece twice, all 256 single bytes present (the
+ * decoder relies on it: every byte string is then segmentable).
+ * On success *out is a new trie that the caller frees with bp_trie_free.
+ * Errors: BP_ERR_INVALID (broken requirement), BP_ERR_DUPLICATE,
+ * BP_ERR_TOO_LARGE (a piece too long, or more than 2^31 units), BP_ERR_NOMEM.
+ * Time O(L log n) for L total bytes (sort) plus the base search, in practice
+ * linear; memory about 24 bytes per trie node.
+ */
+int bp_trie_build(const uint8_t *bytes, const int64_t *offsets, size_t n,
+                  const double *scores, const int32_t *ids, bp_trie **out);
+
+/* Frees a trie from bp_trie_build; NULL is a no-op. */
+void bp_trie_free(bp_trie *trie);
+
+/* The node reached from `node` by byte c, or -1 if there is none. O(1). */
+static inline int32_t bp_trie_child(const bp_trie *trie, int32_t node, uint8_t c)
+{
+    uint32_t t = (trie->units[node].base & BP_BASE_MASK) + c;
+    return trie->units[t].check == node ? (int32_t)t : -1;
+}
+
+#endif

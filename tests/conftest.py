@@ -1,0 +1,66 @@
+"""Shared fixtures: the shipped 0.6.3 model, a tiny vocabulary, helpers."""
+from __future__ import annotations
+
+import math
+import pathlib
+from typing import Dict, List, Tuple
+
+import pytest
+
+import bytepiece
+from bytepiece import _reference
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+MODEL_40K = ROOT / "data" / "models" / "bytepiece.plus.40k.zip"
+FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures"
+
+# A vocabulary over {a, b} where many segmentations compete: used by the
+# exact-enumeration tests. (All other bytes are added with count 1.)
+TINY_COUNTS = {b"a": 30, b"b": 20, b"ab": 25, b"ba": 10, b"aa": 8, b"aab": 6, b"bab": 4, b"abab": 3}
+
+
+@pytest.fixture(scope="session")
+def tok40k() -> bytepiece.Tokenizer:
+    return bytepiece.Tokenizer(MODEL_40K)
+
+
+@pytest.fixture(scope="session")
+def tiny() -> bytepiece.Tokenizer:
+    return bytepiece.Tokenizer.from_pieces(TINY_COUNTS, add_missing_bytes=True)
+
+
+def reference_for(tok: bytepiece.Tokenizer) -> _reference.ReferenceDecoder:
+    model = tok.model
+    return _reference.ReferenceDecoder(model.pieces, model.scores(), model.ids)
+
+
+@pytest.fixture(scope="session")
+def ref40k(tok40k) -> _reference.ReferenceDecoder:
+    return reference_for(tok40k)
+
+
+def segmentations(tok: bytepiece.Tokenizer, data: bytes) -> Dict[Tuple[int, ...], float]:
+    """Every segmentation of ``data`` (one chunk) as ids -> its total score, by brute force."""
+    scores = dict(zip(tok.model.pieces, tok.model.scores()))
+    result: Dict[Tuple[int, ...], float] = {}
+
+    def extend(start: int, ids: List[int], total: float) -> None:
+        if start == len(data):
+            result[tuple(ids)] = total
+            return
+        for end in range(start + 1, len(data) + 1):
+            piece = data[start:end]
+            if piece in scores:
+                extend(end, ids + [tok.piece_to_id(piece)], total + scores[piece])
+
+    extend(0, [], 0.0)
+    return result
+
+
+def exact_distribution(tok: bytepiece.Tokenizer, data: bytes, alpha: float) -> Dict[Tuple[int, ...], float]:
+    """P(S) = exp(alpha * score(S)) / Z over all segmentations S of ``data``."""
+    totals = segmentations(tok, data)
+    top = max(alpha * v for v in totals.values())
+    weights = {s: math.exp(alpha * v - top) for s, v in totals.items()}
+    z = sum(weights.values())
+    return {s: w / z for s, w in weights.items()}
