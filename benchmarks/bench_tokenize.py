@@ -1,0 +1,110 @@
+"""Tokenizer throughput: MB/s of UTF-8 input, ``encode`` over every document.
+
+    python benchmarks/bench_tokenize.py CORPUS.jsonl MODEL [--compare-063 PYTHON]
+
+CORPUS is JSON lines {"text": ...} (e.g. from shared/corpus/build_dev_corpus.sh);
+MODEL any bytepiece/BytePiece model. The model is loaded before timing; each
+mode runs over the whole corpus in one thread, str in, list of ids out. The
+pure-Python reference decoder runs over the first --reference-mb MB only.
+--compare-063 names a Python interpreter with BytePiece 0.6.3 installed (a
+throwaway venv, never a dependency) and times it on the same corpus in the
+same run, so the ratios are like for like.
+"""
+import argparse
+import json
+import os
+import subprocess
+import tempfile
+import sys
+import time
+import unicodedata
+
+import bytepiece
+from bytepiece import _reference
+
+BASELINE_063 = r"""
+import json, sys, time
+import bytepiece
+from bytepiece import Tokenizer
+assert not hasattr(bytepiece, "__version__") or bytepiece.__version__.startswith("0."), bytepiece.__file__
+texts = [json.loads(l)["text"] for l in open(sys.argv[1], encoding="utf-8")]
+tok = Tokenizer(sys.argv[2])
+for alpha in (-1, 0.1):
+    start = time.perf_counter()
+    for t in texts:
+        tok.encode(t, alpha=alpha)
+    print(alpha, time.perf_counter() - start)
+"""
+
+
+def timed(fn, texts):
+    start = time.perf_counter()
+    for t in texts:
+        fn(t)
+    return time.perf_counter() - start
+
+
+def run_063(python, corpus, tok):
+    """Time BytePiece 0.6.3 in its own interpreter, away from this checkout."""
+    with tempfile.TemporaryDirectory() as tmp:
+        model_path = os.path.join(tmp, "model.json")  # 0.6.3 reads plain JSON only
+        tok.save(model_path)
+        return subprocess.run(
+            [python, "-c", BASELINE_063, os.path.abspath(corpus), model_path],
+            check=True, capture_output=True, text=True, cwd=tmp,
+        ).stdout.split("\n")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus")
+    parser.add_argument("model")
+    parser.add_argument("--reference-mb", type=float, default=0.5)
+    parser.add_argument("--compare-063", metavar="PYTHON", help="interpreter with BytePiece 0.6.3 installed")
+    args = parser.parse_args()
+
+    with open(args.corpus, encoding="utf-8") as f:
+        texts = [json.loads(line)["text"] for line in f]
+    total = sum(len(t.encode("utf-8")) for t in texts)
+    print(f"corpus: {len(texts)} documents, {total / 1e6:.2f} MB")
+
+    start = time.perf_counter()
+    tok = bytepiece.Tokenizer(args.model)
+    print(f"model load: {time.perf_counter() - start:.3f} s ({tok.vocab_size} ids)")
+
+    results = {}
+    modes = [
+        ("deterministic", dict()),
+        ("perfect sampling, alpha 0.1", dict(alpha=0.1, seed=1)),
+        ("viterbi sampling, alpha 0.1", dict(alpha=0.1, sampler="viterbi", seed=1)),
+    ]
+    for name, kwargs in modes:
+        seconds = timed(lambda t: tok.encode(t, **kwargs), texts)
+        results[name] = total / seconds / 1e6
+        print(f"{name:32s} {results[name]:8.2f} MB/s")
+    tokens = sum(len(tok.encode(t)) for t in texts)
+    print(f"deterministic: {tokens} tokens, {total / tokens:.3f} bytes/token")
+
+    subset, size = [], 0
+    for t in texts:
+        if size >= args.reference_mb * 1e6:
+            break
+        subset.append(t)
+        size += len(t.encode("utf-8"))
+    model = tok.model
+    ref = _reference.ReferenceDecoder(model.pieces, model.scores(), model.ids)
+    seconds = timed(lambda t: ref.encode(unicodedata.normalize("NFC", t).encode()), subset)
+    results["reference"] = size / seconds / 1e6
+    print(f"{'pure-Python reference':32s} {results['reference']:8.2f} MB/s (first {size / 1e6:.2f} MB)")
+
+    if args.compare_063:
+        out = run_063(args.compare_063, args.corpus, tok)
+        base = {float(line.split()[0]): total / float(line.split()[1]) / 1e6 for line in out if line.strip()}
+        print(f"{'BytePiece 0.6.3 deterministic':32s} {base[-1]:8.2f} MB/s "
+              f"-> bytepiece is {results['deterministic'] / base[-1]:.1f}x")
+        print(f"{'BytePiece 0.6.3 alpha 0.1':32s} {base[0.1]:8.2f} MB/s "
+              f"-> perfect sampling is {results['perfect sampling, alpha 0.1'] / base[0.1]:.1f}x")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
