@@ -93,7 +93,8 @@ static BP_ALWAYS_INLINE size_t decode_chunk(const bp_trie *trie, const uint8_t *
                     }
                     score[slot] = m;
                     mass[slot] = total;
-                    if (bp_uniform(key, offset + e, e - s) < p)
+                    /* p == 1 for the first candidate: a sure choice needs no draw. */
+                    if (p >= 1.0 || bp_uniform(key, offset + e, e - s) < p)
                         back[e] = node;
                 } else { /* BP_MODE_SAMPLE_VITERBI */
                     const double x = from + u->score, y = score[slot];
@@ -145,8 +146,11 @@ int bp_encode(const bp_trie *trie, const uint8_t *text, size_t len,
     if (len == 0)
         return BP_OK;
 
+    /* A piece spans at most min(longest piece, text) bytes: size the ring by
+     * that, so a model with one huge piece does not slow down short texts. */
+    size_t span = trie->max_piece_len < len ? trie->max_piece_len : len;
     size_t ring = 1;
-    while (ring <= trie->max_piece_len)
+    while (ring <= span)
         ring <<= 1;
     if (len + 1 > SIZE_MAX / sizeof(int32_t))
         return BP_ERR_NOMEM;

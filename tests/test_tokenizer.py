@@ -178,3 +178,13 @@ def test_regression_viterbi_tie_goes_to_the_longest_piece():
     for data, expected in [(b"aa", [id_aa]), (b"aaa", [id_aaa]), (b"aaaa", [id_a, id_aaa])]:
         assert vocab.encode(data, _core.MODE_BEST, -1.0, 0) == expected
         assert reference.encode(data) == expected
+
+
+def test_regression_model_with_a_huge_piece_still_encodes_short_texts_exactly():
+    """The decoder's ring buffer is sized by min(longest piece, text): both ends must work."""
+    huge = b"ab" * 50_000
+    tok = bytepiece.Tokenizer.from_pieces({huge: 10**6, b"ab": 5}, add_missing_bytes=True)
+    assert tok.tokenize(b"abab") == [b"ab", b"ab"]
+    assert tok.tokenize(b"x" + huge + b"y") == [b"x", huge, b"y"]
+    for seed in range(5):
+        assert tok.decode_bytes(tok.encode(b"x" + huge + b"y", alpha=0.5, seed=seed)) == b"x" + huge + b"y"
