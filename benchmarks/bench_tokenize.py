@@ -79,7 +79,7 @@ def main():
         ("viterbi sampling, alpha 0.1", dict(alpha=0.1, sampler="viterbi", seed=1)),
     ]
     for name, kwargs in modes:
-        seconds = timed(lambda t: tok.encode(t, **kwargs), texts)
+        seconds = timed(lambda t, kw=kwargs: tok.encode(t, **kw), texts)
         results[name] = total / seconds / 1e6
         print(f"{name:32s} {results[name]:8.2f} MB/s")
     tokens = sum(len(tok.encode(t)) for t in texts)

@@ -12,7 +12,7 @@ import operator
 import os
 import random
 import threading
-from typing import Any, Iterator, List, Mapping, Optional, Sequence, Union, overload
+from typing import Any, Iterator, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 

@@ -3,7 +3,6 @@ import json
 import subprocess
 import sys
 
-import pytest
 
 from bytepiece.cli import main
 from conftest import MODEL_40K, ROOT
