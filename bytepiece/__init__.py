@@ -7,7 +7,9 @@ same API, same token ids.
 """
 from .model import Model, load_model, save_model
 from .text import normalize
+from .corpus import Corpus
 from .tokenizer import SAMPLERS, Tokenizer, UnknownTokenError
+from .trainer import Trainer
 
-__all__ = ["Tokenizer", "UnknownTokenError", "SAMPLERS", "Model", "load_model", "save_model", "normalize"]
+__all__ = ["Tokenizer", "Trainer", "Corpus", "UnknownTokenError", "SAMPLERS", "Model", "load_model", "save_model", "normalize"]
 __version__ = "1.0.0.dev0"

@@ -43,6 +43,46 @@ cdef extern from "bp_decoder.h":
         BP_MODE_SAMPLE_VITERBI
     int bp_encode(const bp_trie *trie, const uint8_t *text, size_t length, bp_mode mode,
                   double alpha, uint64_t stream_key, int32_t *out_ids, size_t *num_ids) nogil
+    int bp_count_tokens(const bp_trie *trie, const uint8_t *data, const int64_t *offsets,
+                        size_t num_texts, const uint64_t *weights, uint64_t *totals,
+                        size_t num_totals) nogil
+
+cdef extern from "bp_ngram.h":
+    ctypedef struct bp_ngrams:
+        pass
+    int BP_NGRAM_MAX_ORDER
+    bp_ngrams *bp_ngrams_new(int order, int num_partitions)
+    void bp_ngrams_free(bp_ngrams *ngrams)
+    int bp_ngrams_count(bp_ngrams *ngrams, int partition, const uint8_t *data,
+                        const int64_t *offsets, size_t num_chunks) nogil
+    int bp_ngrams_finish(bp_ngrams *ngrams, uint64_t min_count) nogil
+    double bp_ngrams_logprob(const bp_ngrams *ngrams, const uint8_t *text, int length)
+    uint64_t bp_ngrams_get_count(const bp_ngrams *ngrams, const uint8_t *text, int length)
+    size_t bp_ngrams_size(const bp_ngrams *ngrams, int length)
+    size_t bp_ngrams_memory(const bp_ngrams *ngrams)
+
+cdef extern from "bp_pieces.h":
+    ctypedef struct bp_piece_counts:
+        pass
+    bp_piece_counts *bp_piece_counts_new()
+    void bp_piece_counts_free(bp_piece_counts *counts)
+    int bp_piece_counts_add(bp_piece_counts *counts, const uint8_t *piece, size_t length, uint64_t count) nogil
+    int bp_piece_counts_merge(bp_piece_counts *into, const bp_piece_counts *src) nogil
+    size_t bp_piece_counts_size(const bp_piece_counts *counts)
+    size_t bp_piece_counts_total_bytes(const bp_piece_counts *counts)
+    size_t bp_piece_counts_memory(const bp_piece_counts *counts)
+    void bp_piece_counts_export(const bp_piece_counts *counts, uint8_t *data, int64_t *offsets,
+                                uint64_t *out_counts)
+
+cdef extern from "bp_bnlm.h":
+    ctypedef struct bp_bnlm_workspace:
+        uint8_t *back
+        size_t capacity
+    void bp_bnlm_workspace_free(bp_bnlm_workspace *ws)
+    int bp_bnlm_segment(const bp_ngrams *lm, int order, int ensure_unicode, const uint8_t *text,
+                        size_t n, bp_bnlm_workspace *ws, size_t *starts, size_t *num_starts) nogil
+    int bp_bnlm_count_pieces(const bp_ngrams *lm, int order, int ensure_unicode, const uint8_t *data,
+                             const int64_t *offsets, size_t num_chunks, bp_piece_counts *counts) nogil
 
 MODE_BEST = BP_MODE_BEST
 MODE_SAMPLE_PERFECT = BP_MODE_SAMPLE_PERFECT
@@ -108,6 +148,24 @@ cdef class Vocab:
                 return -1
         return self.trie.info[node].id
 
+    def count_tokens(self, bytes data not None, const int64_t[::1] offsets not None,
+                     const uint64_t[::1] weights not None, Py_ssize_t num_totals):
+        """Totals by id of weights[k] over the tokens of each text k (trainer pruning)."""
+        cdef size_t n = weights.shape[0]
+        if offsets.shape[0] != <Py_ssize_t>n + 1:
+            raise ValueError("offsets must have one entry more than weights")
+        _check_offsets(data, offsets)
+        totals = np.zeros(num_totals, dtype=np.uint64)
+        cdef uint64_t[::1] out = totals
+        cdef const uint8_t *raw = <const uint8_t *>PyBytes_AS_STRING(data)
+        cdef int rc
+        with nogil:
+            rc = bp_count_tokens(self.trie, raw, &offsets[0], n, &weights[0] if n else NULL,
+                                 &out[0], <size_t>num_totals)
+        if rc != BP_OK:
+            _raise_for(rc, "token counting failed")
+        return totals
+
     def encode(self, bytes text not None, int mode, double alpha, uint64_t key):
         """Token ids of UTF-8 `text` (already normalized) as a list of int."""
         cdef size_t count = 0
@@ -149,3 +207,156 @@ cdef int32_t *_encode(const bp_trie *trie, bytes text, int mode, double alpha,
         free(ids)
         _raise_for(rc, "encoding failed")
     return ids
+
+
+cdef _check_offsets(bytes data, const int64_t[::1] offsets):
+    # Texts are data[offsets[k]:offsets[k+1]]; C checks that offsets never decrease.
+    if offsets.shape[0] < 1 or offsets[0] < 0 or offsets[offsets.shape[0] - 1] > PyBytes_GET_SIZE(data):
+        raise ValueError("offsets must lie within data")
+
+
+cdef class NgramModel:
+    """Byte n-gram counts, then conditional log-probabilities (bp_ngram.h).
+
+    ``count`` on distinct partitions may run in parallel threads.
+    """
+
+    cdef bp_ngrams *ngrams
+    cdef readonly int order
+    cdef readonly int num_partitions
+
+    def __cinit__(self, int order, int num_partitions=1):
+        if not 1 <= order <= BP_NGRAM_MAX_ORDER:
+            raise ValueError(f"order must be in 1..{BP_NGRAM_MAX_ORDER}, got {order}")
+        if not 1 <= num_partitions <= 256:
+            raise ValueError(f"num_partitions must be in 1..256, got {num_partitions}")
+        self.ngrams = bp_ngrams_new(order, num_partitions)
+        if self.ngrams == NULL:
+            raise MemoryError("cannot allocate the n-gram tables")
+        self.order = order
+        self.num_partitions = num_partitions
+
+    def __dealloc__(self):
+        bp_ngrams_free(self.ngrams)
+
+    def count(self, int partition, bytes data not None, const int64_t[::1] offsets not None):
+        """Count the n-grams of partition ``partition`` in the chunks of ``data``."""
+        _check_offsets(data, offsets)
+        cdef const uint8_t *raw = <const uint8_t *>PyBytes_AS_STRING(data)
+        cdef size_t num_chunks = offsets.shape[0] - 1
+        cdef int rc
+        with nogil:
+            rc = bp_ngrams_count(self.ngrams, partition, raw, &offsets[0], num_chunks)
+        if rc != BP_OK:
+            _raise_for(rc, "n-gram counting failed")
+
+    def finish(self, uint64_t min_count):
+        """Add missing bytes, prune below min_count, turn counts into log-probabilities."""
+        cdef int rc
+        with nogil:
+            rc = bp_ngrams_finish(self.ngrams, min_count)
+        if rc != BP_OK:
+            _raise_for(rc, "n-gram pruning failed")
+
+    def count_of(self, bytes ngram not None):
+        """Raw count of an n-gram (length 0..order) before finish()."""
+        return bp_ngrams_get_count(self.ngrams, <const uint8_t *>PyBytes_AS_STRING(ngram), len(ngram))
+
+    def logprob(self, bytes ngram not None):
+        """log c(k) - log c(k[:-1]) after finish(); -inf if pruned or unseen."""
+        return bp_ngrams_logprob(self.ngrams, <const uint8_t *>PyBytes_AS_STRING(ngram), len(ngram))
+
+    def size(self, int length):
+        """Distinct n-grams of this length."""
+        return bp_ngrams_size(self.ngrams, length)
+
+    @property
+    def memory(self):
+        """Bytes held by the hash tables."""
+        return bp_ngrams_memory(self.ngrams)
+
+
+cdef class PieceCounter:
+    """Counts of byte strings (bp_pieces.h); one per thread, merged at the end."""
+
+    cdef bp_piece_counts *counts
+
+    def __cinit__(self):
+        self.counts = bp_piece_counts_new()
+        if self.counts == NULL:
+            raise MemoryError("cannot allocate a piece counter")
+
+    def __dealloc__(self):
+        bp_piece_counts_free(self.counts)
+
+    def __len__(self):
+        return bp_piece_counts_size(self.counts)
+
+    @property
+    def memory(self):
+        """Bytes held."""
+        return bp_piece_counts_memory(self.counts)
+
+    def add(self, bytes piece not None, uint64_t count=1):
+        """Add ``count`` to ``piece``."""
+        cdef int rc = bp_piece_counts_add(self.counts, <const uint8_t *>PyBytes_AS_STRING(piece),
+                                          len(piece), count)
+        if rc != BP_OK:
+            _raise_for(rc, "cannot count the piece")
+
+    def merge(self, PieceCounter other not None):
+        """Add every count of ``other`` to this counter."""
+        cdef int rc
+        with nogil:
+            rc = bp_piece_counts_merge(self.counts, other.counts)
+        if rc != BP_OK:
+            _raise_for(rc, "cannot merge piece counts")
+
+    def export(self):
+        """(data, offsets, counts): piece k is data[offsets[k]:offsets[k+1]]."""
+        cdef size_t n = bp_piece_counts_size(self.counts)
+        cdef size_t total = bp_piece_counts_total_bytes(self.counts)
+        buffer = np.empty(total, dtype=np.uint8)
+        offsets = np.empty(n + 1, dtype=np.int64)
+        counts = np.empty(n, dtype=np.uint64)
+        cdef uint8_t[::1] b = buffer
+        cdef int64_t[::1] o = offsets
+        cdef uint64_t[::1] c = counts
+        bp_piece_counts_export(self.counts, &b[0] if total else NULL, &o[0], &c[0] if n else NULL)
+        return buffer.tobytes(), offsets, counts
+
+
+def bnlm_count_pieces(NgramModel lm not None, bint ensure_unicode, bytes data not None,
+                      const int64_t[::1] offsets not None, PieceCounter counts not None):
+    """Segment every chunk with the BNLM Viterbi and count its pieces (GIL released)."""
+    _check_offsets(data, offsets)
+    cdef const uint8_t *raw = <const uint8_t *>PyBytes_AS_STRING(data)
+    cdef size_t num_chunks = offsets.shape[0] - 1
+    cdef int rc
+    with nogil:
+        rc = bp_bnlm_count_pieces(lm.ngrams, lm.order, ensure_unicode, raw, &offsets[0], num_chunks,
+                                  counts.counts)
+    if rc != BP_OK:
+        _raise_for(rc, "piece counting failed")
+
+
+def bnlm_segment(NgramModel lm not None, bint ensure_unicode, bytes chunk not None):
+    """The pieces of one chunk under the BNLM Viterbi (for tests and inspection)."""
+    cdef size_t n = len(chunk), num = 0, k
+    if n == 0:
+        return []
+    cdef size_t *starts = <size_t *>malloc(n * sizeof(size_t))
+    cdef bp_bnlm_workspace ws
+    ws.back = NULL
+    ws.capacity = 0
+    if starts == NULL:
+        raise MemoryError()
+    cdef int rc = bp_bnlm_segment(lm.ngrams, lm.order, ensure_unicode,
+                                  <const uint8_t *>PyBytes_AS_STRING(chunk), n, &ws, starts, &num)
+    bp_bnlm_workspace_free(&ws)
+    try:
+        if rc != BP_OK:
+            _raise_for(rc, "segmentation failed")
+        return [chunk[starts[k]:(starts[k + 1] if k + 1 < num else n)] for k in range(num)]
+    finally:
+        free(starts)

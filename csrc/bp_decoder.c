@@ -197,3 +197,34 @@ int bp_encode(const bp_trie *trie, const uint8_t *text, size_t len,
     *num_ids = count;
     return BP_OK;
 }
+
+int bp_count_tokens(const bp_trie *trie, const uint8_t *data, const int64_t *offsets,
+                    size_t num_texts, const uint64_t *weights, uint64_t *totals, size_t num_totals)
+{
+    if (!trie || !offsets || !totals || (num_texts && (!data || !weights)))
+        return BP_ERR_INVALID;
+    for (size_t i = 0; i < trie->num_units; i++)
+        if (trie->info[i].id >= 0 && (size_t)trie->info[i].id >= num_totals)
+            return BP_ERR_INVALID;
+    size_t longest = 0;
+    for (size_t k = 0; k < num_texts; k++) {
+        if (offsets[k] < 0 || offsets[k + 1] < offsets[k])
+            return BP_ERR_INVALID;
+        size_t n = (size_t)(offsets[k + 1] - offsets[k]);
+        if (n > longest)
+            longest = n;
+    }
+    int32_t *ids = malloc((longest ? longest : 1) * sizeof *ids);
+    if (!ids)
+        return BP_ERR_NOMEM;
+    int rc = BP_OK;
+    for (size_t k = 0; k < num_texts && rc == BP_OK; k++) {
+        size_t count = 0;
+        rc = bp_encode(trie, data + offsets[k], (size_t)(offsets[k + 1] - offsets[k]), BP_MODE_BEST, -1.0, 0,
+                       ids, &count);
+        for (size_t t = 0; t < count && rc == BP_OK; t++)
+            totals[ids[t]] += weights[k];
+    }
+    free(ids);
+    return rc;
+}

@@ -41,4 +41,12 @@ int bp_encode(const bp_trie *trie, const uint8_t *text, size_t len,
               bp_mode mode, double alpha, uint64_t stream_key,
               int32_t *out_ids, size_t *num_ids);
 
+/*
+ * For the trainer's pruning: segments every text data[offsets[k] ..
+ * offsets[k+1]) in BP_MODE_BEST and adds weights[k] to totals[id] for each
+ * token id of it. totals has num_totals entries (> the largest id of the
+ * trie) and is not cleared first. Errors: BP_ERR_INVALID, BP_ERR_NOMEM.
+ */
+int bp_count_tokens(const bp_trie *trie, const uint8_t *data, const int64_t *offsets,
+                    size_t num_texts, const uint64_t *weights, uint64_t *totals, size_t num_totals);
 #endif

@@ -1,0 +1,94 @@
+"""Reading corpora from files: plain text, JSON lines, gzip, stdin.
+
+A :class:`Corpus` is re-iterable (training reads it twice): each iteration
+opens the files again. Lines are split on ``\\n`` only, so a ``\\r`` stays in
+its document. Errors name the file and line.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import sys
+from typing import BinaryIO, Iterator, List, Optional, Sequence
+
+__all__ = ["Corpus"]
+
+ERROR_POLICIES = ("strict", "replace", "ignore")
+
+
+class Corpus:
+    """The documents of ``paths`` (``-`` is stdin, ``.gz`` is decompressed).
+
+    One document per line (without its ``\\n``), or the field ``field`` of
+    each JSON line (blank lines skipped), or each whole file with
+    ``whole_file``. ``errors`` says what to do with invalid UTF-8:
+    ``"strict"`` raises a ValueError naming the place, ``"replace"`` puts
+    U+FFFD there, ``"ignore"`` drops the bytes. Standard input is read once
+    and kept in memory, so that it can be iterated again.
+    """
+
+    def __init__(self, paths: Sequence[str], field: Optional[str] = None, whole_file: bool = False,
+                 errors: str = "strict") -> None:
+        if errors not in ERROR_POLICIES:
+            raise ValueError(f"errors must be one of {ERROR_POLICIES}, got {errors!r}")
+        if field is not None and whole_file:
+            raise ValueError("a JSON field and whole files exclude each other")
+        self.paths = list(paths) or ["-"]
+        if self.paths.count("-") > 1:
+            raise ValueError("standard input can be read only once")
+        self.field, self.whole_file, self.errors = field, whole_file, errors
+        self._stdin: Optional[List[str]] = None
+        for path in self.paths:  # fail before any work starts
+            if path != "-":
+                with open(path, "rb"):
+                    pass
+
+    def total_bytes(self) -> Optional[int]:
+        """Size of the input files on disk (None when stdin is among them)."""
+        if "-" in self.paths:
+            return None
+        return sum(os.path.getsize(p) for p in self.paths)
+
+    def __iter__(self) -> Iterator[str]:
+        for path in self.paths:
+            if path == "-":
+                if self._stdin is None:
+                    self._stdin = list(self._read(sys.stdin.buffer, "<stdin>"))
+                yield from self._stdin
+                continue
+            opener = gzip.open if path.endswith(".gz") else open
+            with opener(path, "rb") as f:
+                yield from self._read(f, path)
+
+    def _decode(self, raw: bytes, where: str) -> str:
+        try:
+            return raw.decode("utf-8", self.errors)
+        except UnicodeDecodeError as exc:
+            raise ValueError(
+                f"{where}: invalid UTF-8 at byte {exc.start} ({exc.reason}); "
+                "pass errors='replace' (--errors replace) to replace such bytes"
+            ) from None
+
+    def _read(self, f: BinaryIO, path: str) -> Iterator[str]:
+        if self.whole_file:
+            yield self._decode(f.read(), path)
+            return
+        for lineno, raw in enumerate(f, 1):
+            if raw.endswith(b"\n"):
+                raw = raw[:-1]
+            if self.field is None:
+                yield self._decode(raw, f"{path}:{lineno}")
+                continue
+            if not raw.strip():
+                continue
+            try:
+                record = json.loads(self._decode(raw, f"{path}:{lineno}"))
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{lineno}: not a JSON line ({exc.msg} at column {exc.colno})") from None
+            if not isinstance(record, dict) or self.field not in record:
+                raise ValueError(f"{path}:{lineno}: no field {self.field!r} in this JSON line")
+            value = record[self.field]
+            if not isinstance(value, str):
+                raise ValueError(f"{path}:{lineno}: field {self.field!r} is {type(value).__name__}, not a string")
+            yield value

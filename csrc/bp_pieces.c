@@ -1,0 +1,165 @@
+/* bp_pieces.c: counter of byte strings (see bp_pieces.h). */
+#include "bp_pieces.h"
+#include "bp_rng.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    uint64_t hash;
+    uint64_t count;
+    uint32_t offset; /* into the arena */
+    uint32_t length;
+} entry;
+
+struct bp_piece_counts {
+    entry *entries;
+    size_t size, entries_capacity;
+    uint8_t *arena;
+    size_t arena_used, arena_capacity;
+    uint32_t *index; /* entry number + 1; 0 is a free slot */
+    size_t index_mask;
+};
+
+#define EMPTY_INDEX_CAPACITY 1024
+
+static uint64_t hash_bytes(const uint8_t *p, size_t n)
+{
+    /* FNV-style mixing of 8-byte words, finished by SplitMix64. */
+    uint64_t h = BP_GOLDEN_GAMMA ^ (uint64_t)n;
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0x100000001b3ULL;
+        h ^= h >> 29;
+        p += 8;
+        n -= 8;
+    }
+    uint64_t w = 0;
+    for (size_t t = 0; t < n; t++)
+        w |= (uint64_t)p[t] << (8 * t);
+    return bp_mix64(h ^ w);
+}
+
+bp_piece_counts *bp_piece_counts_new(void)
+{
+    bp_piece_counts *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->index = calloc(EMPTY_INDEX_CAPACITY, sizeof *c->index);
+    if (!c->index) {
+        free(c);
+        return NULL;
+    }
+    c->index_mask = EMPTY_INDEX_CAPACITY - 1;
+    return c;
+}
+
+void bp_piece_counts_free(bp_piece_counts *c)
+{
+    if (!c)
+        return;
+    free(c->entries);
+    free(c->arena);
+    free(c->index);
+    free(c);
+}
+
+static int grow_index(bp_piece_counts *c)
+{
+    size_t capacity = (c->index_mask + 1) * 2;
+    uint32_t *index = calloc(capacity, sizeof *index);
+    if (!index)
+        return BP_ERR_NOMEM;
+    for (size_t k = 0; k < c->size; k++) {
+        size_t i = (size_t)c->entries[k].hash & (capacity - 1);
+        while (index[i])
+            i = (i + 1) & (capacity - 1);
+        index[i] = (uint32_t)(k + 1);
+    }
+    free(c->index);
+    c->index = index;
+    c->index_mask = capacity - 1;
+    return BP_OK;
+}
+
+static int reserve(void **buffer, size_t *capacity, size_t need, size_t unit)
+{
+    if (need <= *capacity)
+        return BP_OK;
+    size_t cap = *capacity ? *capacity : 256;
+    while (cap < need)
+        cap *= 2;
+    void *grown = realloc(*buffer, cap * unit);
+    if (!grown)
+        return BP_ERR_NOMEM;
+    *buffer = grown;
+    *capacity = cap;
+    return BP_OK;
+}
+
+int bp_piece_counts_add(bp_piece_counts *c, const uint8_t *piece, size_t length, uint64_t count)
+{
+    if (!c || !piece || length == 0)
+        return BP_ERR_INVALID;
+    uint64_t h = hash_bytes(piece, length);
+    size_t i = (size_t)h & c->index_mask;
+    for (uint32_t k; (k = c->index[i]) != 0; i = (i + 1) & c->index_mask) {
+        entry *e = &c->entries[k - 1];
+        if (e->hash == h && e->length == length && memcmp(c->arena + e->offset, piece, length) == 0) {
+            e->count += count;
+            return BP_OK;
+        }
+    }
+    if (c->arena_used + length > UINT32_MAX || c->size + 1 >= UINT32_MAX)
+        return BP_ERR_TOO_LARGE;
+    int rc = reserve((void **)&c->arena, &c->arena_capacity, c->arena_used + length, 1);
+    if (rc == BP_OK)
+        rc = reserve((void **)&c->entries, &c->entries_capacity, c->size + 1, sizeof(entry));
+    if (rc != BP_OK)
+        return rc;
+    memcpy(c->arena + c->arena_used, piece, length);
+    c->entries[c->size] = (entry){h, count, (uint32_t)c->arena_used, (uint32_t)length};
+    c->arena_used += length;
+    c->index[i] = (uint32_t)(++c->size);
+    if (c->size * 2 > c->index_mask + 1)
+        return grow_index(c);
+    return BP_OK;
+}
+
+int bp_piece_counts_merge(bp_piece_counts *into, const bp_piece_counts *from)
+{
+    if (!into || !from || into == from)
+        return BP_ERR_INVALID;
+    for (size_t k = 0; k < from->size; k++) {
+        const entry *e = &from->entries[k];
+        int rc = bp_piece_counts_add(into, from->arena + e->offset, e->length, e->count);
+        if (rc != BP_OK)
+            return rc;
+    }
+    return BP_OK;
+}
+
+size_t bp_piece_counts_size(const bp_piece_counts *c) { return c ? c->size : 0; }
+
+size_t bp_piece_counts_total_bytes(const bp_piece_counts *c) { return c ? c->arena_used : 0; }
+
+size_t bp_piece_counts_memory(const bp_piece_counts *c)
+{
+    if (!c)
+        return 0;
+    return c->entries_capacity * sizeof(entry) + c->arena_capacity + (c->index_mask + 1) * sizeof(uint32_t);
+}
+
+void bp_piece_counts_export(const bp_piece_counts *c, uint8_t *data, int64_t *offsets, uint64_t *out_counts)
+{
+    int64_t at = 0;
+    for (size_t k = 0; k < c->size; k++) {
+        const entry *e = &c->entries[k];
+        memcpy(data + at, c->arena + e->offset, e->length);
+        offsets[k] = at;
+        out_counts[k] = e->count;
+        at += e->length;
+    }
+    offsets[c->size] = at;
+}

@@ -1,0 +1,42 @@
+/*
+ * bp_pieces.h: a counter of byte strings (the pieces the trainer finds).
+ *
+ * Pieces are copied into an arena owned by the counter; entries stay in
+ * insertion order; lookups go through an open-addressing index of entry
+ * numbers. Not thread-safe for writing: give each thread its own counter and
+ * merge them (bp_piece_counts_merge) when the threads are done.
+ */
+#ifndef BP_PIECES_H
+#define BP_PIECES_H
+
+#include "bp_common.h"
+
+typedef struct bp_piece_counts bp_piece_counts;
+
+/* A new empty counter, or NULL when out of memory. */
+bp_piece_counts *bp_piece_counts_new(void);
+
+/* Frees the counter and its arena; NULL is a no-op. */
+void bp_piece_counts_free(bp_piece_counts *counts);
+
+/* Adds `count` to the piece piece[0 .. length) (bytes, copied; length >= 1).
+ * Errors: BP_ERR_INVALID, BP_ERR_TOO_LARGE (> 4 GiB of pieces), BP_ERR_NOMEM.
+ * Expected O(length). */
+int bp_piece_counts_add(bp_piece_counts *counts, const uint8_t *piece, size_t length, uint64_t count);
+
+/* Adds every piece of `from` to `into` (from is unchanged). Errors as for add. */
+int bp_piece_counts_merge(bp_piece_counts *into, const bp_piece_counts *from);
+
+/* Number of distinct pieces, and their total length in bytes. */
+size_t bp_piece_counts_size(const bp_piece_counts *counts);
+size_t bp_piece_counts_total_bytes(const bp_piece_counts *counts);
+
+/* Bytes of memory held. */
+size_t bp_piece_counts_memory(const bp_piece_counts *counts);
+
+/* Copies the pieces out, in insertion order: piece k is
+ * data[offsets[k] .. offsets[k+1]) with count counts[k]. The caller provides
+ * data (total_bytes), offsets (size + 1) and counts (size). */
+void bp_piece_counts_export(const bp_piece_counts *counts, uint8_t *data, int64_t *offsets, uint64_t *out_counts);
+
+#endif

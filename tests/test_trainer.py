@@ -1,0 +1,200 @@
+"""The trainer: every step against the Python transcription, determinism, round trips, errors."""
+import json
+import random
+from collections import Counter
+
+import pytest
+
+import bytepiece
+from bytepiece import Trainer, _core, normalize
+from conftest import ROOT
+import transcription
+
+SAMPLE = ROOT / "data" / "sample.jsonl"
+
+
+def sample_texts(count, seed=0):
+    with open(SAMPLE, encoding="utf-8") as f:
+        texts = [json.loads(line)["text"] for line in f]
+    rng = random.Random(seed)
+    return rng.sample(texts, count) + ["2026年11月23日 12345 ٣٤", "ab" * 50, "x\n\n\ny\r\n"]
+
+
+def chunks_of(texts, isolate_digits=False):
+    return [c for t in texts for c in normalize(t, 10000, isolate_digits)]
+
+
+def counted_model(chunks, order, workers=1):
+    lm = _core.NgramModel(order, workers)
+    data = b"".join(chunks)
+    offsets = [0]
+    for c in chunks:
+        offsets.append(offsets[-1] + len(c))
+    import numpy as np
+
+    offsets = np.array(offsets, dtype=np.int64)
+    for p in range(workers):
+        lm.count(p, data, offsets)
+    return lm
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_ngram_counts_match_the_transcription(workers):
+    chunks = chunks_of(sample_texts(40))
+    expected = transcription.count_ngrams(chunks, 4)
+    lm = counted_model(chunks, 4, workers)
+    assert lm.count_of(b"") == expected[0][b""] == sum(map(len, chunks))
+    for j in range(1, 5):
+        assert lm.size(j) == len(expected[j])
+        for ngram, count in expected[j].items():
+            assert lm.count_of(ngram) == count
+    assert lm.count_of(b"\xff\xfe\xfd") == 0
+
+
+@pytest.mark.parametrize("min_count", [1, 2, 5])
+def test_ngram_logprobs_match_the_transcription(min_count):
+    chunks = chunks_of(sample_texts(40))
+    expected = transcription.ngram_logprobs(transcription.count_ngrams(chunks, 4), min_count)
+    lm = counted_model(chunks, 4, workers=2)
+    lm.finish(min_count)
+    for ngram, lp in expected.items():
+        assert lm.logprob(ngram) == lp, ngram
+    pruned = [k for k, v in transcription.count_ngrams(chunks, 4)[3].items() if v < min_count]
+    for ngram in pruned[:200]:
+        assert lm.logprob(ngram) == float("-inf")
+    assert lm.logprob(bytes([0x01])) == expected[bytes([0x01])]  # a byte never seen: count 1
+
+
+@pytest.mark.parametrize("ensure_unicode", [True, False])
+@pytest.mark.parametrize("order", [1, 2, 4, 6])
+def test_segmentations_match_the_transcription(order, ensure_unicode):
+    chunks = chunks_of(sample_texts(30, seed=order))
+    logprob = transcription.ngram_logprobs(transcription.count_ngrams(chunks, order), 2)
+    lm = counted_model(chunks, order)
+    lm.finish(2)
+    for chunk in chunks:
+        assert _core.bnlm_segment(lm, ensure_unicode, chunk) == transcription.segment(chunk, logprob, order, ensure_unicode)
+
+
+def test_regression_no_piece_starts_inside_a_character_with_ensure_unicode():
+    chunks = chunks_of(sample_texts(60)) * 2  # every n-gram seen at least min_count times
+    lm = counted_model(chunks, 6)
+    lm.finish(2)
+    for chunk in chunks:
+        for piece in _core.bnlm_segment(lm, True, chunk):
+            assert not 0x80 <= piece[0] < 0xC0
+
+
+def test_rare_character_makes_the_rest_of_its_chunk_single_bytes_as_in_063():
+    """0.6.3's quirk, kept for fidelity: when a character's 2-gram is pruned, no
+    state is reachable at its second byte, every score is -inf from there on,
+    and numpy's argmax picks state 0 at each later byte."""
+    chunks = [b"abcabc\n", b"abc\xe4\xb8\x80abc"]  # U+4E00 occurs once
+    lm = counted_model(chunks, 3)
+    lm.finish(2)
+    pieces = _core.bnlm_segment(lm, True, chunks[1])
+    assert pieces[-5:] == [b"\xb8", b"\x80", b"a", b"b", b"c"]
+    logprob = transcription.ngram_logprobs(transcription.count_ngrams(chunks, 3), 2)
+    assert pieces == transcription.segment(chunks[1], logprob, 3, True)
+
+
+@pytest.mark.parametrize("isolate_digits", [False, True])
+def test_whole_training_matches_the_transcription(isolate_digits):
+    texts = sample_texts(60, seed=3)
+    sizes = [900, 400, 300]
+    trainer = Trainer(order=4, max_vocab_size=sizes, max_piece_length=12, min_count=2, isolate_digits=isolate_digits)
+    trainer.train(texts, workers=2, batch_size=7, progress=False)
+
+    chunks = chunks_of(texts, isolate_digits)
+    logprob = transcription.ngram_logprobs(transcription.count_ngrams(chunks, 4), 2)
+    found = Counter(p for c in chunks for p in transcription.segment(c, logprob, 4, True))
+    expected = transcription.prune_pieces(found, 12, 2, sizes)
+    assert trainer.pieces == expected
+    assert [len(p) + 3 for p in trainer.pieces] == [min(s, len(p) + 3) for s, p in zip(sizes, expected)]
+    assert len(trainer.pieces[-1]) + 3 <= 300
+
+
+def test_result_does_not_depend_on_workers_or_batch_size(tmp_path):
+    texts = sample_texts(200, seed=9)
+    saved = []
+    for workers, batch in [(1, 1000), (2, 13), (4, 1)]:
+        trainer = Trainer(order=6, max_vocab_size=2000)
+        trainer.train(texts, workers=workers, batch_size=batch, progress=False)
+        path = tmp_path / f"m{workers}.model"
+        trainer.save(path)
+        saved.append(path.read_bytes())
+    assert saved[0] == saved[1] == saved[2]
+
+
+def test_trained_model_loads_and_round_trips_the_corpus(tmp_path):
+    texts = sample_texts(300, seed=1)
+    trainer = Trainer(order=6, max_vocab_size=3000)
+    trainer.train(texts, progress=False)
+    (path,) = trainer.save(tmp_path / "model")
+    tok = bytepiece.Tokenizer(path)
+    assert tok.vocab_size <= 3000
+    for text in texts:
+        assert tok.decode(tok.encode(text)) == text
+    # trained pieces are used: the model compresses its own corpus well
+    total = sum(len(t.encode()) for t in texts)
+    assert total / sum(len(tok.encode(t)) for t in texts) > 2.0
+
+
+def test_several_sizes_are_saved_as_path_dot_size(tmp_path):
+    trainer = Trainer(max_vocab_size=[400, 1000])
+    trainer.train(sample_texts(100), progress=False)
+    paths = trainer.save(tmp_path / "m")
+    assert paths == [f"{tmp_path / 'm'}.1000", f"{tmp_path / 'm'}.400"]
+    sizes = [bytepiece.Tokenizer(p).vocab_size for p in paths]
+    assert sizes[0] > sizes[1] and sizes[1] <= 400
+
+
+@pytest.mark.parametrize(
+    "kwargs,error,message",
+    [
+        (dict(order=0), ValueError, "order must be at least 1"),
+        (dict(order=9), ValueError, "order must be at most 8"),
+        (dict(min_count=0), ValueError, "min_count must be at least 1"),
+        (dict(max_vocab_size=258), ValueError, "max_vocab_size must be at least 259"),
+        (dict(max_vocab_size=[1000, 100]), ValueError, "max_vocab_size must be at least 259"),
+        (dict(max_vocab_size=[]), ValueError, "at least one size"),
+        (dict(max_piece_length=0), ValueError, "max_piece_length must be at least 1"),
+        (dict(order=2.5), TypeError, "order must be an integer"),
+    ],
+)
+def test_nonsensical_options_are_rejected_at_once(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        Trainer(**kwargs)
+
+
+def test_bad_corpora_are_clear_errors():
+    with pytest.raises(ValueError, match="no text"):
+        Trainer().train([], progress=False)
+    with pytest.raises(ValueError, match="no text"):
+        Trainer().train(["", ""], progress=False)
+    with pytest.raises(TypeError, match="re-iterable"):
+        Trainer().train(iter(["abc"]), progress=False)
+    with pytest.raises(TypeError, match="must yield str"):
+        Trainer().train([1, 2], progress=False)
+    with pytest.raises(ValueError, match="workers must be at least 1"):
+        Trainer().train(["abc"], workers=0)
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [["a" * 5000], [bytes(range(256)).decode("latin-1") * 20], ["x"], ["同" * 30000], ["ab\n" * 2000]],
+    ids=["one repeated byte", "all code points < 256", "one byte", "one huge line", "no trailing newline"],
+)
+def test_degenerate_corpora_give_valid_models(tmp_path, texts):
+    trainer = Trainer(max_vocab_size=500, min_count=2)
+    trainer.train(texts, progress=False)
+    (path,) = trainer.save(tmp_path / "m")
+    tok = bytepiece.Tokenizer(path)
+    for text in texts:
+        assert tok.decode(tok.encode(text)) == text
+
+
+def test_min_count_above_every_count_leaves_the_bytes():
+    trainer = Trainer(max_vocab_size=1000, min_count=10**9)
+    trainer.train(["some text", "more text"], progress=False)
+    assert sorted(trainer.pieces[0]) == [bytes([b]) for b in range(256)]
