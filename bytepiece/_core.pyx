@@ -7,7 +7,7 @@ a list. Validation of models and arguments happens in the Python layer.
 """
 from libc.stdint cimport uint8_t, int32_t, int64_t, uint64_t
 from libc.stdlib cimport malloc, free
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 
 import numpy as np
@@ -56,6 +56,7 @@ cdef extern from "bp_ngram.h":
     int bp_ngrams_count(bp_ngrams *ngrams, int partition, const uint8_t *data,
                         const int64_t *offsets, size_t num_chunks) nogil
     int bp_ngrams_finish(bp_ngrams *ngrams, uint64_t min_count) nogil
+    int bp_ngrams_balance(bp_ngrams *ngrams, const uint64_t *byte_counts)
     double bp_ngrams_logprob(const bp_ngrams *ngrams, const uint8_t *text, int length)
     uint64_t bp_ngrams_get_count(const bp_ngrams *ngrams, const uint8_t *text, int length)
     size_t bp_ngrams_size(const bp_ngrams *ngrams, int length)
@@ -76,12 +77,11 @@ cdef extern from "bp_pieces.h":
 
 cdef extern from "bp_bnlm.h":
     ctypedef struct bp_bnlm_workspace:
-        uint8_t *back
-        size_t capacity
+        pass
     void bp_bnlm_workspace_free(bp_bnlm_workspace *ws)
-    int bp_bnlm_segment(const bp_ngrams *lm, int order, int ensure_unicode, const uint8_t *text,
+    int bp_bnlm_segment(const bp_ngrams *lm, int ensure_unicode, const uint8_t *text,
                         size_t n, bp_bnlm_workspace *ws, size_t *starts, size_t *num_starts) nogil
-    int bp_bnlm_count_pieces(const bp_ngrams *lm, int order, int ensure_unicode, const uint8_t *data,
+    int bp_bnlm_count_pieces(const bp_ngrams *lm, int ensure_unicode, const uint8_t *data,
                              const int64_t *offsets, size_t num_chunks, bp_piece_counts *counts) nogil
 
 MODE_BEST = BP_MODE_BEST
@@ -250,6 +250,13 @@ cdef class NgramModel:
         if rc != BP_OK:
             _raise_for(rc, "n-gram counting failed")
 
+    def balance(self, const uint64_t[::1] byte_counts not None):
+        """Spread first bytes over partitions by frequency (before counting; speed only)."""
+        if byte_counts.shape[0] != 256:
+            raise ValueError("byte_counts must have 256 entries")
+        if bp_ngrams_balance(self.ngrams, &byte_counts[0]) != BP_OK:
+            raise ValueError("balance() must come before the first count()")
+
     def finish(self, uint64_t min_count):
         """Add missing bytes, prune below min_count, turn counts into log-probabilities."""
         cdef int rc
@@ -334,7 +341,7 @@ def bnlm_count_pieces(NgramModel lm not None, bint ensure_unicode, bytes data no
     cdef size_t num_chunks = offsets.shape[0] - 1
     cdef int rc
     with nogil:
-        rc = bp_bnlm_count_pieces(lm.ngrams, lm.order, ensure_unicode, raw, &offsets[0], num_chunks,
+        rc = bp_bnlm_count_pieces(lm.ngrams, ensure_unicode, raw, &offsets[0], num_chunks,
                                   counts.counts)
     if rc != BP_OK:
         _raise_for(rc, "piece counting failed")
@@ -347,11 +354,10 @@ def bnlm_segment(NgramModel lm not None, bint ensure_unicode, bytes chunk not No
         return []
     cdef size_t *starts = <size_t *>malloc(n * sizeof(size_t))
     cdef bp_bnlm_workspace ws
-    ws.back = NULL
-    ws.capacity = 0
+    memset(&ws, 0, sizeof(ws))  # the C contract: a zero-initialized workspace
     if starts == NULL:
         raise MemoryError()
-    cdef int rc = bp_bnlm_segment(lm.ngrams, lm.order, ensure_unicode,
+    cdef int rc = bp_bnlm_segment(lm.ngrams, ensure_unicode,
                                   <const uint8_t *>PyBytes_AS_STRING(chunk), n, &ws, starts, &num)
     bp_bnlm_workspace_free(&ws)
     try:

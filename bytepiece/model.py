@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Mapping, Sequence, Tuple, Union
 
 import numpy as np
 
-__all__ = ["Model", "SPECIAL_TOKENS", "load_model", "parse_model", "model_from_counts", "dump_model", "save_model"]
+__all__ = ["Model", "piece_scores", "SPECIAL_TOKENS", "load_model", "parse_model", "model_from_counts", "dump_model", "save_model"]
 
 SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>")
 NUM_SPECIAL = len(SPECIAL_TOKENS)
@@ -37,13 +37,17 @@ class Model:
     counts: Tuple[int, ...]
 
     def scores(self) -> np.ndarray:
-        """score(p) = log(count(p)) - log(sum of counts), float64.
+        """score(p) = log(count(p)) - log(sum of counts), float64 (see piece_scores)."""
+        return piece_scores(np.array(self.counts, dtype=np.int64))
 
-        Computed with numpy as BytePiece 0.6.3 did, so that ties in the
-        Viterbi search break the same way and token ids match bit for bit.
-        """
-        counts = np.array(self.counts, dtype=np.int64)
-        return np.log(counts) - np.log(float(sum(self.counts)))
+
+def piece_scores(counts: np.ndarray) -> np.ndarray:
+    """log(count) - log(sum of counts) for an integer array, float64.
+
+    Computed with numpy as BytePiece 0.6.3 did, so that ties in the Viterbi
+    search break the same way and token ids match bit for bit.
+    """
+    return np.log(counts) - np.log(float(sum(counts.tolist())))
 
 
 def _describe(piece: bytes) -> str:

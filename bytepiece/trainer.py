@@ -18,7 +18,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tupl
 import numpy as np
 
 from . import _core
-from .model import NUM_SPECIAL, Model, PathLike, save_model
+from .model import NUM_SPECIAL, Model, PathLike, piece_scores, save_model
 from .progress import Progress
 from .text import normalize
 
@@ -27,8 +27,17 @@ __all__ = ["Trainer"]
 #: Training chunks are capped at this many characters (as in 0.6.3).
 MAX_CHUNK_CHARS = 10000
 MAX_ORDER = 8
+#: The n-gram tables split into at most this many partitions (bp_ngram.h).
+MAX_PARTITIONS = 256
 #: 256 single bytes + 3 special ids.
 MIN_VOCAB_SIZE = 256 + NUM_SPECIAL
+
+
+def _join(futures: list) -> None:
+    """Wait for every future; re-raise the first error of a C pass."""
+    wait(futures)
+    for future in futures:
+        future.result()
 
 
 def _check_int(name: str, value: Any, low: int) -> int:
@@ -40,22 +49,35 @@ def _check_int(name: str, value: Any, low: int) -> int:
 
 
 class _Pieces:
-    """Pieces with counts, as parallel sequences (pieces: bytes, counts: uint64)."""
+    """Pieces with counts, as parallel sequences (pieces: bytes, counts: uint64).
+
+    The vocabularies (``keep``) are kept in canonical order, by (length,
+    bytes): a piece's token id is then 3 + its position, as 0.6.3 numbers
+    them, and filtering rows in increasing order preserves it.
+    """
 
     def __init__(self, pieces: List[bytes], counts: np.ndarray) -> None:
         self.pieces = pieces
         self.counts = counts.astype(np.uint64)
+        self._packed: Optional[Tuple[bytes, np.ndarray]] = None
 
     def __len__(self) -> int:
         return len(self.pieces)
 
     def packed(self) -> Tuple[bytes, np.ndarray]:
-        offsets = np.zeros(len(self.pieces) + 1, dtype=np.int64)
-        np.cumsum([len(p) for p in self.pieces], out=offsets[1:])
-        return b"".join(self.pieces), offsets
+        """(all pieces concatenated, offsets), computed once."""
+        if self._packed is None:
+            offsets = np.zeros(len(self.pieces) + 1, dtype=np.int64)
+            np.cumsum([len(p) for p in self.pieces], out=offsets[1:])
+            self._packed = (b"".join(self.pieces), offsets)
+        return self._packed
 
     def take(self, rows: np.ndarray) -> "_Pieces":
         return _Pieces([self.pieces[i] for i in rows], self.counts[rows])
+
+    def canonical(self) -> "_Pieces":
+        order = sorted(range(len(self.pieces)), key=lambda i: (len(self.pieces[i]), self.pieces[i]))
+        return self.take(np.array(order, dtype=np.int64))
 
     def as_dict(self) -> Dict[bytes, int]:
         return dict(zip(self.pieces, self.counts.tolist()))
@@ -63,18 +85,15 @@ class _Pieces:
 
 def _split_counts(keep: _Pieces, texts: _Pieces) -> np.ndarray:
     """How much each kept piece gets when every text is tokenized with a
-    tokenizer of the kept pieces (0.6.3's ids and scores) and adds its count
-    to each of its tokens. Aligned with keep.pieces."""
+    tokenizer of the kept pieces (0.6.3's ids and scores; keep is in
+    canonical order) and adds its count to each of its tokens."""
     n = len(keep)
-    order = sorted(range(n), key=lambda i: (len(keep.pieces[i]), keep.pieces[i]))
-    ids = np.empty(n, dtype=np.int32)
-    ids[order] = np.arange(NUM_SPECIAL, NUM_SPECIAL + n, dtype=np.int32)
-    model = Model(tuple(keep.pieces), tuple(ids.tolist()), tuple(keep.counts.tolist()))
+    ids = np.arange(NUM_SPECIAL, NUM_SPECIAL + n, dtype=np.int32)
     data, offsets = keep.packed()
-    vocab = _core.Vocab(data, offsets, model.scores(), ids)
+    vocab = _core.Vocab(data, offsets, piece_scores(keep.counts.astype(np.int64)), ids)
     text_data, text_offsets = texts.packed()
     totals = vocab.count_tokens(text_data, text_offsets, texts.counts, n + NUM_SPECIAL)
-    return totals[ids]
+    return totals[NUM_SPECIAL:]
 
 
 def _drop_wasted(keep: _Pieces) -> _Pieces:
@@ -140,7 +159,7 @@ class Trainer:
         docs = 0
         for text in texts:
             if not isinstance(text, (str, bytes)):
-                raise TypeError(f"texts must yield str, got {type(text).__name__}")
+                raise TypeError(f"texts must yield str (or bytes), got {type(text).__name__}")
             chunks += normalize(text, MAX_CHUNK_CHARS, self.isolate_digits)
             docs += 1
             if docs == batch_size:
@@ -156,19 +175,18 @@ class Trainer:
         return b"".join(chunks), offsets, docs
 
     def _count_ngrams(self, texts, pool, workers, batch_size, progress) -> "_core.NgramModel":
-        lm = _core.NgramModel(self.order, workers)
+        lm = _core.NgramModel(self.order, min(workers, MAX_PARTITIONS))
         bar = Progress("Count n-grams", unit="B", enabled=progress)
         pending: list = []
         docs = 0
         for data, offsets, n in self._batches(texts, batch_size):
-            wait(pending)  # the next batch was prepared while this one counted
-            for future in pending:
-                future.result()
-            pending = [pool.submit(lm.count, p, data, offsets) for p in range(workers)]
+            if docs == 0:  # spread the work of the threads by the first batch's bytes
+                lm.balance(np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256).astype(np.uint64))
+            _join(pending)  # the next batch was prepared while this one counted
+            pending = [pool.submit(lm.count, p, data, offsets) for p in range(lm.num_partitions)]
             bar.update(len(data))
             docs += n
-        for future in pending:
-            future.result()
+        _join(pending)
         bar.close()
         self.stats["documents"] = docs
         self.stats["bytes"] = int(lm.count_of(b""))
@@ -183,9 +201,7 @@ class Trainer:
         bar = Progress("Count pieces", total=self.stats["bytes"], unit="B", enabled=progress)
         pending: list = []
         for data, offsets, _ in self._batches(texts, batch_size):
-            wait(pending)
-            for future in pending:
-                future.result()
+            _join(pending)
             # Contiguous runs of chunks with about the same number of bytes.
             cuts = np.searchsorted(offsets, np.linspace(0, offsets[-1], workers + 1)[1:-1])
             bounds = [0, *cuts.tolist(), len(offsets) - 1]
@@ -195,8 +211,7 @@ class Trainer:
                 for w in range(workers)
             ]
             bar.update(len(data))
-        for future in pending:
-            future.result()
+        _join(pending)
         for other in counters[1:]:
             counters[0].merge(other)
         bar.close()
@@ -214,7 +229,7 @@ class Trainer:
         pieces = _Pieces(found.pieces + missing, np.concatenate([found.counts, np.ones(len(missing), np.uint64)]))
         lengths = np.array([len(p) for p in pieces.pieces])
         kept = (lengths == 1) | ((lengths <= self.max_piece_length) & (pieces.counts >= self.min_count))
-        keep, drop = pieces.take(np.flatnonzero(kept)), pieces.take(np.flatnonzero(~kept))
+        keep, drop = pieces.take(np.flatnonzero(kept)).canonical(), pieces.take(np.flatnonzero(~kept))
         keep.counts += _split_counts(keep, drop)
         keep = _drop_wasted(keep)
         results = []
@@ -225,7 +240,7 @@ class Trainer:
                     range(len(keep)),
                     key=lambda i: (len(keep.pieces[i]) > 1, -counts[i], -len(keep.pieces[i]), keep.pieces[i]),
                 )
-                top = keep.take(np.array(ranked[: size - NUM_SPECIAL]))
+                top = keep.take(np.sort(np.array(ranked[: size - NUM_SPECIAL])))  # canonical order kept
                 top.counts += _split_counts(top, keep.take(np.array(ranked[size - NUM_SPECIAL:])))
                 keep = _drop_wasted(top)
             results.append(keep.as_dict())
@@ -237,6 +252,8 @@ class Trainer:
               progress: Optional[bool] = None) -> None:
         """Train on ``texts``, a re-iterable of str (it is read twice).
 
+        ``str`` is NFC-normalized; ``bytes`` are taken as they are (then the
+        10,000-character chunk cap counts bytes).
         ``workers`` threads run the C passes in parallel (the result does not
         depend on it); ``batch_size`` documents are processed per step.
         ``progress`` draws progress lines on stderr (None: if it is a terminal).

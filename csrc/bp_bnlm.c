@@ -9,47 +9,50 @@ void bp_bnlm_workspace_free(bp_bnlm_workspace *ws)
     if (!ws)
         return;
     free(ws->back);
+    free(ws->emit);
     ws->back = NULL;
+    ws->emit = NULL;
     ws->capacity = 0;
 }
 
-static int reserve_back(bp_bnlm_workspace *ws, size_t need)
+static int reserve(bp_bnlm_workspace *ws, size_t need)
 {
     if (need <= ws->capacity)
         return BP_OK;
     size_t cap = ws->capacity ? ws->capacity : 4096;
     while (cap < need)
         cap *= 2;
-    uint8_t *back = realloc(ws->back, cap);
-    if (!back)
+    if (cap > SIZE_MAX / sizeof(double))
         return BP_ERR_NOMEM;
-    ws->back = back;
+    uint8_t *back = realloc(ws->back, cap);
+    if (back)
+        ws->back = back;
+    double *emit = realloc(ws->emit, cap * sizeof(double));
+    if (emit)
+        ws->emit = emit;
+    if (!back || !emit)
+        return BP_ERR_NOMEM;
     ws->capacity = cap;
     return BP_OK;
 }
 
-int bp_bnlm_segment(const bp_ngrams *lm, int order, int ensure_unicode, const uint8_t *text,
+int bp_bnlm_segment(const bp_ngrams *lm, int ensure_unicode, const uint8_t *text,
                     size_t n, bp_bnlm_workspace *ws, size_t *starts, size_t *num_starts)
 {
-    if (!lm || !text || n == 0 || !ws || !starts || !num_starts || order < 1 || order > BP_NGRAM_MAX_ORDER)
+    if (!lm || !text || n == 0 || !ws || !starts || !num_starts)
         return BP_ERR_INVALID;
-    if (n > SIZE_MAX / (size_t)order || reserve_back(ws, n * (size_t)order) != BP_OK)
+    const int order = bp_ngrams_order(lm);
+    if (n > SIZE_MAX / (size_t)order || reserve(ws, n * (size_t)order) != BP_OK)
         return BP_ERR_NOMEM;
     const int K = order;
     uint8_t *back = ws->back;
-    double prev[BP_NGRAM_MAX_ORDER], cur[BP_NGRAM_MAX_ORDER], emit[BP_NGRAM_MAX_ORDER];
+    double prev[BP_NGRAM_MAX_ORDER], cur[BP_NGRAM_MAX_ORDER];
+    int rc = bp_ngrams_emissions(lm, text, n, ws->emit); /* lp(text[i-j .. i]), prefetched */
+    if (rc != BP_OK)
+        return rc;
 
     for (size_t i = 0; i < n; i++) {
-        /* Emissions: lp(text[i-j .. i]); a pruned n-gram makes every longer
-         * one ending here pruned too (it occurs at most as often). */
-        int j = 0;
-        for (; j < K && (size_t)j <= i; j++) {
-            emit[j] = bp_ngrams_logprob(lm, text + i - j, j + 1);
-            if (emit[j] == -INFINITY)
-                break;
-        }
-        for (; j < K; j++)
-            emit[j] = -INFINITY;
+        double *emit = ws->emit + i * (size_t)K;
         if (ensure_unicode && (text[i] & 0xC0) == 0x80)
             emit[0] = -INFINITY; /* no piece starts inside a character */
 
@@ -119,7 +122,7 @@ int bp_bnlm_segment(const bp_ngrams *lm, int order, int ensure_unicode, const ui
     return BP_OK;
 }
 
-int bp_bnlm_count_pieces(const bp_ngrams *lm, int order, int ensure_unicode, const uint8_t *data,
+int bp_bnlm_count_pieces(const bp_ngrams *lm, int ensure_unicode, const uint8_t *data,
                          const int64_t *offsets, size_t num_chunks, bp_piece_counts *counts)
 {
     if (!lm || !offsets || !counts || (num_chunks && !data))
@@ -147,7 +150,7 @@ int bp_bnlm_count_pieces(const bp_ngrams *lm, int order, int ensure_unicode, con
         }
         size_t num = 0;
         const uint8_t *text = data + a;
-        rc = bp_bnlm_segment(lm, order, ensure_unicode, text, n, &ws, starts, &num);
+        rc = bp_bnlm_segment(lm, ensure_unicode, text, n, &ws, starts, &num);
         /* Pieces run from one start to the next; 0.6.3 drops bytes before the
          * first start, which the recurrence makes position 0 anyway. */
         for (size_t s = 0; s < num && rc == BP_OK; s++) {

@@ -15,24 +15,25 @@
 #include "bp_ngram.h"
 #include "bp_pieces.h"
 
-/* A reusable per-thread buffer for the back-pointers; zero-initialize it
- * and release it with bp_bnlm_workspace_free. */
+/* Reusable per-thread buffers (back-pointers, emissions); zero-initialize
+ * it and release it with bp_bnlm_workspace_free. */
 typedef struct {
     uint8_t *back;
-    size_t capacity;
+    double *emit;
+    size_t capacity; /* entries of both: n * order */
 } bp_bnlm_workspace;
 
 void bp_bnlm_workspace_free(bp_bnlm_workspace *ws);
 
 /*
  * Segments one chunk text[0 .. n) (bytes, n >= 1) with the finished n-gram
- * model `lm` of order `order` (the order it was counted with). Writes the
+ * model `lm` (its order is the number of states). Writes the
  * start positions of the pieces, ascending, to starts (room for n entries)
  * and their number to *num_starts. Errors: BP_ERR_INVALID, BP_ERR_NOMEM.
- * Time O(n * order) plus at most n * order model lookups; memory n * order
- * bytes in ws.
+ * Time O(n * order) plus at most n * order model lookups; memory 9 * n *
+ * order bytes in ws.
  */
-int bp_bnlm_segment(const bp_ngrams *lm, int order, int ensure_unicode, const uint8_t *text,
+int bp_bnlm_segment(const bp_ngrams *lm, int ensure_unicode, const uint8_t *text,
                     size_t n, bp_bnlm_workspace *ws, size_t *starts, size_t *num_starts);
 
 /*
@@ -40,7 +41,7 @@ int bp_bnlm_segment(const bp_ngrams *lm, int order, int ensure_unicode, const ui
  * to `counts`. Safe to run concurrently on one model with distinct counters.
  * Errors as for bp_bnlm_segment and bp_piece_counts_add.
  */
-int bp_bnlm_count_pieces(const bp_ngrams *lm, int order, int ensure_unicode, const uint8_t *data,
+int bp_bnlm_count_pieces(const bp_ngrams *lm, int ensure_unicode, const uint8_t *data,
                          const int64_t *offsets, size_t num_chunks, bp_piece_counts *counts);
 
 #endif

@@ -27,6 +27,7 @@ struct bp_ngrams {
     int order;
     int num_partitions;
     int finished;
+    uint8_t part_of_byte[256]; /* partition of the n-grams starting with each byte */
     uint64_t positions; /* count of the empty n-gram */
     table tables[BP_NGRAM_MAX_ORDER + 1][BP_NGRAM_MAX_PARTITIONS]; /* [length][partition] */
 };
@@ -38,9 +39,23 @@ static inline uint64_t hash_key(uint64_t key, int length)
     return bp_mix64(key + BP_GOLDEN_GAMMA * (uint64_t)length);
 }
 
-static inline int partition_of(const bp_ngrams *g, uint64_t h)
+/* The partition of a packed key: that of its first byte (the low byte). */
+static inline int partition_of(const bp_ngrams *g, uint64_t key)
 {
-    return (int)((h >> 40) % (uint64_t)g->num_partitions);
+    return g->part_of_byte[key & 0xFF];
+}
+
+/* Positions whose lookups are in flight (prefetched, not yet used). */
+#define PIPELINE 8
+
+static inline void prefetch_slot(const table *t, uint64_t h)
+{
+#if defined(__GNUC__)
+    __builtin_prefetch(&t->slots[(size_t)h & t->mask], 1, 1);
+#else
+    (void)t;
+    (void)h;
+#endif
 }
 
 /* Packs text[0 .. length) little-endian (byte t at bits 8t); reads only those bytes. */
@@ -114,6 +129,8 @@ bp_ngrams *bp_ngrams_new(int order, int num_partitions)
         return NULL;
     g->order = order;
     g->num_partitions = num_partitions;
+    for (int b = 0; b < 256; b++)
+        g->part_of_byte[b] = (uint8_t)(b % num_partitions);
     for (int j = 1; j <= order; j++) {
         for (int p = 0; p < num_partitions; p++) {
             if (table_init(&g->tables[j][p], INITIAL_CAPACITY) != BP_OK) {
@@ -135,39 +152,92 @@ void bp_ngrams_free(bp_ngrams *g)
     free(g);
 }
 
+int bp_ngrams_balance(bp_ngrams *g, const uint64_t byte_counts[256])
+{
+    if (!g || !byte_counts || g->finished)
+        return BP_ERR_INVALID;
+    for (int p = 0; p < g->num_partitions; p++) /* counting must not have started */
+        if (g->tables[1][p].size != 0)
+            return BP_ERR_INVALID;
+    int order[256];
+    for (int b = 0; b < 256; b++)
+        order[b] = b;
+    for (int a = 1; a < 256; a++) { /* insertion sort, heaviest first, stable */
+        int b = order[a], k = a;
+        for (; k > 0 && byte_counts[order[k - 1]] < byte_counts[b]; k--)
+            order[k] = order[k - 1];
+        order[k] = b;
+    }
+    uint64_t load[BP_NGRAM_MAX_PARTITIONS] = {0};
+    for (int a = 0; a < 256; a++) {
+        int lightest = 0;
+        for (int p = 1; p < g->num_partitions; p++)
+            if (load[p] < load[lightest])
+                lightest = p;
+        g->part_of_byte[order[a]] = (uint8_t)lightest;
+        load[lightest] += byte_counts[order[a]];
+    }
+    return BP_OK;
+}
+
+typedef struct {
+    uint64_t key[BP_NGRAM_MAX_ORDER + 1];
+    uint64_t hash[BP_NGRAM_MAX_ORDER + 1];
+    int lengths;
+} pending_position;
+
 int bp_ngrams_count(bp_ngrams *g, int partition, const uint8_t *data,
                     const int64_t *offsets, size_t num_chunks)
 {
     if (!g || g->finished || partition < 0 || partition >= g->num_partitions || !offsets || (num_chunks && !data))
         return BP_ERR_INVALID;
     const int order = g->order;
-    for (size_t k = 0; k < num_chunks; k++) {
+    table *tables[BP_NGRAM_MAX_ORDER + 1];
+    for (int j = 1; j <= order; j++)
+        tables[j] = &g->tables[j][partition];
+    /* A ring of positions: hash and prefetch now, insert PIPELINE positions later. */
+    pending_position ring[PIPELINE];
+    size_t head = 0, in_flight = 0;
+    int rc = BP_OK;
+    for (size_t k = 0; k < num_chunks && rc == BP_OK; k++) {
         int64_t a = offsets[k], b = offsets[k + 1];
         if (a < 0 || b < a)
             return BP_ERR_INVALID;
-        for (int64_t i = a; i < b; i++) {
+        for (int64_t i = a; i < b && rc == BP_OK; i++) {
+            if (g->part_of_byte[data[i]] != partition)
+                continue;
+            pending_position *pos = &ring[head % PIPELINE];
+            if (in_flight == PIPELINE) { /* the slot holds the oldest position: insert it */
+                for (int j = 1; j <= pos->lengths && rc == BP_OK; j++)
+                    rc = table_add(tables[j], pos->key[j], pos->hash[j], 1, j);
+                in_flight--;
+            }
             int avail = b - i < order ? (int)(b - i) : order;
             uint64_t window = pack(data + i, avail);
+            pos->lengths = avail;
             for (int j = 1; j <= avail; j++) {
-                uint64_t key = j == 8 ? window : window & ((1ULL << (8 * j)) - 1);
-                uint64_t h = hash_key(key, j);
-                if (partition_of(g, h) != partition)
-                    continue;
-                int rc = table_add(&g->tables[j][partition], key, h, 1, j);
-                if (rc != BP_OK)
-                    return rc;
+                pos->key[j] = j == 8 ? window : window & ((1ULL << (8 * j)) - 1);
+                pos->hash[j] = hash_key(pos->key[j], j);
+                prefetch_slot(tables[j], pos->hash[j]);
             }
+            head++;
+            in_flight++;
         }
         if (partition == 0)
             g->positions += (uint64_t)(b - a);
     }
-    return BP_OK;
+    for (; in_flight > 0 && rc == BP_OK; in_flight--) { /* drain, oldest first */
+        pending_position *pos = &ring[(head - in_flight) % PIPELINE];
+        for (int j = 1; j <= pos->lengths && rc == BP_OK; j++)
+            rc = table_add(tables[j], pos->key[j], pos->hash[j], 1, j);
+    }
+    return rc;
 }
 
 static slot *find_ngram(const bp_ngrams *g, uint64_t key, int length)
 {
     uint64_t h = hash_key(key, length);
-    slot *s = table_find(&g->tables[length][partition_of(g, h)], key, h);
+    slot *s = table_find(&g->tables[length][partition_of(g, key)], key, h);
     return s->value.count != 0 ? s : NULL;
 }
 
@@ -211,7 +281,7 @@ int bp_ngrams_finish(bp_ngrams *g, uint64_t min_count)
         return BP_ERR_INVALID;
     for (int b = 0; b < 256; b++) {
         uint64_t h = hash_key((uint64_t)b, 1);
-        table *t = &g->tables[1][partition_of(g, h)];
+        table *t = &g->tables[1][partition_of(g, (uint64_t)b)];
         if (table_find(t, (uint64_t)b, h)->value.count == 0) {
             int rc = table_add(t, (uint64_t)b, h, 1, 1);
             if (rc != BP_OK)
@@ -253,12 +323,9 @@ int bp_ngrams_finish(bp_ngrams *g, uint64_t min_count)
     return BP_OK;
 }
 
-double bp_ngrams_logprob(const bp_ngrams *g, const uint8_t *text, int length)
+/* Probes a finished table: the log-probability, or -INFINITY if absent. */
+static inline double table_logprob(const table *t, uint64_t key, uint64_t h)
 {
-    if (!g || !g->finished || length < 1 || length > g->order)
-        return -INFINITY;
-    uint64_t key = pack(text, length), h = hash_key(key, length);
-    const table *t = &g->tables[length][partition_of(g, h)];
     size_t i = (size_t)h & t->mask;
     for (;;) {
         const slot *s = &t->slots[i];
@@ -268,6 +335,55 @@ double bp_ngrams_logprob(const bp_ngrams *g, const uint8_t *text, int length)
             return s->value.logprob;
         i = (i + 1) & t->mask;
     }
+}
+
+double bp_ngrams_logprob(const bp_ngrams *g, const uint8_t *text, int length)
+{
+    if (!g || !g->finished || length < 1 || length > g->order)
+        return -INFINITY;
+    uint64_t key = pack(text, length);
+    return table_logprob(&g->tables[length][partition_of(g, key)], key, hash_key(key, length));
+}
+
+int bp_ngrams_order(const bp_ngrams *g) { return g->order; }
+
+int bp_ngrams_emissions(const bp_ngrams *g, const uint8_t *text, size_t n, double *out)
+{
+    if (!g || !g->finished || (n && (!text || !out)))
+        return BP_ERR_INVALID;
+    const int K = g->order;
+    /* keys[i % PIPELINE][j]: the n-gram text[i-j .. i], hashed and prefetched
+     * PIPELINE positions before it is probed. */
+    uint64_t keys[PIPELINE][BP_NGRAM_MAX_ORDER], hashes[PIPELINE][BP_NGRAM_MAX_ORDER];
+    const table *tables[PIPELINE][BP_NGRAM_MAX_ORDER];
+    for (size_t i = 0; i < n + PIPELINE; i++) {
+        /* Stage 2 first: position i - PIPELINE leaves the ring slot that
+         * position i is about to take. */
+        if (i >= PIPELINE) {
+            size_t p = i - PIPELINE, r = p % PIPELINE;
+            double *row = out + p * (size_t)K;
+            int j = 0;
+            for (; j < K && (size_t)j <= p; j++) {
+                row[j] = table_logprob(tables[r][j], keys[r][j], hashes[r][j]);
+                if (row[j] == -INFINITY)
+                    break;
+            }
+            for (; j < K; j++)
+                row[j] = -INFINITY;
+        }
+        if (i < n) { /* stage 1: hash and prefetch position i */
+            size_t r = i % PIPELINE;
+            uint64_t key = 0;
+            for (int j = 0; j < K && (size_t)j <= i; j++) {
+                key = (key << 8) | text[i - (size_t)j]; /* text[i-j] becomes the low (first) byte */
+                keys[r][j] = key;
+                hashes[r][j] = hash_key(key, j + 1);
+                tables[r][j] = &g->tables[j + 1][partition_of(g, key)];
+                prefetch_slot(tables[r][j], hashes[r][j]);
+            }
+        }
+    }
+    return BP_OK;
 }
 
 size_t bp_ngrams_size(const bp_ngrams *g, int length)
