@@ -9,6 +9,18 @@ from libc.stdint cimport uint8_t, int32_t, int64_t, uint64_t
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.list cimport PyList_New, PyList_SET_ITEM
+from cpython.ref cimport PyObject, Py_INCREF
+
+# Raw-pointer forms: filling a list must cost one reference increment per
+# item, without Cython's temporary objects around each one.
+cdef extern from "Python.h":
+    PyObject *_tuple_item "PyTuple_GET_ITEM" (object tup, Py_ssize_t i)
+    void _list_set_item "PyList_SET_ITEM" (object lst, Py_ssize_t i, PyObject *item)
+    void _incref "Py_INCREF" (PyObject *item)
+    void PyObject_GC_Track(object op)
+    void PyObject_GC_UnTrack(object op)
+    int PyObject_GC_IsTracked(object op)
 
 import numpy as np
 cimport numpy as cnp
@@ -43,6 +55,11 @@ cdef extern from "bp_decoder.h":
         BP_MODE_SAMPLE_VITERBI
     int bp_encode(const bp_trie *trie, const uint8_t *text, size_t length, bp_mode mode,
                   double alpha, uint64_t stream_key, int32_t *out_ids, size_t *num_ids) nogil
+    int bp_encode_batch(const bp_trie *trie, const uint8_t *data, const int64_t *offsets, size_t num_texts,
+                        bp_mode mode, double alpha, const uint64_t *keys, int add_bos, int add_eos,
+                        int32_t *out_ids, int64_t *out_offsets) nogil
+    int bp_nbest(const bp_trie *trie, const uint8_t *text, size_t length, size_t k,
+                 int32_t *out_ids, int64_t *out_offsets, double *out_scores, size_t *num_found) nogil
     int bp_count_tokens(const bp_trie *trie, const uint8_t *data, const int64_t *offsets,
                         size_t num_texts, const uint64_t *weights, uint64_t *totals,
                         size_t num_totals) nogil
@@ -103,14 +120,50 @@ def stream_key(uint64_t seed, uint64_t stream):
     return bp_stream_key(seed, stream)
 
 
+def stream_keys(uint64_t seed, uint64_t first, Py_ssize_t count):
+    """The keys of streams first, first + 1, ... of ``seed`` (uint64 array)."""
+    keys = np.empty(count, dtype=np.uint64)
+    cdef uint64_t[::1] out = keys
+    cdef Py_ssize_t i
+    for i in range(count):
+        out[i] = bp_stream_key(seed, first + <uint64_t>i)
+    return keys
+
+
+def track_lists(list lists not None):
+    """Hand the lists made by split_lists(track=False) back to the cyclic GC.
+
+    Idempotent: tracking an object twice would abort the interpreter."""
+    cdef object part
+    for part in lists:
+        if type(part) is list and not PyObject_GC_IsTracked(part):
+            PyObject_GC_Track(part)
+
+
+cdef list _id_list(tuple id_objects, const int32_t *ids, Py_ssize_t n):
+    """A list of the int objects of ids[0 .. n), shared from id_objects (no int
+    is allocated per token: that is most of the cost of returning a list)."""
+    cdef list out = PyList_New(n)
+    cdef Py_ssize_t i
+    cdef PyObject *item
+    for i in range(n):
+        item = _tuple_item(id_objects, ids[i])
+        _incref(item)  # the list steals this reference
+        _list_set_item(out, i, item)
+    return out
+
+
 cdef class Vocab:
     """An immutable vocabulary trie built in C; safe to share between threads."""
 
     cdef bp_trie *trie
+    cdef tuple id_objects  # the int objects 0 .. largest id, shared by every returned list
 
     def __cinit__(self, bytes data not None, const int64_t[::1] offsets not None,
                   const double[::1] scores not None, const int32_t[::1] ids not None):
         cdef size_t n = scores.shape[0]
+        if n:
+            self.id_objects = tuple(range(max(np.asarray(ids).max(), 2) + 1))
         if offsets.shape[0] != <Py_ssize_t>n + 1 or ids.shape[0] != <Py_ssize_t>n or n == 0:
             raise ValueError("offsets must have one entry more than scores and ids")
         if offsets[n] != PyBytes_GET_SIZE(data):
@@ -166,13 +219,93 @@ cdef class Vocab:
             _raise_for(rc, "token counting failed")
         return totals
 
+    def encode_batch(self, bytes data not None, const int64_t[::1] offsets not None, int mode, double alpha,
+                     keys, bint add_bos, bint add_eos):
+        """Ids of every text data[offsets[k]:offsets[k+1]] (text k with stream key keys[k];
+        keys may be None for the best segmentation) as flat (ids int32, offsets int64)
+        arrays, computed with the GIL released."""
+        _check_offsets(data, offsets)
+        cdef size_t n = offsets.shape[0] - 1
+        cdef const uint64_t[::1] key_view
+        cdef const uint64_t *key_ptr = NULL
+        if keys is not None:
+            key_view = keys
+            if key_view.shape[0] != <Py_ssize_t>n:
+                raise ValueError("keys must have one entry per text")
+            if n:
+                key_ptr = &key_view[0]
+        capacity = (offsets[n] - offsets[0]) + 2 * n
+        ids = np.empty(max(capacity, 1), dtype=np.int32)
+        out_offsets = np.empty(n + 1, dtype=np.int64)
+        cdef int32_t[::1] id_view = ids
+        cdef int64_t[::1] offset_view = out_offsets
+        cdef const uint8_t *raw = <const uint8_t *>PyBytes_AS_STRING(data)
+        cdef int rc
+        with nogil:
+            rc = bp_encode_batch(self.trie, raw, &offsets[0], n, <bp_mode>mode, alpha, key_ptr,
+                                 add_bos, add_eos, &id_view[0], &offset_view[0])
+        if rc != BP_OK:
+            _raise_for(rc, "batch encoding failed")
+        return ids[:out_offsets[n]], out_offsets
+
+    def split_lists(self, const int32_t[::1] ids not None, const int64_t[::1] offsets not None,
+                    bint track=True):
+        """[list(ids[offsets[k]:offsets[k+1]]) for each k] (ids from this vocabulary).
+
+        With track=False the inner lists are left out of the cyclic GC; the
+        caller must pass the result to track_lists() before handing it out.
+        """
+        cdef Py_ssize_t k, n = offsets.shape[0] - 1
+        cdef list out = PyList_New(n)
+        cdef object part
+        if n > 0 and (offsets[0] < 0 or offsets[n] > ids.shape[0]):
+            raise ValueError("offsets must lie within ids")
+        if ids.shape[0] and not 0 <= np.min(ids) <= np.max(ids) < len(self.id_objects):
+            raise ValueError("ids outside the vocabulary")
+        for k in range(n):
+            if offsets[k + 1] < offsets[k]:
+                raise ValueError("offsets must not decrease")
+        # The new lists hold only ints until they are returned: keep them out
+        # of the cyclic GC meanwhile, or every collection that their own
+        # allocations trigger rescans all of them (under the GIL: it was 12%
+        # of a batch and most of what kept threads from scaling). They are
+        # tracked again before anyone else can see them.
+        for k in range(n):
+            part = _id_list(self.id_objects, &ids[0] + offsets[k] if offsets[k + 1] > offsets[k] else NULL,
+                            offsets[k + 1] - offsets[k])
+            PyObject_GC_UnTrack(part)
+            Py_INCREF(part)
+            PyList_SET_ITEM(out, k, part)
+        if track:
+            track_lists(out)
+        return out
+
+    def nbest(self, bytes text not None, Py_ssize_t k):
+        """The k best segmentations: [(ids, score), ...], best first (exact)."""
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        cdef size_t n = len(text), found = 0
+        ids = np.empty(max(<Py_ssize_t>n * k, 1), dtype=np.int32)
+        offsets = np.empty(k + 1, dtype=np.int64)
+        scores = np.empty(k, dtype=np.float64)
+        cdef int32_t[::1] id_view = ids
+        cdef int64_t[::1] offset_view = offsets
+        cdef double[::1] score_view = scores
+        cdef const uint8_t *raw = <const uint8_t *>PyBytes_AS_STRING(text)
+        cdef int rc
+        with nogil:
+            rc = bp_nbest(self.trie, raw, n, <size_t>k, &id_view[0], &offset_view[0], &score_view[0], &found)
+        if rc != BP_OK:
+            _raise_for(rc, "n-best search failed")
+        lists = self.split_lists(ids, offsets[:found + 1])
+        return list(zip(lists, scores[:found].tolist()))
+
     def encode(self, bytes text not None, int mode, double alpha, uint64_t key):
         """Token ids of UTF-8 `text` (already normalized) as a list of int."""
         cdef size_t count = 0
-        cdef Py_ssize_t i
         cdef int32_t *ids = _encode(self.trie, text, mode, alpha, key, &count)
         try:
-            return [ids[i] for i in range(<Py_ssize_t>count)]
+            return _id_list(self.id_objects, ids, <Py_ssize_t>count)
         finally:
             free(ids)
 

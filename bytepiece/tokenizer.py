@@ -12,7 +12,8 @@ import operator
 import os
 import random
 import threading
-from typing import Any, Iterator, List, Mapping, Optional, Sequence, Union
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -116,15 +117,15 @@ class Tokenizer:
         with self._rng_lock:
             self._rng.seed(seed)
 
-    def _stream_key(self, seed: Optional[int]) -> int:
+    def _call_seed(self, seed: Optional[int]) -> int:
+        """The 64-bit seed of one sampling call: ``seed``, or a draw from the tokenizer's generator."""
         if seed is None:
             with self._rng_lock:
-                seed = self._rng.getrandbits(64)
-        else:
-            seed = _check_seed(seed)
-        return _core.stream_key(seed, 0)
+                return self._rng.getrandbits(64)
+        return _check_seed(seed)
 
-    def _mode(self, alpha: float, sampler: str, seed: Optional[int]):
+    def _mode(self, alpha: float, sampler: str, seed: Optional[int]) -> Tuple[int, float, int]:
+        """(C mode, alpha, call seed) for the arguments of an encoding call."""
         if sampler not in _SAMPLER_MODES:
             raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
@@ -138,7 +139,7 @@ class Tokenizer:
             return _core.MODE_BEST, -1.0, 0
         if alpha > MAX_ALPHA:
             raise ValueError(f"alpha must be at most {MAX_ALPHA:g} (larger is plain Viterbi: use alpha=-1), got {alpha}")
-        return _SAMPLER_MODES[sampler], alpha, self._stream_key(seed)
+        return _SAMPLER_MODES[sampler], alpha, self._call_seed(seed)
 
     # -- encoding -------------------------------------------------------
 
@@ -162,8 +163,8 @@ class Tokenizer:
         BytePiece's approximate ``sampler="viterbi"``. ``seed`` makes one
         sampling call reproducible. ``iter=True`` returns an iterator.
         """
-        mode, alpha, key = self._mode(alpha, sampler, seed)
-        ids = self._vocab.encode(to_utf8(text), mode, alpha, key)
+        mode, alpha, seed = self._mode(alpha, sampler, seed)
+        ids = self._vocab.encode(to_utf8(text), mode, alpha, _core.stream_key(seed, 0))
         if add_bos:
             ids.insert(0, 1)
         if add_eos:
@@ -183,10 +184,109 @@ class Tokenizer:
 
         ``b"".join(tokenize(text)) == NFC(text).encode()`` always holds.
         """
-        mode, alpha, key = self._mode(alpha, sampler, seed)
+        mode, alpha, seed = self._mode(alpha, sampler, seed)
         table = self._id_to_bytes
-        pieces = [table[i] for i in self._vocab.encode(to_utf8(text), mode, alpha, key)]
+        pieces = [table[i] for i in self._vocab.encode(to_utf8(text), mode, alpha, _core.stream_key(seed, 0))]
         return builtins.iter(pieces) if iter else pieces
+
+    # -- batches, samples, n-best ---------------------------------------
+
+    def encode_batch(
+        self,
+        texts: Sequence[TextLike],
+        *,
+        alpha: float = -1,
+        sampler: str = "perfect",
+        seed: Optional[int] = None,
+        add_bos: bool = False,
+        add_eos: bool = False,
+        num_threads: Optional[int] = None,
+    ) -> List[List[int]]:
+        """Token ids of every text, on ``num_threads`` threads (default: all cores).
+
+        The same as ``[encode(t, ...) for t in texts]`` for the best
+        segmentation. When sampling, text ``i`` draws from stream ``i`` of the
+        call's seed (``encode(t, seed=s)`` is stream 0), so with a ``seed``
+        the result is the same whatever ``num_threads`` is.
+        """
+        return self._batch(texts, alpha, sampler, seed, add_bos, add_eos, num_threads, as_lists=True)
+
+    def encode_batch_numpy(
+        self,
+        texts: Sequence[TextLike],
+        *,
+        alpha: float = -1,
+        sampler: str = "perfect",
+        seed: Optional[int] = None,
+        add_bos: bool = False,
+        add_eos: bool = False,
+        num_threads: Optional[int] = None,
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        """:meth:`encode_batch` as flat arrays ``(ids, offsets)``: the ids of text
+        ``i`` are ``ids[offsets[i]:offsets[i + 1]]`` (int32, int64). No Python
+        object per token: the fastest way to encode a large batch."""
+        return self._batch(texts, alpha, sampler, seed, add_bos, add_eos, num_threads, as_lists=False)
+
+    def _batch(self, texts, alpha, sampler, seed, add_bos, add_eos, num_threads, as_lists):
+        if isinstance(texts, (str, bytes)):
+            raise TypeError("encode_batch takes a sequence of texts; for one text use encode")
+        texts = list(texts)
+        mode, alpha, seed = self._mode(alpha, sampler, seed)
+        threads = _check_threads(num_threads)
+
+        def run(lo: int, hi: int):
+            datas = [to_utf8(t) for t in texts[lo:hi]]
+            offsets = np.zeros(len(datas) + 1, dtype=np.int64)
+            np.cumsum([len(d) for d in datas], out=offsets[1:])
+            keys = None if mode == _core.MODE_BEST else _core.stream_keys(seed, lo, hi - lo)
+            ids, offs = self._vocab.encode_batch(b"".join(datas), offsets, mode, alpha, keys, add_bos, add_eos)
+            return self._vocab.split_lists(ids, offs, track=False) if as_lists else (ids, offs)
+
+        ranges = _task_ranges(texts, threads)
+        if threads == 1 or len(ranges) == 1:
+            parts = [run(lo, hi) for lo, hi in ranges]
+        else:
+            # Each task runs C without the GIL, then builds its lists with it:
+            # one thread's list building overlaps the other threads' C work.
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                parts = list(pool.map(lambda r: run(*r), ranges))
+        if as_lists:
+            # The tasks left their lists out of the cyclic GC (see split_lists):
+            # no collection during the batch rescans them; now they rejoin it.
+            result = [ids for part in parts for ids in part]
+            _core.track_lists(result)
+            return result
+        if not parts:
+            return np.zeros(0, dtype=np.int32), np.zeros(1, dtype=np.int64)
+        shifts = np.cumsum([0] + [len(ids) for ids, _ in parts[:-1]])
+        offsets = np.concatenate([np.zeros(1, dtype=np.int64)] + [offs[1:] + shift for (_, offs), shift in zip(parts, shifts)])
+        return np.concatenate([ids for ids, _ in parts]), offsets
+
+    def sample(
+        self, text: TextLike, n: int, *, alpha: float = 0.1, sampler: str = "perfect", seed: Optional[int] = None
+    ) -> List[List[int]]:
+        """``n`` independent sampled segmentations (ids) of ``text``, for
+        subword-regularization augmentation. Sample ``j`` draws from stream
+        ``j`` of the seed: ``sample(t, n, seed=s) == encode_batch([t] * n, seed=s)``."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be a positive integer, got {n!r}")
+        if isinstance(alpha, (int, float)) and not isinstance(alpha, bool) and alpha < 0:
+            raise ValueError(f"sample needs alpha >= 0 (alpha < 0 is the one best segmentation), got {alpha}")
+        mode, alpha, seed = self._mode(alpha, sampler, seed)
+        data = to_utf8(text)
+        return [self._vocab.encode(data, mode, alpha, int(key)) for key in _core.stream_keys(seed, 0, n)]
+
+    def nbest(self, text: TextLike, k: int, *, with_scores: bool = False) -> List[Any]:
+        """The ``k`` highest-scoring segmentations of ``text`` (ids), best first; exact.
+
+        Fewer when the text has fewer segmentations. The first is ``encode(text)``.
+        With ``with_scores``, ``(ids, score)`` pairs, score = the sum of the
+        pieces' log-probabilities.
+        """
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"k must be a positive integer, got {k!r}")
+        best = self._vocab.nbest(to_utf8(text), k)
+        return best if with_scores else [ids for ids, _ in best]
 
     # -- decoding -------------------------------------------------------
 
@@ -267,6 +367,36 @@ def _is_index(value: Any) -> bool:
     except TypeError:
         return False
     return True
+
+
+def _check_threads(num_threads: Optional[int]) -> int:
+    if num_threads is None:
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if isinstance(num_threads, bool) or not isinstance(num_threads, int):
+        raise TypeError(f"num_threads must be an integer or None, not {type(num_threads).__name__}")
+    if num_threads < 1:
+        raise ValueError(f"num_threads must be at least 1, got {num_threads}")
+    return num_threads
+
+
+#: A thread task encodes about this many characters (small enough for the
+#: threads to interleave their C work with their list building).
+_TASK_CHARS = 1 << 16
+
+
+def _task_ranges(texts: Sequence[TextLike], threads: int) -> List[Tuple[int, int]]:
+    """Consecutive ranges of texts, about _TASK_CHARS each (one range per thread at most when small)."""
+    total = sum(len(t) for t in texts) if threads > 1 else 0
+    target = max(1, min(_TASK_CHARS, total // threads + 1)) if threads > 1 else float("inf")
+    ranges, lo, size = [], 0, 0
+    for i, t in enumerate(texts):
+        size += len(t)
+        if size >= target:
+            ranges.append((lo, i + 1))
+            lo, size = i + 1, 0
+    if lo < len(texts) or not ranges:
+        ranges.append((lo, len(texts)))
+    return ranges
 
 
 def _check_seed(seed: Any) -> int:

@@ -132,43 +132,43 @@ static BP_ALWAYS_INLINE size_t decode_chunk(const bp_trie *trie, const uint8_t *
     return count;
 }
 
-int bp_encode(const bp_trie *trie, const uint8_t *text, size_t len,
-              bp_mode mode, double alpha, uint64_t stream_key,
-              int32_t *out_ids, size_t *num_ids)
+/* Allocates the rings and back-pointers for texts of up to `longest` bytes. */
+static int workspace_init(workspace *ws, const bp_trie *trie, size_t longest)
 {
-    if (!trie || (!text && len) || !out_ids || !num_ids)
-        return BP_ERR_INVALID;
-    if (mode != BP_MODE_BEST && !(alpha >= 0.0 && isfinite(alpha)))
-        return BP_ERR_INVALID;
-    if (mode != BP_MODE_BEST && mode != BP_MODE_SAMPLE_PERFECT && mode != BP_MODE_SAMPLE_VITERBI)
-        return BP_ERR_INVALID;
-    *num_ids = 0;
-    if (len == 0)
-        return BP_OK;
-
     /* A piece spans at most min(longest piece, text) bytes: size the ring by
      * that, so a model with one huge piece does not slow down short texts. */
-    size_t span = trie->max_piece_len < len ? trie->max_piece_len : len;
+    size_t span = trie->max_piece_len < longest ? trie->max_piece_len : longest;
     size_t ring = 1;
     while (ring <= span)
         ring <<= 1;
-    if (len + 1 > SIZE_MAX / sizeof(int32_t))
+    if (longest + 1 > SIZE_MAX / sizeof(int32_t))
         return BP_ERR_NOMEM;
-    workspace ws;
-    ws.mask = ring - 1;
-    ws.score = malloc(2 * ring * sizeof(double));
-    ws.back = malloc((len + 1) * sizeof(int32_t));
-    if (!ws.score || !ws.back) {
-        free(ws.score);
-        free(ws.back);
+    ws->mask = ring - 1;
+    ws->score = malloc(2 * ring * sizeof(double));
+    ws->back = malloc((longest + 1) * sizeof(int32_t));
+    if (!ws->score || !ws->back) {
+        free(ws->score);
+        free(ws->back);
         return BP_ERR_NOMEM;
     }
-    ws.mass = ws.score + ring;
+    ws->mass = ws->score + ring;
     for (size_t i = 0; i < ring; i++) {
-        ws.score[i] = -INFINITY;
-        ws.mass[i] = 0.0;
+        ws->score[i] = -INFINITY;
+        ws->mass[i] = 0.0;
     }
+    return BP_OK;
+}
 
+static void workspace_free(workspace *ws)
+{
+    free(ws->score);
+    free(ws->back);
+}
+
+/* Segments one text chunk by chunk into out; returns the number of ids. */
+static size_t encode_text(const bp_trie *trie, const uint8_t *text, size_t len, bp_mode mode,
+                          double alpha, uint64_t key, workspace *ws, int32_t *out_ids)
+{
     size_t count = 0, start = 0;
     while (start < len) {
         /* A chunk: everything up to and including the next run of '\n'. */
@@ -181,20 +181,88 @@ int bp_encode(const bp_trie *trie, const uint8_t *text, size_t len,
         int32_t *out = out_ids + count;
         switch (mode) {
         case BP_MODE_BEST:
-            count += decode_chunk(trie, chunk, n, start, BP_MODE_BEST, alpha, stream_key, &ws, out);
+            count += decode_chunk(trie, chunk, n, start, BP_MODE_BEST, alpha, key, ws, out);
             break;
         case BP_MODE_SAMPLE_PERFECT:
-            count += decode_chunk(trie, chunk, n, start, BP_MODE_SAMPLE_PERFECT, alpha, stream_key, &ws, out);
+            count += decode_chunk(trie, chunk, n, start, BP_MODE_SAMPLE_PERFECT, alpha, key, ws, out);
             break;
         case BP_MODE_SAMPLE_VITERBI:
-            count += decode_chunk(trie, chunk, n, start, BP_MODE_SAMPLE_VITERBI, alpha, stream_key, &ws, out);
+            count += decode_chunk(trie, chunk, n, start, BP_MODE_SAMPLE_VITERBI, alpha, key, ws, out);
             break;
         }
         start = end;
     }
-    free(ws.score);
-    free(ws.back);
-    *num_ids = count;
+    return count;
+}
+
+static int check_mode(bp_mode mode, double alpha)
+{
+    if (mode == BP_MODE_BEST)
+        return BP_OK;
+    if (mode != BP_MODE_SAMPLE_PERFECT && mode != BP_MODE_SAMPLE_VITERBI)
+        return BP_ERR_INVALID;
+    return alpha >= 0.0 && isfinite(alpha) ? BP_OK : BP_ERR_INVALID;
+}
+
+/* The longest text of a batch, or SIZE_MAX when the offsets are broken. */
+static size_t longest_text(const int64_t *offsets, size_t num_texts)
+{
+    size_t longest = 0;
+    for (size_t k = 0; k < num_texts; k++) {
+        if (offsets[k] < 0 || offsets[k + 1] < offsets[k])
+            return SIZE_MAX;
+        size_t n = (size_t)(offsets[k + 1] - offsets[k]);
+        if (n > longest)
+            longest = n;
+    }
+    return longest;
+}
+
+int bp_encode(const bp_trie *trie, const uint8_t *text, size_t len,
+              bp_mode mode, double alpha, uint64_t stream_key,
+              int32_t *out_ids, size_t *num_ids)
+{
+    if (!trie || (!text && len) || !out_ids || !num_ids || check_mode(mode, alpha) != BP_OK)
+        return BP_ERR_INVALID;
+    *num_ids = 0;
+    if (len == 0)
+        return BP_OK;
+    workspace ws;
+    int rc = workspace_init(&ws, trie, len);
+    if (rc != BP_OK)
+        return rc;
+    *num_ids = encode_text(trie, text, len, mode, alpha, stream_key, &ws, out_ids);
+    workspace_free(&ws);
+    return BP_OK;
+}
+
+int bp_encode_batch(const bp_trie *trie, const uint8_t *data, const int64_t *offsets, size_t num_texts,
+                    bp_mode mode, double alpha, const uint64_t *keys, int add_bos, int add_eos,
+                    int32_t *out_ids, int64_t *out_offsets)
+{
+    if (!trie || !offsets || !out_offsets || (num_texts && (!data || !out_ids)) || check_mode(mode, alpha) != BP_OK)
+        return BP_ERR_INVALID;
+    if (mode != BP_MODE_BEST && num_texts && !keys)
+        return BP_ERR_INVALID;
+    size_t longest = longest_text(offsets, num_texts);
+    if (longest == SIZE_MAX)
+        return BP_ERR_INVALID;
+    workspace ws;
+    int rc = workspace_init(&ws, trie, longest);
+    if (rc != BP_OK)
+        return rc;
+    int64_t count = 0;
+    out_offsets[0] = 0;
+    for (size_t k = 0; k < num_texts; k++) {
+        if (add_bos)
+            out_ids[count++] = BP_BOS_ID;
+        count += (int64_t)encode_text(trie, data + offsets[k], (size_t)(offsets[k + 1] - offsets[k]), mode, alpha,
+                                      mode == BP_MODE_BEST ? 0 : keys[k], &ws, out_ids + count);
+        if (add_eos)
+            out_ids[count++] = BP_EOS_ID;
+        out_offsets[k + 1] = count;
+    }
+    workspace_free(&ws);
     return BP_OK;
 }
 
@@ -206,25 +274,127 @@ int bp_count_tokens(const bp_trie *trie, const uint8_t *data, const int64_t *off
     for (size_t i = 0; i < trie->num_units; i++)
         if (trie->info[i].id >= 0 && (size_t)trie->info[i].id >= num_totals)
             return BP_ERR_INVALID;
-    size_t longest = 0;
-    for (size_t k = 0; k < num_texts; k++) {
-        if (offsets[k] < 0 || offsets[k + 1] < offsets[k])
-            return BP_ERR_INVALID;
-        size_t n = (size_t)(offsets[k + 1] - offsets[k]);
-        if (n > longest)
-            longest = n;
-    }
+    size_t longest = longest_text(offsets, num_texts);
+    if (longest == SIZE_MAX)
+        return BP_ERR_INVALID;
+    workspace ws;
     int32_t *ids = malloc((longest ? longest : 1) * sizeof *ids);
-    if (!ids)
-        return BP_ERR_NOMEM;
-    int rc = BP_OK;
-    for (size_t k = 0; k < num_texts && rc == BP_OK; k++) {
-        size_t count = 0;
-        rc = bp_encode(trie, data + offsets[k], (size_t)(offsets[k + 1] - offsets[k]), BP_MODE_BEST, -1.0, 0,
-                       ids, &count);
-        for (size_t t = 0; t < count && rc == BP_OK; t++)
+    int rc = ids ? workspace_init(&ws, trie, longest) : BP_ERR_NOMEM;
+    if (rc != BP_OK) {
+        free(ids);
+        return rc;
+    }
+    for (size_t k = 0; k < num_texts; k++) {
+        size_t count = encode_text(trie, data + offsets[k], (size_t)(offsets[k + 1] - offsets[k]), BP_MODE_BEST,
+                                   -1.0, 0, &ws, ids);
+        for (size_t t = 0; t < count; t++)
             totals[ids[t]] += weights[k];
     }
+    workspace_free(&ws);
     free(ids);
-    return rc;
+    return BP_OK;
+}
+
+/* One entry of a position's k-best list: a path ending here. */
+typedef struct {
+    double score;
+    int32_t node;      /* trie node of the path's last piece */
+    int32_t from_rank; /* rank of the path it extends, at the piece's start */
+} nbest_entry;
+
+/* Inserts x into a list sorted by score, descending, of at most k entries,
+ * after the entries of equal score (the earlier candidate stays ahead, as in
+ * the Viterbi). Returns 0 when the list is full and x does not enter. */
+static int nbest_insert(nbest_entry *list, size_t *count, size_t k, nbest_entry x)
+{
+    size_t n = *count;
+    if (n == k && !(x.score > list[k - 1].score))
+        return 0;
+    size_t at = n;
+    while (at > 0 && list[at - 1].score < x.score)
+        at--;
+    size_t last = n < k ? n : k - 1; /* a full list drops its last entry */
+    memmove(&list[at + 1], &list[at], (last - at) * sizeof *list);
+    list[at] = x;
+    if (n < k)
+        *count = n + 1;
+    return 1;
+}
+
+int bp_nbest(const bp_trie *trie, const uint8_t *text, size_t len, size_t k,
+             int32_t *out_ids, int64_t *out_offsets, double *out_scores, size_t *num_found)
+{
+    if (!trie || (!text && len) || k == 0 || !out_ids || !out_offsets || !out_scores || !num_found)
+        return BP_ERR_INVALID;
+    if (len + 1 > SIZE_MAX / k / sizeof(nbest_entry))
+        return BP_ERR_NOMEM;
+    nbest_entry *lists = malloc((len + 1) * k * sizeof *lists);
+    size_t *counts = calloc(len + 1, sizeof *counts);
+    if (!lists || !counts) {
+        free(lists);
+        free(counts);
+        return BP_ERR_NOMEM;
+    }
+    const bp_unit *units = trie->units;
+    const uint32_t root_base = units[0].base & BP_BASE_MASK;
+    lists[0] = (nbest_entry){0.0, -1, -1};
+    counts[0] = 1;
+    size_t chunk_end = 0;
+    for (size_t s = 0; s < len; s++) {
+        if (s == chunk_end) { /* pieces stay inside the chunk that starts here */
+            const uint8_t *nl = memchr(text + s, '\n', len - s);
+            chunk_end = nl ? (size_t)(nl - text) : len;
+            while (chunk_end < len && text[chunk_end] == '\n')
+                chunk_end++;
+        }
+        const nbest_entry *from = lists + s * k;
+        const size_t from_count = counts[s];
+        int32_t node = 0;
+        uint32_t base = root_base;
+        for (size_t e = s; e < chunk_end;) {
+            const uint32_t t = base + text[e];
+            const bp_unit *u = &units[t];
+            if (u->check != node)
+                break;
+            node = (int32_t)t;
+            e++;
+            if (u->base & BP_TERMINAL) {
+                nbest_entry *to = lists + e * k;
+                for (size_t r = 0; r < from_count; r++) {
+                    nbest_entry x = {from[r].score + u->score, node, (int32_t)r};
+                    if (!nbest_insert(to, &counts[e], k, x))
+                        break; /* from[] is sorted: later ranks score no better */
+                }
+            }
+            base = u->base & BP_BASE_MASK;
+        }
+    }
+    /* Backtrack each path from the end, writing its ids in text order. */
+    const bp_piece_info *info = trie->info;
+    size_t found = counts[len] < k ? counts[len] : k;
+    if (len == 0)
+        found = 1; /* the empty segmentation */
+    int64_t at = 0;
+    out_offsets[0] = 0;
+    for (size_t r = 0; r < found; r++) {
+        size_t e = len, rank = r, n = 0;
+        out_scores[r] = len ? lists[len * k + r].score : 0.0;
+        while (e > 0) {
+            const nbest_entry *x = &lists[e * k + rank];
+            out_ids[at + (int64_t)n++] = info[x->node].id;
+            rank = (size_t)x->from_rank;
+            e -= (size_t)info[x->node].length;
+        }
+        for (size_t i = 0, j = n; i + 1 < j; i++, j--) {
+            int32_t tmp = out_ids[at + (int64_t)i];
+            out_ids[at + (int64_t)i] = out_ids[at + (int64_t)j - 1];
+            out_ids[at + (int64_t)j - 1] = tmp;
+        }
+        at += (int64_t)n;
+        out_offsets[r + 1] = at;
+    }
+    *num_found = found;
+    free(lists);
+    free(counts);
+    return BP_OK;
 }

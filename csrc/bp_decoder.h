@@ -41,6 +41,39 @@ int bp_encode(const bp_trie *trie, const uint8_t *text, size_t len,
               bp_mode mode, double alpha, uint64_t stream_key,
               int32_t *out_ids, size_t *num_ids);
 
+/* The ids of the special tokens that bp_encode_batch can add. */
+#define BP_BOS_ID 1
+#define BP_EOS_ID 2
+
+/*
+ * Segments every text data[offsets[k] .. offsets[k+1]) of a batch, text k
+ * with random stream keys[k] (keys may be NULL in BP_MODE_BEST), each as
+ * bp_encode would, reusing one workspace. The ids of text k, with BP_BOS_ID
+ * before them and BP_EOS_ID after them when asked, go to
+ * out_ids[out_offsets[k] .. out_offsets[k+1]). out_ids needs room for the
+ * total length of the texts plus 2 per text; out_offsets num_texts + 1.
+ * Inputs are borrowed; concurrent calls on one trie are safe.
+ * Errors: BP_ERR_INVALID (bad mode/alpha, offsets that decrease, NULL keys
+ * for a sampler), BP_ERR_NOMEM.
+ */
+int bp_encode_batch(const bp_trie *trie, const uint8_t *data, const int64_t *offsets, size_t num_texts,
+                    bp_mode mode, double alpha, const uint64_t *keys, int add_bos, int add_eos,
+                    int32_t *out_ids, int64_t *out_offsets);
+
+/*
+ * The k highest-scoring segmentations of text[0 .. len) (bytes; chunks as
+ * in bp_encode), best first; exact (a k-best dynamic programme over the
+ * same candidates as the Viterbi). Segmentation r has ids
+ * out_ids[out_offsets[r] .. out_offsets[r+1]) and total score
+ * out_scores[r]; *num_found (<= k) says how many there are. Equal scores
+ * keep the Viterbi's order, so segmentation 0 is BP_MODE_BEST's. out_ids
+ * needs room for k * len ids (at least 1), out_offsets k + 1, out_scores k.
+ * Errors: BP_ERR_INVALID (k == 0), BP_ERR_NOMEM.
+ * Time O(len * pieces per position * k), memory 16 * k * (len + 1) bytes.
+ */
+int bp_nbest(const bp_trie *trie, const uint8_t *text, size_t len, size_t k,
+             int32_t *out_ids, int64_t *out_offsets, double *out_scores, size_t *num_found);
+
 /*
  * For the trainer's pruning: segments every text data[offsets[k] ..
  * offsets[k+1]) in BP_MODE_BEST and adds weights[k] to totals[id] for each
