@@ -260,7 +260,8 @@ cdef class Vocab:
         cdef object part
         if n > 0 and (offsets[0] < 0 or offsets[n] > ids.shape[0]):
             raise ValueError("offsets must lie within ids")
-        if ids.shape[0] and not 0 <= np.min(ids) <= np.max(ids) < len(self.id_objects):
+        used = np.asarray(ids[offsets[0]:offsets[n]]) if n > 0 else np.zeros(0, dtype=np.int32)
+        if used.size and not 0 <= used.min() <= used.max() < len(self.id_objects):
             raise ValueError("ids outside the vocabulary")
         for k in range(n):
             if offsets[k + 1] < offsets[k]:

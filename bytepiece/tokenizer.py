@@ -386,11 +386,12 @@ _TASK_CHARS = 1 << 16
 
 def _task_ranges(texts: Sequence[TextLike], threads: int) -> List[Tuple[int, int]]:
     """Consecutive ranges of texts, about _TASK_CHARS each (one range per thread at most when small)."""
-    total = sum(len(t) for t in texts) if threads > 1 else 0
+    sizes = [len(t) if isinstance(t, (str, bytes, bytearray)) else 1 for t in texts]  # to_utf8 rejects the rest
+    total = sum(sizes) if threads > 1 else 0
     target = max(1, min(_TASK_CHARS, total // threads + 1)) if threads > 1 else float("inf")
     ranges, lo, size = [], 0, 0
-    for i, t in enumerate(texts):
-        size += len(t)
+    for i, t in enumerate(sizes):
+        size += t
         if size >= target:
             ranges.append((lo, i + 1))
             lo, size = i + 1, 0
