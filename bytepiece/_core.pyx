@@ -130,6 +130,52 @@ def stream_keys(uint64_t seed, uint64_t first, Py_ssize_t count):
     return keys
 
 
+def format_id_lines(const int32_t[::1] ids not None, const int64_t[::1] offsets not None):
+    """b"1 2 3\\n4 5\\n...": the ids of each text on one line, in decimal."""
+    cdef Py_ssize_t k, i, n = offsets.shape[0] - 1
+    if n < 0 or (n > 0 and (offsets[0] < 0 or offsets[n] > ids.shape[0])):
+        raise ValueError("offsets must lie within ids")
+    for k in range(n):
+        if offsets[k + 1] < offsets[k]:
+            raise ValueError("offsets must not decrease")
+    # at most 11 characters per id ("-2147483648") plus a separator, and a newline per text
+    cdef Py_ssize_t capacity = 12 * (offsets[n] - offsets[0] if n > 0 else 0) + n + 1
+    cdef char *buf = <char *>malloc(capacity)
+    cdef Py_ssize_t at = 0
+    cdef char digits[12]
+    cdef int d
+    cdef long long value
+    if buf == NULL:
+        raise MemoryError()
+    try:
+        for k in range(n):
+            for i in range(offsets[k], offsets[k + 1]):
+                if i > offsets[k]:
+                    buf[at] = 32  # space
+                    at += 1
+                value = ids[i]
+                if value < 0:
+                    buf[at] = 45  # minus
+                    at += 1
+                    value = -value
+                d = 0
+                while True:
+                    digits[d] = <char>(48 + value % 10)
+                    d += 1
+                    value //= 10
+                    if value == 0:
+                        break
+                while d > 0:
+                    d -= 1
+                    buf[at] = digits[d]
+                    at += 1
+            buf[at] = 10  # newline
+            at += 1
+        return buf[:at]
+    finally:
+        free(buf)
+
+
 def track_lists(list lists not None):
     """Hand the lists made by split_lists(track=False) back to the cyclic GC.
 

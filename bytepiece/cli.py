@@ -1,4 +1,4 @@
-"""Command line: ``bytepiece train`` and ``bytepiece encode``.
+"""Command line: ``bytepiece train``, ``encode``, ``decode`` and ``sample``.
 
 Input files hold one document per line, or JSON lines with ``--field``, or
 one document per file with ``--whole-file``; ``-`` (or no file) reads stdin;
@@ -7,13 +7,16 @@ one document per file with ``--whole-file``; ``-`` (or no file) reads stdin;
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import time
-from typing import List, Optional, Sequence
+from typing import BinaryIO, ContextManager, Iterable, Iterator, List, Optional, Sequence
 
+from . import _core
 from .corpus import ERROR_POLICIES, Corpus
+from .progress import Progress
 from .tokenizer import SAMPLERS, Tokenizer
 from .trainer import Trainer
 
@@ -27,41 +30,142 @@ def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
 
 
+def _add_sampling_arguments(parser: argparse.ArgumentParser, default_alpha: float) -> None:
+    parser.add_argument("--alpha", type=float, default=default_alpha,
+                        help=f"< 0: best segmentation; >= 0: sample, larger = closer to the best (default {default_alpha})")
+    parser.add_argument("--sampler", choices=SAMPLERS, default="perfect", help="perfect (exact) or viterbi (biased)")
+    parser.add_argument("--seed", type=int, help="makes sampling reproducible: document d draws from stream d of the seed")
+    parser.add_argument("--threads", type=int, help="encoding threads (default: all cores)")
+    parser.add_argument("--batch-size", type=int, default=1000, help="documents per step (memory stays constant)")
+
+
 def _corpus(args: argparse.Namespace) -> Corpus:
     return Corpus(args.files, field=args.field, whole_file=args.whole_file, errors=args.errors)
 
 
-def _format_pieces(pieces: List[bytes]) -> str:
-    return json.dumps([p.decode("utf-8", errors="backslashreplace") for p in pieces], ensure_ascii=False)
+def _format_pieces(table: List[bytes], ids: List[int]) -> str:
+    return json.dumps([table[i].decode("utf-8", errors="backslashreplace") for i in ids], ensure_ascii=False)
+
+
+def _in_batches(items: Iterable, size: int) -> Iterator[list]:
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _open_output(path: Optional[str]) -> ContextManager[BinaryIO]:
+    """The output file, or standard output (which the with-block must not close)."""
+    return open(path, "wb") if path else contextlib.nullcontext(sys.stdout.buffer)
+
+
+def _check_common(args: argparse.Namespace) -> None:
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(f"--threads must be at least 1, got {args.threads}")
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
+    _check_common(args)
     corpus = _corpus(args)
     tok = Tokenizer(args.model)
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
-    docs = num_bytes = num_tokens = 0
+    table = tok._id_to_bytes
+    bar = Progress("Encode", unit="docs", enabled=False if args.quiet else None)
+    seed, docs, tokens = args.seed, 0, 0
     start = time.perf_counter()
-    try:
-        for text in corpus:
-            options = dict(alpha=args.alpha, sampler=args.sampler, seed=None if args.seed is None else args.seed + docs)
-            if args.output_format == "pieces":
-                pieces = tok.tokenize(text, **options)
-                num_tokens += len(pieces)
-                out.write(_format_pieces(pieces) + "\n")
+    with _open_output(args.output) as out:
+        for batch in _in_batches(corpus.records(), args.batch_size):
+            texts = [text for text, _ in batch]
+            as_lists = args.output_format != "ids"
+            result, seed = tok._batch(texts, args.alpha, args.sampler, seed, False, False, args.threads,
+                                      as_lists=as_lists, first_stream=docs)
+            if args.output_format == "ids":
+                ids, offsets = result
+                out.write(_core.format_id_lines(ids, offsets))
+                tokens += len(ids)
             else:
-                ids = tok.encode(text, **options)
-                num_tokens += len(ids)
-                out.write(" ".join(map(str, ids)) + "\n")
-            docs += 1
-            num_bytes += len(text.encode("utf-8", errors="surrogatepass"))
-    finally:
-        if out is not sys.stdout:
-            out.close()
-    elapsed = time.perf_counter() - start
+                lines = []
+                for (_, record), ids in zip(batch, result):
+                    if args.output_format == "pieces":
+                        lines.append(_format_pieces(table, ids))
+                    else:
+                        lines.append(json.dumps({**(record or {}), "ids": ids}, ensure_ascii=False))
+                    tokens += len(ids)
+                out.write(("\n".join(lines) + "\n").encode("utf-8"))
+            docs += len(batch)
+            bar.update(len(batch))
+    bar.close()
     if not args.quiet:
-        ratio = num_bytes / num_tokens if num_tokens else 0.0
-        print(f"encoded {docs} documents, {num_bytes} bytes -> {num_tokens} tokens "
-              f"({ratio:.3f} bytes/token) in {elapsed:.2f} s", file=sys.stderr)
+        elapsed = time.perf_counter() - start
+        size = corpus.total_bytes()
+        rate = f", {size / elapsed / 1e6:.1f} MB/s of input" if size else ""
+        print(f"encoded {docs} documents into {tokens} tokens in {elapsed:.2f} s{rate}", file=sys.stderr)
+    return 0
+
+
+def cmd_decode(args: argparse.Namespace) -> int:
+    corpus = Corpus(args.files, errors="strict")
+    tok = Tokenizer(args.model)
+    docs = 0
+    if args.field is not None:
+        lines = ((where, record.get(args.field, _MISSING)) for where, record in corpus.json_records())
+    else:
+        lines = ((where, raw) for where, raw in corpus._lines())
+    with _open_output(args.output) as out:
+        for where, value in lines:
+            if value is _MISSING:
+                raise ValueError(f"{where}: no field {args.field!r} in this JSON line")
+            try:
+                ids = [int(x) for x in value.split()] if isinstance(value, bytes) else value
+                if not isinstance(ids, list):
+                    raise TypeError(f"field {args.field!r} is {type(ids).__name__}, not a list of ids")
+                out.write(tok.decode_bytes(ids) + b"\n")
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"{where}: {exc}") from None
+            docs += 1
+    if not args.quiet:
+        print(f"decoded {docs} documents", file=sys.stderr)
+    return 0
+
+
+_MISSING = object()
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    _check_common(args)
+    if args.n < 1:
+        raise ValueError(f"--n must be at least 1, got {args.n}")
+    if not args.alpha >= 0:
+        raise ValueError(f"--alpha must be >= 0 for sampling, got {args.alpha}")
+    corpus = _corpus(args)
+    tok = Tokenizer(args.model)
+    n = args.n
+    bar = Progress("Sample", unit="docs", enabled=False if args.quiet else None)
+    seed, docs = args.seed, 0
+    start = time.perf_counter()
+    with _open_output(args.output) as out:
+        for batch in _in_batches(corpus.records(), args.batch_size):
+            # Document d's sample j is item d * n + j of one long batch:
+            # stream d * n + j of the seed, whatever the batching.
+            repeated = [text for text, _ in batch for _ in range(n)]
+            samples, seed = tok._batch(repeated, args.alpha, args.sampler, seed, False, False, args.threads,
+                                       as_lists=True, first_stream=docs * n)
+            lines = []
+            for d, (text, record) in enumerate(batch):
+                base = record if record is not None else {"text": text}
+                lines.append(json.dumps({**base, "samples": samples[d * n:(d + 1) * n]}, ensure_ascii=False))
+            out.write(("\n".join(lines) + "\n").encode("utf-8"))
+            docs += len(batch)
+            bar.update(len(batch))
+    bar.close()
+    if not args.quiet:
+        elapsed = time.perf_counter() - start
+        print(f"sampled {n} segmentations of each of {docs} documents in {elapsed:.2f} s", file=sys.stderr)
     return 0
 
 
@@ -122,15 +226,31 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int, default=1000, help="documents per processing step")
     train.set_defaults(func=cmd_train)
 
-    enc = sub.add_parser("encode", help="tokenize documents: one output line of ids (or pieces) per input document")
+    enc = sub.add_parser("encode", help="tokenize documents: one output line per input document")
     _add_input_arguments(enc)
     enc.add_argument("-m", "--model", required=True, help="model file (.model JSON, .gz or .zip)")
     enc.add_argument("-o", "--output", help="output file (default: stdout)")
-    enc.add_argument("--output-format", choices=("ids", "pieces"), default="ids")
-    enc.add_argument("--alpha", type=float, default=-1.0, help="< 0: best segmentation; >= 0: sample (see README)")
-    enc.add_argument("--sampler", choices=SAMPLERS, default="perfect")
-    enc.add_argument("--seed", type=int, help="seed of the first document (the n-th uses seed + n)")
+    enc.add_argument("--output-format", choices=("ids", "pieces", "jsonl"), default="ids",
+                     help="ids: space-separated ids; pieces: a JSON list of the pieces as text; "
+                          "jsonl: the input's JSON record (if any) with an 'ids' field")
+    _add_sampling_arguments(enc, default_alpha=-1.0)
     enc.set_defaults(func=cmd_encode)
+
+    dec = sub.add_parser("decode", help="the inverse of encode: one line of ids in, one line of text out")
+    dec.add_argument("files", nargs="*", help="files of id lines (as encode writes them); '-' or none: stdin")
+    dec.add_argument("-m", "--model", required=True, help="model file")
+    dec.add_argument("-o", "--output", help="output file (default: stdout)")
+    dec.add_argument("--field", help="read JSON lines and take the ids from this field (e.g. ids)")
+    dec.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+    dec.set_defaults(func=cmd_decode)
+
+    smp = sub.add_parser("sample", help="n sampled segmentations per document (subword regularization), as JSON lines")
+    _add_input_arguments(smp)
+    smp.add_argument("-m", "--model", required=True, help="model file")
+    smp.add_argument("-o", "--output", help="output file (default: stdout)")
+    smp.add_argument("--n", type=int, default=4, help="segmentations per document (default 4)")
+    _add_sampling_arguments(smp, default_alpha=0.1)
+    smp.set_defaults(func=cmd_sample)
     return parser
 
 

@@ -10,7 +10,7 @@ import gzip
 import json
 import os
 import sys
-from typing import BinaryIO, Iterator, List, Optional, Sequence
+from typing import Any, BinaryIO, Dict, Iterator, List, Optional, Sequence, Tuple
 
 __all__ = ["Corpus"]
 
@@ -38,7 +38,7 @@ class Corpus:
         if self.paths.count("-") > 1:
             raise ValueError("standard input can be read only once")
         self.field, self.whole_file, self.errors = field, whole_file, errors
-        self._stdin: Optional[List[str]] = None
+        self._stdin: Optional[List[Tuple[str, bytes]]] = None
         for path in self.paths:  # fail before any work starts
             if path != "-":
                 with open(path, "rb"):
@@ -51,15 +51,54 @@ class Corpus:
         return sum(os.path.getsize(p) for p in self.paths)
 
     def __iter__(self) -> Iterator[str]:
+        for text, _ in self.records():
+            yield text
+
+    def records(self) -> Iterator[Tuple[str, Optional[Dict[str, Any]]]]:
+        """(document, its JSON record) pairs; the record is None for plain text."""
+        if self.field is None:
+            for where, raw in self._lines():
+                yield self._decode(raw, where), None
+            return
+        for where, record in self.json_records():
+            if self.field not in record:
+                raise ValueError(f"{where}: no field {self.field!r} in this JSON line")
+            value = record[self.field]
+            if not isinstance(value, str):
+                raise ValueError(f"{where}: field {self.field!r} is {type(value).__name__}, not a string")
+            yield value, record
+
+    def json_records(self) -> Iterator[Tuple[str, Dict[str, Any]]]:
+        """(place, object) for every non-blank line, each a JSON object."""
+        for where, raw in self._lines():
+            if not raw.strip():
+                continue
+            try:
+                record = json.loads(self._decode(raw, where))
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{where}: not a JSON line ({exc.msg} at column {exc.colno})") from None
+            if not isinstance(record, dict):
+                raise ValueError(f"{where}: a JSON line must hold an object, not {type(record).__name__}")
+            yield where, record
+
+    def _lines(self) -> Iterator[Tuple[str, bytes]]:
+        """(place, raw bytes) of every line (without its \\n), or of every whole file."""
         for path in self.paths:
             if path == "-":
                 if self._stdin is None:
-                    self._stdin = list(self._read(sys.stdin.buffer, "<stdin>"))
+                    self._stdin = list(self._split(sys.stdin.buffer, "<stdin>"))
                 yield from self._stdin
                 continue
             opener = gzip.open if path.endswith(".gz") else open
             with opener(path, "rb") as f:
-                yield from self._read(f, path)
+                yield from self._split(f, path)
+
+    def _split(self, f: BinaryIO, path: str) -> Iterator[Tuple[str, bytes]]:
+        if self.whole_file:
+            yield path, f.read()
+            return
+        for lineno, raw in enumerate(f, 1):
+            yield f"{path}:{lineno}", raw[:-1] if raw.endswith(b"\n") else raw
 
     def _decode(self, raw: bytes, where: str) -> str:
         try:
@@ -69,26 +108,3 @@ class Corpus:
                 f"{where}: invalid UTF-8 at byte {exc.start} ({exc.reason}); "
                 "pass errors='replace' (--errors replace) to replace such bytes"
             ) from None
-
-    def _read(self, f: BinaryIO, path: str) -> Iterator[str]:
-        if self.whole_file:
-            yield self._decode(f.read(), path)
-            return
-        for lineno, raw in enumerate(f, 1):
-            if raw.endswith(b"\n"):
-                raw = raw[:-1]
-            if self.field is None:
-                yield self._decode(raw, f"{path}:{lineno}")
-                continue
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(self._decode(raw, f"{path}:{lineno}"))
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{lineno}: not a JSON line ({exc.msg} at column {exc.colno})") from None
-            if not isinstance(record, dict) or self.field not in record:
-                raise ValueError(f"{path}:{lineno}: no field {self.field!r} in this JSON line")
-            value = record[self.field]
-            if not isinstance(value, str):
-                raise ValueError(f"{path}:{lineno}: field {self.field!r} is {type(value).__name__}, not a string")
-            yield value

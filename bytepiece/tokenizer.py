@@ -209,7 +209,7 @@ class Tokenizer:
         call's seed (``encode(t, seed=s)`` is stream 0), so with a ``seed``
         the result is the same whatever ``num_threads`` is.
         """
-        return self._batch(texts, alpha, sampler, seed, add_bos, add_eos, num_threads, as_lists=True)
+        return self._batch(texts, alpha, sampler, seed, add_bos, add_eos, num_threads, as_lists=True)[0]
 
     def encode_batch_numpy(
         self,
@@ -225,9 +225,14 @@ class Tokenizer:
         """:meth:`encode_batch` as flat arrays ``(ids, offsets)``: the ids of text
         ``i`` are ``ids[offsets[i]:offsets[i + 1]]`` (int32, int64). No Python
         object per token: the fastest way to encode a large batch."""
-        return self._batch(texts, alpha, sampler, seed, add_bos, add_eos, num_threads, as_lists=False)
+        return self._batch(texts, alpha, sampler, seed, add_bos, add_eos, num_threads, as_lists=False)[0]
 
-    def _batch(self, texts, alpha, sampler, seed, add_bos, add_eos, num_threads, as_lists):
+    def _batch(self, texts, alpha, sampler, seed, add_bos, add_eos, num_threads, as_lists, first_stream=0):
+        """(result, call seed): text i samples from stream first_stream + i of the call seed.
+
+        The CLI passes the seed it got back and a running first_stream, so
+        that streaming a corpus batch by batch samples like one big batch.
+        """
         if isinstance(texts, (str, bytes)):
             raise TypeError("encode_batch takes a sequence of texts; for one text use encode")
         texts = list(texts)
@@ -238,7 +243,7 @@ class Tokenizer:
             datas = [to_utf8(t) for t in texts[lo:hi]]
             offsets = np.zeros(len(datas) + 1, dtype=np.int64)
             np.cumsum([len(d) for d in datas], out=offsets[1:])
-            keys = None if mode == _core.MODE_BEST else _core.stream_keys(seed, lo, hi - lo)
+            keys = None if mode == _core.MODE_BEST else _core.stream_keys(seed, first_stream + lo, hi - lo)
             ids, offs = self._vocab.encode_batch(b"".join(datas), offsets, mode, alpha, keys, add_bos, add_eos)
             return self._vocab.split_lists(ids, offs, track=False) if as_lists else (ids, offs)
 
@@ -255,12 +260,10 @@ class Tokenizer:
             # no collection during the batch rescans them; now they rejoin it.
             result = [ids for part in parts for ids in part]
             _core.track_lists(result)
-            return result
-        if not parts:
-            return np.zeros(0, dtype=np.int32), np.zeros(1, dtype=np.int64)
+            return result, seed
         shifts = np.cumsum([0] + [len(ids) for ids, _ in parts[:-1]])
         offsets = np.concatenate([np.zeros(1, dtype=np.int64)] + [offs[1:] + shift for (_, offs), shift in zip(parts, shifts)])
-        return np.concatenate([ids for ids, _ in parts]), offsets
+        return (np.concatenate([ids for ids, _ in parts]), offsets), seed
 
     def sample(
         self, text: TextLike, n: int, *, alpha: float = 0.1, sampler: str = "perfect", seed: Optional[int] = None

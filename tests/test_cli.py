@@ -146,3 +146,88 @@ def test_lines_split_on_newline_only_so_carriage_returns_stay(tmp_path):
     path = tmp_path / "crlf.txt"
     path.write_bytes(b"one\r\ntwo\rthree\n\nlast")
     assert list(Corpus([str(path)])) == ["one\r", "two\rthree", "", "last"]
+
+
+def run_cli(*args, stdin=b""):
+    result = subprocess.run([sys.executable, "-m", "bytepiece", *args], input=stdin, capture_output=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr.decode()
+    return result.stdout
+
+
+ROUND_TRIP = "first line\n\n  indented\twith tab\r\nwindows line\r\n中文，标点。\n😀 emoji\n\n\nlast line\n".encode()
+
+
+@pytest.mark.parametrize("options", [[], ["--alpha", "0.3", "--seed", "2"], ["--alpha", "0", "--sampler", "viterbi"]])
+def test_encode_then_decode_reproduces_the_input_byte_for_byte(options):
+    ids = run_cli("encode", "-q", "-m", str(MODEL_40K), "--threads", "2", *options, stdin=ROUND_TRIP)
+    assert ids.count(b"\n") == ROUND_TRIP.count(b"\n")
+    assert run_cli("decode", "-q", "-m", str(MODEL_40K), stdin=ids) == ROUND_TRIP
+
+
+def test_round_trip_normalizes_to_nfc():
+    text = "cafe\u0301\n".encode()
+    ids = run_cli("encode", "-q", "-m", str(MODEL_40K), stdin=text)
+    assert run_cli("decode", "-q", "-m", str(MODEL_40K), stdin=ids) == "caf\u00e9\n".encode()
+
+
+def test_seeded_encode_does_not_depend_on_threads_or_batch_size(tmp_path, tok40k):
+    docs = [f"line {i} 第{i}行 with some text" for i in range(50)]
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join(docs) + "\n", encoding="utf-8")
+    outputs = set()
+    for threads, batch in [("1", "1000"), ("2", "7"), ("3", "1")]:
+        out = tmp_path / f"out{threads}"
+        assert main(["encode", "-q", "-m", str(MODEL_40K), "--alpha", "0.2", "--seed", "9", "--threads", threads,
+                     "--batch-size", batch, str(src), "-o", str(out)]) == 0
+        outputs.add(out.read_text())
+    assert len(outputs) == 1
+    expected = tok40k.encode_batch(docs, alpha=0.2, seed=9)
+    assert outputs.pop().splitlines() == [" ".join(map(str, ids)) for ids in expected]
+
+
+def test_jsonl_output_keeps_the_input_record(tmp_path, tok40k):
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": 7, "text": "keep my id"}) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert main(["encode", "-q", "-m", str(MODEL_40K), "--field", "text", "--output-format", "jsonl", str(src),
+                 "-o", str(out)]) == 0
+    record = json.loads(out.read_text())
+    assert record == {"id": 7, "text": "keep my id", "ids": tok40k.encode("keep my id")}
+    ids = tmp_path / "ids.jsonl"
+    ids.write_text(out.read_text())
+    assert run_cli("decode", "-q", "-m", str(MODEL_40K), "--field", "ids", str(ids)) == b"keep my id\n"
+
+
+def test_sample_writes_n_segmentations_per_document(tmp_path, tok40k):
+    src = tmp_path / "corpus.jsonl"
+    docs = [f"document {i}: 数据增强 subword regularization" for i in range(30)]
+    src.write_text("".join(json.dumps({"text": d, "n": i}) + "\n" for i, d in enumerate(docs)), encoding="utf-8")
+    outputs = []
+    for threads, batch in [("1", "1000"), ("2", "4")]:
+        out = tmp_path / f"aug{threads}.jsonl"
+        assert main(["sample", "-q", "-m", str(MODEL_40K), "--n", "4", "--alpha", "0.1", "--seed", "1",
+                     "--threads", threads, "--batch-size", batch, "--field", "text", str(src), "-o", str(out)]) == 0
+        outputs.append(out.read_text())
+    assert outputs[0] == outputs[1]
+    records = [json.loads(line) for line in outputs[0].splitlines()]
+    assert [r["n"] for r in records] == list(range(30))
+    for record in records:
+        assert len(record["samples"]) == 4
+        assert all(tok40k.decode(ids) == record["text"] for ids in record["samples"])
+    assert records[0]["samples"] == tok40k.sample(docs[0], 4, alpha=0.1, seed=1)
+    assert len({tuple(s) for r in records for s in r["samples"]}) > 60
+
+
+def test_decode_errors_name_the_line(tmp_path, capsys):
+    bad = tmp_path / "bad.ids"
+    bad.write_text("5 6 7\n5 x 7\n")
+    assert main(["decode", "-m", str(MODEL_40K), str(bad)]) == 1
+    assert f"{bad}:2:" in capsys.readouterr().err
+    bad.write_text("5 6 7\n99999999\n")
+    assert main(["decode", "-m", str(MODEL_40K), str(bad)]) == 1
+    assert f"{bad}:2: unknown token id 99999999" in capsys.readouterr().err
+
+
+def test_sample_rejects_a_negative_alpha(tmp_path, capsys):
+    assert main(["sample", "-m", str(MODEL_40K), "--alpha", "-1", str(SAMPLE), "--field", "text"]) == 1
+    assert "--alpha must be >= 0" in capsys.readouterr().err
