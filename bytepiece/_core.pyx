@@ -130,48 +130,76 @@ def stream_keys(uint64_t seed, uint64_t first, Py_ssize_t count):
     return keys
 
 
-def format_id_lines(const int32_t[::1] ids not None, const int64_t[::1] offsets not None):
-    """b"1 2 3\\n4 5\\n...": the ids of each text on one line, in decimal."""
-    cdef Py_ssize_t k, i, n = offsets.shape[0] - 1
+cdef Py_ssize_t _write_ids(const int32_t[::1] ids, Py_ssize_t lo, Py_ssize_t hi, char sep, char *buf) noexcept:
+    """Writes ids[lo:hi] in decimal, separated by sep, to buf; returns the length."""
+    cdef Py_ssize_t i, at = 0
+    cdef char digits[12]
+    cdef int d
+    cdef long long value
+    for i in range(lo, hi):
+        if i > lo:
+            buf[at] = sep
+            at += 1
+        value = ids[i]
+        if value < 0:
+            buf[at] = 45  # minus
+            at += 1
+            value = -value
+        d = 0
+        while True:
+            digits[d] = <char>(48 + value % 10)
+            d += 1
+            value //= 10
+            if value == 0:
+                break
+        while d > 0:
+            d -= 1
+            buf[at] = digits[d]
+            at += 1
+    return at
+
+
+cdef Py_ssize_t _check_spans(const int32_t[::1] ids, const int64_t[::1] offsets) except -1:
+    cdef Py_ssize_t k, n = offsets.shape[0] - 1
     if n < 0 or (n > 0 and (offsets[0] < 0 or offsets[n] > ids.shape[0])):
         raise ValueError("offsets must lie within ids")
     for k in range(n):
         if offsets[k + 1] < offsets[k]:
             raise ValueError("offsets must not decrease")
+    return n
+
+
+def format_id_lines(const int32_t[::1] ids not None, const int64_t[::1] offsets not None):
+    """b"1 2 3\\n4 5\\n...": the ids of each text on one line, in decimal."""
+    cdef Py_ssize_t k, n = _check_spans(ids, offsets)
     # at most 11 characters per id ("-2147483648") plus a separator, and a newline per text
-    cdef Py_ssize_t capacity = 12 * (offsets[n] - offsets[0] if n > 0 else 0) + n + 1
+    cdef Py_ssize_t at = 0, capacity = 12 * (offsets[n] - offsets[0] if n > 0 else 0) + n + 1
     cdef char *buf = <char *>malloc(capacity)
-    cdef Py_ssize_t at = 0
-    cdef char digits[12]
-    cdef int d
-    cdef long long value
     if buf == NULL:
         raise MemoryError()
     try:
         for k in range(n):
-            for i in range(offsets[k], offsets[k + 1]):
-                if i > offsets[k]:
-                    buf[at] = 32  # space
-                    at += 1
-                value = ids[i]
-                if value < 0:
-                    buf[at] = 45  # minus
-                    at += 1
-                    value = -value
-                d = 0
-                while True:
-                    digits[d] = <char>(48 + value % 10)
-                    d += 1
-                    value //= 10
-                    if value == 0:
-                        break
-                while d > 0:
-                    d -= 1
-                    buf[at] = digits[d]
-                    at += 1
+            at += _write_ids(ids, offsets[k], offsets[k + 1], 32, buf + at)
             buf[at] = 10  # newline
             at += 1
         return buf[:at]
+    finally:
+        free(buf)
+
+
+def format_id_lists(const int32_t[::1] ids not None, const int64_t[::1] offsets not None):
+    """[b"1,2,3", b"4,5", ...]: the ids of each text, comma-separated (JSON list bodies)."""
+    cdef Py_ssize_t k, n = _check_spans(ids, offsets), longest = 0
+    for k in range(n):
+        longest = max(longest, offsets[k + 1] - offsets[k])
+    cdef char *buf = <char *>malloc(12 * longest + 1)
+    cdef list out = []
+    if buf == NULL:
+        raise MemoryError()
+    try:
+        for k in range(n):
+            out.append(buf[:_write_ids(ids, offsets[k], offsets[k + 1], 44, buf)])
+        return out
     finally:
         free(buf)
 

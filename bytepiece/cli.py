@@ -153,12 +153,16 @@ def cmd_sample(args: argparse.Namespace) -> int:
             # Document d's sample j is item d * n + j of one long batch:
             # stream d * n + j of the seed, whatever the batching.
             repeated = [text for text, _ in batch for _ in range(n)]
-            samples, seed = tok._batch(repeated, args.alpha, args.sampler, seed, False, False, args.threads,
-                                       as_lists=True, first_stream=docs * n)
+            (ids, offsets), seed = tok._batch(repeated, args.alpha, args.sampler, seed, False, False, args.threads,
+                                              as_lists=False, first_stream=docs * n)
+            bodies = _core.format_id_lists(ids, offsets)  # JSON written in C: json.dumps of ints is the bottleneck
             lines = []
             for d, (text, record) in enumerate(batch):
-                base = record if record is not None else {"text": text}
-                lines.append(json.dumps({**base, "samples": samples[d * n:(d + 1) * n]}, ensure_ascii=False))
+                fields = {k: v for k, v in record.items() if k != "samples"} if record is not None else {"text": text}
+                base = json.dumps(fields, ensure_ascii=False)
+                separator = ", " if len(base) > 2 else ""
+                samples = "[[" + "], [".join(b.decode("ascii") for b in bodies[d * n:(d + 1) * n]) + "]]"
+                lines.append(f'{base[:-1]}{separator}"samples": {samples}}}')
             out.write(("\n".join(lines) + "\n").encode("utf-8"))
             docs += len(batch)
             bar.update(len(batch))

@@ -10,7 +10,7 @@ import pytest
 
 from bytepiece import _core
 from bytepiece._reference import stream_key
-from conftest import FIXTURES, exact_distribution, reference_for, segmentations
+from conftest import FIXTURES, exact_distribution, segmentations
 
 MODES = [dict(), dict(alpha=0.0), dict(alpha=0.3), dict(alpha=0.3, sampler="viterbi")]
 

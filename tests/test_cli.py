@@ -201,7 +201,8 @@ def test_jsonl_output_keeps_the_input_record(tmp_path, tok40k):
 def test_sample_writes_n_segmentations_per_document(tmp_path, tok40k):
     src = tmp_path / "corpus.jsonl"
     docs = [f"document {i}: 数据增强 subword regularization" for i in range(30)]
-    src.write_text("".join(json.dumps({"text": d, "n": i}) + "\n" for i, d in enumerate(docs)), encoding="utf-8")
+    src.write_text("".join(json.dumps({"text": d, "n": i, "samples": "old"}) + "\n" for i, d in enumerate(docs)),
+                   encoding="utf-8")
     outputs = []
     for threads, batch in [("1", "1000"), ("2", "4")]:
         out = tmp_path / f"aug{threads}.jsonl"
@@ -211,6 +212,7 @@ def test_sample_writes_n_segmentations_per_document(tmp_path, tok40k):
     assert outputs[0] == outputs[1]
     records = [json.loads(line) for line in outputs[0].splitlines()]
     assert [r["n"] for r in records] == list(range(30))
+    assert all(line.count('"samples"') == 1 for line in outputs[0].splitlines())  # replaced, not repeated
     for record in records:
         assert len(record["samples"]) == 4
         assert all(tok40k.decode(ids) == record["text"] for ids in record["samples"])

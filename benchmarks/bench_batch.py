@@ -1,0 +1,69 @@
+"""Batch encoding and the sample/encode commands: throughput and thread scaling.
+
+    python benchmarks/bench_batch.py CORPUS.jsonl MODEL [--threads 2]
+
+encode_batch (lists) and encode_batch_numpy (flat arrays) with 1 and N
+threads over every document of CORPUS (best of --repeat runs each, the
+model loaded beforehand), a plain loop of encode as the baseline, then
+`bytepiece encode` and `bytepiece sample --n 4 --alpha 0.1` end to end
+(process start and model load included). MB = UTF-8 input bytes.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import bytepiece
+
+
+def best_rate(fn, size, repeat):
+    best = 0.0
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = max(best, size / (time.perf_counter() - start) / 1e6)
+    return best
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus")
+    parser.add_argument("model")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    with open(args.corpus, encoding="utf-8") as f:
+        texts = [json.loads(line)["text"] for line in f]
+    size = sum(len(t.encode("utf-8")) for t in texts)
+    tok = bytepiece.Tokenizer(args.model)
+    print(f"corpus: {len(texts)} documents, {size / 1e6:.2f} MB; best of {args.repeat}")
+
+    loop = best_rate(lambda: [tok.encode(t) for t in texts], size, args.repeat)
+    print(f"{'loop of encode':36s} {loop:7.1f} MB/s")
+    for name, fn in [("encode_batch (lists)", tok.encode_batch), ("encode_batch_numpy", tok.encode_batch_numpy)]:
+        one = best_rate(lambda: fn(texts, num_threads=1), size, args.repeat)
+        many = best_rate(lambda: fn(texts, num_threads=args.threads), size, args.repeat)
+        print(f"{name + ', 1 thread':36s} {one:7.1f} MB/s")
+        print(f"{name + f', {args.threads} threads':36s} {many:7.1f} MB/s  -> {many / one:.2f}x")
+    sampled = best_rate(lambda: tok.encode_batch(texts, alpha=0.1, seed=1, num_threads=args.threads), size, args.repeat)
+    print(f"{f'encode_batch alpha 0.1, {args.threads} threads':36s} {sampled:7.1f} MB/s")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "out")
+        for label, command in [
+            ("bytepiece encode (CLI)", ["encode"]),
+            ("bytepiece sample --n 4 (CLI)", ["sample", "--n", "4", "--alpha", "0.1", "--seed", "1"]),
+        ]:
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "bytepiece", *command, "-q", "-m", args.model, "--field", "text",
+                            "--threads", str(args.threads), args.corpus, "-o", out], check=True)
+            seconds = time.perf_counter() - start
+            print(f"{label:36s} {size / seconds / 1e6:7.1f} MB/s of input, {len(texts) / seconds:8.0f} docs/s "
+                  f"({seconds:.2f} s, {os.path.getsize(out) / 1e6:.0f} MB written)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
