@@ -44,8 +44,8 @@ def main():
     loop = best_rate(lambda: [tok.encode(t) for t in texts], size, args.repeat)
     print(f"{'loop of encode':36s} {loop:7.1f} MB/s")
     for name, fn in [("encode_batch (lists)", tok.encode_batch), ("encode_batch_numpy", tok.encode_batch_numpy)]:
-        one = best_rate(lambda: fn(texts, num_threads=1), size, args.repeat)
-        many = best_rate(lambda: fn(texts, num_threads=args.threads), size, args.repeat)
+        one = best_rate(lambda f=fn: f(texts, num_threads=1), size, args.repeat)
+        many = best_rate(lambda f=fn: f(texts, num_threads=args.threads), size, args.repeat)
         print(f"{name + ', 1 thread':36s} {one:7.1f} MB/s")
         print(f"{name + f', {args.threads} threads':36s} {many:7.1f} MB/s  -> {many / one:.2f}x")
     sampled = best_rate(lambda: tok.encode_batch(texts, alpha=0.1, seed=1, num_threads=args.threads), size, args.repeat)
