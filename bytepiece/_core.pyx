@@ -55,7 +55,7 @@ cdef extern from "bp_decoder.h":
         BP_MODE_SAMPLE_VITERBI
     int bp_encode(const bp_trie *trie, const uint8_t *text, size_t length, bp_mode mode,
                   double alpha, uint64_t stream_key, int32_t *out_ids, size_t *num_ids) nogil
-    int bp_encode_batch(const bp_trie *trie, const uint8_t *data, const int64_t *offsets, size_t num_texts,
+    int bp_encode_batch(const bp_trie *trie, const uint8_t **texts, const size_t *lengths, size_t num_texts,
                         bp_mode mode, double alpha, const uint64_t *keys, int add_bos, int add_eos,
                         int32_t *out_ids, int64_t *out_offsets) nogil
     int bp_nbest(const bp_trie *trie, const uint8_t *text, size_t length, size_t k,
@@ -293,34 +293,43 @@ cdef class Vocab:
             _raise_for(rc, "token counting failed")
         return totals
 
-    def encode_batch(self, bytes data not None, const int64_t[::1] offsets not None, int mode, double alpha,
-                     keys, bint add_bos, bint add_eos):
-        """Ids of every text data[offsets[k]:offsets[k+1]] (text k with stream key keys[k];
-        keys may be None for the best segmentation) as flat (ids int32, offsets int64)
-        arrays, computed with the GIL released."""
-        _check_offsets(data, offsets)
-        cdef size_t n = offsets.shape[0] - 1
+    def encode_batch(self, list texts not None, int mode, double alpha, keys, bint add_bos, bint add_eos):
+        """Ids of every text (a list of bytes; text k with stream key keys[k]; keys
+        may be None for the best segmentation) as flat (ids int32, offsets int64)
+        arrays, computed with the GIL released. The bytes are read in place."""
+        cdef Py_ssize_t k, n = len(texts)
         cdef const uint64_t[::1] key_view
         cdef const uint64_t *key_ptr = NULL
         if keys is not None:
             key_view = keys
-            if key_view.shape[0] != <Py_ssize_t>n:
+            if key_view.shape[0] != n:
                 raise ValueError("keys must have one entry per text")
             if n:
                 key_ptr = &key_view[0]
-        capacity = (offsets[n] - offsets[0]) + 2 * n
-        ids = np.empty(max(capacity, 1), dtype=np.int32)
-        out_offsets = np.empty(n + 1, dtype=np.int64)
-        cdef int32_t[::1] id_view = ids
-        cdef int64_t[::1] offset_view = out_offsets
-        cdef const uint8_t *raw = <const uint8_t *>PyBytes_AS_STRING(data)
-        cdef int rc
-        with nogil:
-            rc = bp_encode_batch(self.trie, raw, &offsets[0], n, <bp_mode>mode, alpha, key_ptr,
-                                 add_bos, add_eos, &id_view[0], &offset_view[0])
-        if rc != BP_OK:
-            _raise_for(rc, "batch encoding failed")
-        return ids[:out_offsets[n]], out_offsets
+        cdef const uint8_t **pointers = <const uint8_t **>malloc((n if n else 1) * sizeof(uint8_t *))
+        cdef size_t *lengths = <size_t *>malloc((n if n else 1) * sizeof(size_t))
+        cdef Py_ssize_t total = 0
+        cdef bytes text
+        try:
+            if pointers == NULL or lengths == NULL:
+                raise MemoryError()
+            for k in range(n):
+                text = texts[k]  # a TypeError unless bytes; the list keeps it alive
+                pointers[k] = <const uint8_t *>PyBytes_AS_STRING(text)
+                lengths[k] = PyBytes_GET_SIZE(text)
+                total += lengths[k]
+            ids = np.empty(max(total + 2 * n, 1), dtype=np.int32)
+            out_offsets = np.empty(n + 1, dtype=np.int64)
+            id_view: int32_t[::1] = ids
+            offset_view: int64_t[::1] = out_offsets
+            rc = _encode_batch(self.trie, pointers, lengths, n, mode, alpha, key_ptr, add_bos, add_eos,
+                               &id_view[0], &offset_view[0])
+            if rc != BP_OK:
+                _raise_for(rc, "batch encoding failed")
+            return ids[:out_offsets[n]], out_offsets
+        finally:
+            free(pointers)
+            free(lengths)
 
     def split_lists(self, const int32_t[::1] ids not None, const int64_t[::1] offsets not None,
                     bint track=True):
@@ -396,6 +405,15 @@ cdef class Vocab:
             return out
         finally:
             free(ids)
+
+
+cdef int _encode_batch(const bp_trie *trie, const uint8_t **pointers, size_t *lengths, Py_ssize_t n, int mode,
+                      double alpha, const uint64_t *keys, bint add_bos, bint add_eos, int32_t *ids,
+                      int64_t *offsets) noexcept:
+    cdef int rc
+    with nogil:
+        rc = bp_encode_batch(trie, pointers, lengths, n, <bp_mode>mode, alpha, keys, add_bos, add_eos, ids, offsets)
+    return rc
 
 
 cdef int32_t *_encode(const bp_trie *trie, bytes text, int mode, double alpha,

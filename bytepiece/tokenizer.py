@@ -241,10 +241,8 @@ class Tokenizer:
 
         def run(lo: int, hi: int):
             datas = [to_utf8(t) for t in texts[lo:hi]]
-            offsets = np.zeros(len(datas) + 1, dtype=np.int64)
-            np.cumsum([len(d) for d in datas], out=offsets[1:])
             keys = None if mode == _core.MODE_BEST else _core.stream_keys(seed, first_stream + lo, hi - lo)
-            ids, offs = self._vocab.encode_batch(b"".join(datas), offsets, mode, alpha, keys, add_bos, add_eos)
+            ids, offs = self._vocab.encode_batch(datas, mode, alpha, keys, add_bos, add_eos)
             return self._vocab.split_lists(ids, offs, track=False) if as_lists else (ids, offs)
 
         ranges = _task_ranges(texts, threads)

@@ -236,17 +236,21 @@ int bp_encode(const bp_trie *trie, const uint8_t *text, size_t len,
     return BP_OK;
 }
 
-int bp_encode_batch(const bp_trie *trie, const uint8_t *data, const int64_t *offsets, size_t num_texts,
+int bp_encode_batch(const bp_trie *trie, const uint8_t *const *texts, const size_t *lengths, size_t num_texts,
                     bp_mode mode, double alpha, const uint64_t *keys, int add_bos, int add_eos,
                     int32_t *out_ids, int64_t *out_offsets)
 {
-    if (!trie || !offsets || !out_offsets || (num_texts && (!data || !out_ids)) || check_mode(mode, alpha) != BP_OK)
+    if (!trie || !out_offsets || (num_texts && (!texts || !lengths || !out_ids)) || check_mode(mode, alpha) != BP_OK)
         return BP_ERR_INVALID;
     if (mode != BP_MODE_BEST && num_texts && !keys)
         return BP_ERR_INVALID;
-    size_t longest = longest_text(offsets, num_texts);
-    if (longest == SIZE_MAX)
-        return BP_ERR_INVALID;
+    size_t longest = 0;
+    for (size_t k = 0; k < num_texts; k++) {
+        if (!texts[k] && lengths[k])
+            return BP_ERR_INVALID;
+        if (lengths[k] > longest)
+            longest = lengths[k];
+    }
     workspace ws;
     int rc = workspace_init(&ws, trie, longest);
     if (rc != BP_OK)
@@ -256,8 +260,8 @@ int bp_encode_batch(const bp_trie *trie, const uint8_t *data, const int64_t *off
     for (size_t k = 0; k < num_texts; k++) {
         if (add_bos)
             out_ids[count++] = BP_BOS_ID;
-        count += (int64_t)encode_text(trie, data + offsets[k], (size_t)(offsets[k + 1] - offsets[k]), mode, alpha,
-                                      mode == BP_MODE_BEST ? 0 : keys[k], &ws, out_ids + count);
+        count += (int64_t)encode_text(trie, texts[k], lengths[k], mode, alpha, mode == BP_MODE_BEST ? 0 : keys[k],
+                                      &ws, out_ids + count);
         if (add_eos)
             out_ids[count++] = BP_EOS_ID;
         out_offsets[k + 1] = count;

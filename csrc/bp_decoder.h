@@ -46,17 +46,18 @@ int bp_encode(const bp_trie *trie, const uint8_t *text, size_t len,
 #define BP_EOS_ID 2
 
 /*
- * Segments every text data[offsets[k] .. offsets[k+1]) of a batch, text k
- * with random stream keys[k] (keys may be NULL in BP_MODE_BEST), each as
+ * Segments every text texts[k][0 .. lengths[k]) of a batch, text k with
+ * random stream keys[k] (keys may be NULL in BP_MODE_BEST), each as
  * bp_encode would, reusing one workspace. The ids of text k, with BP_BOS_ID
  * before them and BP_EOS_ID after them when asked, go to
  * out_ids[out_offsets[k] .. out_offsets[k+1]). out_ids needs room for the
  * total length of the texts plus 2 per text; out_offsets num_texts + 1.
- * Inputs are borrowed; concurrent calls on one trie are safe.
- * Errors: BP_ERR_INVALID (bad mode/alpha, offsets that decrease, NULL keys
- * for a sampler), BP_ERR_NOMEM.
+ * Inputs are borrowed (texts point into the caller's buffers, no copy);
+ * concurrent calls on one trie are safe.
+ * Errors: BP_ERR_INVALID (bad mode/alpha, NULL keys for a sampler),
+ * BP_ERR_NOMEM.
  */
-int bp_encode_batch(const bp_trie *trie, const uint8_t *data, const int64_t *offsets, size_t num_texts,
+int bp_encode_batch(const bp_trie *trie, const uint8_t *const *texts, const size_t *lengths, size_t num_texts,
                     bp_mode mode, double alpha, const uint64_t *keys, int add_bos, int add_eos,
                     int32_t *out_ids, int64_t *out_offsets);
 
