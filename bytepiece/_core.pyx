@@ -35,6 +35,7 @@ cdef extern from "bp_rng.h":
     uint64_t bp_stream_key(uint64_t seed, uint64_t stream) nogil
 
 cdef extern from "bp_trie.h":
+    unsigned int BP_MAX_PIECE_LEN
     ctypedef struct bp_piece_info:
         int32_t id
         int32_t length
@@ -101,6 +102,8 @@ cdef extern from "bp_bnlm.h":
     int bp_bnlm_count_pieces(const bp_ngrams *lm, int ensure_unicode, const uint8_t *data,
                              const int64_t *offsets, size_t num_chunks, bp_piece_counts *counts) nogil
 
+#: The longest piece a model may have, in bytes (see bp_trie.h for why).
+MAX_PIECE_LEN = BP_MAX_PIECE_LEN
 MODE_BEST = BP_MODE_BEST
 MODE_SAMPLE_PERFECT = BP_MODE_SAMPLE_PERFECT
 MODE_SAMPLE_VITERBI = BP_MODE_SAMPLE_VITERBI

@@ -37,6 +37,8 @@ def _add_sampling_arguments(parser: argparse.ArgumentParser, default_alpha: floa
     parser.add_argument("--seed", type=int, help="makes sampling reproducible: document d draws from stream d of the seed")
     parser.add_argument("--threads", type=int, help="encoding threads (default: all cores)")
     parser.add_argument("--batch-size", type=int, default=1000, help="documents per step (memory stays constant)")
+    parser.add_argument("--no-normalize", dest="normalize", action="store_false",
+                        help="do not NFC-normalize (decode then gives back the exact input)")
 
 
 def _corpus(args: argparse.Namespace) -> Corpus:
@@ -83,7 +85,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
             texts = [text for text, _ in batch]
             as_lists = args.output_format != "ids"
             result, seed = tok._batch(texts, args.alpha, args.sampler, seed, False, False, args.threads,
-                                      as_lists=as_lists, first_stream=docs)
+                                      as_lists=as_lists, first_stream=docs, normalize=args.normalize)
             if args.output_format == "ids":
                 ids, offsets = result
                 out.write(_core.format_id_lines(ids, offsets))
@@ -154,7 +156,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
             # stream d * n + j of the seed, whatever the batching.
             repeated = [text for text, _ in batch for _ in range(n)]
             (ids, offsets), seed = tok._batch(repeated, args.alpha, args.sampler, seed, False, False, args.threads,
-                                              as_lists=False, first_stream=docs * n)
+                                              as_lists=False, first_stream=docs * n, normalize=args.normalize)
             bodies = _core.format_id_lists(ids, offsets)  # JSON written in C: json.dumps of ints is the bottleneck
             lines = []
             for d, (text, record) in enumerate(batch):

@@ -19,6 +19,8 @@ from typing import Any, Dict, List, Mapping, Sequence, Tuple, Union
 
 import numpy as np
 
+from ._core import MAX_PIECE_LEN
+
 __all__ = ["Model", "piece_scores", "SPECIAL_TOKENS", "load_model", "parse_model", "model_from_counts", "dump_model", "save_model"]
 
 SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>")
@@ -90,6 +92,8 @@ def load_model(path: PathLike) -> Model:
         raise ValueError(f"{path}: not a BytePiece model (not UTF-8 text: {exc})") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not a BytePiece model (invalid JSON: {exc})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: not a BytePiece model (JSON nested too deeply)") from None
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
 
@@ -104,7 +108,8 @@ def parse_model(data: Mapping[str, Sequence[Any]]) -> Model:
     Raises ValueError naming the first problem: not an object, a key that is
     not base64, an empty or duplicate piece, an entry that is not
     ``[id, text, count]``, an id outside 3..N+2 or used twice, a count that
-    is not a positive integer below 2**63, or a missing single byte.
+    is not a positive integer below 2**63, a piece longer than MAX_PIECE_LEN
+    bytes, or a missing single byte.
     """
     if not isinstance(data, Mapping):
         raise ValueError(
@@ -128,6 +133,11 @@ def parse_model(data: Mapping[str, Sequence[Any]]) -> Model:
             raise ValueError(f"piece key {key!r:.40} is not valid base64") from None
         if not piece:
             raise ValueError(f"piece key {key!r} decodes to an empty piece")
+        if len(piece) > MAX_PIECE_LEN:
+            raise ValueError(
+                f"piece {_describe(piece)} has {len(piece)} bytes; pieces may have at most {MAX_PIECE_LEN} "
+                "(longer ones would make decoding slow: its work grows with the longest piece)"
+            )
         if piece in key_of_piece:
             raise ValueError(f"keys {key_of_piece[piece]!r} and {key!r} both decode to the piece {_describe(piece)}")
         key_of_piece[piece] = key

@@ -31,15 +31,16 @@ def _chunk_pattern(maxlen: int, isolate_digits: bool) -> str:
     return (_CHUNK_DIGITS_CAPPED if isolate_digits else _CHUNK_CAPPED) % (maxlen, maxlen)
 
 
-def to_utf8(text: TextLike) -> bytes:
-    """The bytes that are segmented: NFC-normalized UTF-8 for ``str``,
-    ``bytes`` (or bytearray/memoryview) unchanged.
+def to_utf8(text: TextLike, normalize: bool = True) -> bytes:
+    """The bytes that are segmented: UTF-8 of ``str`` (NFC-normalized first
+    unless ``normalize`` is false), ``bytes`` (or bytearray/memoryview) unchanged.
 
     Raises TypeError for anything else and UnicodeEncodeError (a ValueError)
-    for a ``str`` holding a lone surrogate, which has no UTF-8 form.
+    for a ``str`` holding a lone surrogate (``"a\\ud800b"``), which has no
+    UTF-8 form: encode such text yourself with an error handler you choose.
     """
     if isinstance(text, str):
-        if not text.isascii():
+        if normalize and not text.isascii():
             text = unicodedata.normalize("NFC", text)
         return text.encode("utf-8")
     if isinstance(text, bytes):

@@ -153,6 +153,7 @@ class Tokenizer:
         *,
         sampler: str = "perfect",
         seed: Optional[int] = None,
+        normalize: bool = True,
     ) -> Union[List[int], Iterator[int]]:
         """Token ids of ``text``.
 
@@ -162,9 +163,10 @@ class Tokenizer:
         ``exp(alpha * score)`` (``sampler="perfect"``, exact) or with
         BytePiece's approximate ``sampler="viterbi"``. ``seed`` makes one
         sampling call reproducible. ``iter=True`` returns an iterator.
+        ``normalize=False`` skips NFC, so ``decode`` gives back the exact str.
         """
         mode, alpha, seed = self._mode(alpha, sampler, seed)
-        ids = self._vocab.encode(to_utf8(text), mode, alpha, _core.stream_key(seed, 0))
+        ids = self._vocab.encode(to_utf8(text, normalize), mode, alpha, _core.stream_key(seed, 0))
         if add_bos:
             ids.insert(0, 1)
         if add_eos:
@@ -179,6 +181,7 @@ class Tokenizer:
         *,
         sampler: str = "perfect",
         seed: Optional[int] = None,
+        normalize: bool = True,
     ) -> Union[List[bytes], Iterator[bytes]]:
         """The pieces (``bytes``) of ``text``; arguments as for :meth:`encode`.
 
@@ -186,7 +189,8 @@ class Tokenizer:
         """
         mode, alpha, seed = self._mode(alpha, sampler, seed)
         table = self._id_to_bytes
-        pieces = [table[i] for i in self._vocab.encode(to_utf8(text), mode, alpha, _core.stream_key(seed, 0))]
+        data = to_utf8(text, normalize)
+        pieces = [table[i] for i in self._vocab.encode(data, mode, alpha, _core.stream_key(seed, 0))]
         return builtins.iter(pieces) if iter else pieces
 
     # -- batches, samples, n-best ---------------------------------------
@@ -201,6 +205,7 @@ class Tokenizer:
         add_bos: bool = False,
         add_eos: bool = False,
         num_threads: Optional[int] = None,
+        normalize: bool = True,
     ) -> List[List[int]]:
         """Token ids of every text, on ``num_threads`` threads (default: all cores).
 
@@ -209,7 +214,7 @@ class Tokenizer:
         call's seed (``encode(t, seed=s)`` is stream 0), so with a ``seed``
         the result is the same whatever ``num_threads`` is.
         """
-        return self._batch(texts, alpha, sampler, seed, add_bos, add_eos, num_threads, as_lists=True)[0]
+        return self._batch(texts, alpha, sampler, seed, add_bos, add_eos, num_threads, True, normalize=normalize)[0]
 
     def encode_batch_numpy(
         self,
@@ -221,13 +226,15 @@ class Tokenizer:
         add_bos: bool = False,
         add_eos: bool = False,
         num_threads: Optional[int] = None,
+        normalize: bool = True,
     ) -> Tuple[np.ndarray, np.ndarray]:
         """:meth:`encode_batch` as flat arrays ``(ids, offsets)``: the ids of text
         ``i`` are ``ids[offsets[i]:offsets[i + 1]]`` (int32, int64). No Python
         object per token: the fastest way to encode a large batch."""
-        return self._batch(texts, alpha, sampler, seed, add_bos, add_eos, num_threads, as_lists=False)[0]
+        return self._batch(texts, alpha, sampler, seed, add_bos, add_eos, num_threads, False, normalize=normalize)[0]
 
-    def _batch(self, texts, alpha, sampler, seed, add_bos, add_eos, num_threads, as_lists, first_stream=0):
+    def _batch(self, texts, alpha, sampler, seed, add_bos, add_eos, num_threads, as_lists, first_stream=0,
+               normalize=True):
         """(result, call seed): text i samples from stream first_stream + i of the call seed.
 
         The CLI passes the seed it got back and a running first_stream, so
@@ -240,7 +247,7 @@ class Tokenizer:
         threads = _check_threads(num_threads)
 
         def run(lo: int, hi: int):
-            datas = [to_utf8(t) for t in texts[lo:hi]]
+            datas = [to_utf8(t, normalize) for t in texts[lo:hi]]
             keys = None if mode == _core.MODE_BEST else _core.stream_keys(seed, first_stream + lo, hi - lo)
             ids, offs = self._vocab.encode_batch(datas, mode, alpha, keys, add_bos, add_eos)
             return self._vocab.split_lists(ids, offs, track=False) if as_lists else (ids, offs)
@@ -264,7 +271,8 @@ class Tokenizer:
         return (np.concatenate([ids for ids, _ in parts]), offsets), seed
 
     def sample(
-        self, text: TextLike, n: int, *, alpha: float = 0.1, sampler: str = "perfect", seed: Optional[int] = None
+        self, text: TextLike, n: int, *, alpha: float = 0.1, sampler: str = "perfect", seed: Optional[int] = None,
+        normalize: bool = True,
     ) -> List[List[int]]:
         """``n`` independent sampled segmentations (ids) of ``text``, for
         subword-regularization augmentation. Sample ``j`` draws from stream
@@ -274,10 +282,10 @@ class Tokenizer:
         if isinstance(alpha, (int, float)) and not isinstance(alpha, bool) and alpha < 0:
             raise ValueError(f"sample needs alpha >= 0 (alpha < 0 is the one best segmentation), got {alpha}")
         mode, alpha, seed = self._mode(alpha, sampler, seed)
-        data = to_utf8(text)
+        data = to_utf8(text, normalize)
         return [self._vocab.encode(data, mode, alpha, int(key)) for key in _core.stream_keys(seed, 0, n)]
 
-    def nbest(self, text: TextLike, k: int, *, with_scores: bool = False) -> List[Any]:
+    def nbest(self, text: TextLike, k: int, *, with_scores: bool = False, normalize: bool = True) -> List[Any]:
         """The ``k`` highest-scoring segmentations of ``text`` (ids), best first; exact.
 
         Fewer when the text has fewer segmentations. The first is ``encode(text)``.
@@ -286,7 +294,7 @@ class Tokenizer:
         """
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}")
-        best = self._vocab.nbest(to_utf8(text), k)
+        best = self._vocab.nbest(to_utf8(text, normalize), k)
         return best if with_scores else [ids for ids, _ in best]
 
     # -- decoding -------------------------------------------------------
@@ -358,6 +366,19 @@ class Tokenizer:
 
     def __repr__(self) -> str:
         return f"<bytepiece.Tokenizer vocab_size={self.vocab_size}>"
+
+    def __reduce__(self):
+        # Pickled as its model and generator state (for multiprocessing with
+        # spawn); the C trie is rebuilt on arrival.
+        with self._rng_lock:
+            state = self._rng.getstate()
+        return _restore_tokenizer, (self._model, state)
+
+
+def _restore_tokenizer(model: Model, rng_state: Any) -> Tokenizer:
+    tok = Tokenizer(model)
+    tok._rng.setstate(rng_state)
+    return tok
 
 
 def _is_index(value: Any) -> bool:

@@ -137,6 +137,8 @@ class Trainer:
             raise ValueError("max_vocab_size must name at least one size")
         self.max_vocab_size = sorted((_check_int("max_vocab_size", s, MIN_VOCAB_SIZE) for s in sizes), reverse=True)
         self.max_piece_length = _check_int("max_piece_length", max_piece_length, 1)
+        if self.max_piece_length > _core.MAX_PIECE_LEN:
+            raise ValueError(f"max_piece_length must be at most {_core.MAX_PIECE_LEN}, got {max_piece_length}")
         self.min_count = _check_int("min_count", min_count, 1)
         self.isolate_digits = bool(isolate_digits)
         self.ensure_unicode = bool(ensure_unicode)

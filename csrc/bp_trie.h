@@ -21,8 +21,12 @@
 
 #define BP_TERMINAL 0x80000000u
 #define BP_BASE_MASK 0x7fffffffu
-/* Longest piece accepted (bytes); see BP_RNG_LEN_BITS in bp_rng.h. */
-#define BP_MAX_PIECE_LEN ((1u << 24) - 1)
+/* Longest piece accepted (bytes). The decoder walks the trie from every
+ * position as deep as the text follows a piece's prefix, so its worst case
+ * is this many steps per byte: with one enormous piece and text repeating
+ * it, an unbounded length makes decoding quadratic. Real vocabularies stay
+ * far below (BytePiece's default is 36). Also < 2^BP_RNG_LEN_BITS. */
+#define BP_MAX_PIECE_LEN 1024u
 
 typedef struct {
     uint32_t base;  /* BP_TERMINAL flag | offset of the children */

@@ -159,6 +159,7 @@ def test_several_sizes_are_saved_as_path_dot_size(tmp_path):
         (dict(max_vocab_size=[1000, 100]), ValueError, "max_vocab_size must be at least 259"),
         (dict(max_vocab_size=[]), ValueError, "at least one size"),
         (dict(max_piece_length=0), ValueError, "max_piece_length must be at least 1"),
+        (dict(max_piece_length=1025), ValueError, "max_piece_length must be at most 1024"),
         (dict(order=2.5), TypeError, "order must be an integer"),
     ],
 )

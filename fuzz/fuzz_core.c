@@ -1,0 +1,271 @@
+/*
+ * fuzz_core.c: a fuzz target for the whole C core (no Python involved).
+ *
+ * One input drives: building a trie from arbitrary pieces (valid or not),
+ * the three decoding modes, n-best, token counting, and the trainer's
+ * n-gram counting, pruning and BNLM segmentation. Any crash, leak, out-of-
+ * bounds access or undefined behaviour is a bug; wrong answers are caught
+ * by the Python tests, which compare with reference implementations.
+ *
+ * libFuzzer (deep, coverage-guided; clang):
+ *   clang -g -O1 -DBP_LIBFUZZER -fsanitize=fuzzer,address,undefined -Icsrc csrc/*.c fuzz/fuzz_core.c -lm -o fuzz_core
+ *   ./fuzz_core -max_total_time=600 -max_len=4096
+ * Without libFuzzer (any C compiler; what CI runs, bounded):
+ *   gcc -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -Icsrc csrc/*.c fuzz/fuzz_core.c -lm -o fuzz_core
+ *   ./fuzz_core [--seconds S] [--iterations N] [FILE...]
+ * The driver then feeds random inputs (random bytes, UTF-8-like text with
+ * newlines, repeated patterns) from a fixed seed, or replays FILEs.
+ */
+#include "bp_bnlm.h"
+#include "bp_decoder.h"
+#include "bp_ngram.h"
+#include "bp_pieces.h"
+#include "bp_trie.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CHECK(cond)                                                              \
+    do {                                                                         \
+        if (!(cond)) {                                                           \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+            abort();                                                             \
+        }                                                                        \
+    } while (0)
+
+/* Pieces: the input's head split on 0x00 (plus, unless the flags say not,
+ * the 256 single bytes); text: the tail after the first 0x00 0x00. */
+static void run_decoders(const uint8_t *data, size_t size, uint8_t flags, double alpha, size_t k)
+{
+    const uint8_t *split = NULL;
+    for (size_t i = 0; i + 1 < size; i++) {
+        if (data[i] == 0 && data[i + 1] == 0) {
+            split = data + i;
+            break;
+        }
+    }
+    size_t head = split ? (size_t)(split - data) : size / 2;
+    const uint8_t *text = split ? split + 2 : data + head;
+    size_t text_len = size - (size_t)(text - data);
+
+    /* Pieces buffer: the single bytes first, then the head's pieces. */
+    size_t max_pieces = 256 + head + 1;
+    uint8_t *bytes = malloc(256 + head + 1);
+    int64_t *offsets = malloc((max_pieces + 1) * sizeof *offsets);
+    double *scores = malloc(max_pieces * sizeof *scores);
+    int32_t *ids = malloc(max_pieces * sizeof *ids);
+    CHECK(bytes && offsets && scores && ids);
+    size_t n = 0, at = 0;
+    offsets[0] = 0;
+    int with_bytes = !(flags & 1);
+    if (with_bytes) {
+        for (int b = 0; b < 256; b++) {
+            bytes[at++] = (uint8_t)b;
+            offsets[++n] = (int64_t)at;
+        }
+    }
+    size_t start = 0;
+    for (size_t i = 0; i <= head; i++) {
+        if (i == head || data[i] == 0) {
+            if (i > start + 1 || (!with_bytes && i > start)) { /* skip single bytes already added */
+                memcpy(bytes + at, data + start, i - start);
+                at += i - start;
+                offsets[++n] = (int64_t)at;
+            }
+            start = i + 1;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        scores[i] = -1.0 - (double)((bytes[offsets[i]] * 31u + (unsigned)i) % 97) / 7.0;
+        ids[i] = (int32_t)(3 + i);
+    }
+
+    bp_trie *trie = NULL;
+    int rc = n ? bp_trie_build(bytes, offsets, n, scores, ids, &trie) : BP_ERR_INVALID;
+    if (rc == BP_OK) {
+        int32_t *out = malloc((text_len + 2) * sizeof *out * (k + 1));
+        CHECK(out);
+        size_t count = 0;
+        CHECK(bp_encode(trie, text, text_len, BP_MODE_BEST, -1.0, 0, out, &count) == BP_OK);
+        CHECK(count <= text_len);
+        size_t covered = 0;
+        for (size_t i = 0; i < count; i++) {
+            CHECK(out[i] >= 3 && (size_t)out[i] < n + 3);
+            covered += (size_t)(offsets[out[i] - 3 + 1] - offsets[out[i] - 3]);
+        }
+        CHECK(covered == text_len); /* the pieces tile the text */
+        CHECK(bp_encode(trie, text, text_len, BP_MODE_SAMPLE_PERFECT, alpha, 42, out, &count) == BP_OK);
+        CHECK(bp_encode(trie, text, text_len, BP_MODE_SAMPLE_VITERBI, alpha, 42, out, &count) == BP_OK);
+        CHECK(bp_encode(trie, text, text_len, BP_MODE_SAMPLE_PERFECT, -1.0, 42, out, &count) == BP_ERR_INVALID);
+        CHECK(bp_encode(trie, text, text_len, BP_MODE_SAMPLE_PERFECT, NAN, 42, out, &count) == BP_ERR_INVALID);
+
+        /* A batch of the text's halves, with BOS/EOS. */
+        const uint8_t *texts[2] = {text, text + text_len / 2};
+        size_t lengths[2] = {text_len / 2, text_len - text_len / 2};
+        uint64_t keys[2] = {1, 2};
+        int64_t out_offsets[3];
+        CHECK(bp_encode_batch(trie, texts, lengths, 2, BP_MODE_SAMPLE_PERFECT, alpha, keys, 1, 1, out,
+                              out_offsets) == BP_OK);
+        CHECK(out_offsets[2] <= (int64_t)text_len + 4);
+
+        if (text_len <= 512) { /* n-best memory is k * len */
+            int64_t nb_offsets[17];
+            double nb_scores[16];
+            size_t found = 0;
+            CHECK(bp_nbest(trie, text, text_len, k, out, nb_offsets, nb_scores, &found) == BP_OK);
+            CHECK(found >= 1 && found <= k);
+            for (size_t r = 1; r < found; r++)
+                CHECK(nb_scores[r] <= nb_scores[r - 1]);
+        }
+        uint64_t weights[2] = {3, 5};
+        int64_t text_offsets[3] = {0, (int64_t)(text_len / 2), (int64_t)text_len};
+        uint64_t *totals = calloc(n + 3, sizeof *totals);
+        CHECK(totals);
+        CHECK(bp_count_tokens(trie, text, text_offsets, 2, weights, totals, n + 3) == BP_OK);
+        CHECK(bp_count_tokens(trie, text, text_offsets, 2, weights, totals, 2) == BP_ERR_INVALID);
+        free(totals);
+        free(out);
+        bp_trie_free(trie);
+    } else {
+        CHECK(rc == BP_ERR_INVALID || rc == BP_ERR_DUPLICATE || rc == BP_ERR_TOO_LARGE);
+    }
+    free(bytes);
+    free(offsets);
+    free(scores);
+    free(ids);
+}
+
+static void run_trainer(const uint8_t *text, size_t len, int order, int partitions, uint64_t min_count, int unicode)
+{
+    bp_ngrams *lm = bp_ngrams_new(order, partitions);
+    CHECK(lm);
+    /* chunks: cut the text at every '\n' run, as the trainer does */
+    int64_t *offsets = malloc((len + 2) * sizeof *offsets);
+    CHECK(offsets);
+    size_t chunks = 0;
+    offsets[0] = 0;
+    for (size_t i = 0; i < len; i++)
+        if (text[i] == '\n' && (i + 1 == len || text[i + 1] != '\n'))
+            offsets[++chunks] = (int64_t)(i + 1);
+    if (offsets[chunks] != (int64_t)len)
+        offsets[++chunks] = (int64_t)len;
+    uint64_t histogram[256] = {0};
+    for (size_t i = 0; i < len; i++)
+        histogram[text[i]]++;
+    CHECK(bp_ngrams_balance(lm, histogram) == BP_OK);
+    for (int p = 0; p < partitions; p++)
+        CHECK(bp_ngrams_count(lm, p, text, offsets, chunks) == BP_OK);
+    CHECK(bp_ngrams_get_count(lm, text, 0) == len);
+    CHECK(bp_ngrams_balance(lm, histogram) == (len ? BP_ERR_INVALID : BP_OK));
+    CHECK(bp_ngrams_finish(lm, min_count) == BP_OK);
+    CHECK(bp_ngrams_finish(lm, min_count) == BP_ERR_INVALID);
+    bp_piece_counts *pieces = bp_piece_counts_new();
+    CHECK(pieces);
+    CHECK(bp_bnlm_count_pieces(lm, unicode, text, offsets, chunks, pieces) == BP_OK);
+    CHECK(bp_piece_counts_total_bytes(pieces) <= len);
+    bp_piece_counts *merged = bp_piece_counts_new();
+    CHECK(merged && bp_piece_counts_merge(merged, pieces) == BP_OK);
+    CHECK(bp_piece_counts_size(merged) == bp_piece_counts_size(pieces));
+    size_t size = bp_piece_counts_size(merged);
+    uint8_t *data = malloc(bp_piece_counts_total_bytes(merged) + 1);
+    int64_t *offs = malloc((size + 1) * sizeof *offs);
+    uint64_t *counts = malloc((size + 1) * sizeof *counts);
+    CHECK(data && offs && counts);
+    bp_piece_counts_export(merged, data, offs, counts);
+    uint64_t total = 0;
+    for (size_t i = 0; i < size; i++)
+        total += counts[i] * (uint64_t)(offs[i + 1] - offs[i]);
+    CHECK(total == len); /* the pieces tile the corpus */
+    free(data);
+    free(offs);
+    free(counts);
+    bp_piece_counts_free(merged);
+    bp_piece_counts_free(pieces);
+    free(offsets);
+    bp_ngrams_free(lm);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 4)
+        return 0;
+    uint8_t flags = data[0];
+    double alpha = (double)data[1] / 16.0; /* 0 .. 16 */
+    size_t k = 1 + data[2] % 16;
+    int order = 1 + data[3] % 8;
+    run_decoders(data + 4, size - 4, flags, alpha, k);
+    run_trainer(data + 4, size - 4, order, 1 + (flags >> 1) % 4, 1 + (flags >> 3) % 3, flags & 0x20);
+    return 0;
+}
+
+#ifndef BP_LIBFUZZER
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t next_random(void)
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* Random inputs of three kinds: raw bytes, text-like bytes, repetitions. */
+static size_t random_input(uint8_t *buf, size_t cap)
+{
+    size_t len = 4 + next_random() % (cap - 4);
+    if (next_random() % 4 == 0)
+        len = 4 + next_random() % 64;
+    for (size_t i = 0; i < 4; i++)
+        buf[i] = (uint8_t)next_random();
+    static const char alphabet[] = "ab \n\n\x00\xe4\xb8\xad\xe6\x96\x87\x80\xbf\xff";
+    int kind = (int)(next_random() % 3);
+    size_t period = 1 + next_random() % 7;
+    for (size_t i = 4; i < len; i++) {
+        if (kind == 0)
+            buf[i] = (uint8_t)next_random();
+        else if (kind == 1)
+            buf[i] = (uint8_t)alphabet[next_random() % (sizeof alphabet - 1)];
+        else
+            buf[i] = i >= 4 + period ? buf[i - period] : (uint8_t)alphabet[next_random() % (sizeof alphabet - 1)];
+    }
+    return len;
+}
+
+int main(int argc, char **argv)
+{
+    double seconds = 10.0;
+    long iterations = -1, done = 0;
+    int files = 0;
+    for (int a = 1; a < argc; a++) {
+        if (!strcmp(argv[a], "--seconds") && a + 1 < argc) {
+            seconds = atof(argv[++a]);
+        } else if (!strcmp(argv[a], "--iterations") && a + 1 < argc) {
+            iterations = atol(argv[++a]);
+        } else { /* replay a file */
+            FILE *f = fopen(argv[a], "rb");
+            CHECK(f);
+            static uint8_t file_buf[1 << 20];
+            size_t n = fread(file_buf, 1, sizeof file_buf, f);
+            fclose(f);
+            LLVMFuzzerTestOneInput(file_buf, n);
+            files++;
+        }
+    }
+    if (files) {
+        printf("replayed %d inputs\n", files);
+        return 0;
+    }
+    static uint8_t buf[4096];
+    clock_t start = clock();
+    while (iterations < 0 ? (double)(clock() - start) / CLOCKS_PER_SEC < seconds : done < iterations) {
+        size_t len = random_input(buf, sizeof buf);
+        LLVMFuzzerTestOneInput(buf, len);
+        done++;
+    }
+    printf("fuzzed %ld inputs without a failure\n", done);
+    return 0;
+}
+#endif
