@@ -8,10 +8,10 @@
  * by the Python tests, which compare with reference implementations.
  *
  * libFuzzer (deep, coverage-guided; clang):
- *   clang -g -O1 -DBP_LIBFUZZER -fsanitize=fuzzer,address,undefined -Icsrc csrc/*.c fuzz/fuzz_core.c -lm -o fuzz_core
+ *   clang -g -O1 -DBP_LIBFUZZER -fsanitize=fuzzer,address,undefined -Icsrc csrc/bp_*.c fuzz/fuzz_core.c -lm -o fuzz_core
  *   ./fuzz_core -max_total_time=600 -max_len=4096
  * Without libFuzzer (any C compiler; what CI runs, bounded):
- *   gcc -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -Icsrc csrc/*.c fuzz/fuzz_core.c -lm -o fuzz_core
+ *   gcc -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -Icsrc csrc/bp_*.c fuzz/fuzz_core.c -lm -o fuzz_core
  *   ./fuzz_core [--seconds S] [--iterations N] [FILE...]
  * The driver then feeds random inputs (random bytes, UTF-8-like text with
  * newlines, repeated patterns) from a fixed seed, or replays FILEs.
