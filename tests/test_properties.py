@@ -5,9 +5,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import bytepiece
 from bytepiece import _core
 from bytepiece._reference import stream_key
-from conftest import reference_for
+from conftest import ROOT, reference_for
+
+MODELS = sorted((ROOT / "data" / "models").glob("*"))
+
+
+@pytest.fixture(scope="module", params=MODELS, ids=[m.name for m in MODELS])
+def shipped(request):
+    """Every model shipped in data/models."""
+    return bytepiece.Tokenizer(request.param)
 
 MODES = [dict(), dict(alpha=0.0), dict(alpha=0.5), dict(alpha=0.1, sampler="viterbi")]
 
@@ -20,20 +29,21 @@ texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=2
 @pytest.mark.parametrize("kwargs", MODES)
 @settings(max_examples=150, deadline=None)
 @given(text=texts, seed=st.integers(0, 2**64 - 1))
-def test_str_round_trip(tok40k, kwargs, text, seed):
+def test_str_round_trip(shipped, kwargs, text, seed):
     nfc = unicodedata.normalize("NFC", text)
-    ids = tok40k.encode(text, seed=seed, **kwargs)
-    assert tok40k.decode(ids) == nfc
-    pieces = tok40k.tokenize(text, seed=seed, **kwargs)
+    ids = shipped.encode(text, seed=seed, **kwargs)
+    assert shipped.decode(ids) == nfc
+    pieces = shipped.tokenize(text, seed=seed, **kwargs)
     assert b"".join(pieces) == nfc.encode()
-    assert tok40k.pieces_to_ids(pieces) == ids
+    assert shipped.pieces_to_ids(pieces) == ids
+    assert shipped.decode(shipped.encode(text, seed=seed, normalize=False, **kwargs)) == text
 
 
 @pytest.mark.parametrize("kwargs", MODES)
 @settings(max_examples=150, deadline=None)
 @given(data=st.binary(max_size=300), seed=st.integers(0, 2**64 - 1))
-def test_bytes_round_trip(tiny, tok40k, kwargs, data, seed):
-    for tok in (tiny, tok40k):
+def test_bytes_round_trip(tiny, shipped, kwargs, data, seed):
+    for tok in (tiny, shipped):
         ids = tok.encode(data, seed=seed, **kwargs)
         assert tok.decode_bytes(ids) == data
         assert len(ids) <= len(data)
