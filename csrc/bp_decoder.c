@@ -37,11 +37,10 @@ static BP_ALWAYS_INLINE size_t decode_chunk(const bp_trie *trie, const uint8_t *
                                             size_t offset, const bp_mode mode, double alpha,
                                             uint64_t key, workspace *ws, int32_t *out)
 {
-    const bp_unit *units = trie->units;
     double *score = ws->score, *mass = ws->mass;
     int32_t *back = ws->back;
     const size_t mask = ws->mask;
-    const uint32_t root_base = units[0].base & BP_BASE_MASK;
+    const bp_trie_cursor root = bp_trie_root(trie);
 
     score[0] = 0.0;
     if (mode == BP_MODE_SAMPLE_PERFECT)
@@ -58,15 +57,13 @@ static BP_ALWAYS_INLINE size_t decode_chunk(const bp_trie *trie, const uint8_t *
         }
         score[slot_s] = -INFINITY; /* the slot now serves position s + ring size */
 
-        int32_t node = 0;
-        uint32_t base = root_base;
+        bp_trie_cursor cursor = root;
         size_t e = s;
         for (;;) {
-            const uint32_t t = base + text[e];
-            const bp_unit *u = &units[t];
-            if (u->check != node)
+            const bp_unit *u = bp_trie_step(trie, &cursor, text[e]);
+            if (!u)
                 break;
-            node = (int32_t)t;
+            const int32_t node = cursor.node;
             e++;
             if (u->base & BP_TERMINAL) {
                 const size_t slot = e & mask;
@@ -111,7 +108,6 @@ static BP_ALWAYS_INLINE size_t decode_chunk(const bp_trie *trie, const uint8_t *
             }
             if (e == n)
                 break;
-            base = u->base & BP_BASE_MASK;
         }
     }
     /* Restore the between-chunks invariant (slots of s < n were reset above). */
@@ -339,8 +335,6 @@ int bp_nbest(const bp_trie *trie, const uint8_t *text, size_t len, size_t k,
         free(counts);
         return BP_ERR_NOMEM;
     }
-    const bp_unit *units = trie->units;
-    const uint32_t root_base = units[0].base & BP_BASE_MASK;
     lists[0] = (nbest_entry){0.0, -1, -1};
     counts[0] = 1;
     size_t chunk_end = 0;
@@ -353,24 +347,20 @@ int bp_nbest(const bp_trie *trie, const uint8_t *text, size_t len, size_t k,
         }
         const nbest_entry *from = lists + s * k;
         const size_t from_count = counts[s];
-        int32_t node = 0;
-        uint32_t base = root_base;
+        bp_trie_cursor cursor = bp_trie_root(trie);
         for (size_t e = s; e < chunk_end;) {
-            const uint32_t t = base + text[e];
-            const bp_unit *u = &units[t];
-            if (u->check != node)
+            const bp_unit *u = bp_trie_step(trie, &cursor, text[e]);
+            if (!u)
                 break;
-            node = (int32_t)t;
             e++;
             if (u->base & BP_TERMINAL) {
                 nbest_entry *to = lists + e * k;
                 for (size_t r = 0; r < from_count; r++) {
-                    nbest_entry x = {from[r].score + u->score, node, (int32_t)r};
+                    nbest_entry x = {from[r].score + u->score, cursor.node, (int32_t)r};
                     if (!nbest_insert(to, &counts[e], k, x))
                         break; /* from[] is sorted: later ranks score no better */
                 }
             }
-            base = u->base & BP_BASE_MASK;
         }
     }
     /* Backtrack each path from the end, writing its ids in text order. */

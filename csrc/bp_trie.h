@@ -65,11 +65,39 @@ int bp_trie_build(const uint8_t *bytes, const int64_t *offsets, size_t n,
 /* Frees a trie from bp_trie_build; NULL is a no-op. */
 void bp_trie_free(bp_trie *trie);
 
+/* A position in a walk down the trie: the node, and its children's offset
+ * kept at hand (the next step needs no reload of the node's unit). */
+typedef struct {
+    int32_t node;
+    uint32_t base;
+} bp_trie_cursor;
+
+/* A cursor at the root. */
+static inline bp_trie_cursor bp_trie_root(const bp_trie *trie)
+{
+    bp_trie_cursor cursor = {0, trie->units[0].base & BP_BASE_MASK};
+    return cursor;
+}
+
+/* Moves the cursor down by byte c and returns the unit reached (its
+ * BP_TERMINAL flag and score say whether a piece ends there), or NULL if
+ * the node has no child c (the cursor is then unchanged). O(1). */
+static inline const bp_unit *bp_trie_step(const bp_trie *trie, bp_trie_cursor *cursor, uint8_t c)
+{
+    const uint32_t t = cursor->base + c;
+    const bp_unit *u = &trie->units[t];
+    if (u->check != cursor->node)
+        return NULL;
+    cursor->node = (int32_t)t;
+    cursor->base = u->base & BP_BASE_MASK;
+    return u;
+}
+
 /* The node reached from `node` by byte c, or -1 if there is none. O(1). */
 static inline int32_t bp_trie_child(const bp_trie *trie, int32_t node, uint8_t c)
 {
-    uint32_t t = (trie->units[node].base & BP_BASE_MASK) + c;
-    return trie->units[t].check == node ? (int32_t)t : -1;
+    bp_trie_cursor cursor = {node, trie->units[node].base & BP_BASE_MASK};
+    return bp_trie_step(trie, &cursor, c) ? cursor.node : -1;
 }
 
 #endif

@@ -92,7 +92,7 @@ def test_mutated_models_load_or_raise_value_error(data):
         action = data.draw(st.sampled_from(["entry", "id", "count", "drop", "key"]))
         if action == "entry":
             model[key] = data.draw(JSON_VALUES)
-        elif action in ("id", "count") and isinstance(model.get(key), list):
+        elif action in ("id", "count") and isinstance(model.get(key), list) and len(model[key]) == 3:
             model[key] = list(model[key])
             model[key][0 if action == "id" else 2] = data.draw(JSON_VALUES)
         elif action == "drop":
