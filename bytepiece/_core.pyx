@@ -7,7 +7,7 @@ a list. Validation of models and arguments happens in the Python layer.
 """
 from libc.stdint cimport uint8_t, int32_t, int64_t, uint64_t
 from libc.stdlib cimport malloc, free
-from libc.string cimport memcpy, memset
+from libc.string cimport memset
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.ref cimport PyObject, Py_INCREF
@@ -23,9 +23,6 @@ cdef extern from "Python.h":
     int PyObject_GC_IsTracked(object op)
 
 import numpy as np
-cimport numpy as cnp
-
-cnp.import_array()
 
 cdef extern from "bp_common.h":
     const char *bp_strerror(int code)
@@ -260,11 +257,6 @@ cdef class Vocab:
         """Units of the double array (each 16 bytes)."""
         return self.trie.num_units
 
-    @property
-    def max_piece_len(self):
-        """Length in bytes of the longest piece."""
-        return self.trie.max_piece_len
-
     def lookup(self, bytes piece not None):
         """The token id of `piece`, or -1 if it is not in the vocabulary."""
         cdef const uint8_t *p = <const uint8_t *>PyBytes_AS_STRING(piece)
@@ -393,19 +385,6 @@ cdef class Vocab:
         cdef int32_t *ids = _encode(self.trie, text, mode, alpha, key, &count)
         try:
             return _id_list(self.id_objects, ids, <Py_ssize_t>count)
-        finally:
-            free(ids)
-
-    def encode_array(self, bytes text not None, int mode, double alpha, uint64_t key):
-        """Token ids of `text` as a numpy int32 array (no per-token objects)."""
-        cdef size_t count = 0
-        cdef int32_t *ids = _encode(self.trie, text, mode, alpha, key, &count)
-        cdef cnp.ndarray out
-        try:
-            out = np.empty(count, dtype=np.int32)
-            if count:
-                memcpy(cnp.PyArray_DATA(out), ids, count * sizeof(int32_t))
-            return out
         finally:
             free(ids)
 
