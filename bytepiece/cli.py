@@ -117,7 +117,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
     if args.field is not None:
         lines = ((where, record.get(args.field, _MISSING)) for where, record in corpus.json_records())
     else:
-        lines = ((where, raw) for where, raw in corpus._lines())
+        lines = ((where, raw) for where, raw in corpus.raw_lines())
     with _open_output(args.output) as out:
         for where, value in lines:
             if value is _MISSING:

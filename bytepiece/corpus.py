@@ -57,7 +57,7 @@ class Corpus:
     def records(self) -> Iterator[Tuple[str, Optional[Dict[str, Any]]]]:
         """(document, its JSON record) pairs; the record is None for plain text."""
         if self.field is None:
-            for where, raw in self._lines():
+            for where, raw in self.raw_lines():
                 yield self._decode(raw, where), None
             return
         for where, record in self.json_records():
@@ -70,7 +70,7 @@ class Corpus:
 
     def json_records(self) -> Iterator[Tuple[str, Dict[str, Any]]]:
         """(place, object) for every non-blank line, each a JSON object."""
-        for where, raw in self._lines():
+        for where, raw in self.raw_lines():
             if not raw.strip():
                 continue
             try:
@@ -81,7 +81,7 @@ class Corpus:
                 raise ValueError(f"{where}: a JSON line must hold an object, not {type(record).__name__}")
             yield where, record
 
-    def _lines(self) -> Iterator[Tuple[str, bytes]]:
+    def raw_lines(self) -> Iterator[Tuple[str, bytes]]:
         """(place, raw bytes) of every line (without its \\n), or of every whole file."""
         for path in self.paths:
             if path == "-":
