@@ -201,7 +201,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     texts_bytes = stats["bytes"]
     for path in paths:
         tok = Tokenizer(path)
-        tokens = sum(len(tok.encode(text)) for text in corpus)
+        tokens = sum(len(tok.encode_batch_numpy(batch)[0]) for batch in _in_batches(corpus, args.batch_size))
         print(f"{path}: vocab size {tok.vocab_size}, {texts_bytes / max(tokens, 1):.3f} bytes/token "
               f"on the training data", file=sys.stderr)
     evaluate = time.perf_counter() - start

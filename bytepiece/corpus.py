@@ -10,7 +10,7 @@ import gzip
 import json
 import os
 import sys
-from typing import Any, BinaryIO, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import IO, Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 __all__ = ["Corpus"]
 
@@ -93,7 +93,7 @@ class Corpus:
             with opener(path, "rb") as f:
                 yield from self._split(f, path)
 
-    def _split(self, f: BinaryIO, path: str) -> Iterator[Tuple[str, bytes]]:
+    def _split(self, f: Union[IO[bytes], gzip.GzipFile], path: str) -> Iterator[Tuple[str, bytes]]:
         if self.whole_file:
             yield path, f.read()
             return

@@ -46,8 +46,8 @@ class UnknownTokenError(KeyError, ValueError):
 class Tokenizer:
     """Byte-level Unigram tokenizer over a BytePiece model.
 
-    ``pieces`` is a model path (JSON, ``.gz`` or ``.zip``) or the decoded JSON
-    object ``{base64(piece): [id, text, count]}``. ``seed`` seeds the
+    ``pieces`` is a model path (JSON, ``.gz`` or ``.zip``), the decoded JSON
+    object ``{base64(piece): [id, text, count]}``, or a validated :class:`Model`. ``seed`` seeds the
     tokenizer's own random generator, from which every sampling call without
     an explicit ``seed=`` draws its stream (so a seeded tokenizer replays the
     same sequence of samples). The tokenizer is immutable apart from that
@@ -56,7 +56,7 @@ class Tokenizer:
 
     vocab_size: int
 
-    def __init__(self, pieces: Union[PathLike, Mapping[str, Sequence[Any]]], seed: Optional[int] = None) -> None:
+    def __init__(self, pieces: Union[PathLike, Mapping[str, Sequence[Any]], Model], seed: Optional[int] = None) -> None:
         if isinstance(pieces, Mapping):
             model = parse_model(pieces)
         elif isinstance(pieces, (str, os.PathLike)):
