@@ -19,10 +19,8 @@ static int reserve(bp_bnlm_workspace *ws, size_t need)
 {
     if (need <= ws->capacity)
         return BP_OK;
-    size_t cap = ws->capacity ? ws->capacity : 4096;
-    while (cap < need)
-        cap *= 2;
-    if (cap > SIZE_MAX / sizeof(double))
+    size_t cap = bp_grow_capacity(ws->capacity, need, 4096);
+    if (cap == 0 || cap > SIZE_MAX / sizeof(double))
         return BP_ERR_NOMEM;
     uint8_t *back = realloc(ws->back, cap);
     if (back)

@@ -1,5 +1,7 @@
 #include "bp_common.h"
 
+#include <stdint.h>
+
 const char *bp_strerror(int code)
 {
     switch (code) {
@@ -10,4 +12,15 @@ const char *bp_strerror(int code)
     case BP_ERR_TOO_LARGE: return "size too large";
     default: return "unknown error";
     }
+}
+
+size_t bp_grow_capacity(size_t current, size_t need, size_t initial)
+{
+    size_t cap = current ? current : initial;
+    while (cap < need) {
+        if (cap > SIZE_MAX / 2)
+            return 0;
+        cap *= 2;
+    }
+    return cap;
 }

@@ -23,6 +23,11 @@ enum {
     BP_ERR_TOO_LARGE = -4    /* a size exceeds what the data structure can index */
 };
 
+/* The capacity to grow a buffer to so that it holds `need` items: `initial`
+ * (when current is 0) doubled until it is enough. Returns 0 if that would
+ * overflow size_t (the caller reports BP_ERR_NOMEM). O(log need). */
+size_t bp_grow_capacity(size_t current, size_t need, size_t initial);
+
 /* A short English description of a BP_* code (static storage, never NULL). */
 const char *bp_strerror(int code);
 

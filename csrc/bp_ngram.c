@@ -257,11 +257,9 @@ static int prune_table(table *t, uint64_t min_count, int length)
     size_t kept = 0;
     for (size_t i = 0; i <= t->mask; i++)
         kept += t->slots[i].value.count >= min_count;
-    size_t capacity = INITIAL_CAPACITY;
-    while (capacity < kept * 2 + 2)
-        capacity *= 2;
+    size_t capacity = bp_grow_capacity(0, kept * 2 + 2, INITIAL_CAPACITY);
     table smaller;
-    if (table_init(&smaller, capacity) != BP_OK)
+    if (capacity == 0 || table_init(&smaller, capacity) != BP_OK)
         return BP_ERR_NOMEM;
     for (size_t i = 0; i <= t->mask; i++) {
         const slot *s = &t->slots[i];

@@ -87,9 +87,9 @@ static int reserve(void **buffer, size_t *capacity, size_t need, size_t unit)
 {
     if (need <= *capacity)
         return BP_OK;
-    size_t cap = *capacity ? *capacity : 256;
-    while (cap < need)
-        cap *= 2;
+    size_t cap = bp_grow_capacity(*capacity, need, 256);
+    if (cap == 0 || cap > SIZE_MAX / unit)
+        return BP_ERR_NOMEM;
     void *grown = realloc(*buffer, cap * unit);
     if (!grown)
         return BP_ERR_NOMEM;

@@ -40,10 +40,8 @@ static int builder_reserve(builder *b, size_t need)
 {
     if (need <= b->capacity)
         return BP_OK;
-    size_t cap = b->capacity ? b->capacity : 1024;
-    while (cap < need)
-        cap *= 2;
-    if (cap > (size_t)BP_BASE_MASK + 257)
+    size_t cap = bp_grow_capacity(b->capacity, need, 1024);
+    if (cap == 0 || cap > (size_t)BP_BASE_MASK + 257)
         return BP_ERR_TOO_LARGE;
     bp_unit *units = realloc(b->units, cap * sizeof *units);
     if (!units)
