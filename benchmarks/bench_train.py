@@ -1,6 +1,6 @@
 """Training benchmark: wall, CPU and peak memory per phase (whole process tree).
 
-    python benchmarks/bench_train.py CORPUS.jsonl [--workers 2] [--compare-063 PYTHON] [--compare-spm PYTHON]
+    python benchmarks/bench_train.py CORPUS.jsonl [--threads 2] [--compare-063 PYTHON] [--compare-spm PYTHON]
 
 Trains order 6, min_count 2, vocabulary 32000 (the issue's settings) on
 CORPUS (JSON lines {"text": ...}), then reports the compression of the model
@@ -107,7 +107,7 @@ def run_baseline(name, python, script, corpus, workers, *extra):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--vocab-size", type=int, default=32000)
     parser.add_argument("--compare-063", metavar="PYTHON")
     parser.add_argument("--compare-spm", metavar="PYTHON")
@@ -117,14 +117,14 @@ def main():
         texts = [json.loads(line)["text"] for line in f]
     total = sum(len(t.encode("utf-8")) for t in texts)
     print(f"corpus: {len(texts)} documents, {total / 1e6:.2f} MB; order 6, min_count 2, "
-          f"vocab {args.vocab_size}, {args.workers} workers")
+          f"vocab {args.vocab_size}, {args.threads} threads")
 
     sampler = MemorySampler(os.getpid())
     sampler.start()
     baseline_rss = tree_rss(os.getpid())
     trainer = Trainer(order=6, max_vocab_size=args.vocab_size, min_count=2)
     start, cpu = time.perf_counter(), time.process_time()
-    trainer.train(texts, workers=args.workers, progress=False)
+    trainer.train(texts, num_threads=args.threads, progress=False)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     sampler.stop()
     print(f"{'phase':16s} {'wall s':>8s} {'CPU s':>8s} {'peak RSS MB':>12s}")
@@ -141,14 +141,14 @@ def main():
     print(f"model: vocab {tok.vocab_size}, {total / tokens:.4f} bytes/token on the corpus")
 
     if args.compare_063:
-        result = run_baseline("0.6.3", args.compare_063, TRAIN_063, args.corpus, args.workers)
+        result = run_baseline("0.6.3", args.compare_063, TRAIN_063, args.corpus, args.threads)
         if result:
             w, c, rss = result
             print(f"BytePiece 0.6.3: {w:.1f} s wall, {c:.1f} s CPU, peak {rss / 1e6:.0f} MB (tree, sampled) "
                   f"-> bytepiece is {w / wall:.1f}x faster (wall), {rss / peak:.1f}x less memory")
     if args.compare_spm:
         for kind in ("bpe", "unigram"):
-            result = run_baseline(f"spm {kind}", args.compare_spm, TRAIN_SPM, args.corpus, args.workers, kind)
+            result = run_baseline(f"spm {kind}", args.compare_spm, TRAIN_SPM, args.corpus, args.threads, kind)
             if result:
                 w, c, rss = result
                 print(f"SentencePiece {kind}: {w:.1f} s wall, {c:.1f} s CPU, peak {rss / 1e6:.0f} MB "

@@ -6,10 +6,13 @@ regularization). A drop-in successor of BytePiece 0.6.3: same model files,
 same API, same token ids.
 """
 from .model import Model, load_model, save_model
-from .text import normalize
+from .text import normalize, split_chunks
 from .corpus import Corpus
 from .tokenizer import SAMPLERS, Tokenizer, UnknownTokenError
 from .trainer import Trainer
 
-__all__ = ["Tokenizer", "Trainer", "Corpus", "UnknownTokenError", "SAMPLERS", "Model", "load_model", "save_model", "normalize"]
+__all__ = [
+    "Tokenizer", "Trainer", "Corpus", "UnknownTokenError", "SAMPLERS", "Model", "load_model", "save_model",
+    "split_chunks", "normalize",
+]
 __version__ = "1.0.0.dev0"

@@ -10,15 +10,17 @@ import argparse
 import contextlib
 import json
 import os
+import secrets
 import sys
 import time
-from typing import BinaryIO, ContextManager, Iterable, Iterator, List, Optional, Sequence
+from typing import BinaryIO, ContextManager, Iterable, Iterator, Optional, Sequence
 
-from . import _core
+from . import writers
 from .corpus import ERROR_POLICIES, Corpus
 from .progress import Progress
 from .tokenizer import SAMPLERS, Tokenizer
 from .trainer import Trainer
+from .validation import default_num_threads
 
 
 def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,7 +37,7 @@ def _add_sampling_arguments(parser: argparse.ArgumentParser, default_alpha: floa
                         help=f"< 0: best segmentation; >= 0: sample, larger = closer to the best (default {default_alpha})")
     parser.add_argument("--sampler", choices=SAMPLERS, default="perfect", help="perfect (exact) or viterbi (biased)")
     parser.add_argument("--seed", type=int, help="makes sampling reproducible: document d draws from stream d of the seed")
-    parser.add_argument("--threads", type=int, help="encoding threads (default: all cores)")
+    parser.add_argument("--threads", type=int, help="threads (default: all cores)")
     parser.add_argument("--batch-size", type=int, default=1000, help="documents per step (memory stays constant)")
     parser.add_argument("--no-normalize", dest="normalize", action="store_false",
                         help="do not NFC-normalize (decode then gives back the exact input)")
@@ -43,10 +45,6 @@ def _add_sampling_arguments(parser: argparse.ArgumentParser, default_alpha: floa
 
 def _corpus(args: argparse.Namespace) -> Corpus:
     return Corpus(args.files, field=args.field, whole_file=args.whole_file, errors=args.errors)
-
-
-def _format_pieces(table: List[bytes], ids: List[int]) -> str:
-    return json.dumps([table[i].decode("utf-8", errors="backslashreplace") for i in ids], ensure_ascii=False)
 
 
 def _in_batches(items: Iterable, size: int) -> Iterator[list]:
@@ -72,32 +70,37 @@ def _check_common(args: argparse.Namespace) -> None:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
 
 
+def _run_seed(args: argparse.Namespace) -> int:
+    """One seed for the whole run: document d then draws from stream d of it,
+    whatever the batching (a fresh random seed unless --seed gives one)."""
+    return args.seed if args.seed is not None else secrets.randbits(64)
+
+
 def cmd_encode(args: argparse.Namespace) -> int:
     _check_common(args)
     corpus = _corpus(args)
     tok = Tokenizer(args.model)
-    table = tok._id_to_bytes
+    options = dict(alpha=args.alpha, sampler=args.sampler, seed=_run_seed(args), num_threads=args.threads,
+                   normalize=args.normalize)
     bar = Progress("Encode", unit="docs", enabled=False if args.quiet else None)
-    seed, docs, tokens = args.seed, 0, 0
+    docs, tokens = 0, 0
     start = time.perf_counter()
     with _open_output(args.output) as out:
         for batch in _in_batches(corpus.records(), args.batch_size):
             texts = [text for text, _ in batch]
-            as_lists = args.output_format != "ids"
-            result, seed = tok._batch(texts, args.alpha, args.sampler, seed, False, False, args.threads,
-                                      as_lists=as_lists, first_stream=docs, normalize=args.normalize)
             if args.output_format == "ids":
-                ids, offsets = result
-                out.write(_core.format_id_lines(ids, offsets))
+                ids, offsets = tok.encode_batch_numpy(texts, first_stream=docs, **options)
+                out.write(writers.id_lines(ids, offsets))
                 tokens += len(ids)
             else:
-                lines = []
-                for (_, record), ids in zip(batch, result):
-                    if args.output_format == "pieces":
-                        lines.append(_format_pieces(table, ids))
-                    else:
-                        lines.append(json.dumps({**(record or {}), "ids": ids}, ensure_ascii=False))
-                    tokens += len(ids)
+                lists = tok.encode_batch(texts, first_stream=docs, **options)
+                if args.output_format == "pieces":
+                    table = tok.model.bytes_by_id()
+                    lines = [writers.pieces_line(table, ids) for ids in lists]
+                else:
+                    lines = [json.dumps({**(record or {}), "ids": ids}, ensure_ascii=False)
+                             for (_, record), ids in zip(batch, lists)]
+                tokens += sum(len(ids) for ids in lists)
                 out.write(("\n".join(lines) + "\n").encode("utf-8"))
             docs += len(batch)
             bar.update(len(batch))
@@ -146,25 +149,21 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise ValueError(f"--alpha must be >= 0 for sampling, got {args.alpha}")
     corpus = _corpus(args)
     tok = Tokenizer(args.model)
-    n = args.n
+    n, seed = args.n, _run_seed(args)
     bar = Progress("Sample", unit="docs", enabled=False if args.quiet else None)
-    seed, docs = args.seed, 0
+    docs = 0
     start = time.perf_counter()
     with _open_output(args.output) as out:
         for batch in _in_batches(corpus.records(), args.batch_size):
             # Document d's sample j is item d * n + j of one long batch:
             # stream d * n + j of the seed, whatever the batching.
             repeated = [text for text, _ in batch for _ in range(n)]
-            (ids, offsets), seed = tok._batch(repeated, args.alpha, args.sampler, seed, False, False, args.threads,
-                                              as_lists=False, first_stream=docs * n, normalize=args.normalize)
-            bodies = _core.format_id_lists(ids, offsets)  # JSON written in C: json.dumps of ints is the bottleneck
-            lines = []
-            for d, (text, record) in enumerate(batch):
-                fields = {k: v for k, v in record.items() if k != "samples"} if record is not None else {"text": text}
-                base = json.dumps(fields, ensure_ascii=False)
-                separator = ", " if len(base) > 2 else ""
-                samples = "[[" + "], [".join(b.decode("ascii") for b in bodies[d * n:(d + 1) * n]) + "]]"
-                lines.append(f'{base[:-1]}{separator}"samples": {samples}}}')
+            ids, offsets = tok.encode_batch_numpy(repeated, alpha=args.alpha, sampler=args.sampler, seed=seed,
+                                                  num_threads=args.threads, normalize=args.normalize,
+                                                  first_stream=docs * n)
+            bodies = writers.id_list_bodies(ids, offsets)
+            lines = [writers.record_line(record, text, "samples", "[[" + "], [".join(bodies[d * n:(d + 1) * n]) + "]]")
+                     for d, (text, record) in enumerate(batch)]
             out.write(("\n".join(lines) + "\n").encode("utf-8"))
             docs += len(batch)
             bar.update(len(batch))
@@ -185,14 +184,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         isolate_digits=args.isolate_digits,
         ensure_unicode=args.ensure_unicode,
     )
-    if args.workers < 1:
-        raise ValueError(f"--workers must be at least 1, got {args.workers}")
+    if args.threads < 1:
+        raise ValueError(f"--threads must be at least 1, got {args.threads}")
     corpus = _corpus(args)
     out_dir = os.path.dirname(os.path.abspath(args.output))
     if not os.access(out_dir, os.W_OK):
         raise OSError(f"cannot write the model into {out_dir}")
     progress = False if args.quiet else None
-    trainer.train(corpus, workers=args.workers, batch_size=args.batch_size, progress=progress)
+    trainer.train(corpus, num_threads=args.threads, batch_size=args.batch_size, progress=progress)
     paths = trainer.save(args.output)
     if args.quiet:
         return 0
@@ -206,7 +205,7 @@ def cmd_train(args: argparse.Namespace) -> int:
               f"on the training data", file=sys.stderr)
     evaluate = time.perf_counter() - start
     phases = ", ".join(f"{name} {phase['wall']:.2f} s" for name, phase in stats["phases"].items())
-    print(f"{stats['documents']} documents, {texts_bytes / 1e6:.1f} MB, {stats['workers']} workers: {phases} "
+    print(f"{stats['documents']} documents, {texts_bytes / 1e6:.1f} MB, {stats['num_threads']} threads: {phases} "
           f"(total {stats['seconds']:.2f} s); evaluation {evaluate:.2f} s", file=sys.stderr)
     return 0
 
@@ -227,8 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--isolate-digits", action="store_true", help="make every digit a piece of its own")
     train.add_argument("--no-ensure-unicode", dest="ensure_unicode", action="store_false",
                        help="allow pieces to start inside a UTF-8 character")
-    train.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                       else (os.cpu_count() or 1), help="threads for the counting passes (default: all cores)")
+    train.add_argument("--threads", "--workers", dest="threads", type=int, default=default_num_threads(),
+                       help="threads for the counting passes (default: all cores; --workers is an old name)")
     train.add_argument("--batch-size", type=int, default=1000, help="documents per processing step")
     train.set_defaults(func=cmd_train)
 

@@ -1,6 +1,10 @@
-"""Model files: read, validate, write (DESIGN.md section 2).
+"""The model: a validated vocabulary, its packed form, and its file format (docs/spec/model.md).
 
-The format is BytePiece 0.6.3's JSON: ``{base64(piece): [id, text, count]}``
+:class:`Model` owns everything derived from the vocabulary: the canonical
+order of pieces, the packed arrays the C core takes (bytes, offsets, scores,
+ids), the id -> bytes table, and the C segmenter built from them (once).
+
+The file format is BytePiece 0.6.3's JSON: ``{base64(piece): [id, text, count]}``
 where ``text`` is the piece decoded as UTF-8 with errors ignored (for humans
 only). Ids 0, 1, 2 are ``<pad>``, ``<bos>``, ``<eos>``; pieces use 3..N+2.
 Every one of the 256 single bytes must be a piece, so every byte string can
@@ -14,33 +18,124 @@ import gzip
 import json
 import os
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from functools import cached_property
 from typing import Any, Dict, List, Mapping, Sequence, Tuple, Union
 
 import numpy as np
 
-from ._core import MAX_PIECE_LEN
+from . import _core
+from ._core import MAX_PIECE_LEN, NUM_SPECIAL
 
-__all__ = ["Model", "piece_scores", "SPECIAL_TOKENS", "load_model", "parse_model", "model_from_counts", "dump_model", "save_model"]
+__all__ = [
+    "Model", "PackedPieces", "pack_pieces", "canonical_order", "piece_scores", "SPECIAL_TOKENS",
+    "load_model", "parse_model", "model_from_counts", "dump_model", "save_model",
+]
 
+#: The names of the special ids (_core.PAD_ID, BOS_ID, EOS_ID: 0, 1, 2), in id order.
 SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>")
-NUM_SPECIAL = len(SPECIAL_TOKENS)
 MAX_COUNT = 2**63 - 1
 
 PathLike = Union[str, "os.PathLike[str]"]
 
 
 @dataclass(frozen=True)
+class PackedPieces:
+    """Byte strings in one buffer: piece k is ``data[offsets[k]:offsets[k + 1]]``
+    (the form every C function that takes many pieces or texts reads)."""
+
+    data: bytes
+    offsets: np.ndarray  # int64, len(pieces) + 1 entries
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+
+def pack_pieces(pieces: Sequence[bytes]) -> PackedPieces:
+    """Concatenate ``pieces`` into a :class:`PackedPieces`."""
+    offsets = np.zeros(len(pieces) + 1, dtype=np.int64)
+    np.cumsum([len(p) for p in pieces], out=offsets[1:])
+    return PackedPieces(b"".join(pieces), offsets)
+
+
+def canonical_order(pieces: Sequence[bytes]) -> List[int]:
+    """The positions of ``pieces`` sorted by (length, bytes): the order in which
+    0.6.3's trainer numbers pieces (ids NUM_SPECIAL, NUM_SPECIAL + 1, ...)."""
+    return sorted(range(len(pieces)), key=lambda i: (len(pieces[i]), pieces[i]))
+
+
+@dataclass(frozen=True)
 class Model:
-    """A validated vocabulary: ``pieces[i]`` has token id ``ids[i]`` and ``counts[i]``."""
+    """A validated vocabulary: ``pieces[i]`` has token id ``ids[i]`` and ``counts[i]``.
+
+    Immutable. What the C core needs is derived from it once, on first use:
+    :meth:`packed`, :meth:`scores`, :meth:`bytes_by_id` and :meth:`segmenter`.
+    """
 
     pieces: Tuple[bytes, ...]
     ids: Tuple[int, ...]
     counts: Tuple[int, ...]
 
+    @classmethod
+    def canonical(cls, pieces: Sequence[bytes], counts: Union[Sequence[int], np.ndarray]) -> "Model":
+        """The model of ``pieces`` with ``counts``, numbered in canonical order
+        (ids NUM_SPECIAL.. by (length, bytes), as 0.6.3's trainer does).
+
+        Only the C segmenter's checks apply (distinct, non-empty pieces of at
+        most MAX_PIECE_LEN bytes, all 256 single bytes): for vocabularies the
+        trainer builds. Use :func:`model_from_counts` for untrusted input.
+        """
+        order = canonical_order(pieces)
+        return cls(
+            tuple(pieces[i] for i in order),
+            tuple(range(NUM_SPECIAL, NUM_SPECIAL + len(order))),
+            tuple(int(counts[i]) for i in order),
+        )
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of ids: the pieces and the special tokens."""
+        return len(self.pieces) + NUM_SPECIAL
+
     def scores(self) -> np.ndarray:
         """score(p) = log(count(p)) - log(sum of counts), float64 (see piece_scores)."""
         return piece_scores(np.array(self.counts, dtype=np.int64))
+
+    def packed(self) -> PackedPieces:
+        """The pieces in one buffer (in the order of ``pieces``)."""
+        return self._packed
+
+    def bytes_by_id(self) -> Tuple[bytes, ...]:
+        """``bytes_by_id()[i]`` is the piece of id ``i``; ``b""`` for the special ids."""
+        return self._bytes_by_id
+
+    def segmenter(self) -> "_core.Segmenter":
+        """The C trie and segmenter of this vocabulary (built on first use, then shared)."""
+        return self._segmenter
+
+    @cached_property
+    def _packed(self) -> PackedPieces:
+        return pack_pieces(self.pieces)
+
+    @cached_property
+    def _bytes_by_id(self) -> Tuple[bytes, ...]:
+        table = [b""] * self.vocab_size
+        for piece, token_id in zip(self.pieces, self.ids):
+            table[token_id] = piece
+        return tuple(table)
+
+    @cached_property
+    def _segmenter(self) -> "_core.Segmenter":
+        packed = self.packed()
+        return _core.Segmenter(packed.data, packed.offsets, self.scores(), np.array(self.ids, dtype=np.int32))
+
+    def __getstate__(self) -> Dict[str, Any]:
+        # The derived caches (a C object among them) are rebuilt on arrival.
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
 
 
 def piece_scores(counts: np.ndarray) -> np.ndarray:
@@ -187,11 +282,11 @@ def model_from_counts(counts: Mapping[bytes, int], add_missing_bytes: bool = Fal
     if add_missing_bytes:
         for b in range(256):
             table.setdefault(bytes([b]), 1)
-    ordered = sorted(table.items(), key=lambda item: (len(item[0]), item[0]))
+    pieces = list(table)
     return parse_model(
         {
-            base64.b64encode(piece).decode("ascii"): [i + NUM_SPECIAL, "", count]
-            for i, (piece, count) in enumerate(ordered)
+            base64.b64encode(pieces[k]).decode("ascii"): [i + NUM_SPECIAL, "", table[pieces[k]]]
+            for i, k in enumerate(canonical_order(pieces))
         }
     )
 

@@ -1,9 +1,10 @@
-"""Text -> normalized UTF-8 -> chunks (DESIGN.md section 1).
+"""Text -> normalized UTF-8 -> chunks (docs/spec/text.md).
 
 BytePiece 0.6.3 compatibility fixes every detail here: NFC, then UTF-8, then
 chunks that end after each maximal run of ``\\n`` (``\\r`` is an ordinary
-byte). The decoder in C cuts the same chunks itself; this module is for the
-trainer, the reference decoder and users.
+byte). "Normalize" means NFC and nothing else. The tokenizer's chunks are
+cut in C (csrc/bp_chunk.h); this module cuts the trainer's, whose caps count
+characters, and offers the rule to users.
 """
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ import re
 import unicodedata
 from typing import List, Union
 
-__all__ = ["normalize", "to_utf8"]
+__all__ = ["split_chunks", "normalize", "to_utf8", "TRAINING_CHUNK_CHARS"]
 
 TextLike = Union[str, bytes]
+
+#: The trainer caps a chunk at this many characters (as 0.6.3 does).
+TRAINING_CHUNK_CHARS = 10000
 
 # Chunk patterns as in BytePiece 0.6.3 (str patterns: \d is any Unicode
 # decimal digit and the training caps count characters, not bytes).
@@ -50,7 +54,7 @@ def to_utf8(text: TextLike, normalize: bool = True) -> bytes:
     raise TypeError(f"text must be str or bytes, not {type(text).__name__}")
 
 
-def normalize(text: TextLike, maxlen: int = 0, isolate_digits: bool = False) -> List[bytes]:
+def split_chunks(text: TextLike, maxlen: int = 0, isolate_digits: bool = False) -> List[bytes]:
     """Split ``text`` into the UTF-8 chunks that pieces never cross, as BytePiece 0.6.3.
 
     ``str`` is NFC-normalized, cut into chunks and each chunk UTF-8 encoded;
@@ -65,3 +69,7 @@ def normalize(text: TextLike, maxlen: int = 0, isolate_digits: bool = False) -> 
         text = unicodedata.normalize("NFC", text)
         return [chunk.encode("utf-8") for chunk in re.findall(pattern, text)]
     return re.findall(pattern.encode("ascii"), to_utf8(text))
+
+
+#: BytePiece 0.6.3's name for :func:`split_chunks` (it does NFC, then cuts chunks).
+normalize = split_chunks

@@ -44,7 +44,7 @@ int bp_bnlm_segment(const bp_ngrams *lm, int ensure_unicode, const uint8_t *text
         return BP_ERR_NOMEM;
     const int K = order;
     uint8_t *back = ws->back;
-    double prev[BP_NGRAM_MAX_ORDER], cur[BP_NGRAM_MAX_ORDER];
+    double prev[BP_MAX_ORDER], cur[BP_MAX_ORDER];
     int rc = bp_ngrams_emissions(lm, text, n, ws->emit); /* lp(text[i-j .. i]), prefetched */
     if (rc != BP_OK)
         return rc;

@@ -1,5 +1,5 @@
 /*
- * bp_bnlm.h: the trainer's segmentation (DESIGN.md section 4, step 3).
+ * bp_bnlm.h: the trainer's segmentation (docs/spec/training.md, step 3).
  *
  * A Viterbi over states j in [0, order): "this byte is the (j+1)-th byte of
  * the current piece" (j = order-1: the order-th or later). Emission at byte

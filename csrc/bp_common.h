@@ -1,5 +1,7 @@
 /*
- * bp_common.h: error codes shared by the whole C core of bytepiece.
+ * bp_common.h: error codes, limits and special token ids shared by the whole
+ * C core of bytepiece. The Python layer imports these constants from the
+ * binding (bytepiece._core); they are defined nowhere else.
  *
  * Conventions of every csrc/ function:
  *   - Returns 0 (BP_OK) on success or a negative BP_ERR_* code; it never
@@ -22,6 +24,27 @@ enum {
     BP_ERR_DUPLICATE = -3,   /* the same piece was given twice */
     BP_ERR_TOO_LARGE = -4    /* a size exceeds what the data structure can index */
 };
+
+/* Special token ids: every model reserves them before its pieces, whose
+ * ids start at BP_NUM_SPECIAL (docs/spec/model.md). */
+#define BP_PAD_ID 0
+#define BP_BOS_ID 1
+#define BP_EOS_ID 2
+#define BP_NUM_SPECIAL 3
+
+/* Longest piece accepted (bytes). The segmenter walks the trie from every
+ * position as deep as the text follows a piece's prefix, so its worst case
+ * is this many steps per byte: with one enormous piece and text repeating
+ * it, an unbounded length makes segmentation quadratic. Real vocabularies
+ * stay far below (BytePiece's default is 36). Also < 2^BP_RNG_LEN_BITS. */
+#define BP_MAX_PIECE_LEN 1024u
+
+/* Longest n-gram of the trainer's language model: n-grams are packed into
+ * 64-bit keys (bp_ngram.h). */
+#define BP_MAX_ORDER 8
+
+/* Most partitions the n-gram tables split into (one per first byte). */
+#define BP_MAX_PARTITIONS 256
 
 /* The capacity to grow a buffer to so that it holds `need` items: `initial`
  * (when current is 0) doubled until it is enough. Returns 0 if that would

@@ -29,7 +29,7 @@ struct bp_ngrams {
     int finished;
     uint8_t part_of_byte[256]; /* partition of the n-grams starting with each byte */
     uint64_t positions; /* count of the empty n-gram */
-    table tables[BP_NGRAM_MAX_ORDER + 1][BP_NGRAM_MAX_PARTITIONS]; /* [length][partition] */
+    table tables[BP_MAX_ORDER + 1][BP_MAX_PARTITIONS]; /* [length][partition] */
 };
 
 #define INITIAL_CAPACITY 1024
@@ -120,13 +120,16 @@ static inline int table_add(table *t, uint64_t key, uint64_t h, uint64_t count, 
     return BP_OK;
 }
 
-bp_ngrams *bp_ngrams_new(int order, int num_partitions)
+int bp_ngrams_new(int order, int num_partitions, bp_ngrams **out)
 {
-    if (order < 1 || order > BP_NGRAM_MAX_ORDER || num_partitions < 1 || num_partitions > BP_NGRAM_MAX_PARTITIONS)
-        return NULL;
+    if (!out)
+        return BP_ERR_INVALID;
+    *out = NULL;
+    if (order < 1 || order > BP_MAX_ORDER || num_partitions < 1 || num_partitions > BP_MAX_PARTITIONS)
+        return BP_ERR_INVALID;
     bp_ngrams *g = calloc(1, sizeof *g);
     if (!g)
-        return NULL;
+        return BP_ERR_NOMEM;
     g->order = order;
     g->num_partitions = num_partitions;
     for (int b = 0; b < 256; b++)
@@ -135,19 +138,20 @@ bp_ngrams *bp_ngrams_new(int order, int num_partitions)
         for (int p = 0; p < num_partitions; p++) {
             if (table_init(&g->tables[j][p], INITIAL_CAPACITY) != BP_OK) {
                 bp_ngrams_free(g);
-                return NULL;
+                return BP_ERR_NOMEM;
             }
         }
     }
-    return g;
+    *out = g;
+    return BP_OK;
 }
 
 void bp_ngrams_free(bp_ngrams *g)
 {
     if (!g)
         return;
-    for (int j = 0; j <= BP_NGRAM_MAX_ORDER; j++)
-        for (int p = 0; p < BP_NGRAM_MAX_PARTITIONS; p++)
+    for (int j = 0; j <= BP_MAX_ORDER; j++)
+        for (int p = 0; p < BP_MAX_PARTITIONS; p++)
             free(g->tables[j][p].slots);
     free(g);
 }
@@ -168,7 +172,7 @@ int bp_ngrams_balance(bp_ngrams *g, const uint64_t byte_counts[256])
             order[k] = order[k - 1];
         order[k] = b;
     }
-    uint64_t load[BP_NGRAM_MAX_PARTITIONS] = {0};
+    uint64_t load[BP_MAX_PARTITIONS] = {0};
     for (int a = 0; a < 256; a++) {
         int lightest = 0;
         for (int p = 1; p < g->num_partitions; p++)
@@ -181,8 +185,8 @@ int bp_ngrams_balance(bp_ngrams *g, const uint64_t byte_counts[256])
 }
 
 typedef struct {
-    uint64_t key[BP_NGRAM_MAX_ORDER + 1];
-    uint64_t hash[BP_NGRAM_MAX_ORDER + 1];
+    uint64_t key[BP_MAX_ORDER + 1];
+    uint64_t hash[BP_MAX_ORDER + 1];
     int lengths;
 } pending_position;
 
@@ -192,7 +196,7 @@ int bp_ngrams_count(bp_ngrams *g, int partition, const uint8_t *data,
     if (!g || g->finished || partition < 0 || partition >= g->num_partitions || !offsets || (num_chunks && !data))
         return BP_ERR_INVALID;
     const int order = g->order;
-    table *tables[BP_NGRAM_MAX_ORDER + 1];
+    table *tables[BP_MAX_ORDER + 1];
     for (int j = 1; j <= order; j++)
         tables[j] = &g->tables[j][partition];
     /* A ring of positions: hash and prefetch now, insert PIPELINE positions later. */
@@ -352,8 +356,8 @@ int bp_ngrams_emissions(const bp_ngrams *g, const uint8_t *text, size_t n, doubl
     const int K = g->order;
     /* keys[i % PIPELINE][j]: the n-gram text[i-j .. i], hashed and prefetched
      * PIPELINE positions before it is probed. */
-    uint64_t keys[PIPELINE][BP_NGRAM_MAX_ORDER], hashes[PIPELINE][BP_NGRAM_MAX_ORDER];
-    const table *tables[PIPELINE][BP_NGRAM_MAX_ORDER];
+    uint64_t keys[PIPELINE][BP_MAX_ORDER], hashes[PIPELINE][BP_MAX_ORDER];
+    const table *tables[PIPELINE][BP_MAX_ORDER];
     for (size_t i = 0; i < n + PIPELINE; i++) {
         /* Stage 2 first: position i - PIPELINE leaves the ring slot that
          * position i is about to take. */

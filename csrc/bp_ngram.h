@@ -1,8 +1,8 @@
 /*
  * bp_ngram.h: byte n-gram counts and the n-gram language model of the
- * trainer (DESIGN.md section 4, steps 1-2).
+ * trainer (docs/spec/training.md, steps 1-2).
  *
- * An n-gram of length j <= BP_NGRAM_MAX_ORDER (8) is packed into a uint64
+ * An n-gram of length j <= BP_MAX_ORDER (8, bp_common.h) is packed into a uint64
  * (byte t at bits 8t, the rest zero) and kept in the hash table of its
  * length. Tables are split into `num_partitions` partitions by the n-gram's
  * first byte, so that P threads can count the same text at once, each
@@ -24,14 +24,13 @@
 
 #include "bp_common.h"
 
-#define BP_NGRAM_MAX_ORDER 8
-#define BP_NGRAM_MAX_PARTITIONS 256
-
 typedef struct bp_ngrams bp_ngrams;
 
-/* A new, empty counter for n-grams of lengths 1..order. NULL on a bad
- * argument (order outside 1..8, partitions outside 1..256) or no memory. */
-bp_ngrams *bp_ngrams_new(int order, int num_partitions);
+/* Creates an empty counter for n-grams of lengths 1..order in *out, which
+ * the caller frees with bp_ngrams_free. Errors: BP_ERR_INVALID (order
+ * outside 1..BP_MAX_ORDER, partitions outside 1..BP_MAX_PARTITIONS, out
+ * NULL), BP_ERR_NOMEM; *out is then NULL. */
+int bp_ngrams_new(int order, int num_partitions, bp_ngrams **out);
 
 /* Frees the counter; NULL is a no-op. */
 void bp_ngrams_free(bp_ngrams *ngrams);

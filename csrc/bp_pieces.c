@@ -41,18 +41,22 @@ static uint64_t hash_bytes(const uint8_t *p, size_t n)
     return bp_mix64(h ^ w);
 }
 
-bp_piece_counts *bp_piece_counts_new(void)
+int bp_piece_counts_new(bp_piece_counts **out)
 {
+    if (!out)
+        return BP_ERR_INVALID;
+    *out = NULL;
     bp_piece_counts *c = calloc(1, sizeof *c);
     if (!c)
-        return NULL;
+        return BP_ERR_NOMEM;
     c->index = calloc(EMPTY_INDEX_CAPACITY, sizeof *c->index);
     if (!c->index) {
         free(c);
-        return NULL;
+        return BP_ERR_NOMEM;
     }
     c->index_mask = EMPTY_INDEX_CAPACITY - 1;
-    return c;
+    *out = c;
+    return BP_OK;
 }
 
 void bp_piece_counts_free(bp_piece_counts *c)

@@ -13,8 +13,10 @@
 
 typedef struct bp_piece_counts bp_piece_counts;
 
-/* A new empty counter, or NULL when out of memory. */
-bp_piece_counts *bp_piece_counts_new(void);
+/* Creates an empty counter in *out, which the caller frees with
+ * bp_piece_counts_free. Errors: BP_ERR_INVALID (out NULL), BP_ERR_NOMEM;
+ * *out is then NULL. */
+int bp_piece_counts_new(bp_piece_counts **out);
 
 /* Frees the counter and its arena; NULL is a no-op. */
 void bp_piece_counts_free(bp_piece_counts *counts);

@@ -4,9 +4,10 @@
  * A sampler needs one uniform draw per candidate piece. Instead of a stateful
  * generator we hash (stream key, end position, piece length): the draw for a
  * candidate is a pure function of where it is, so the result does not depend
- * on the order in which the decoder visits candidates, on threads, or on
- * anything but the seed. The pure-Python reference decoder computes the very
- * same numbers, so C and Python agree sample for sample.
+ * on the order in which the segmenter visits candidates, on threads, or on
+ * anything but the seed. The pure-Python reference segmenter
+ * (tests/reference.py) computes the very same numbers, so C and Python
+ * agree sample for sample. See docs/spec/rng.md.
  *
  * bp_mix64 is the SplitMix64 finalizer (a bijection on 64-bit words).
  */

@@ -106,76 +106,69 @@ static int find_base(builder *b, const uint8_t *labels, int num_labels, uint32_t
     }
 }
 
-int bp_trie_build(const uint8_t *bytes, const int64_t *offsets, size_t n,
-                  const double *scores, const int32_t *ids, bp_trie **out)
+/* Checks the pieces and fills keys[0 .. n) with references to them.
+ * Errors: BP_ERR_INVALID (an empty piece, negative offset or id),
+ * BP_ERR_TOO_LARGE (a piece longer than BP_MAX_PIECE_LEN). */
+static int collect_keys(const uint8_t *bytes, const int64_t *offsets, size_t n, const int32_t *ids,
+                        key_ref *keys, size_t *total_bytes, uint32_t *max_len)
 {
-    if (!out || !bytes || !offsets || !scores || !ids || n == 0)
-        return BP_ERR_INVALID;
-    *out = NULL;
-
-    int rc = BP_OK;
-    key_ref *keys = malloc(n * sizeof *keys);
-    pending_node *stack = NULL;
-    builder b = {0};
-    if (!keys)
-        return BP_ERR_NOMEM;
-
-    size_t total_bytes = 0;
-    uint32_t max_len = 0;
-    int single_bytes = 0;
+    *total_bytes = 0;
+    *max_len = 0;
     for (size_t i = 0; i < n; i++) {
         int64_t len = offsets[i + 1] - offsets[i];
-        if (len <= 0 || offsets[i] < 0 || ids[i] < 0) {
-            rc = BP_ERR_INVALID;
-            goto done;
-        }
-        if (len > (int64_t)BP_MAX_PIECE_LEN) {
-            rc = BP_ERR_TOO_LARGE;
-            goto done;
-        }
-        keys[i].bytes = bytes + offsets[i];
-        keys[i].length = (uint32_t)len;
-        keys[i].index = (uint32_t)i;
-        total_bytes += (size_t)len;
-        if ((uint32_t)len > max_len)
-            max_len = (uint32_t)len;
-        single_bytes += len == 1;
+        if (len <= 0 || offsets[i] < 0 || ids[i] < 0)
+            return BP_ERR_INVALID;
+        if (len > (int64_t)BP_MAX_PIECE_LEN)
+            return BP_ERR_TOO_LARGE;
+        keys[i] = (key_ref){bytes + offsets[i], (uint32_t)len, (uint32_t)i};
+        *total_bytes += (size_t)len;
+        if ((uint32_t)len > *max_len)
+            *max_len = (uint32_t)len;
     }
-    qsort(keys, n, sizeof *keys, compare_keys);
-    for (size_t i = 1; i < n; i++) {
-        if (compare_keys(&keys[i - 1], &keys[i]) == 0) {
-            rc = BP_ERR_DUPLICATE;
-            goto done;
-        }
-    }
-    if (single_bytes != 256) { /* unique pieces of length 1: all 256 bytes */
-        rc = BP_ERR_INVALID;
-        goto done;
-    }
+    return BP_OK;
+}
 
+/* Sorts the keys by bytes and checks that they are distinct and hold the 256
+ * single bytes. Errors: BP_ERR_DUPLICATE, BP_ERR_INVALID. */
+static int sort_keys(key_ref *keys, size_t n)
+{
+    qsort(keys, n, sizeof *keys, compare_keys);
+    size_t single_bytes = keys[0].length == 1;
+    for (size_t i = 1; i < n; i++) {
+        if (compare_keys(&keys[i - 1], &keys[i]) == 0)
+            return BP_ERR_DUPLICATE;
+        single_bytes += keys[i].length == 1;
+    }
+    return single_bytes == 256 ? BP_OK : BP_ERR_INVALID; /* distinct pieces of length 1: all bytes */
+}
+
+/* Places every node of the sorted keys in the double array, depth first;
+ * *max_base receives the largest base used. */
+static int place_nodes(builder *b, const key_ref *keys, size_t n, size_t total_bytes, const double *scores,
+                       const int32_t *ids, size_t *max_base)
+{
     /* Every node is pushed once, so the stack never holds more than the
      * number of nodes, which is at most total_bytes + 1. */
-    stack = malloc((total_bytes + 1) * sizeof *stack);
-    if (!stack) {
-        rc = BP_ERR_NOMEM;
-        goto done;
+    pending_node *stack = malloc((total_bytes + 1) * sizeof *stack);
+    if (!stack)
+        return BP_ERR_NOMEM;
+    int rc = builder_reserve(b, total_bytes + 512);
+    size_t top = 0;
+    *max_base = 0;
+    if (rc == BP_OK) {
+        b->units[0].check = -2; /* the root: no node is its parent */
+        b->next_free[0] = 1;
+        stack[top++] = (pending_node){0, 0, (uint32_t)n, 0};
     }
-    if ((rc = builder_reserve(&b, total_bytes + 512)) != BP_OK)
-        goto done;
-    b.units[0].check = -2; /* the root: no node is its parent */
-    b.next_free[0] = 1;
-    size_t top = 0, max_base = 0;
-    stack[top++] = (pending_node){0, 0, (uint32_t)n, 0};
-
-    while (top > 0) {
+    while (top > 0 && rc == BP_OK) {
         pending_node cur = stack[--top];
         uint32_t lo = cur.lo;
         if (keys[lo].length == cur.depth) { /* a piece ends here (sorted: first) */
             const key_ref *k = &keys[lo];
-            b.units[cur.node].base |= BP_TERMINAL;
-            b.units[cur.node].score = scores[k->index];
-            b.info[cur.node].id = ids[k->index];
-            b.info[cur.node].length = (int32_t)k->length;
+            b->units[cur.node].base |= BP_TERMINAL;
+            b->units[cur.node].score = scores[k->index];
+            b->info[cur.node].id = ids[k->index];
+            b->info[cur.node].length = (int32_t)k->length;
             lo++;
         }
         if (lo == cur.hi)
@@ -194,50 +187,69 @@ int bp_trie_build(const uint8_t *bytes, const int64_t *offsets, size_t n,
         starts[num_labels] = cur.hi;
 
         uint32_t base;
-        if ((rc = find_base(&b, labels, num_labels, &base)) != BP_OK)
-            goto done;
-        if (base > max_base)
-            max_base = base;
+        if ((rc = find_base(b, labels, num_labels, &base)) != BP_OK)
+            break;
+        if (base > *max_base)
+            *max_base = base;
         /* find_base may have moved the arrays: index them afresh. */
-        b.units[cur.node].base |= base;
+        b->units[cur.node].base |= base;
         for (int k = 0; k < num_labels; k++) {
             uint32_t t = base + labels[k];
-            b.units[t].check = cur.node;
-            b.next_free[t] = t + 1;
+            b->units[t].check = cur.node;
+            b->next_free[t] = t + 1;
             stack[top++] = (pending_node){(int32_t)t, starts[k], starts[k + 1], cur.depth + 1};
         }
     }
+    free(stack);
+    return rc;
+}
 
-    /* Keep every unit that base + byte can reach, nothing more. */
-    size_t num_units = max_base + 256;
+/* Moves the builder's arrays into a new trie of num_units units (every unit
+ * that base + byte can reach, nothing more). */
+static int shrink_into_trie(builder *b, size_t num_units, size_t num_pieces, uint32_t max_len, bp_trie **out)
+{
     bp_trie *trie = malloc(sizeof *trie);
-    if (!trie) {
-        rc = BP_ERR_NOMEM;
-        goto done;
-    }
-    bp_unit *units = realloc(b.units, num_units * sizeof *units);
-    bp_piece_info *info = realloc(b.info, num_units * sizeof *info);
+    if (!trie)
+        return BP_ERR_NOMEM;
+    bp_unit *units = realloc(b->units, num_units * sizeof *units);
     if (units)
-        b.units = units;
+        b->units = units;
+    bp_piece_info *info = realloc(b->info, num_units * sizeof *info);
     if (info)
-        b.info = info;
+        b->info = info;
     if (!units || !info) {
         free(trie);
-        rc = BP_ERR_NOMEM;
-        goto done;
+        return BP_ERR_NOMEM;
     }
-    trie->units = b.units;
-    trie->info = b.info;
-    trie->num_units = num_units;
-    trie->num_pieces = n;
-    trie->max_piece_len = max_len;
-    b.units = NULL;
-    b.info = NULL;
+    *trie = (bp_trie){b->units, b->info, num_units, num_pieces, max_len};
+    b->units = NULL;
+    b->info = NULL;
     *out = trie;
+    return BP_OK;
+}
 
-done:
+int bp_trie_build(const uint8_t *bytes, const int64_t *offsets, size_t n,
+                  const double *scores, const int32_t *ids, bp_trie **out)
+{
+    if (!out)
+        return BP_ERR_INVALID;
+    *out = NULL;
+    if (!bytes || !offsets || !scores || !ids || n == 0)
+        return BP_ERR_INVALID;
+    key_ref *keys = malloc(n * sizeof *keys);
+    if (!keys)
+        return BP_ERR_NOMEM;
+    builder b = {0};
+    size_t total_bytes, max_base = 0;
+    uint32_t max_len;
+    int rc = collect_keys(bytes, offsets, n, ids, keys, &total_bytes, &max_len);
+    if (rc == BP_OK)
+        rc = sort_keys(keys, n);
+    if (rc == BP_OK)
+        rc = place_nodes(&b, keys, n, total_bytes, scores, ids, &max_base);
+    if (rc == BP_OK)
+        rc = shrink_into_trie(&b, max_base + 256, n, max_len, out);
     free(keys);
-    free(stack);
     free(b.units);
     free(b.info);
     free(b.next_free);

@@ -1,7 +1,7 @@
 /*
  * bp_trie.h: the vocabulary as a double-array trie over bytes.
  *
- * Layout (why it looks like this: the trie walk is the wall of the decoder,
+ * Layout (why it looks like this: the trie walk is the wall of the segmenter,
  * so a step must cost one cache line and no bounds check):
  *   - node 0 is the root; the child of node n on byte c is t = base(n) + c,
  *     valid iff units[t].check == n;
@@ -21,13 +21,6 @@
 
 #define BP_TERMINAL 0x80000000u
 #define BP_BASE_MASK 0x7fffffffu
-/* Longest piece accepted (bytes). The decoder walks the trie from every
- * position as deep as the text follows a piece's prefix, so its worst case
- * is this many steps per byte: with one enormous piece and text repeating
- * it, an unbounded length makes decoding quadratic. Real vocabularies stay
- * far below (BytePiece's default is 36). Also < 2^BP_RNG_LEN_BITS. */
-#define BP_MAX_PIECE_LEN 1024u
-
 typedef struct {
     uint32_t base;  /* BP_TERMINAL flag | offset of the children */
     int32_t check;  /* parent node, or -1 for a free unit */
@@ -52,7 +45,7 @@ typedef struct {
  * with score scores[i] and token id ids[i] (>= 0). Inputs are borrowed.
  * Requires: n >= 1, offsets non-decreasing, every piece non-empty and at most
  * BP_MAX_PIECE_LEN bytes, no piece twice, all 256 single bytes present (the
- * decoder relies on it: every byte string is then segmentable).
+ * segmenter relies on it: every byte string is then segmentable).
  * On success *out is a new trie that the caller frees with bp_trie_free.
  * Errors: BP_ERR_INVALID (broken requirement), BP_ERR_DUPLICATE,
  * BP_ERR_TOO_LARGE (a piece too long, or more than 2^31 units), BP_ERR_NOMEM.

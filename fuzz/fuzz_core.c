@@ -2,7 +2,7 @@
  * fuzz_core.c: a fuzz target for the whole C core (no Python involved).
  *
  * One input drives: building a trie from arbitrary pieces (valid or not),
- * the three decoding modes, n-best, token counting, and the trainer's
+ * the three segmentation modes, n-best, token counting, and the trainer's
  * n-gram counting, pruning and BNLM segmentation. Any crash, leak, out-of-
  * bounds access or undefined behaviour is a bug; wrong answers are caught
  * by the Python tests, which compare with reference implementations.
@@ -17,7 +17,8 @@
  * newlines, repeated patterns) from a fixed seed, or replays FILEs.
  */
 #include "bp_bnlm.h"
-#include "bp_decoder.h"
+#include "bp_nbest.h"
+#include "bp_segmenter.h"
 #include "bp_ngram.h"
 #include "bp_pieces.h"
 #include "bp_trie.h"
@@ -38,7 +39,7 @@
 
 /* Pieces: the input's head split on 0x00 (plus, unless the flags say not,
  * the 256 single bytes); text: the tail after the first 0x00 0x00. */
-static void run_decoders(const uint8_t *data, size_t size, uint8_t flags, double alpha, size_t k)
+static void run_segmenters(const uint8_t *data, size_t size, uint8_t flags, double alpha, size_t k)
 {
     const uint8_t *split = NULL;
     for (size_t i = 0; i + 1 < size; i++) {
@@ -140,8 +141,8 @@ static void run_decoders(const uint8_t *data, size_t size, uint8_t flags, double
 
 static void run_trainer(const uint8_t *text, size_t len, int order, int partitions, uint64_t min_count, int unicode)
 {
-    bp_ngrams *lm = bp_ngrams_new(order, partitions);
-    CHECK(lm);
+    bp_ngrams *lm = NULL;
+    CHECK(bp_ngrams_new(order, partitions, &lm) == BP_OK && lm);
     /* chunks: cut the text at every '\n' run, as the trainer does */
     int64_t *offsets = malloc((len + 2) * sizeof *offsets);
     CHECK(offsets);
@@ -162,12 +163,12 @@ static void run_trainer(const uint8_t *text, size_t len, int order, int partitio
     CHECK(bp_ngrams_balance(lm, histogram) == (len ? BP_ERR_INVALID : BP_OK));
     CHECK(bp_ngrams_finish(lm, min_count) == BP_OK);
     CHECK(bp_ngrams_finish(lm, min_count) == BP_ERR_INVALID);
-    bp_piece_counts *pieces = bp_piece_counts_new();
-    CHECK(pieces);
+    bp_piece_counts *pieces = NULL;
+    CHECK(bp_piece_counts_new(&pieces) == BP_OK && pieces);
     CHECK(bp_bnlm_count_pieces(lm, unicode, text, offsets, chunks, pieces) == BP_OK);
     CHECK(bp_piece_counts_total_bytes(pieces) <= len);
-    bp_piece_counts *merged = bp_piece_counts_new();
-    CHECK(merged && bp_piece_counts_merge(merged, pieces) == BP_OK);
+    bp_piece_counts *merged = NULL;
+    CHECK(bp_piece_counts_new(&merged) == BP_OK && bp_piece_counts_merge(merged, pieces) == BP_OK);
     CHECK(bp_piece_counts_size(merged) == bp_piece_counts_size(pieces));
     size_t size = bp_piece_counts_size(merged);
     uint8_t *data = malloc(bp_piece_counts_total_bytes(merged) + 1);
@@ -196,7 +197,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     double alpha = (double)data[1] / 16.0; /* 0 .. 16 */
     size_t k = 1 + data[2] % 16;
     int order = 1 + data[3] % 8;
-    run_decoders(data + 4, size - 4, flags, alpha, k);
+    run_segmenters(data + 4, size - 4, flags, alpha, k);
     run_trainer(data + 4, size - 4, order, 1 + (flags >> 1) % 4, 1 + (flags >> 3) % 3, flags & 0x20);
     return 0;
 }

@@ -8,7 +8,9 @@ from typing import Dict, List, Tuple
 import pytest
 
 import bytepiece
-from bytepiece import _reference
+import numpy as np
+
+import reference
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MODEL_40K = ROOT / "data" / "models" / "bytepiece.plus.40k.zip"
@@ -29,14 +31,20 @@ def tiny() -> bytepiece.Tokenizer:
     return bytepiece.Tokenizer.from_pieces(TINY_COUNTS, add_missing_bytes=True)
 
 
-def reference_for(tok: bytepiece.Tokenizer) -> _reference.ReferenceDecoder:
+def reference_for(tok: bytepiece.Tokenizer) -> reference.ReferenceDecoder:
     model = tok.model
-    return _reference.ReferenceDecoder(model.pieces, model.scores(), model.ids)
+    return reference.ReferenceDecoder(model.pieces, model.scores(), model.ids)
 
 
 @pytest.fixture(scope="session")
-def ref40k(tok40k) -> _reference.ReferenceDecoder:
+def ref40k(tok40k) -> reference.ReferenceDecoder:
     return reference_for(tok40k)
+
+
+def core_encode(tok: bytepiece.Tokenizer, data: bytes, mode: int, alpha: float, key: int) -> List[int]:
+    """The C segmenter's ids for ``data`` with the raw stream ``key`` (what the reference takes)."""
+    keys = None if mode == bytepiece._core.MODE_BEST else np.array([key], dtype=np.uint64)
+    return tok.model.segmenter().encode_lists([data], mode, alpha, keys)[0]
 
 
 def segmentations(tok: bytepiece.Tokenizer, data: bytes) -> Dict[Tuple[int, ...], float]:

@@ -110,7 +110,8 @@ def test_train_reads_plain_lines_whole_files_gzip_and_stdin_alike(tmp_path):
         (["--order", "0"], "order must be at least 1"),
         (["--vocab-size", "100"], "max_vocab_size must be at least 259"),
         (["--min-count", "0"], "min_count must be at least 1"),
-        (["--workers", "0"], "--workers must be at least 1"),
+        (["--threads", "0"], "--threads must be at least 1"),
+        (["--workers", "0"], "--threads must be at least 1"),  # --workers: the thread count's old name
     ],
 )
 def test_train_rejects_nonsensical_options(tmp_path, capsys, extra, message):

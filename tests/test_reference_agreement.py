@@ -11,8 +11,8 @@ import unicodedata
 import pytest
 
 from bytepiece import _core
-from bytepiece._reference import MODE_BEST, MODE_SAMPLE_PERFECT, MODE_SAMPLE_VITERBI, stream_key
-from conftest import FIXTURES, reference_for
+from reference import MODE_BEST, MODE_SAMPLE_PERFECT, MODE_SAMPLE_VITERBI, stream_key
+from conftest import FIXTURES, reference_for, core_encode
 
 MODES = [
     (MODE_BEST, -1.0),
@@ -57,7 +57,7 @@ def random_bytes(count, seed):
 def test_core_equals_reference_on_real_text(tok40k, ref40k, mode, alpha):
     for i, data in enumerate(golden_texts(60) + EDGE_CASES):
         key = stream_key(1234, i)
-        assert tok40k._vocab.encode(data, mode, alpha, key) == ref40k.encode(data, mode, alpha, key), data[:60]
+        assert core_encode(tok40k, data, mode, alpha, key) == ref40k.encode(data, mode, alpha, key), data[:60]
 
 
 @pytest.mark.parametrize("mode,alpha", MODES)
@@ -65,7 +65,7 @@ def test_core_equals_reference_on_random_bytes_tiny_vocab(tiny, mode, alpha):
     ref = reference_for(tiny)
     for i, data in enumerate(random_bytes(300, seed=mode * 100 + int(alpha * 10))):
         key = stream_key(99, i)
-        assert tiny._vocab.encode(data, mode, alpha, key) == ref.encode(data, mode, alpha, key), data
+        assert core_encode(tiny, data, mode, alpha, key) == ref.encode(data, mode, alpha, key), data
 
 
 def test_stream_keys_agree_between_c_and_python():
@@ -77,9 +77,9 @@ def test_trie_lookup_finds_every_piece_and_nothing_else(tok40k):
     model = tok40k.model
     pieces = set(model.pieces)
     for piece, token_id in zip(model.pieces, model.ids):
-        assert tok40k._vocab.lookup(piece) == token_id
+        assert tok40k.model.segmenter().lookup(piece) == token_id
         prefix = piece[:-1]
         if prefix and prefix not in pieces:
-            assert tok40k._vocab.lookup(prefix) == -1
-    assert tok40k._vocab.lookup(b"") == -1
-    assert tok40k._vocab.lookup(b"\xff" * 40) == -1
+            assert tok40k.model.segmenter().lookup(prefix) == -1
+    assert tok40k.model.segmenter().lookup(b"") == -1
+    assert tok40k.model.segmenter().lookup(b"\xff" * 40) == -1

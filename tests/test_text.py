@@ -1,4 +1,4 @@
-"""Chunking and normalization (DESIGN.md section 1), as BytePiece 0.6.3 does them."""
+"""Chunking and normalization (docs/spec/text.md), as BytePiece 0.6.3 does them."""
 import pytest
 
 from bytepiece import normalize

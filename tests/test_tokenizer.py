@@ -165,18 +165,18 @@ def test_one_tokenizer_shared_by_threads_gives_serial_results(tok40k):
 def test_regression_viterbi_tie_goes_to_the_longest_piece():
     """Exact float ties: BytePiece 0.6.3 keeps the longest piece ending at a position."""
     from bytepiece import _core
-    from bytepiece._reference import ReferenceDecoder
+    from reference import ReferenceDecoder
 
     pieces = [bytes([b]) for b in range(256)] + [b"aa", b"aaa"]
     scores = np.full(len(pieces), -1.0)
     scores[-2], scores[-1] = -2.0, -3.0  # aa == a+a, aaa == aa+a == a+a+a, exactly
     ids = np.arange(3, 3 + len(pieces), dtype=np.int32)
     offsets = np.concatenate([[0], np.cumsum([len(p) for p in pieces])]).astype(np.int64)
-    vocab = _core.Vocab(b"".join(pieces), offsets, scores, ids)
+    segmenter = _core.Segmenter(b"".join(pieces), offsets, scores, ids)
     reference = ReferenceDecoder(pieces, scores, ids)
     id_aa, id_aaa, id_a = ids[-2], ids[-1], ids[ord("a")]
     for data, expected in [(b"aa", [id_aa]), (b"aaa", [id_aaa]), (b"aaaa", [id_a, id_aaa])]:
-        assert vocab.encode(data, _core.MODE_BEST, -1.0, 0) == expected
+        assert segmenter.encode_lists([data], _core.MODE_BEST, -1.0, None) == [expected]
         assert reference.encode(data) == expected
 
 

@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 
 import bytepiece
-from bytepiece import Trainer, _core, normalize
+from bytepiece import Trainer, _training, normalize
 from conftest import ROOT
 import transcription
 
@@ -25,7 +25,7 @@ def chunks_of(texts, isolate_digits=False):
 
 
 def counted_model(chunks, order, workers=1):
-    lm = _core.NgramModel(order, workers)
+    lm = _training.NgramModel(order, workers)
     data = b"".join(chunks)
     offsets = [0]
     for c in chunks:
@@ -73,7 +73,7 @@ def test_segmentations_match_the_transcription(order, ensure_unicode):
     lm = counted_model(chunks, order)
     lm.finish(2)
     for chunk in chunks:
-        assert _core.bnlm_segment(lm, ensure_unicode, chunk) == transcription.segment(chunk, logprob, order, ensure_unicode)
+        assert _training.bnlm_segment(lm, ensure_unicode, chunk) == transcription.segment(chunk, logprob, order, ensure_unicode)
 
 
 def test_regression_no_piece_starts_inside_a_character_with_ensure_unicode():
@@ -81,7 +81,7 @@ def test_regression_no_piece_starts_inside_a_character_with_ensure_unicode():
     lm = counted_model(chunks, 6)
     lm.finish(2)
     for chunk in chunks:
-        for piece in _core.bnlm_segment(lm, True, chunk):
+        for piece in _training.bnlm_segment(lm, True, chunk):
             assert not 0x80 <= piece[0] < 0xC0
 
 
@@ -92,7 +92,7 @@ def test_rare_character_makes_the_rest_of_its_chunk_single_bytes_as_in_063():
     chunks = [b"abcabc\n", b"abc\xe4\xb8\x80abc"]  # U+4E00 occurs once
     lm = counted_model(chunks, 3)
     lm.finish(2)
-    pieces = _core.bnlm_segment(lm, True, chunks[1])
+    pieces = _training.bnlm_segment(lm, True, chunks[1])
     assert pieces[-5:] == [b"\xb8", b"\x80", b"a", b"b", b"c"]
     logprob = transcription.ngram_logprobs(transcription.count_ngrams(chunks, 3), 2)
     assert pieces == transcription.segment(chunks[1], logprob, 3, True)

@@ -1,4 +1,4 @@
-"""A direct, slow Python transcription of DESIGN.md section 4 (the trainer).
+"""A direct, slow Python transcription of docs/spec/training.md (the trainer).
 
 Written from the design text, step by step, with plain dicts, math.log and a
 numpy Viterbi as BytePiece 0.6.3 wrote it; the tests compare the C trainer's
@@ -9,7 +9,7 @@ from collections import Counter
 
 import numpy as np
 
-from bytepiece._reference import ReferenceDecoder
+from reference import ReferenceDecoder
 from bytepiece.model import model_from_counts
 
 

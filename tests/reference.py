@@ -1,13 +1,13 @@
 """A slow, obviously-correct pure-Python decoder: the oracle for the C core.
 
-It follows DESIGN.md section 3 literally, in "pull" form: find every piece
+It follows docs/spec/segmentation.md literally, in "pull" form: find every piece
 occurring in a chunk with an Aho-Corasick automaton (pyahocorasick, str-based,
 so bytes are mapped 1:1 to str with latin-1), group the candidates by end
 position, then run the recurrence of each mode position by position. It draws
 the same counter-based random numbers as the C samplers (bp_rng.h), so with
 the same seed it must return exactly the same ids.
 
-Only the tests and benchmarks use it; pyahocorasick is a test dependency.
+Only the tests and benchmarks use it (it lives with the tests); pyahocorasick is a test dependency.
 """
 from __future__ import annotations
 

@@ -1,15 +1,16 @@
 /*
- * bp_decoder.h: segmentation of text into vocabulary pieces (DESIGN.md s.3).
+ * bp_segmenter.h: segmentation of text into vocabulary pieces, i.e.
+ * encoding text to token ids (docs/spec/segmentation.md). ("Decoding" is
+ * only ever the inverse, ids to text, which the Python layer does.)
  *
- * The text is cut into chunks after every maximal run of '\n' bytes (the
- * same chunks as BytePiece's regex `.*\n+|.+`); pieces never cross a chunk.
- * Each chunk is decoded by a dynamic programme over its byte positions in
+ * The text is cut into chunks (bp_chunk.h); pieces never cross a chunk.
+ * Each chunk is segmented by a dynamic programme over its byte positions in
  * "push" form: from every start s the trie walk finds the pieces s..e and
  * updates position e. All three modes are linear in the text length (each
  * position does at most max_piece_len trie steps) and use no recursion.
  */
-#ifndef BP_DECODER_H
-#define BP_DECODER_H
+#ifndef BP_SEGMENTER_H
+#define BP_SEGMENTER_H
 
 #include "bp_trie.h"
 
@@ -41,12 +42,8 @@ int bp_encode(const bp_trie *trie, const uint8_t *text, size_t len,
               bp_mode mode, double alpha, uint64_t stream_key,
               int32_t *out_ids, size_t *num_ids);
 
-/* The ids of the special tokens that bp_encode_batch can add. */
-#define BP_BOS_ID 1
-#define BP_EOS_ID 2
-
 /*
- * Segments every text texts[k][0 .. lengths[k]) of a batch, text k with
+ * Segments every text texts[k][0 .. lengths[k]) of a batch (bytes), text k with
  * random stream keys[k] (keys may be NULL in BP_MODE_BEST), each as
  * bp_encode would, reusing one workspace. The ids of text k, with BP_BOS_ID
  * before them and BP_EOS_ID after them when asked, go to
@@ -62,24 +59,13 @@ int bp_encode_batch(const bp_trie *trie, const uint8_t *const *texts, const size
                     int32_t *out_ids, int64_t *out_offsets);
 
 /*
- * The k highest-scoring segmentations of text[0 .. len) (bytes; chunks as
- * in bp_encode), best first; exact (a k-best dynamic programme over the
- * same candidates as the Viterbi). Segmentation r has ids
- * out_ids[out_offsets[r] .. out_offsets[r+1]) and total score
- * out_scores[r]; *num_found (<= k) says how many there are. Equal scores
- * keep the Viterbi's order, so segmentation 0 is BP_MODE_BEST's. out_ids
- * needs room for k * len ids (at least 1), out_offsets k + 1, out_scores k.
- * Errors: BP_ERR_INVALID (k == 0), BP_ERR_NOMEM.
- * Time O(len * pieces per position * k), memory 16 * k * (len + 1) bytes.
- */
-int bp_nbest(const bp_trie *trie, const uint8_t *text, size_t len, size_t k,
-             int32_t *out_ids, int64_t *out_offsets, double *out_scores, size_t *num_found);
-
-/*
  * For the trainer's pruning: segments every text data[offsets[k] ..
- * offsets[k+1]) in BP_MODE_BEST and adds weights[k] to totals[id] for each
- * token id of it. totals has num_totals entries (> the largest id of the
- * trie) and is not cleared first. Errors: BP_ERR_INVALID, BP_ERR_NOMEM.
+ * offsets[k+1]) (bytes) in BP_MODE_BEST and adds weights[k] to totals[id]
+ * for each token id of it. totals has num_totals entries (> the largest id
+ * of the trie) and is not cleared first. Inputs are borrowed.
+ * Errors: BP_ERR_INVALID (NULL argument, decreasing offsets, an id of the
+ * trie >= num_totals), BP_ERR_NOMEM (totals then hold a partial sum).
+ * Time as bp_encode over all texts; memory 4 bytes per byte of the longest.
  */
 int bp_count_tokens(const bp_trie *trie, const uint8_t *data, const int64_t *offsets,
                     size_t num_texts, const uint64_t *weights, uint64_t *totals, size_t num_totals);

@@ -1,0 +1,95 @@
+# cython: language_level=3
+"""Declarations of the C core (csrc/*.h) for the binding modules, and the
+one place that turns a C error code into a Python exception."""
+from libc.stdint cimport uint8_t, int32_t, int64_t, uint64_t
+
+cdef extern from "bp_common.h":
+    const char *bp_strerror(int code)
+    int BP_OK, BP_ERR_NOMEM, BP_ERR_INVALID, BP_ERR_DUPLICATE, BP_ERR_TOO_LARGE
+    int BP_PAD_ID, BP_BOS_ID, BP_EOS_ID, BP_NUM_SPECIAL
+    unsigned int BP_MAX_PIECE_LEN
+    int BP_MAX_ORDER, BP_MAX_PARTITIONS
+
+cdef extern from "bp_rng.h":
+    uint64_t bp_stream_key(uint64_t seed, uint64_t stream) nogil
+
+cdef extern from "bp_trie.h":
+    ctypedef struct bp_piece_info:
+        int32_t id
+        int32_t length
+    ctypedef struct bp_trie:
+        bp_piece_info *info
+        size_t num_units
+        size_t num_pieces
+        unsigned int max_piece_len
+    int bp_trie_build(const uint8_t *data, const int64_t *offsets, size_t n,
+                      const double *scores, const int32_t *ids, bp_trie **out) nogil
+    void bp_trie_free(bp_trie *trie) nogil
+    int32_t bp_trie_child(const bp_trie *trie, int32_t node, uint8_t c) nogil
+
+cdef extern from "bp_segmenter.h":
+    ctypedef enum bp_mode:
+        BP_MODE_BEST
+        BP_MODE_SAMPLE_PERFECT
+        BP_MODE_SAMPLE_VITERBI
+    int bp_encode_batch(const bp_trie *trie, const uint8_t **texts, const size_t *lengths, size_t num_texts,
+                        bp_mode mode, double alpha, const uint64_t *keys, int add_bos, int add_eos,
+                        int32_t *out_ids, int64_t *out_offsets) nogil
+    int bp_count_tokens(const bp_trie *trie, const uint8_t *data, const int64_t *offsets,
+                        size_t num_texts, const uint64_t *weights, uint64_t *totals,
+                        size_t num_totals) nogil
+
+cdef extern from "bp_nbest.h":
+    int bp_nbest(const bp_trie *trie, const uint8_t *text, size_t length, size_t k,
+                 int32_t *out_ids, int64_t *out_offsets, double *out_scores, size_t *num_found) nogil
+
+cdef extern from "bp_format.h":
+    int BP_FORMAT_ID_CHARS
+    size_t bp_format_ids(const int32_t *ids, size_t n, char separator, char *out) nogil
+    size_t bp_format_spans(const int32_t *ids, const int64_t *offsets, size_t num_spans, char separator,
+                           char terminator, char *out) nogil
+
+cdef extern from "bp_ngram.h":
+    ctypedef struct bp_ngrams:
+        pass
+    int bp_ngrams_new(int order, int num_partitions, bp_ngrams **out)
+    void bp_ngrams_free(bp_ngrams *ngrams)
+    int bp_ngrams_count(bp_ngrams *ngrams, int partition, const uint8_t *data,
+                        const int64_t *offsets, size_t num_chunks) nogil
+    int bp_ngrams_finish(bp_ngrams *ngrams, uint64_t min_count) nogil
+    int bp_ngrams_balance(bp_ngrams *ngrams, const uint64_t *byte_counts)
+    double bp_ngrams_logprob(const bp_ngrams *ngrams, const uint8_t *text, int length)
+    uint64_t bp_ngrams_get_count(const bp_ngrams *ngrams, const uint8_t *text, int length)
+    size_t bp_ngrams_size(const bp_ngrams *ngrams, int length)
+    size_t bp_ngrams_memory(const bp_ngrams *ngrams)
+
+cdef extern from "bp_pieces.h":
+    ctypedef struct bp_piece_counts:
+        pass
+    int bp_piece_counts_new(bp_piece_counts **out)
+    void bp_piece_counts_free(bp_piece_counts *counts)
+    int bp_piece_counts_add(bp_piece_counts *counts, const uint8_t *piece, size_t length, uint64_t count) nogil
+    int bp_piece_counts_merge(bp_piece_counts *into, const bp_piece_counts *src) nogil
+    size_t bp_piece_counts_size(const bp_piece_counts *counts)
+    size_t bp_piece_counts_total_bytes(const bp_piece_counts *counts)
+    size_t bp_piece_counts_memory(const bp_piece_counts *counts)
+    void bp_piece_counts_export(const bp_piece_counts *counts, uint8_t *data, int64_t *offsets,
+                                uint64_t *out_counts)
+
+cdef extern from "bp_bnlm.h":
+    ctypedef struct bp_bnlm_workspace:
+        pass
+    void bp_bnlm_workspace_free(bp_bnlm_workspace *ws)
+    int bp_bnlm_segment(const bp_ngrams *lm, int ensure_unicode, const uint8_t *text,
+                        size_t n, bp_bnlm_workspace *ws, size_t *starts, size_t *num_starts) nogil
+    int bp_bnlm_count_pieces(const bp_ngrams *lm, int ensure_unicode, const uint8_t *data,
+                             const int64_t *offsets, size_t num_chunks, bp_piece_counts *counts) nogil
+
+
+cdef inline int check(int rc, str what) except -1:
+    """Raise for a BP_ERR_* code: MemoryError for BP_ERR_NOMEM, else ValueError naming `what`."""
+    if rc == BP_OK:
+        return 0
+    if rc == BP_ERR_NOMEM:
+        raise MemoryError(what)
+    raise ValueError(f"{what}: {bp_strerror(rc).decode()}")

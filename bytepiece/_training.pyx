@@ -1,0 +1,162 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""Binding of the trainer's core (csrc/bp_ngram, bp_bnlm, bp_pieces).
+
+Each pass over a batch of chunks is one C call with the GIL released; the
+Python layer (bytepiece/trainer.py) schedules them on threads.
+"""
+from libc.stdint cimport uint8_t, int32_t, int64_t, uint64_t
+from libc.stdlib cimport malloc, free
+from libc.string cimport memset
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+
+from bytepiece._csrc cimport *
+
+import numpy as np
+
+
+cdef int _check_chunks(bytes data, const int64_t[::1] offsets) except -1:
+    # Chunks are data[offsets[k]:offsets[k+1]]; C checks that offsets never decrease.
+    if offsets.shape[0] < 1 or offsets[0] < 0 or offsets[offsets.shape[0] - 1] > PyBytes_GET_SIZE(data):
+        raise ValueError("offsets must lie within data")
+    return 0
+
+
+cdef class NgramModel:
+    """Byte n-gram counts, then conditional log-probabilities (bp_ngram.h).
+
+    ``count`` on distinct partitions may run in parallel threads.
+    """
+
+    cdef bp_ngrams *ngrams
+    cdef readonly int order
+    cdef readonly int num_partitions
+
+    def __cinit__(self, int order, int num_partitions=1):
+        if not 1 <= order <= BP_MAX_ORDER:
+            raise ValueError(f"order must be in 1..{BP_MAX_ORDER}, got {order}")
+        if not 1 <= num_partitions <= BP_MAX_PARTITIONS:
+            raise ValueError(f"num_partitions must be in 1..{BP_MAX_PARTITIONS}, got {num_partitions}")
+        check(bp_ngrams_new(order, num_partitions, &self.ngrams), "cannot allocate the n-gram tables")
+        self.order = order
+        self.num_partitions = num_partitions
+
+    def __dealloc__(self):
+        bp_ngrams_free(self.ngrams)
+
+    def count(self, int partition, bytes data not None, const int64_t[::1] offsets not None):
+        """Count the n-grams of partition ``partition`` in the chunks of ``data``."""
+        _check_chunks(data, offsets)
+        cdef const uint8_t *raw = <const uint8_t *>PyBytes_AS_STRING(data)
+        cdef size_t num_chunks = offsets.shape[0] - 1
+        cdef int rc
+        with nogil:
+            rc = bp_ngrams_count(self.ngrams, partition, raw, &offsets[0], num_chunks)
+        check(rc, "n-gram counting failed")
+
+    def balance(self, const uint64_t[::1] byte_counts not None):
+        """Spread first bytes over partitions by frequency (before counting; speed only)."""
+        if byte_counts.shape[0] != 256:
+            raise ValueError("byte_counts must have 256 entries")
+        if bp_ngrams_balance(self.ngrams, &byte_counts[0]) != BP_OK:
+            raise ValueError("balance() must come before the first count()")
+
+    def finish(self, uint64_t min_count):
+        """Add missing bytes, prune below min_count, turn counts into log-probabilities."""
+        cdef int rc
+        with nogil:
+            rc = bp_ngrams_finish(self.ngrams, min_count)
+        check(rc, "n-gram pruning failed")
+
+    def count_of(self, bytes ngram not None):
+        """Raw count of an n-gram (length 0..order) before finish()."""
+        return bp_ngrams_get_count(self.ngrams, <const uint8_t *>PyBytes_AS_STRING(ngram), len(ngram))
+
+    def logprob(self, bytes ngram not None):
+        """log c(k) - log c(k[:-1]) after finish(); -inf if pruned or unseen."""
+        return bp_ngrams_logprob(self.ngrams, <const uint8_t *>PyBytes_AS_STRING(ngram), len(ngram))
+
+    def size(self, int length):
+        """Distinct n-grams of this length."""
+        return bp_ngrams_size(self.ngrams, length)
+
+    @property
+    def memory(self):
+        """Bytes held by the hash tables."""
+        return bp_ngrams_memory(self.ngrams)
+
+
+cdef class PieceCounter:
+    """Counts of byte strings (bp_pieces.h); one per thread, merged at the end."""
+
+    cdef bp_piece_counts *counts
+
+    def __cinit__(self):
+        check(bp_piece_counts_new(&self.counts), "cannot allocate a piece counter")
+
+    def __dealloc__(self):
+        bp_piece_counts_free(self.counts)
+
+    def __len__(self):
+        return bp_piece_counts_size(self.counts)
+
+    @property
+    def memory(self):
+        """Bytes held."""
+        return bp_piece_counts_memory(self.counts)
+
+    def add(self, bytes piece not None, uint64_t count=1):
+        """Add ``count`` to ``piece``."""
+        check(bp_piece_counts_add(self.counts, <const uint8_t *>PyBytes_AS_STRING(piece), len(piece), count),
+              "cannot count the piece")
+
+    def merge(self, PieceCounter other not None):
+        """Add every count of ``other`` to this counter."""
+        cdef int rc
+        with nogil:
+            rc = bp_piece_counts_merge(self.counts, other.counts)
+        check(rc, "cannot merge piece counts")
+
+    def export(self):
+        """(data, offsets, counts): piece k is data[offsets[k]:offsets[k+1]], in insertion order."""
+        cdef size_t n = bp_piece_counts_size(self.counts)
+        cdef size_t total = bp_piece_counts_total_bytes(self.counts)
+        buffer = np.empty(total, dtype=np.uint8)
+        offsets = np.empty(n + 1, dtype=np.int64)
+        counts = np.empty(n, dtype=np.uint64)
+        cdef uint8_t[::1] b = buffer
+        cdef int64_t[::1] o = offsets
+        cdef uint64_t[::1] c = counts
+        bp_piece_counts_export(self.counts, &b[0] if total else NULL, &o[0], &c[0] if n else NULL)
+        return buffer.tobytes(), offsets, counts
+
+
+def bnlm_count_pieces(NgramModel lm not None, bint ensure_unicode, bytes data not None,
+                      const int64_t[::1] offsets not None, PieceCounter counts not None):
+    """Segment every chunk with the BNLM Viterbi and count its pieces (GIL released)."""
+    _check_chunks(data, offsets)
+    cdef const uint8_t *raw = <const uint8_t *>PyBytes_AS_STRING(data)
+    cdef size_t num_chunks = offsets.shape[0] - 1
+    cdef int rc
+    with nogil:
+        rc = bp_bnlm_count_pieces(lm.ngrams, ensure_unicode, raw, &offsets[0], num_chunks, counts.counts)
+    check(rc, "piece counting failed")
+
+
+def bnlm_segment(NgramModel lm not None, bint ensure_unicode, bytes chunk not None):
+    """The pieces of one chunk under the BNLM Viterbi (for tests and inspection)."""
+    cdef size_t n = len(chunk), num = 0, k
+    if n == 0:
+        return []
+    cdef size_t *starts = <size_t *>malloc(n * sizeof(size_t))
+    cdef bp_bnlm_workspace ws
+    memset(&ws, 0, sizeof(ws))  # the C contract: a zero-initialized workspace
+    if starts == NULL:
+        raise MemoryError()
+    cdef int rc = bp_bnlm_segment(lm.ngrams, ensure_unicode,
+                                  <const uint8_t *>PyBytes_AS_STRING(chunk), n, &ws, starts, &num)
+    bp_bnlm_workspace_free(&ws)
+    try:
+        check(rc, "segmentation failed")
+        return [chunk[starts[k]:(starts[k + 1] if k + 1 < num else n)] for k in range(num)]
+    finally:
+        free(starts)

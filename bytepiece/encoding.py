@@ -1,0 +1,177 @@
+"""The encoding engine: the one path from texts to token ids.
+
+Every way of encoding text goes through :class:`Encoder`:
+``Tokenizer.encode``, ``tokenize``, ``encode_batch``, ``encode_batch_numpy``,
+``sample``, and the command line through them. A call is resolved once into a
+:class:`Segmentation` (mode, alpha, seed); then the texts become the bytes
+that are segmented (NFC + UTF-8, docs/spec/text.md), consecutive runs of
+them go to the C segmenter (``bp_encode_batch``) on a pool of threads with
+the GIL released, and the result comes back as lists or as flat arrays.
+
+Random streams: text ``i`` of a call draws from stream ``first_stream + i``
+of the call's seed (docs/spec/rng.md), so the result does not depend on the
+number of threads, and a corpus encoded batch by batch with a running
+``first_stream`` samples exactly like one big batch.
+"""
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, List, NamedTuple, Optional, Sequence, Tuple
+
+import numpy as np
+
+from . import _core
+from .text import TextLike, to_utf8
+from .validation import check_num_threads, check_seed
+
+__all__ = ["SAMPLERS", "MAX_ALPHA", "Segmentation", "Encoder"]
+
+#: The sampling algorithms for ``alpha >= 0``: exact forward-filtering
+#: backward-sampling, and BytePiece's cheaper, biased Viterbi sampling.
+SAMPLERS = ("perfect", "viterbi")
+_SAMPLER_MODES = {"perfect": _core.MODE_SAMPLE_PERFECT, "viterbi": _core.MODE_SAMPLE_VITERBI}
+#: Beyond this, alpha * score could overflow; the samplers are then Viterbi anyway.
+MAX_ALPHA = 1e100
+#: A thread task encodes about this many characters (small enough for the
+#: threads to interleave their C work with their list building).
+TASK_CHARS = 1 << 16
+
+
+class Segmentation(NamedTuple):
+    """How one call segments (docs/spec/segmentation.md): the C mode, alpha,
+    and the call's 64-bit seed (0 and unused for the best segmentation)."""
+
+    mode: int
+    alpha: float
+    seed: int
+
+    @classmethod
+    def resolve(cls, alpha: float, sampler: str, seed: Optional[int],
+                draw_seed: Callable[[], int]) -> "Segmentation":
+        """Check a call's ``alpha``, ``sampler`` and ``seed``; a sampling call
+        without a seed takes ``draw_seed()``. ``alpha < 0`` is the best
+        segmentation, ``alpha >= 0`` samples with ``sampler``."""
+        if sampler not in _SAMPLER_MODES:
+            raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
+        kind = alpha.__class__
+        if kind is not float and kind is not int:  # the common types first: this runs on every call
+            if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
+                raise TypeError(f"alpha must be a number, not {type(alpha).__name__}")
+            alpha = float(alpha)
+        if alpha < 0:
+            if seed is not None:
+                check_seed(seed)
+            return _BEST
+        alpha = float(alpha)
+        if math.isnan(alpha):
+            raise ValueError("alpha must be a number, got nan")
+        if alpha > MAX_ALPHA:
+            raise ValueError(f"alpha must be at most {MAX_ALPHA:g} (larger is plain Viterbi: use alpha=-1), got {alpha}")
+        return cls(_SAMPLER_MODES[sampler], alpha, draw_seed() if seed is None else check_seed(seed))
+
+    @property
+    def samples(self) -> bool:
+        """Whether this segmentation is random."""
+        return self.mode != _core.MODE_BEST
+
+    def stream_keys(self, first: int, count: int) -> Optional[np.ndarray]:
+        """The C stream keys of streams ``first .. first + count - 1`` (None when not sampling)."""
+        return _core.stream_keys(self.seed, first, count) if self.samples else None
+
+
+_MODE_BEST = _core.MODE_BEST
+_BEST = Segmentation(_MODE_BEST, -1.0, 0)
+
+
+def _task_ranges(texts: Sequence[TextLike], threads: int) -> List[Tuple[int, int]]:
+    """Consecutive ranges of texts, about TASK_CHARS each (one range per thread at most when small)."""
+    if threads == 1 or len(texts) <= 1:
+        return [(0, len(texts))]
+    sizes = [len(t) if isinstance(t, (str, bytes, bytearray)) else 1 for t in texts]  # to_utf8 rejects the rest
+    target = max(1, min(TASK_CHARS, sum(sizes) // threads + 1))
+    ranges, lo, size = [], 0, 0
+    for i, t in enumerate(sizes):
+        size += t
+        if size >= target:
+            ranges.append((lo, i + 1))
+            lo, size = i + 1, 0
+    if lo < len(texts):
+        ranges.append((lo, len(texts)))
+    return ranges
+
+
+class Encoder:
+    """Encodes texts with one model's C segmenter; immutable, safe to share between threads.
+
+    Both methods take the same arguments: ``texts`` (str or bytes each; str
+    is NFC-normalized unless ``normalize`` is false), the call's
+    :class:`Segmentation`, ``first_stream`` (text ``i`` samples from stream
+    ``first_stream + i``), ``add_bos``/``add_eos`` and ``num_threads``
+    (None: all cores).
+    """
+
+    def __init__(self, segmenter: "_core.Segmenter") -> None:
+        self._segmenter = segmenter
+
+    def encode_text(self, text: TextLike, segmentation: Segmentation, *, stream: int = 0, add_bos: bool = False,
+                    add_eos: bool = False, normalize: bool = True) -> List[int]:
+        """The ids of one text, drawing from stream ``stream``: ``encode_lists([text], ...,
+        first_stream=stream)[0]`` at a fraction of the per-call cost."""
+        mode, alpha, seed = segmentation
+        key = 0 if mode == _MODE_BEST else _core.stream_key(seed, stream)
+        return self._segmenter.encode_text(to_utf8(text, normalize), mode, alpha, key, add_bos, add_eos)
+
+    def encode_lists(self, texts: Sequence[TextLike], segmentation: Segmentation, *, first_stream: int = 0,
+                     add_bos: bool = False, add_eos: bool = False, num_threads: Optional[int] = 1,
+                     normalize: bool = True) -> List[List[int]]:
+        """One list of ids per text."""
+        parts = self._run(texts, segmentation, first_stream, add_bos, add_eos, num_threads, normalize, True)
+        if len(parts) == 1:
+            return parts[0]
+        # The tasks left their lists out of the cyclic GC (see Segmenter.encode_lists):
+        # no collection during the batch rescans them; now they rejoin it.
+        result = [ids for part in parts for ids in part]
+        _core.track_lists(result)
+        return result
+
+    def encode_arrays(self, texts: Sequence[TextLike], segmentation: Segmentation, *, first_stream: int = 0,
+                      add_bos: bool = False, add_eos: bool = False, num_threads: Optional[int] = 1,
+                      normalize: bool = True) -> Tuple[np.ndarray, np.ndarray]:
+        """Flat ``(ids int32, offsets int64)``: text ``i`` is ``ids[offsets[i]:offsets[i + 1]]``."""
+        parts = self._run(texts, segmentation, first_stream, add_bos, add_eos, num_threads, normalize, False)
+        if len(parts) == 1:
+            return parts[0]
+        shifts = np.cumsum([0] + [len(ids) for ids, _ in parts[:-1]])
+        offsets = np.concatenate([np.zeros(1, dtype=np.int64)] + [offs[1:] + shift for (_, offs), shift in zip(parts, shifts)])
+        return np.concatenate([ids for ids, _ in parts]), offsets
+
+    def _run(self, texts: Sequence[TextLike], segmentation: Segmentation, first_stream: int, add_bos: bool,
+             add_eos: bool, num_threads: Optional[int], normalize: bool, as_lists: bool) -> list:
+        """The result of each task range, in order."""
+        if isinstance(texts, (str, bytes)):
+            raise TypeError("a batch is a sequence of texts, not one str or bytes")
+        if not isinstance(texts, (list, tuple)):
+            texts = list(texts)
+        threads = check_num_threads(num_threads)
+        segmenter = self._segmenter
+
+        def task(bounds: Tuple[int, int]) -> Any:
+            lo, hi = bounds
+            datas = [to_utf8(t, normalize) for t in texts[lo:hi]]
+            keys = segmentation.stream_keys(first_stream + lo, hi - lo)
+            if as_lists:
+                return segmenter.encode_lists(datas, segmentation.mode, segmentation.alpha, keys, add_bos, add_eos,
+                                              track=False)
+            return segmenter.encode_arrays(datas, segmentation.mode, segmentation.alpha, keys, add_bos, add_eos)
+
+        ranges = _task_ranges(texts, threads)
+        if len(ranges) == 1:
+            result = task(ranges[0])
+            if as_lists:
+                _core.track_lists(result)
+            return [result]
+        # Each task runs C without the GIL, then builds its lists with it:
+        # one thread's list building overlaps the other threads' C work.
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            return list(pool.map(task, ranges))
