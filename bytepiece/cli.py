@@ -13,7 +13,7 @@ import os
 import secrets
 import sys
 import time
-from typing import BinaryIO, ContextManager, Iterable, Iterator, Optional, Sequence
+from typing import BinaryIO, Callable, ContextManager, Iterable, Iterator, Optional, Sequence, Tuple
 
 from . import writers
 from .corpus import ERROR_POLICIES, Corpus
@@ -76,37 +76,51 @@ def _run_seed(args: argparse.Namespace) -> int:
     return args.seed if args.seed is not None else secrets.randbits(64)
 
 
+def _stream(args: argparse.Namespace, corpus: Corpus, name: str,
+            lines_of: Callable[[list, int], bytes]) -> Tuple[int, float]:
+    """Write ``lines_of(batch, first_document)`` for every batch of the corpus's
+    records to the output, with a progress line; returns (documents, seconds)."""
+    bar = Progress(name, unit="docs", enabled=False if args.quiet else None)
+    docs = 0
+    start = time.perf_counter()
+    with _open_output(args.output) as out:
+        for batch in _in_batches(corpus.records(), args.batch_size):
+            out.write(lines_of(batch, docs))
+            docs += len(batch)
+            bar.update(len(batch))
+    bar.close()
+    return docs, time.perf_counter() - start
+
+
+def _joined(lines: Iterable[str]) -> bytes:
+    return "".join(line + "\n" for line in lines).encode("utf-8")
+
+
 def cmd_encode(args: argparse.Namespace) -> int:
     _check_common(args)
     corpus = _corpus(args)
     tok = Tokenizer(args.model)
     options = dict(alpha=args.alpha, sampler=args.sampler, seed=_run_seed(args), num_threads=args.threads,
                    normalize=args.normalize)
-    bar = Progress("Encode", unit="docs", enabled=False if args.quiet else None)
-    docs, tokens = 0, 0
-    start = time.perf_counter()
-    with _open_output(args.output) as out:
-        for batch in _in_batches(corpus.records(), args.batch_size):
-            texts = [text for text, _ in batch]
-            if args.output_format == "ids":
-                ids, offsets = tok.encode_batch_numpy(texts, first_stream=docs, **options)
-                out.write(writers.id_lines(ids, offsets))
-                tokens += len(ids)
-            else:
-                lists = tok.encode_batch(texts, first_stream=docs, **options)
-                if args.output_format == "pieces":
-                    table = tok.model.bytes_by_id()
-                    lines = [writers.pieces_line(table, ids) for ids in lists]
-                else:
-                    lines = [json.dumps({**(record or {}), "ids": ids}, ensure_ascii=False)
-                             for (_, record), ids in zip(batch, lists)]
-                tokens += sum(len(ids) for ids in lists)
-                out.write(("\n".join(lines) + "\n").encode("utf-8"))
-            docs += len(batch)
-            bar.update(len(batch))
-    bar.close()
+    tokens = 0
+
+    def lines_of(batch: list, first: int) -> bytes:
+        nonlocal tokens
+        texts = [text for text, _ in batch]
+        if args.output_format == "ids":
+            ids, offsets = tok.encode_batch_numpy(texts, first_stream=first, **options)
+            tokens += len(ids)
+            return writers.id_lines(ids, offsets)
+        lists = tok.encode_batch(texts, first_stream=first, **options)
+        tokens += sum(len(ids) for ids in lists)
+        if args.output_format == "pieces":
+            table = tok.model.bytes_by_id()
+            return _joined(writers.pieces_line(table, ids) for ids in lists)
+        return _joined(json.dumps({**(record or {}), "ids": ids}, ensure_ascii=False)
+                       for (_, record), ids in zip(batch, lists))
+
+    docs, elapsed = _stream(args, corpus, "Encode", lines_of)
     if not args.quiet:
-        elapsed = time.perf_counter() - start
         size = corpus.total_bytes()
         rate = f", {size / elapsed / 1e6:.1f} MB/s of input" if size else ""
         print(f"encoded {docs} documents into {tokens} tokens in {elapsed:.2f} s{rate}", file=sys.stderr)
@@ -150,26 +164,20 @@ def cmd_sample(args: argparse.Namespace) -> int:
     corpus = _corpus(args)
     tok = Tokenizer(args.model)
     n, seed = args.n, _run_seed(args)
-    bar = Progress("Sample", unit="docs", enabled=False if args.quiet else None)
-    docs = 0
-    start = time.perf_counter()
-    with _open_output(args.output) as out:
-        for batch in _in_batches(corpus.records(), args.batch_size):
-            # Document d's sample j is item d * n + j of one long batch:
-            # stream d * n + j of the seed, whatever the batching.
-            repeated = [text for text, _ in batch for _ in range(n)]
-            ids, offsets = tok.encode_batch_numpy(repeated, alpha=args.alpha, sampler=args.sampler, seed=seed,
-                                                  num_threads=args.threads, normalize=args.normalize,
-                                                  first_stream=docs * n)
-            bodies = writers.id_list_bodies(ids, offsets)
-            lines = [writers.record_line(record, text, "samples", "[[" + "], [".join(bodies[d * n:(d + 1) * n]) + "]]")
-                     for d, (text, record) in enumerate(batch)]
-            out.write(("\n".join(lines) + "\n").encode("utf-8"))
-            docs += len(batch)
-            bar.update(len(batch))
-    bar.close()
+
+    def lines_of(batch: list, first: int) -> bytes:
+        # Document d's sample j is item d * n + j of one long batch:
+        # stream d * n + j of the seed, whatever the batching.
+        repeated = [text for text, _ in batch for _ in range(n)]
+        ids, offsets = tok.encode_batch_numpy(repeated, alpha=args.alpha, sampler=args.sampler, seed=seed,
+                                              num_threads=args.threads, normalize=args.normalize,
+                                              first_stream=first * n)
+        bodies = writers.id_list_bodies(ids, offsets)
+        return _joined(writers.record_line(record, text, "samples", "[[" + "], [".join(bodies[d * n:(d + 1) * n]) + "]]")
+                       for d, (text, record) in enumerate(batch))
+
+    docs, elapsed = _stream(args, corpus, "Sample", lines_of)
     if not args.quiet:
-        elapsed = time.perf_counter() - start
         print(f"sampled {n} segmentations of each of {docs} documents in {elapsed:.2f} s", file=sys.stderr)
     return 0
 

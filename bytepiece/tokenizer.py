@@ -179,19 +179,9 @@ class Tokenizer:
 
     # -- batches, samples, n-best ---------------------------------------
 
-    def encode_batch(
-        self,
-        texts: Sequence[TextLike],
-        *,
-        alpha: float = -1,
-        sampler: str = "perfect",
-        seed: Optional[int] = None,
-        add_bos: bool = False,
-        add_eos: bool = False,
-        num_threads: Optional[int] = None,
-        normalize: bool = True,
-        first_stream: int = 0,
-    ) -> List[List[int]]:
+    def encode_batch(self, texts: Sequence[TextLike], *, alpha: float = -1, sampler: str = "perfect",
+                     seed: Optional[int] = None, add_bos: bool = False, add_eos: bool = False,
+                     num_threads: Optional[int] = None, normalize: bool = True, first_stream: int = 0) -> List[List[int]]:
         """Token ids of every text, on ``num_threads`` threads (default: all cores).
 
         The same as ``[encode(t, ...) for t in texts]`` for the best
@@ -205,19 +195,9 @@ class Tokenizer:
                                           add_bos=add_bos, add_eos=add_eos, num_threads=num_threads,
                                           normalize=normalize)
 
-    def encode_batch_numpy(
-        self,
-        texts: Sequence[TextLike],
-        *,
-        alpha: float = -1,
-        sampler: str = "perfect",
-        seed: Optional[int] = None,
-        add_bos: bool = False,
-        add_eos: bool = False,
-        num_threads: Optional[int] = None,
-        normalize: bool = True,
-        first_stream: int = 0,
-    ) -> Tuple[np.ndarray, np.ndarray]:
+    def encode_batch_numpy(self, texts: Sequence[TextLike], *, alpha: float = -1, sampler: str = "perfect",
+                           seed: Optional[int] = None, add_bos: bool = False, add_eos: bool = False,
+                           num_threads: Optional[int] = None, normalize: bool = True, first_stream: int = 0) -> Tuple[np.ndarray, np.ndarray]:
         """:meth:`encode_batch` as flat arrays ``(ids, offsets)``: the ids of text
         ``i`` are ``ids[offsets[i]:offsets[i + 1]]`` (int32, int64). No Python
         object per token: the fastest way to encode a large batch."""
