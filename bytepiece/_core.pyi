@@ -9,6 +9,7 @@ BOS_ID: int
 EOS_ID: int
 NUM_SPECIAL: int
 MAX_PIECE_LEN: int
+MAX_ALPHA: float
 MAX_ORDER: int
 MAX_PARTITIONS: int
 MODE_BEST: int

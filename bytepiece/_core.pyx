@@ -33,6 +33,8 @@ EOS_ID = BP_EOS_ID
 NUM_SPECIAL = BP_NUM_SPECIAL
 #: The longest piece a model may have, in bytes (see csrc/bp_common.h for why).
 MAX_PIECE_LEN = BP_MAX_PIECE_LEN
+#: The largest alpha the samplers take (larger alphas are the best segmentation anyway).
+MAX_ALPHA = BP_MAX_ALPHA
 #: The longest n-gram of the trainer's language model.
 MAX_ORDER = BP_MAX_ORDER
 #: The most partitions the trainer's n-gram tables split into.

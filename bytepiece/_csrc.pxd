@@ -1,13 +1,14 @@
 # cython: language_level=3
 """Declarations of the C core (csrc/*.h) for the binding modules, and the
 one place that turns a C error code into a Python exception."""
-from libc.stdint cimport uint8_t, int32_t, int64_t, uint64_t
+from libc.stdint cimport uint8_t, int32_t, int64_t, uint32_t, uint64_t
 
 cdef extern from "bp_common.h":
     const char *bp_strerror(int code)
     int BP_OK, BP_ERR_NOMEM, BP_ERR_INVALID, BP_ERR_DUPLICATE, BP_ERR_TOO_LARGE
     int BP_PAD_ID, BP_BOS_ID, BP_EOS_ID, BP_NUM_SPECIAL
     unsigned int BP_MAX_PIECE_LEN
+    double BP_MAX_ALPHA
     int BP_MAX_ORDER, BP_MAX_PARTITIONS
 
 cdef extern from "bp_rng.h":
@@ -58,6 +59,22 @@ cdef extern from "bp_ngram.h":
                         const int64_t *offsets, size_t num_chunks) nogil
     int bp_ngrams_finish(bp_ngrams *ngrams, uint64_t min_count) nogil
     int bp_ngrams_balance(bp_ngrams *ngrams, const uint64_t *byte_counts)
+    int bp_balance_partitions(const uint64_t *byte_counts, int num_partitions, uint8_t *part_of_byte)
+    int bp_ngrams_assign(bp_ngrams *ngrams, const uint8_t *part_of_byte)
+    void bp_ngrams_partition_map(const bp_ngrams *ngrams, uint8_t *part_of_byte)
+    int bp_ngrams_add_missing_bytes(bp_ngrams *ngrams, int partition, size_t *num_added) nogil
+    int bp_ngrams_finish_partition(bp_ngrams *ngrams, int partition, uint64_t min_count) nogil
+    uint64_t bp_ngrams_positions(const bp_ngrams *ngrams)
+    int bp_ngrams_add_positions(bp_ngrams *ngrams, uint64_t positions)
+    size_t bp_ngrams_partition_size(const bp_ngrams *ngrams, int partition, int length)
+    int bp_ngrams_export_counts(const bp_ngrams *ngrams, int partition, int length, uint64_t *keys,
+                                uint64_t *counts) nogil
+    int bp_ngrams_add_counts(bp_ngrams *ngrams, int partition, int length, const uint64_t *keys,
+                             const uint64_t *counts, size_t n) nogil
+    size_t bp_ngrams_table_capacity(const bp_ngrams *ngrams, int partition, int length)
+    int bp_ngrams_export_table(const bp_ngrams *ngrams, int partition, int length, void *out) nogil
+    int bp_ngrams_view(int order, int num_partitions, const uint8_t *part_of_byte, const void *const *tables,
+                       const size_t *capacities, bp_ngrams **out) nogil
     double bp_ngrams_logprob(const bp_ngrams *ngrams, const uint8_t *text, int length)
     uint64_t bp_ngrams_get_count(const bp_ngrams *ngrams, const uint8_t *text, int length)
     size_t bp_ngrams_size(const bp_ngrams *ngrams, int length)
@@ -70,6 +87,9 @@ cdef extern from "bp_pieces.h":
     void bp_piece_counts_free(bp_piece_counts *counts)
     int bp_piece_counts_add(bp_piece_counts *counts, const uint8_t *piece, size_t length, uint64_t count) nogil
     int bp_piece_counts_merge(bp_piece_counts *into, const bp_piece_counts *src) nogil
+    int bp_piece_counts_add_packed(bp_piece_counts *counts, const uint8_t *data, const int64_t *offsets,
+                                   const uint64_t *piece_counts, size_t n) nogil
+    int bp_piece_counts_partitions(const bp_piece_counts *counts, uint32_t num_partitions, uint32_t *out)
     size_t bp_piece_counts_size(const bp_piece_counts *counts)
     size_t bp_piece_counts_total_bytes(const bp_piece_counts *counts)
     size_t bp_piece_counts_memory(const bp_piece_counts *counts)

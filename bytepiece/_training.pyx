@@ -4,7 +4,7 @@
 Each pass over a batch of chunks is one C call with the GIL released; the
 Python layer (bytepiece/trainer.py) schedules them on threads.
 """
-from libc.stdint cimport uint8_t, int32_t, int64_t, uint64_t
+from libc.stdint cimport uint8_t, int32_t, int64_t, uint32_t, uint64_t
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
@@ -21,24 +21,143 @@ cdef int _check_chunks(bytes data, const int64_t[::1] offsets) except -1:
     return 0
 
 
+def balanced_partitions(const uint64_t[::1] byte_counts not None, int num_partitions):
+    """A map of the 256 first bytes to partitions with about equal work (uint8[256])."""
+    if byte_counts.shape[0] != 256:
+        raise ValueError("byte_counts must have 256 entries")
+    out = np.empty(256, dtype=np.uint8)
+    cdef uint8_t[::1] view = out
+    check(bp_balance_partitions(&byte_counts[0], num_partitions, &view[0]), "cannot balance the partitions")
+    return out
+
+
 cdef class NgramModel:
     """Byte n-gram counts, then conditional log-probabilities (bp_ngram.h).
 
-    ``count`` on distinct partitions may run in parallel threads.
+    ``count`` on distinct partitions may run in parallel threads. With
+    ``tables`` (and ``part_of_byte``), a finished model that reads exported
+    tables in place (:meth:`export_table`; one array per (length, partition),
+    length-major), keeping them alive.
     """
 
     cdef bp_ngrams *ngrams
     cdef readonly int order
     cdef readonly int num_partitions
+    cdef object tables  # the arrays a view reads
 
-    def __cinit__(self, int order, int num_partitions=1):
+    def __cinit__(self, int order, int num_partitions=1, tables=None, part_of_byte=None):
         if not 1 <= order <= BP_MAX_ORDER:
             raise ValueError(f"order must be in 1..{BP_MAX_ORDER}, got {order}")
         if not 1 <= num_partitions <= BP_MAX_PARTITIONS:
             raise ValueError(f"num_partitions must be in 1..{BP_MAX_PARTITIONS}, got {num_partitions}")
-        check(bp_ngrams_new(order, num_partitions, &self.ngrams), "cannot allocate the n-gram tables")
         self.order = order
         self.num_partitions = num_partitions
+        if tables is None:
+            check(bp_ngrams_new(order, num_partitions, &self.ngrams), "cannot allocate the n-gram tables")
+            return
+        self._view(list(tables), part_of_byte)
+
+    cdef _view(self, list tables, part_of_byte):
+        cdef Py_ssize_t k, n = self.order * self.num_partitions
+        if len(tables) != n:
+            raise ValueError(f"a model of order {self.order} with {self.num_partitions} partitions has {n} tables")
+        cdef const uint8_t[::1] map_view = np.ascontiguousarray(part_of_byte, dtype=np.uint8)
+        if map_view.shape[0] != 256:
+            raise ValueError("part_of_byte must have 256 entries")
+        self.tables = [np.ascontiguousarray(t).view(np.uint8) for t in tables]
+        cdef const void **pointers = <const void **>malloc(n * sizeof(void *))
+        cdef size_t *capacities = <size_t *>malloc(n * sizeof(size_t))
+        cdef const uint8_t[::1] table
+        cdef int rc
+        try:
+            if pointers == NULL or capacities == NULL:
+                raise MemoryError()
+            for k in range(n):
+                table = self.tables[k]
+                if table.shape[0] == 0 or table.shape[0] % 16:
+                    raise ValueError("a table must hold whole 16-byte slots")
+                pointers[k] = &table[0]
+                capacities[k] = table.shape[0] // 16
+            with nogil:
+                rc = bp_ngrams_view(self.order, self.num_partitions, &map_view[0], pointers, capacities,
+                                    &self.ngrams)
+            check(rc, "not a valid exported n-gram model")
+        finally:
+            free(pointers)
+            free(capacities)
+
+    def assign(self, const uint8_t[::1] part_of_byte not None):
+        """Use this map of first bytes to partitions (before counting)."""
+        if part_of_byte.shape[0] != 256:
+            raise ValueError("part_of_byte must have 256 entries")
+        check(bp_ngrams_assign(self.ngrams, &part_of_byte[0]), "cannot assign the partitions now")
+
+    def partition_map(self):
+        """The partition of each first byte (uint8[256])."""
+        out = np.empty(256, dtype=np.uint8)
+        cdef uint8_t[::1] view = out
+        bp_ngrams_partition_map(self.ngrams, &view[0])
+        return out
+
+    @property
+    def positions(self):
+        """The count of the empty n-gram (byte positions) so far."""
+        return bp_ngrams_positions(self.ngrams)
+
+    def add_positions(self, uint64_t positions):
+        """Add byte positions counted elsewhere (merging shards)."""
+        check(bp_ngrams_add_positions(self.ngrams, positions), "cannot add positions")
+
+    def export_counts(self, int partition, int length):
+        """(keys uint64, counts uint64) of one partition and length, before finishing."""
+        cdef size_t n = bp_ngrams_partition_size(self.ngrams, partition, length)
+        keys = np.empty(n, dtype=np.uint64)
+        counts = np.empty(n, dtype=np.uint64)
+        cdef uint64_t[::1] k = keys
+        cdef uint64_t[::1] c = counts
+        cdef int rc
+        with nogil:
+            rc = bp_ngrams_export_counts(self.ngrams, partition, length, &k[0] if n else NULL, &c[0] if n else NULL)
+        check(rc, "cannot export the counts")
+        return keys, counts
+
+    def add_counts(self, int partition, int length, const uint64_t[::1] keys not None,
+                   const uint64_t[::1] counts not None):
+        """Add exported counts (the merge of shards)."""
+        if keys.shape[0] != counts.shape[0]:
+            raise ValueError("keys and counts must have the same length")
+        cdef size_t n = keys.shape[0]
+        cdef int rc
+        with nogil:
+            rc = bp_ngrams_add_counts(self.ngrams, partition, length, &keys[0] if n else NULL,
+                                      &counts[0] if n else NULL, n)
+        check(rc, "cannot merge n-gram counts")
+
+    def add_missing_bytes(self, int partition):
+        """Give count 1 to the unseen bytes of a partition; how many there were."""
+        cdef size_t added = 0
+        check(bp_ngrams_add_missing_bytes(self.ngrams, partition, &added), "cannot add the missing bytes")
+        return added
+
+    def finish_partition(self, int partition, uint64_t min_count):
+        """Prune and turn counts into log-probabilities in one partition."""
+        cdef int rc
+        with nogil:
+            rc = bp_ngrams_finish_partition(self.ngrams, partition, min_count)
+        check(rc, "n-gram pruning failed")
+
+    def export_table(self, int partition, int length):
+        """The finished table of one partition and length, as raw 16-byte slots (uint8 array)."""
+        cdef size_t capacity = bp_ngrams_table_capacity(self.ngrams, partition, length)
+        if capacity == 0:
+            raise ValueError("the partition is not finished")
+        out = np.empty(capacity * 16, dtype=np.uint8)
+        cdef uint8_t[::1] view = out
+        cdef int rc
+        with nogil:
+            rc = bp_ngrams_export_table(self.ngrams, partition, length, &view[0])
+        check(rc, "cannot export the table")
+        return out
 
     def __dealloc__(self):
         bp_ngrams_free(self.ngrams)
@@ -108,6 +227,28 @@ cdef class PieceCounter:
         """Add ``count`` to ``piece``."""
         check(bp_piece_counts_add(self.counts, <const uint8_t *>PyBytes_AS_STRING(piece), len(piece), count),
               "cannot count the piece")
+
+    def add_packed(self, bytes data not None, const int64_t[::1] offsets not None,
+                   const uint64_t[::1] counts not None):
+        """Add counts[k] to piece data[offsets[k]:offsets[k+1]] for each k."""
+        cdef size_t n = counts.shape[0]
+        if offsets.shape[0] != <Py_ssize_t>n + 1:
+            raise ValueError("offsets must have one entry more than counts")
+        _check_chunks(data, offsets)
+        cdef const uint8_t *raw = <const uint8_t *>PyBytes_AS_STRING(data)
+        cdef int rc
+        with nogil:
+            rc = bp_piece_counts_add_packed(self.counts, raw, &offsets[0], &counts[0] if n else NULL, n)
+        check(rc, "cannot merge piece counts")
+
+    def partitions(self, uint32_t num_partitions):
+        """The partition of each piece, in export order (uint32): a hash of its bytes."""
+        cdef size_t n = bp_piece_counts_size(self.counts)
+        out = np.empty(n, dtype=np.uint32)
+        cdef uint32_t[::1] view = out
+        check(bp_piece_counts_partitions(self.counts, num_partitions, &view[0] if n else NULL),
+              "cannot partition the pieces")
+        return out
 
     def merge(self, PieceCounter other not None):
         """Add every count of ``other`` to this counter."""

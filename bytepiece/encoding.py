@@ -32,7 +32,7 @@ __all__ = ["SAMPLERS", "MAX_ALPHA", "Segmentation", "Encoder"]
 SAMPLERS = ("perfect", "viterbi")
 _SAMPLER_MODES = {"perfect": _core.MODE_SAMPLE_PERFECT, "viterbi": _core.MODE_SAMPLE_VITERBI}
 #: Beyond this, alpha * score could overflow; the samplers are then Viterbi anyway.
-MAX_ALPHA = 1e100
+MAX_ALPHA = _core.MAX_ALPHA
 #: A thread task encodes about this many characters (small enough for the
 #: threads to interleave their C work with their list building).
 TASK_CHARS = 1 << 16

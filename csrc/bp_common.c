@@ -16,7 +16,7 @@ const char *bp_strerror(int code)
 
 size_t bp_grow_capacity(size_t current, size_t need, size_t initial)
 {
-    size_t cap = current ? current : initial;
+    size_t cap = current ? current : initial ? initial : 1;
     while (cap < need) {
         if (cap > SIZE_MAX / 2)
             return 0;

@@ -39,6 +39,11 @@ enum {
  * stay far below (BytePiece's default is 36). Also < 2^BP_RNG_LEN_BITS. */
 #define BP_MAX_PIECE_LEN 1024u
 
+/* Largest alpha the samplers take. Beyond it alpha * score can overflow to
+ * -inf, and the perfect sampler's weights become NaN; the samplers are
+ * already the plain Viterbi long before (docs/spec/segmentation.md §5). */
+#define BP_MAX_ALPHA 1e100
+
 /* Longest n-gram of the trainer's language model: n-grams are packed into
  * 64-bit keys (bp_ngram.h). */
 #define BP_MAX_ORDER 8
@@ -47,8 +52,8 @@ enum {
 #define BP_MAX_PARTITIONS 256
 
 /* The capacity to grow a buffer to so that it holds `need` items: `initial`
- * (when current is 0) doubled until it is enough. Returns 0 if that would
- * overflow size_t (the caller reports BP_ERR_NOMEM). O(log need). */
+ * (when current is 0; at least 1) doubled until it is enough. Returns 0 if
+ * that would overflow size_t (the caller reports BP_ERR_NOMEM). O(log need). */
 size_t bp_grow_capacity(size_t current, size_t need, size_t initial);
 
 /* A short English description of a BP_* code (static storage, never NULL). */

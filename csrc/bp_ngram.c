@@ -26,7 +26,10 @@ typedef struct {
 struct bp_ngrams {
     int order;
     int num_partitions;
-    int finished;
+    int finished;   /* every partition finished: the model answers lookups */
+    int borrowed;   /* a view (bp_ngrams_view): the tables' slots belong to the caller */
+    int started;    /* counting or merging has begun: the partition map is fixed */
+    uint8_t part_finished[BP_MAX_PARTITIONS];
     uint8_t part_of_byte[256]; /* partition of the n-grams starting with each byte */
     uint64_t positions; /* count of the empty n-gram */
     table tables[BP_MAX_ORDER + 1][BP_MAX_PARTITIONS]; /* [length][partition] */
@@ -150,19 +153,17 @@ void bp_ngrams_free(bp_ngrams *g)
 {
     if (!g)
         return;
-    for (int j = 0; j <= BP_MAX_ORDER; j++)
-        for (int p = 0; p < BP_MAX_PARTITIONS; p++)
-            free(g->tables[j][p].slots);
+    if (!g->borrowed)
+        for (int j = 0; j <= BP_MAX_ORDER; j++)
+            for (int p = 0; p < BP_MAX_PARTITIONS; p++)
+                free(g->tables[j][p].slots);
     free(g);
 }
 
-int bp_ngrams_balance(bp_ngrams *g, const uint64_t byte_counts[256])
+int bp_balance_partitions(const uint64_t byte_counts[256], int num_partitions, uint8_t part_of_byte[256])
 {
-    if (!g || !byte_counts || g->finished)
+    if (!byte_counts || !part_of_byte || num_partitions < 1 || num_partitions > BP_MAX_PARTITIONS)
         return BP_ERR_INVALID;
-    for (int p = 0; p < g->num_partitions; p++) /* counting must not have started */
-        if (g->tables[1][p].size != 0)
-            return BP_ERR_INVALID;
     int order[256];
     for (int b = 0; b < 256; b++)
         order[b] = b;
@@ -175,13 +176,38 @@ int bp_ngrams_balance(bp_ngrams *g, const uint64_t byte_counts[256])
     uint64_t load[BP_MAX_PARTITIONS] = {0};
     for (int a = 0; a < 256; a++) {
         int lightest = 0;
-        for (int p = 1; p < g->num_partitions; p++)
+        for (int p = 1; p < num_partitions; p++)
             if (load[p] < load[lightest])
                 lightest = p;
-        g->part_of_byte[order[a]] = (uint8_t)lightest;
+        part_of_byte[order[a]] = (uint8_t)lightest;
         load[lightest] += byte_counts[order[a]];
     }
     return BP_OK;
+}
+
+int bp_ngrams_assign(bp_ngrams *g, const uint8_t part_of_byte[256])
+{
+    if (!g || !part_of_byte || g->started || g->borrowed)
+        return BP_ERR_INVALID;
+    for (int b = 0; b < 256; b++)
+        if (part_of_byte[b] >= g->num_partitions)
+            return BP_ERR_INVALID;
+    memcpy(g->part_of_byte, part_of_byte, 256);
+    return BP_OK;
+}
+
+int bp_ngrams_balance(bp_ngrams *g, const uint64_t byte_counts[256])
+{
+    if (!g || !byte_counts)
+        return BP_ERR_INVALID;
+    uint8_t map[256];
+    int rc = bp_balance_partitions(byte_counts, g->num_partitions, map);
+    return rc == BP_OK ? bp_ngrams_assign(g, map) : rc;
+}
+
+void bp_ngrams_partition_map(const bp_ngrams *g, uint8_t part_of_byte[256])
+{
+    memcpy(part_of_byte, g->part_of_byte, 256);
 }
 
 typedef struct {
@@ -193,8 +219,10 @@ typedef struct {
 int bp_ngrams_count(bp_ngrams *g, int partition, const uint8_t *data,
                     const int64_t *offsets, size_t num_chunks)
 {
-    if (!g || g->finished || partition < 0 || partition >= g->num_partitions || !offsets || (num_chunks && !data))
+    if (!g || partition < 0 || partition >= g->num_partitions || g->part_finished[partition] || g->borrowed ||
+        !offsets || (num_chunks && !data))
         return BP_ERR_INVALID;
+    g->started = 1;
     const int order = g->order;
     table *tables[BP_MAX_ORDER + 1];
     for (int j = 1; j <= order; j++)
@@ -251,7 +279,10 @@ uint64_t bp_ngrams_get_count(const bp_ngrams *g, const uint8_t *text, int length
         return 0;
     if (length == 0)
         return g->positions;
-    slot *s = find_ngram(g, pack(text, length), length);
+    uint64_t key = pack(text, length);
+    if (g->part_finished[partition_of(g, key)]) /* its slots hold log-probabilities now */
+        return 0;
+    slot *s = find_ngram(g, key, length);
     return s ? s->value.count : 0;
 }
 
@@ -277,51 +308,206 @@ static int prune_table(table *t, uint64_t min_count, int length)
     return BP_OK;
 }
 
-int bp_ngrams_finish(bp_ngrams *g, uint64_t min_count)
+int bp_ngrams_add_missing_bytes(bp_ngrams *g, int partition, size_t *num_added)
 {
-    if (!g || g->finished || min_count < 1)
+    if (!g || !num_added || partition < 0 || partition >= g->num_partitions || g->part_finished[partition])
         return BP_ERR_INVALID;
+    *num_added = 0;
+    g->started = 1;
     for (int b = 0; b < 256; b++) {
+        if (g->part_of_byte[b] != partition)
+            continue;
         uint64_t h = hash_key((uint64_t)b, 1);
-        table *t = &g->tables[1][partition_of(g, (uint64_t)b)];
+        table *t = &g->tables[1][partition];
         if (table_find(t, (uint64_t)b, h)->value.count == 0) {
             int rc = table_add(t, (uint64_t)b, h, 1, 1);
             if (rc != BP_OK)
                 return rc;
             g->positions++;
+            ++*num_added;
         }
     }
+    return BP_OK;
+}
+
+int bp_ngrams_finish_partition(bp_ngrams *g, int partition, uint64_t min_count)
+{
+    if (!g || min_count < 1 || partition < 0 || partition >= g->num_partitions || g->part_finished[partition])
+        return BP_ERR_INVALID;
+    const int p = partition;
     for (int j = 2; j <= g->order; j++) {
-        for (int p = 0; p < g->num_partitions; p++) {
-            int rc = prune_table(&g->tables[j][p], min_count, j);
-            if (rc != BP_OK)
-                return rc;
-        }
+        int rc = prune_table(&g->tables[j][p], min_count, j);
+        if (rc != BP_OK)
+            return rc;
     }
-    /* Longest first, so that the prefixes still hold counts when read. */
+    /* Longest first, so that the prefixes (same first byte: same partition)
+     * still hold counts when read. */
     for (int j = g->order; j >= 1; j--) {
-        for (int p = 0; p < g->num_partitions; p++) {
-            table *t = &g->tables[j][p];
-            for (size_t i = 0; i <= t->mask; i++) {
-                slot *s = &t->slots[i];
-                if (s->value.count == 0) {
-                    /* From now on NaN marks a free slot: 0.0 is a valid lp. */
-                    s->value.logprob = NAN;
-                    continue;
-                }
-                uint64_t prefix_count = g->positions;
-                if (j > 1) {
-                    uint64_t prefix = s->key & ((1ULL << (8 * (j - 1))) - 1);
-                    slot *ps = find_ngram(g, prefix, j - 1);
-                    if (!ps) /* cannot happen: a prefix occurs wherever k does */
-                        return BP_ERR_INVALID;
-                    prefix_count = ps->value.count;
-                }
-                s->value.logprob = log((double)s->value.count) - log((double)prefix_count);
+        table *t = &g->tables[j][p];
+        for (size_t i = 0; i <= t->mask; i++) {
+            slot *s = &t->slots[i];
+            if (s->value.count == 0) {
+                /* From now on NaN marks a free slot: 0.0 is a valid lp. */
+                s->value.logprob = NAN;
+                continue;
             }
+            uint64_t prefix_count = g->positions;
+            if (j > 1) {
+                uint64_t prefix = s->key & ((1ULL << (8 * (j - 1))) - 1);
+                slot *ps = table_find(&g->tables[j - 1][p], prefix, hash_key(prefix, j - 1));
+                if (ps->value.count == 0) /* a corrupt merge: a prefix occurs wherever k does */
+                    return BP_ERR_INVALID;
+                prefix_count = ps->value.count;
+            }
+            s->value.logprob = log((double)s->value.count) - log((double)prefix_count);
         }
     }
-    g->finished = 1;
+    g->part_finished[p] = 1;
+    int all = 1;
+    for (int q = 0; q < g->num_partitions; q++)
+        all &= g->part_finished[q];
+    g->finished = all;
+    return BP_OK;
+}
+
+int bp_ngrams_finish(bp_ngrams *g, uint64_t min_count)
+{
+    if (!g || g->finished || min_count < 1)
+        return BP_ERR_INVALID;
+    for (int p = 0; p < g->num_partitions; p++) {
+        size_t added;
+        int rc = bp_ngrams_add_missing_bytes(g, p, &added);
+        if (rc != BP_OK)
+            return rc;
+    }
+    for (int p = 0; p < g->num_partitions; p++) {
+        int rc = bp_ngrams_finish_partition(g, p, min_count);
+        if (rc != BP_OK)
+            return rc;
+    }
+    return BP_OK;
+}
+
+uint64_t bp_ngrams_positions(const bp_ngrams *g) { return g ? g->positions : 0; }
+
+int bp_ngrams_add_positions(bp_ngrams *g, uint64_t positions)
+{
+    if (!g || g->finished || g->borrowed || positions > UINT64_MAX - g->positions)
+        return BP_ERR_INVALID;
+    g->positions += positions;
+    return BP_OK;
+}
+
+static int check_table_arguments(const bp_ngrams *g, int partition, int length)
+{
+    if (!g || partition < 0 || partition >= g->num_partitions || length < 1 || length > g->order)
+        return BP_ERR_INVALID;
+    return BP_OK;
+}
+
+size_t bp_ngrams_partition_size(const bp_ngrams *g, int partition, int length)
+{
+    if (check_table_arguments(g, partition, length) != BP_OK)
+        return 0;
+    return g->tables[length][partition].size;
+}
+
+int bp_ngrams_export_counts(const bp_ngrams *g, int partition, int length, uint64_t *keys, uint64_t *counts)
+{
+    if (check_table_arguments(g, partition, length) != BP_OK || g->part_finished[partition] ||
+        (g->tables[length][partition].size && (!keys || !counts)))
+        return BP_ERR_INVALID;
+    const table *t = &g->tables[length][partition];
+    size_t n = 0;
+    for (size_t i = 0; i <= t->mask; i++) {
+        if (t->slots[i].value.count == 0)
+            continue;
+        keys[n] = t->slots[i].key;
+        counts[n++] = t->slots[i].value.count;
+    }
+    return BP_OK;
+}
+
+int bp_ngrams_add_counts(bp_ngrams *g, int partition, int length, const uint64_t *keys, const uint64_t *counts,
+                         size_t n)
+{
+    if (check_table_arguments(g, partition, length) != BP_OK || g->part_finished[partition] || g->borrowed ||
+        (n && (!keys || !counts)))
+        return BP_ERR_INVALID;
+    const uint64_t unused = length == 8 ? 0 : ~((1ULL << (8 * length)) - 1);
+    for (size_t i = 0; i < n; i++)
+        if ((keys[i] & unused) != 0 || counts[i] == 0 || partition_of(g, keys[i]) != partition)
+            return BP_ERR_INVALID; /* checked first: a bad input leaves the counts as they were */
+    g->started = 1;
+    table *t = &g->tables[length][partition];
+    for (size_t i = 0; i < n; i++) {
+        int rc = table_add(t, keys[i], hash_key(keys[i], length), counts[i], length);
+        if (rc != BP_OK)
+            return rc;
+    }
+    return BP_OK;
+}
+
+size_t bp_ngrams_table_capacity(const bp_ngrams *g, int partition, int length)
+{
+    if (check_table_arguments(g, partition, length) != BP_OK || !g->part_finished[partition])
+        return 0;
+    return g->tables[length][partition].mask + 1;
+}
+
+int bp_ngrams_export_table(const bp_ngrams *g, int partition, int length, void *out)
+{
+    if (check_table_arguments(g, partition, length) != BP_OK || !g->part_finished[partition] || !out)
+        return BP_ERR_INVALID;
+    const table *t = &g->tables[length][partition];
+    memcpy(out, t->slots, (t->mask + 1) * sizeof(slot));
+    return BP_OK;
+}
+
+int bp_ngrams_view(int order, int num_partitions, const uint8_t part_of_byte[256], const void *const *tables,
+                   const size_t *capacities, bp_ngrams **out)
+{
+    if (!out)
+        return BP_ERR_INVALID;
+    *out = NULL;
+    if (order < 1 || order > BP_MAX_ORDER || num_partitions < 1 || num_partitions > BP_MAX_PARTITIONS ||
+        !part_of_byte || !tables || !capacities)
+        return BP_ERR_INVALID;
+    for (int b = 0; b < 256; b++)
+        if (part_of_byte[b] >= num_partitions)
+            return BP_ERR_INVALID;
+    for (int k = 0; k < order * num_partitions; k++) {
+        size_t capacity = capacities[k];
+        if (!tables[k] || capacity == 0 || (capacity & (capacity - 1)) != 0)
+            return BP_ERR_INVALID;
+        /* A probe ends at a free slot: a table without one would never end. */
+        const slot *slots = tables[k];
+        size_t free_slots = 0;
+        for (size_t i = 0; i < capacity; i++)
+            free_slots += isnan(slots[i].value.logprob);
+        if (free_slots == 0)
+            return BP_ERR_INVALID;
+    }
+    bp_ngrams *g = calloc(1, sizeof *g);
+    if (!g)
+        return BP_ERR_NOMEM;
+    g->order = order;
+    g->num_partitions = num_partitions;
+    g->finished = g->borrowed = g->started = 1;
+    memcpy(g->part_of_byte, part_of_byte, 256);
+    for (int j = 1; j <= order; j++) {
+        for (int p = 0; p < num_partitions; p++) {
+            size_t k = (size_t)(j - 1) * (size_t)num_partitions + (size_t)p;
+            table *t = &g->tables[j][p];
+            t->slots = (slot *)tables[k]; /* only read: a view is finished */
+            t->mask = capacities[k] - 1;
+            for (size_t i = 0; i < capacities[k]; i++)
+                t->size += !isnan(t->slots[i].value.logprob);
+        }
+        for (int p = 0; p < num_partitions; p++)
+            g->part_finished[p] = 1;
+    }
+    *out = g;
     return BP_OK;
 }
 

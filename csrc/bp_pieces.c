@@ -144,6 +144,30 @@ int bp_piece_counts_merge(bp_piece_counts *into, const bp_piece_counts *from)
     return BP_OK;
 }
 
+int bp_piece_counts_add_packed(bp_piece_counts *c, const uint8_t *data, const int64_t *offsets,
+                               const uint64_t *piece_counts, size_t n)
+{
+    if (!c || (n && (!data || !offsets || !piece_counts)))
+        return BP_ERR_INVALID;
+    for (size_t k = 0; k < n; k++) {
+        if (offsets[k] < 0 || offsets[k + 1] <= offsets[k] || piece_counts[k] == 0)
+            return BP_ERR_INVALID;
+        int rc = bp_piece_counts_add(c, data + offsets[k], (size_t)(offsets[k + 1] - offsets[k]), piece_counts[k]);
+        if (rc != BP_OK)
+            return rc;
+    }
+    return BP_OK;
+}
+
+int bp_piece_counts_partitions(const bp_piece_counts *c, uint32_t num_partitions, uint32_t *out)
+{
+    if (!c || num_partitions == 0 || (c->size && !out))
+        return BP_ERR_INVALID;
+    for (size_t k = 0; k < c->size; k++)
+        out[k] = (uint32_t)(c->entries[k].hash % num_partitions);
+    return BP_OK;
+}
+
 size_t bp_piece_counts_size(const bp_piece_counts *c) { return c ? c->size : 0; }
 
 size_t bp_piece_counts_total_bytes(const bp_piece_counts *c) { return c ? c->arena_used : 0; }

@@ -29,6 +29,18 @@ int bp_piece_counts_add(bp_piece_counts *counts, const uint8_t *piece, size_t le
 /* Adds every piece of `from` to `into` (from is unchanged). Errors as for add. */
 int bp_piece_counts_merge(bp_piece_counts *into, const bp_piece_counts *from);
 
+/* Adds counts[k] to the piece data[offsets[k] .. offsets[k+1]) for each
+ * k < n (the merge of exported counts). Errors as for add, and
+ * BP_ERR_INVALID for decreasing offsets or a zero count. */
+int bp_piece_counts_add_packed(bp_piece_counts *counts, const uint8_t *data, const int64_t *offsets,
+                               const uint64_t *piece_counts, size_t n);
+
+/* For each piece, in export order: the partition it belongs to among
+ * num_partitions (>= 1), a deterministic hash of its bytes modulo
+ * num_partitions, the same in every process. out has size entries.
+ * Errors: BP_ERR_INVALID. */
+int bp_piece_counts_partitions(const bp_piece_counts *counts, uint32_t num_partitions, uint32_t *out);
+
 /* Number of distinct pieces, and their total length in bytes. */
 size_t bp_piece_counts_size(const bp_piece_counts *counts);
 size_t bp_piece_counts_total_bytes(const bp_piece_counts *counts);

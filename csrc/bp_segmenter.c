@@ -194,7 +194,7 @@ static int check_mode(bp_mode mode, double alpha)
         return BP_OK;
     if (mode != BP_MODE_SAMPLE_PERFECT && mode != BP_MODE_SAMPLE_VITERBI)
         return BP_ERR_INVALID;
-    return alpha >= 0.0 && isfinite(alpha) ? BP_OK : BP_ERR_INVALID;
+    return alpha >= 0.0 && alpha <= BP_MAX_ALPHA ? BP_OK : BP_ERR_INVALID; /* false for NaN */
 }
 
 /* The longest text of a batch, or SIZE_MAX when the offsets are broken. */

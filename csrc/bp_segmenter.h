@@ -32,7 +32,7 @@ typedef enum {
  * len entries (a segmentation never has more tokens than bytes).
  * *num_ids receives the number of ids written. stream_key selects the random
  * stream of the samplers (see bp_rng.h; unused by BP_MODE_BEST): the same
- * key gives the same result. alpha must be finite and >= 0 for the samplers.
+ * key gives the same result. alpha must be in [0, BP_MAX_ALPHA] for the samplers.
  * The trie is only read, so concurrent calls on one trie are safe.
  * Errors: BP_ERR_INVALID (bad mode or alpha), BP_ERR_NOMEM.
  * Time O(len * max_piece_len) worst case, about 4 trie steps per byte on real

@@ -1,0 +1,140 @@
+/*
+ * bp_test_vocab.h: small hand-made vocabularies for the trie, segmenter and
+ * n-best tests, and a brute-force enumerator of segmentations to check the
+ * dynamic programmes against.
+ *
+ * A vocabulary is the 256 single bytes (id BP_NUM_SPECIAL + byte, one score
+ * for all) plus extra pieces (id BP_NUM_SPECIAL + 256 + i), so the piece of
+ * id t is entry t - BP_NUM_SPECIAL.
+ */
+#ifndef BP_TEST_VOCAB_H
+#define BP_TEST_VOCAB_H
+
+#include "bp_trie.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *bytes;
+    size_t len;
+    double score;
+} test_piece;
+/* A piece from a string literal (may hold NUL bytes). */
+#define PIECE(lit, score) {lit, sizeof(lit) - 1, score}
+
+typedef struct {
+    size_t n;
+    uint8_t *bytes;
+    int64_t *offsets;
+    double *scores;
+    int32_t *ids;
+} test_vocab;
+
+#define BYTE_ID(c) ((int32_t)(BP_NUM_SPECIAL + (uint8_t)(c)))
+#define EXTRA_ID(i) ((int32_t)(BP_NUM_SPECIAL + 256 + (i)))
+
+/* Fills v (caller frees with test_vocab_free) and builds its trie. */
+static inline int test_vocab_build(test_vocab *v, double byte_score, const test_piece *extra, size_t num_extra,
+                                   bp_trie **out)
+{
+    size_t total = 256;
+    for (size_t i = 0; i < num_extra; i++)
+        total += extra[i].len;
+    v->n = 256 + num_extra;
+    v->bytes = malloc(total);
+    v->offsets = malloc((v->n + 1) * sizeof *v->offsets);
+    v->scores = malloc(v->n * sizeof *v->scores);
+    v->ids = malloc(v->n * sizeof *v->ids);
+    int64_t at = 0;
+    for (size_t i = 0; i < v->n; i++) {
+        v->offsets[i] = at;
+        if (i < 256) {
+            v->bytes[at++] = (uint8_t)i;
+            v->scores[i] = byte_score;
+        } else {
+            memcpy(v->bytes + at, extra[i - 256].bytes, extra[i - 256].len);
+            at += (int64_t)extra[i - 256].len;
+            v->scores[i] = extra[i - 256].score;
+        }
+        v->ids[i] = (int32_t)(BP_NUM_SPECIAL + i);
+    }
+    v->offsets[v->n] = at;
+    return bp_trie_build(v->bytes, v->offsets, v->n, v->scores, v->ids, out);
+}
+
+static inline void test_vocab_free(test_vocab *v)
+{
+    free(v->bytes);
+    free(v->offsets);
+    free(v->scores);
+    free(v->ids);
+}
+
+static inline size_t test_piece_len(const test_vocab *v, int32_t id)
+{
+    size_t i = (size_t)(id - BP_NUM_SPECIAL);
+    return (size_t)(v->offsets[i + 1] - v->offsets[i]);
+}
+
+/* 1 iff the ids spell text[0 .. len) exactly. */
+static inline int test_ids_spell(const test_vocab *v, const int32_t *ids, size_t num, const uint8_t *text, size_t len)
+{
+    size_t at = 0;
+    for (size_t k = 0; k < num; k++) {
+        if (ids[k] < BP_NUM_SPECIAL || (size_t)(ids[k] - BP_NUM_SPECIAL) >= v->n)
+            return 0;
+        size_t i = (size_t)(ids[k] - BP_NUM_SPECIAL), n = test_piece_len(v, ids[k]);
+        if (at + n > len || memcmp(text + at, v->bytes + v->offsets[i], n) != 0)
+            return 0;
+        at += n;
+    }
+    return at == len;
+}
+
+/* Sum of the scores of the ids, left to right. */
+static inline double test_ids_score(const test_vocab *v, const int32_t *ids, size_t num)
+{
+    double s = 0.0;
+    for (size_t k = 0; k < num; k++)
+        s += v->scores[ids[k] - BP_NUM_SPECIAL];
+    return s;
+}
+
+/* 1 iff a chunk ends at position p of text[0 .. len): after a maximal run of
+ * '\n' (written independently of bp_chunk.h on purpose). */
+static inline int test_is_cut(const uint8_t *text, size_t len, size_t p)
+{
+    return p > 0 && p < len && text[p - 1] == '\n' && text[p] != '\n';
+}
+
+/* Brute force: the scores of every segmentation of text[0 .. len) whose
+ * pieces stay inside chunks, appended to scores[*num ..] (at most cap). */
+static inline void test_enumerate(const test_vocab *v, const uint8_t *text, size_t len, size_t at, double score,
+                                  double *scores, size_t *num, size_t cap)
+{
+    if (at == len) {
+        if (*num < cap)
+            scores[*num] = score;
+        ++*num;
+        return;
+    }
+    for (size_t i = 0; i < v->n; i++) {
+        size_t n = (size_t)(v->offsets[i + 1] - v->offsets[i]);
+        if (at + n > len || memcmp(text + at, v->bytes + v->offsets[i], n) != 0)
+            continue;
+        int crosses = 0;
+        for (size_t p = at + 1; p < at + n; p++)
+            crosses |= test_is_cut(text, len, p);
+        if (!crosses)
+            test_enumerate(v, text, len, at + n, score + v->scores[i], scores, num, cap);
+    }
+}
+
+static inline int test_compare_desc(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x < y) - (x > y);
+}
+
+#endif

@@ -1,0 +1,96 @@
+/* Unit tests of bp_common.h: error codes, special ids, limits,
+ * bp_grow_capacity and bp_strerror. */
+#include "bp_common.h"
+#include "bp_rng.h"
+#include "bp_test.h"
+
+#include <string.h>
+
+static void test_error_codes_are_distinct_and_negative(void)
+{
+    CHECK_EQ(BP_OK, 0);
+    const int errors[] = {BP_ERR_NOMEM, BP_ERR_INVALID, BP_ERR_DUPLICATE, BP_ERR_TOO_LARGE};
+    for (int i = 0; i < 4; i++) {
+        CHECK(errors[i] < 0);
+        for (int j = 0; j < i; j++)
+            CHECK(errors[i] != errors[j]);
+    }
+    /* The values are part of the binding's ABI (bytepiece._core re-exports them). */
+    CHECK_EQ(BP_ERR_NOMEM, -1);
+    CHECK_EQ(BP_ERR_INVALID, -2);
+    CHECK_EQ(BP_ERR_DUPLICATE, -3);
+    CHECK_EQ(BP_ERR_TOO_LARGE, -4);
+}
+
+static void test_special_ids_and_limits(void)
+{
+    CHECK_EQ(BP_PAD_ID, 0);
+    CHECK_EQ(BP_BOS_ID, 1);
+    CHECK_EQ(BP_EOS_ID, 2);
+    CHECK_EQ(BP_NUM_SPECIAL, 3);
+    CHECK_EQ(BP_MAX_PIECE_LEN, 1024);
+    /* bp_rng.h relies on it: the length field of a draw's counter. */
+    CHECK(BP_MAX_PIECE_LEN < (1u << BP_RNG_LEN_BITS));
+    CHECK_EQ(BP_MAX_ORDER, 8);
+    CHECK(BP_MAX_ORDER * 8 <= 64); /* an n-gram packs into a uint64 */
+    CHECK_EQ(BP_MAX_PARTITIONS, 256);
+}
+
+static void test_strerror_describes_every_code(void)
+{
+    CHECK(strcmp(bp_strerror(BP_OK), "success") == 0);
+    CHECK(strcmp(bp_strerror(BP_ERR_NOMEM), "out of memory") == 0);
+    CHECK(strcmp(bp_strerror(BP_ERR_INVALID), "invalid argument") == 0);
+    CHECK(strcmp(bp_strerror(BP_ERR_DUPLICATE), "duplicate piece") == 0);
+    CHECK(strcmp(bp_strerror(BP_ERR_TOO_LARGE), "size too large") == 0);
+    const int unknown[] = {1, -5, 12345, INT32_MIN, INT32_MAX};
+    for (int i = 0; i < 5; i++) {
+        const char *s = bp_strerror(unknown[i]);
+        CHECK(s != NULL);
+        CHECK(s != NULL && strcmp(s, "unknown error") == 0);
+    }
+}
+
+static void test_grow_capacity_doubles_from_initial(void)
+{
+    CHECK_EQ(bp_grow_capacity(0, 1, 16), 16);     /* initial when current is 0 */
+    CHECK_EQ(bp_grow_capacity(0, 16, 16), 16);
+    CHECK_EQ(bp_grow_capacity(0, 17, 16), 32);
+    CHECK_EQ(bp_grow_capacity(0, 1000, 16), 1024);
+    CHECK_EQ(bp_grow_capacity(0, 0, 16), 16);
+    CHECK_EQ(bp_grow_capacity(8, 8, 16), 8);      /* already enough: unchanged */
+    CHECK_EQ(bp_grow_capacity(8, 3, 16), 8);
+    CHECK_EQ(bp_grow_capacity(8, 9, 16), 16);     /* current, not initial, is doubled */
+    CHECK_EQ(bp_grow_capacity(3, 25, 1024), 48);
+    CHECK_EQ(bp_grow_capacity(1, (size_t)1 << 40, 7), (size_t)1 << 40);
+    /* The largest power of two is reachable without overflow. */
+    const size_t top = SIZE_MAX / 2 + 1;
+    CHECK(bp_grow_capacity(1, top, 1) == top);
+    CHECK(bp_grow_capacity(top, SIZE_MAX, 1) == 0);
+}
+
+static void test_grow_capacity_overflow_returns_zero(void)
+{
+    CHECK_EQ(bp_grow_capacity(0, SIZE_MAX, 1), 0);
+    CHECK_EQ(bp_grow_capacity(0, SIZE_MAX, 1024), 0);
+    CHECK_EQ(bp_grow_capacity(3, SIZE_MAX, 1), 0);
+    CHECK_EQ(bp_grow_capacity(SIZE_MAX / 2 + 1, SIZE_MAX / 2 + 2, 1), 0);
+    /* A capacity that is not a power of two can stop just below the limit. */
+    CHECK(bp_grow_capacity(3, SIZE_MAX / 2 + 2, 1) == (SIZE_MAX / 4 + 1) * 3);
+    /* No wrap-around: whatever it returns is 0 or holds `need`. */
+    for (size_t shift = 0; shift < 64; shift++) {
+        size_t need = (size_t)1 << shift;
+        size_t cap = bp_grow_capacity(5, need + 1, 1);
+        CHECK(cap == 0 || cap >= need + 1);
+    }
+}
+
+int main(void)
+{
+    RUN(test_error_codes_are_distinct_and_negative);
+    RUN(test_special_ids_and_limits);
+    RUN(test_strerror_describes_every_code);
+    RUN(test_grow_capacity_doubles_from_initial);
+    RUN(test_grow_capacity_overflow_returns_zero);
+    return bp_test_report("common");
+}

@@ -1,0 +1,443 @@
+/* Unit tests of bp_ngram.h: counting, partitions, balance, finish (missing
+ * bytes, pruning, log-probabilities), emissions, and the errors. */
+#include "bp_ngram.h"
+#include "bp_test.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SENTINEL ((bp_ngrams *)(uintptr_t)0x1)
+#define U8(lit) ((const uint8_t *)(lit))
+#define COUNT(g, lit) bp_ngrams_get_count(g, U8(lit), (int)(sizeof(lit) - 1))
+#define LP(g, lit) bp_ngrams_logprob(g, U8(lit), (int)(sizeof(lit) - 1))
+
+/* A new counter of `order` over one partition, with data[0 .. len) as one chunk counted. */
+static bp_ngrams *counted(int order, const char *data, size_t len)
+{
+    bp_ngrams *g = NULL;
+    CHECK_EQ(bp_ngrams_new(order, 1, &g), BP_OK);
+    const int64_t offsets[] = {0, (int64_t)len};
+    if (g)
+        CHECK_EQ(bp_ngrams_count(g, 0, U8(data), offsets, 1), BP_OK);
+    return g;
+}
+
+static void test_counts_of_a_small_text(void)
+{
+    bp_ngrams *g = counted(3, "abcab", 5);
+    if (!g)
+        return;
+    CHECK_EQ(bp_ngrams_order(g), 3);
+    CHECK_EQ(bp_ngrams_get_count(g, U8(""), 0), 5); /* the empty n-gram: one per byte */
+    CHECK_EQ(COUNT(g, "a"), 2);
+    CHECK_EQ(COUNT(g, "b"), 2);
+    CHECK_EQ(COUNT(g, "c"), 1);
+    CHECK_EQ(COUNT(g, "z"), 0);
+    CHECK_EQ(COUNT(g, "ab"), 2); /* overlapping, and the window cut short at the end */
+    CHECK_EQ(COUNT(g, "bc"), 1);
+    CHECK_EQ(COUNT(g, "ca"), 1);
+    CHECK_EQ(COUNT(g, "ba"), 0);
+    CHECK_EQ(COUNT(g, "abc"), 1);
+    CHECK_EQ(COUNT(g, "bca"), 1);
+    CHECK_EQ(COUNT(g, "cab"), 1);
+    CHECK_EQ(COUNT(g, "abca"), 0); /* longer than the order */
+    CHECK_EQ(bp_ngrams_get_count(g, U8("ab"), -1), 0);
+    CHECK_EQ(bp_ngrams_size(g, 1), 3);
+    CHECK_EQ(bp_ngrams_size(g, 2), 3);
+    CHECK_EQ(bp_ngrams_size(g, 3), 3);
+    CHECK_EQ(bp_ngrams_size(g, 0), 0);
+    CHECK_EQ(bp_ngrams_size(g, 4), 0);
+    /* Counting again adds. */
+    const int64_t offsets[] = {0, 5};
+    CHECK_EQ(bp_ngrams_count(g, 0, U8("abcab"), offsets, 1), BP_OK);
+    CHECK_EQ(bp_ngrams_get_count(g, U8(""), 0), 10);
+    CHECK_EQ(COUNT(g, "ab"), 4);
+    CHECK_EQ(COUNT(g, "cab"), 2);
+    bp_ngrams_free(g);
+}
+
+static void test_ngrams_stay_inside_chunks(void)
+{
+    bp_ngrams *g = NULL;
+    CHECK_EQ(bp_ngrams_new(3, 1, &g), BP_OK);
+    if (!g)
+        return;
+    const int64_t offsets[] = {0, 2, 2, 4}; /* "ab" | "" | "ba" */
+    CHECK_EQ(bp_ngrams_count(g, 0, U8("abba"), offsets, 3), BP_OK);
+    CHECK_EQ(bp_ngrams_get_count(g, U8(""), 0), 4);
+    CHECK_EQ(COUNT(g, "ab"), 1);
+    CHECK_EQ(COUNT(g, "ba"), 1);
+    CHECK_EQ(COUNT(g, "bb"), 0);
+    CHECK_EQ(COUNT(g, "abb"), 0);
+    CHECK_EQ(COUNT(g, "b"), 2);
+    /* No chunks: nothing read. */
+    CHECK_EQ(bp_ngrams_count(g, 0, NULL, offsets, 0), BP_OK);
+    CHECK_EQ(bp_ngrams_get_count(g, U8(""), 0), 4);
+    bp_ngrams_free(g);
+}
+
+static void test_zero_bytes_and_the_longest_order(void)
+{
+    bp_ngrams *g = counted(3, "\0\0\0", 3);
+    if (g) {
+        CHECK_EQ(COUNT(g, "\0"), 3);
+        CHECK_EQ(COUNT(g, "\0\0"), 2);
+        CHECK_EQ(COUNT(g, "\0\0\0"), 1);
+        CHECK_EQ(bp_ngrams_finish(g, 1), BP_OK);
+        CHECK_NEAR(LP(g, "\0\0"), log(2.0) - log(3.0), 1e-12);
+        CHECK_NEAR(LP(g, "\0\0\0"), log(1.0) - log(2.0), 1e-12);
+    }
+    bp_ngrams_free(g);
+
+    g = counted(BP_MAX_ORDER, "abcdefghij", 10);
+    if (g) {
+        CHECK_EQ(COUNT(g, "abcdefgh"), 1);
+        CHECK_EQ(COUNT(g, "cdefghij"), 1);
+        CHECK_EQ(COUNT(g, "abcdefgz"), 0);
+        CHECK_EQ(COUNT(g, "abcdefg"), 1);
+        CHECK_EQ(bp_ngrams_size(g, 8), 3);
+    }
+    bp_ngrams_free(g);
+
+    g = counted(BP_MAX_ORDER, "\xff\xff\xff\xff\xff\xff\xff\xff\xff", 9);
+    if (g) {
+        CHECK_EQ(COUNT(g, "\xff\xff\xff\xff\xff\xff\xff\xff"), 2);
+        CHECK_EQ(COUNT(g, "\xff\xff\xff\xff\xff\xff\xff"), 3);
+        CHECK_EQ(bp_ngrams_finish(g, 1), BP_OK);
+        CHECK_NEAR(LP(g, "\xff\xff\xff\xff\xff\xff\xff\xff"), log(2.0) - log(3.0), 1e-12);
+    }
+    bp_ngrams_free(g);
+}
+
+static void test_finish_adds_missing_bytes_and_gives_logprobs(void)
+{
+    bp_ngrams *g = counted(3, "abcab", 5);
+    if (!g)
+        return;
+    CHECK_EQ(bp_ngrams_finish(g, 1), BP_OK);
+    /* 253 bytes never seen get count 1: c(empty) = 5 + 253 = 258. */
+    const double N = 258.0;
+    CHECK_EQ(bp_ngrams_size(g, 1), 256);
+    CHECK_NEAR(LP(g, "a"), log(2.0) - log(N), 1e-12);
+    CHECK_NEAR(LP(g, "c"), log(1.0) - log(N), 1e-12);
+    CHECK_NEAR(LP(g, "z"), log(1.0) - log(N), 1e-12); /* never seen */
+    CHECK_NEAR(bp_ngrams_logprob(g, U8("\0"), 1), -log(N), 1e-12);
+    CHECK_NEAR(LP(g, "ab"), log(2.0) - log(2.0), 1e-12);
+    CHECK(LP(g, "ab") == 0.0);
+    CHECK_NEAR(LP(g, "bc"), log(1.0) - log(2.0), 1e-12);
+    CHECK_NEAR(LP(g, "ca"), 0.0, 1e-12);
+    CHECK_NEAR(LP(g, "abc"), log(1.0) - log(2.0), 1e-12);
+    CHECK_NEAR(LP(g, "bca"), 0.0, 1e-12);
+    CHECK(LP(g, "aa") == -INFINITY); /* never seen */
+    CHECK(LP(g, "zab") == -INFINITY);
+    CHECK(bp_ngrams_logprob(g, U8("abc"), 0) == -INFINITY); /* length outside 1..order */
+    CHECK(bp_ngrams_logprob(g, U8("abca"), 4) == -INFINITY);
+    CHECK_EQ(COUNT(g, "ab"), 0); /* counts are gone after finish */
+    bp_ngrams_free(g);
+}
+
+static void test_pruning_below_min_count(void)
+{
+    bp_ngrams *g = counted(3, "abcab", 5);
+    if (!g)
+        return;
+    CHECK_EQ(bp_ngrams_finish(g, 2), BP_OK);
+    CHECK_NEAR(LP(g, "ab"), 0.0, 1e-12);     /* count 2: kept */
+    CHECK(LP(g, "bc") == -INFINITY);         /* count 1: pruned */
+    CHECK(LP(g, "ca") == -INFINITY);
+    CHECK(LP(g, "abc") == -INFINITY);
+    CHECK_NEAR(LP(g, "c"), -log(258.0), 1e-12); /* single bytes are never pruned */
+    CHECK_EQ(bp_ngrams_size(g, 1), 256);
+    CHECK_EQ(bp_ngrams_size(g, 2), 1);
+    CHECK_EQ(bp_ngrams_size(g, 3), 0);
+    bp_ngrams_free(g);
+}
+
+static void test_emissions(void)
+{
+    bp_ngrams *g = counted(3, "abcab", 5);
+    if (!g)
+        return;
+    double out[12];
+    CHECK_EQ(bp_ngrams_emissions(g, U8("abcz"), 4, out), BP_ERR_INVALID); /* not finished */
+    CHECK_EQ(bp_ngrams_finish(g, 1), BP_OK);
+    CHECK_EQ(bp_ngrams_emissions(g, U8("abcz"), 4, out), BP_OK);
+    const double I = -INFINITY;
+    const double want[12] = {LP(g, "a"), I,           I,
+                             LP(g, "b"), LP(g, "ab"), I,
+                             LP(g, "c"), LP(g, "bc"), LP(g, "abc"),
+                             LP(g, "z"), I,           I};
+    int differ = 0;
+    for (int i = 0; i < 12; i++)
+        differ += out[i] != want[i];
+    CHECK_EQ(differ, 0);
+    CHECK(out[8] == log(1.0) - log(2.0));
+    CHECK_EQ(bp_ngrams_emissions(g, U8("a"), 0, out), BP_OK);
+    CHECK_EQ(bp_ngrams_emissions(NULL, U8("a"), 1, out), BP_ERR_INVALID);
+    CHECK_EQ(bp_ngrams_emissions(g, NULL, 1, out), BP_ERR_INVALID);
+    CHECK_EQ(bp_ngrams_emissions(g, U8("a"), 1, NULL), BP_ERR_INVALID);
+    bp_ngrams_free(g);
+}
+
+static uint64_t rng_state = 0xD1B54A32D192ED03ULL;
+static uint64_t next_random(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static void test_emissions_follow_the_rule_on_a_long_text(void)
+{
+    enum { ORDER = 4, LEN = 400, N = 60 };
+    char corpus[LEN], text[N];
+    for (int i = 0; i < LEN; i++)
+        corpus[i] = "abcd"[next_random() % 4];
+    for (int i = 0; i < N; i++)
+        text[i] = "abcde"[next_random() % 5]; /* 'e' is never seen */
+    bp_ngrams *g = counted(ORDER, corpus, LEN);
+    if (!g)
+        return;
+    CHECK_EQ(bp_ngrams_finish(g, 3), BP_OK); /* some n-grams pruned */
+    double *out = malloc(N * ORDER * sizeof *out);
+    CHECK_EQ(bp_ngrams_emissions(g, U8(text), N, out), BP_OK);
+    int differ = 0, pruned = 0;
+    for (int i = 0; i < N; i++) {
+        int cut = 0;
+        for (int j = 0; j < ORDER; j++) {
+            double want = -INFINITY;
+            if (j <= i && !cut)
+                want = bp_ngrams_logprob(g, U8(text + i - j), j + 1);
+            cut |= want == -INFINITY;
+            pruned += j <= i && want == -INFINITY;
+            differ += out[i * ORDER + j] != want;
+        }
+    }
+    CHECK_EQ(differ, 0);
+    CHECK(pruned > 0);
+    free(out);
+    bp_ngrams_free(g);
+}
+
+/* Counts data (chunks cut at every '\n') into a counter of `parts` partitions. */
+static bp_ngrams *counted_in_parts(int order, int parts, const uint64_t *balance, const char *data, size_t len,
+                                   int only_partition)
+{
+    int64_t offsets[64];
+    size_t chunks = 0;
+    offsets[0] = 0;
+    for (size_t i = 0; i < len; i++)
+        if (data[i] == '\n' && chunks < 62)
+            offsets[++chunks] = (int64_t)i + 1;
+    if (offsets[chunks] != (int64_t)len)
+        offsets[++chunks] = (int64_t)len;
+    bp_ngrams *g = NULL;
+    CHECK_EQ(bp_ngrams_new(order, parts, &g), BP_OK);
+    if (!g)
+        return NULL;
+    if (balance)
+        CHECK_EQ(bp_ngrams_balance(g, balance), BP_OK);
+    for (int p = parts - 1; p >= 0; p--) /* any order */
+        if (only_partition < 0 || p == only_partition)
+            CHECK_EQ(bp_ngrams_count(g, p, U8(data), offsets, chunks), BP_OK);
+    return g;
+}
+
+static void test_partitions_and_balance_never_change_the_counts(void)
+{
+    enum { ORDER = 3, LEN = 300 };
+    char data[LEN];
+    for (int i = 0; i < LEN; i++)
+        data[i] = "abcdef\n"[next_random() % 7];
+    uint64_t byte_counts[256] = {0};
+    byte_counts['a'] = 1000;
+    byte_counts['b'] = 10;
+    byte_counts['\n'] = 500;
+    bp_ngrams *one = counted_in_parts(ORDER, 1, NULL, data, LEN, -1);
+    bp_ngrams *three = counted_in_parts(ORDER, 3, NULL, data, LEN, -1);
+    bp_ngrams *balanced = counted_in_parts(ORDER, 3, byte_counts, data, LEN, -1);
+    bp_ngrams *all256 = counted_in_parts(ORDER, BP_MAX_PARTITIONS, NULL, data, LEN, -1);
+    bp_ngrams *parts[3];
+    for (int p = 0; p < 3; p++)
+        parts[p] = counted_in_parts(ORDER, 3, NULL, data, LEN, p);
+    if (one && three && balanced && all256 && parts[0] && parts[1] && parts[2]) {
+        CHECK_EQ(bp_ngrams_get_count(one, U8(""), 0), LEN);
+        CHECK_EQ(bp_ngrams_get_count(three, U8(""), 0), LEN);
+        CHECK_EQ(bp_ngrams_get_count(balanced, U8(""), 0), LEN);
+        CHECK_EQ(bp_ngrams_get_count(all256, U8(""), 0), LEN);
+        /* Partition 0 counts the empty n-gram, the others do not. */
+        CHECK_EQ(bp_ngrams_get_count(parts[0], U8(""), 0), LEN);
+        CHECK_EQ(bp_ngrams_get_count(parts[1], U8(""), 0), 0);
+        int differ = 0, split = 0, prefix_elsewhere = 0;
+        const char alphabet[] = "abcdef\nz";
+        for (int len = 1; len <= ORDER; len++) {
+            int total = 1;
+            for (int t = 0; t < len; t++)
+                total *= 8;
+            for (int code = 0; code < total; code++) { /* every n-gram over the alphabet, some absent */
+                uint8_t k[ORDER];
+                for (int t = 0, c = code; t < len; t++, c /= 8)
+                    k[t] = (uint8_t)alphabet[c % 8];
+                uint64_t c1 = bp_ngrams_get_count(one, k, len);
+                differ += bp_ngrams_get_count(three, k, len) != c1;
+                differ += bp_ngrams_get_count(balanced, k, len) != c1;
+                differ += bp_ngrams_get_count(all256, k, len) != c1;
+                /* Each n-gram is in exactly one partition, with its prefixes. */
+                int holders = 0;
+                for (int p = 0; p < 3; p++) {
+                    uint64_t cp = bp_ngrams_get_count(parts[p], k, len);
+                    holders += cp != 0;
+                    split += cp != 0 && cp != c1;
+                    prefix_elsewhere += cp != 0 && len > 1 && bp_ngrams_get_count(parts[p], k, len - 1) == 0;
+                }
+                split += c1 != 0 && holders != 1;
+            }
+            differ += bp_ngrams_size(three, len) != bp_ngrams_size(one, len);
+            differ += bp_ngrams_size(balanced, len) != bp_ngrams_size(one, len);
+        }
+        CHECK_EQ(differ, 0);
+        CHECK_EQ(split, 0);
+        CHECK_EQ(prefix_elsewhere, 0);
+    } else {
+        CHECK(!"a counter could not be made");
+    }
+    bp_ngrams_free(one);
+    bp_ngrams_free(three);
+    bp_ngrams_free(balanced);
+    bp_ngrams_free(all256);
+    for (int p = 0; p < 3; p++)
+        bp_ngrams_free(parts[p]);
+}
+
+static void test_many_distinct_ngrams(void)
+{
+    /* All 65536 byte pairs as 2-byte chunks: the tables grow many times. */
+    enum { PAIRS = 65536 };
+    uint8_t *data = malloc(2 * PAIRS);
+    int64_t *offsets = malloc((PAIRS + 1) * sizeof *offsets);
+    for (int i = 0; i < PAIRS; i++) {
+        data[2 * i] = (uint8_t)(i >> 8);
+        data[2 * i + 1] = (uint8_t)i;
+        offsets[i] = 2 * i;
+    }
+    offsets[PAIRS] = 2 * PAIRS;
+    bp_ngrams *g = NULL;
+    CHECK_EQ(bp_ngrams_new(2, 1, &g), BP_OK);
+    if (g) {
+        size_t empty_memory = bp_ngrams_memory(g);
+        CHECK(empty_memory > 0);
+        CHECK_EQ(bp_ngrams_count(g, 0, data, offsets, PAIRS), BP_OK);
+        CHECK(bp_ngrams_memory(g) > empty_memory);
+        CHECK(bp_ngrams_memory(g) >= PAIRS * 2 * sizeof(uint64_t));
+        CHECK_EQ(bp_ngrams_size(g, 1), 256);
+        CHECK_EQ(bp_ngrams_size(g, 2), PAIRS);
+        CHECK_EQ(bp_ngrams_get_count(g, U8(""), 0), 2 * PAIRS);
+        int wrong = 0;
+        for (int i = 0; i < PAIRS; i += 97)
+            wrong += bp_ngrams_get_count(g, data + 2 * i, 2) != 1 || bp_ngrams_get_count(g, data + 2 * i, 1) != 512;
+        CHECK_EQ(wrong, 0);
+        CHECK_EQ(bp_ngrams_finish(g, 1), BP_OK);
+        CHECK_NEAR(bp_ngrams_logprob(g, U8("\x12\x34"), 2), -log(512.0), 1e-12);
+        CHECK_NEAR(bp_ngrams_logprob(g, U8("\x12"), 1), log(512.0) - log(2.0 * PAIRS), 1e-12);
+    }
+    bp_ngrams_free(g);
+    free(data);
+    free(offsets);
+}
+
+static void test_lifecycle_errors(void)
+{
+    bp_ngrams *g = SENTINEL;
+    /* bp_ngrams_new: order and partitions out of range, out NULL; *out is NULL. */
+    const int bad_orders[] = {0, -1, BP_MAX_ORDER + 1, 100};
+    for (int i = 0; i < 4; i++) {
+        g = SENTINEL;
+        CHECK_EQ(bp_ngrams_new(bad_orders[i], 1, &g), BP_ERR_INVALID);
+        CHECK(g == NULL);
+    }
+    const int bad_parts[] = {0, -1, BP_MAX_PARTITIONS + 1};
+    for (int i = 0; i < 3; i++) {
+        g = SENTINEL;
+        CHECK_EQ(bp_ngrams_new(3, bad_parts[i], &g), BP_ERR_INVALID);
+        CHECK(g == NULL);
+    }
+    CHECK_EQ(bp_ngrams_new(3, 1, NULL), BP_ERR_INVALID);
+    /* The extremes are fine. */
+    CHECK_EQ(bp_ngrams_new(1, BP_MAX_PARTITIONS, &g), BP_OK);
+    bp_ngrams_free(g);
+    CHECK_EQ(bp_ngrams_new(BP_MAX_ORDER, 1, &g), BP_OK);
+    bp_ngrams_free(g);
+
+    g = NULL;
+    CHECK_EQ(bp_ngrams_new(2, 2, &g), BP_OK);
+    if (!g)
+        return;
+    uint64_t byte_counts[256] = {0};
+    byte_counts['a'] = 5;
+    CHECK_EQ(bp_ngrams_balance(g, byte_counts), BP_OK); /* before counting */
+    CHECK_EQ(bp_ngrams_balance(g, NULL), BP_ERR_INVALID);
+    CHECK_EQ(bp_ngrams_balance(NULL, byte_counts), BP_ERR_INVALID);
+
+    const uint8_t *data = U8("abab");
+    const int64_t offsets[] = {0, 4};
+    CHECK_EQ(bp_ngrams_count(g, -1, data, offsets, 1), BP_ERR_INVALID);
+    CHECK_EQ(bp_ngrams_count(g, 2, data, offsets, 1), BP_ERR_INVALID); /* = num_partitions */
+    CHECK_EQ(bp_ngrams_count(NULL, 0, data, offsets, 1), BP_ERR_INVALID);
+    CHECK_EQ(bp_ngrams_count(g, 0, NULL, offsets, 1), BP_ERR_INVALID);
+    CHECK_EQ(bp_ngrams_count(g, 0, data, NULL, 1), BP_ERR_INVALID);
+    /* Broken offsets, on a throwaway counter: the header leaves the counts
+     * "incomplete" after an error (here the first chunk has been half
+     * counted when the second one is refused), so only the code is pinned. */
+    bp_ngrams *scratch = NULL;
+    CHECK_EQ(bp_ngrams_new(2, 1, &scratch), BP_OK);
+    const int64_t decreasing[] = {0, 3, 2};
+    CHECK_EQ(bp_ngrams_count(scratch, 0, data, decreasing, 2), BP_ERR_INVALID);
+    const int64_t negative[] = {-1, 2};
+    CHECK_EQ(bp_ngrams_count(scratch, 0, data, negative, 1), BP_ERR_INVALID);
+    const int64_t decreasing_first[] = {2, 1};
+    CHECK_EQ(bp_ngrams_count(scratch, 0, data, decreasing_first, 1), BP_ERR_INVALID);
+    bp_ngrams_free(scratch);
+
+    CHECK_EQ(bp_ngrams_count(g, 0, data, offsets, 1), BP_OK);
+    CHECK_EQ(bp_ngrams_count(g, 1, data, offsets, 1), BP_OK);
+    CHECK_EQ(bp_ngrams_balance(g, byte_counts), BP_ERR_INVALID); /* counting has started */
+
+    /* Even a first count that stored nothing has started counting: the map
+     * must not change after it (else bytes could move to a partition that
+     * was already counted, and counts would be lost). */
+    bp_ngrams *early = NULL;
+    CHECK_EQ(bp_ngrams_new(2, 2, &early), BP_OK);
+    if (early) {
+        CHECK_EQ(bp_ngrams_count(early, 0, NULL, offsets, 0), BP_OK);
+        CHECK_EQ(bp_ngrams_balance(early, byte_counts), BP_ERR_INVALID);
+    }
+    bp_ngrams_free(early);
+
+    CHECK_EQ(bp_ngrams_finish(g, 0), BP_ERR_INVALID); /* min_count >= 1 */
+    CHECK_EQ(bp_ngrams_finish(NULL, 1), BP_ERR_INVALID);
+    CHECK_EQ(bp_ngrams_finish(g, 1), BP_OK);
+    CHECK_EQ(bp_ngrams_finish(g, 1), BP_ERR_INVALID); /* twice */
+    CHECK_EQ(bp_ngrams_count(g, 0, data, offsets, 1), BP_ERR_INVALID); /* after finish */
+    CHECK_EQ(bp_ngrams_balance(g, byte_counts), BP_ERR_INVALID);
+    CHECK_NEAR(LP(g, "ab"), 0.0, 1e-12); /* the failed calls changed nothing */
+    CHECK_NEAR(LP(g, "ba"), log(1.0) - log(2.0), 1e-12);
+    CHECK_NEAR(LP(g, "a"), log(2.0) - log(4.0 + 254.0), 1e-12); /* 254 bytes unseen */
+    bp_ngrams_free(g);
+    bp_ngrams_free(NULL); /* a no-op */
+}
+
+int main(void)
+{
+    RUN(test_counts_of_a_small_text);
+    RUN(test_ngrams_stay_inside_chunks);
+    RUN(test_zero_bytes_and_the_longest_order);
+    RUN(test_finish_adds_missing_bytes_and_gives_logprobs);
+    RUN(test_pruning_below_min_count);
+    RUN(test_emissions);
+    RUN(test_emissions_follow_the_rule_on_a_long_text);
+    RUN(test_partitions_and_balance_never_change_the_counts);
+    RUN(test_many_distinct_ngrams);
+    RUN(test_lifecycle_errors);
+    return bp_test_report("ngram");
+}

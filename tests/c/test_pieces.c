@@ -1,0 +1,194 @@
+/* Unit tests of bp_pieces.h: the piece counter (add, merge, export, sizes). */
+#include "bp_pieces.h"
+#include "bp_test.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SENTINEL ((bp_piece_counts *)(uintptr_t)0x1)
+#define ADD(c, lit, n) bp_piece_counts_add(c, (const uint8_t *)(lit), sizeof(lit) - 1, n)
+
+typedef struct {
+    uint8_t *data;
+    int64_t *offsets;
+    uint64_t *counts;
+    size_t size;
+} exported;
+
+/* Exports into exact-size buffers (at least one byte each, so malloc gives a pointer). */
+static exported export_all(const bp_piece_counts *c)
+{
+    exported e;
+    e.size = bp_piece_counts_size(c);
+    size_t bytes = bp_piece_counts_total_bytes(c);
+    e.data = malloc(bytes ? bytes : 1);
+    e.offsets = malloc((e.size + 1) * sizeof *e.offsets);
+    e.counts = malloc((e.size ? e.size : 1) * sizeof *e.counts);
+    bp_piece_counts_export(c, e.data, e.offsets, e.counts);
+    return e;
+}
+
+static void exported_free(exported *e)
+{
+    free(e->data);
+    free(e->offsets);
+    free(e->counts);
+}
+
+/* 1 iff exported piece k is lit with count n. */
+static int piece_is(const exported *e, size_t k, const char *lit, size_t len, uint64_t n)
+{
+    return k < e->size && e->offsets[k + 1] - e->offsets[k] == (int64_t)len &&
+           memcmp(e->data + e->offsets[k], lit, len) == 0 && e->counts[k] == n;
+}
+#define PIECE_IS(e, k, lit, n) piece_is(e, k, lit, sizeof(lit) - 1, n)
+
+static void test_add_counts_in_insertion_order(void)
+{
+    bp_piece_counts *c = NULL;
+    CHECK_EQ(bp_piece_counts_new(&c), BP_OK);
+    if (!c)
+        return;
+    CHECK_EQ(bp_piece_counts_size(c), 0);
+    CHECK_EQ(bp_piece_counts_total_bytes(c), 0);
+    CHECK(bp_piece_counts_memory(c) > 0);
+    CHECK_EQ(ADD(c, "ab", 3), BP_OK);
+    CHECK_EQ(ADD(c, "c", 1), BP_OK);
+    CHECK_EQ(ADD(c, "ab", 2), BP_OK);
+    CHECK_EQ(ADD(c, "a", 4), BP_OK);       /* a prefix is another piece */
+    CHECK_EQ(ADD(c, "a\0", 1), BP_OK);     /* so is a NUL-extended one */
+    CHECK_EQ(ADD(c, "a\0b", 1), BP_OK);
+    CHECK_EQ(ADD(c, "a\0c", 1), BP_OK);
+    CHECK_EQ(ADD(c, "c", 0), BP_OK);       /* a zero count still adds nothing new */
+    CHECK_EQ(bp_piece_counts_size(c), 6);
+    CHECK_EQ(bp_piece_counts_total_bytes(c), 2 + 1 + 1 + 2 + 3 + 3);
+    exported e = export_all(c);
+    CHECK_EQ(e.offsets[0], 0);
+    CHECK(PIECE_IS(&e, 0, "ab", 5));
+    CHECK(PIECE_IS(&e, 1, "c", 1));
+    CHECK(PIECE_IS(&e, 2, "a", 4));
+    CHECK(PIECE_IS(&e, 3, "a\0", 1));
+    CHECK(PIECE_IS(&e, 4, "a\0b", 1));
+    CHECK(PIECE_IS(&e, 5, "a\0c", 1));
+    CHECK_EQ(e.offsets[6], 12);
+    exported_free(&e);
+    bp_piece_counts_free(c);
+}
+
+static void test_merge_adds_counts_and_leaves_the_source(void)
+{
+    bp_piece_counts *a = NULL, *b = NULL, *empty = NULL;
+    CHECK_EQ(bp_piece_counts_new(&a), BP_OK);
+    CHECK_EQ(bp_piece_counts_new(&b), BP_OK);
+    CHECK_EQ(bp_piece_counts_new(&empty), BP_OK);
+    if (a && b && empty) {
+        CHECK_EQ(ADD(a, "ab", 2), BP_OK);
+        CHECK_EQ(ADD(a, "x", 1), BP_OK);
+        CHECK_EQ(ADD(b, "x", 4), BP_OK);
+        CHECK_EQ(ADD(b, "yz", 3), BP_OK);
+        CHECK_EQ(bp_piece_counts_merge(a, b), BP_OK);
+        exported e = export_all(a);
+        CHECK_EQ(e.size, 3);
+        CHECK(PIECE_IS(&e, 0, "ab", 2));
+        CHECK(PIECE_IS(&e, 1, "x", 5));
+        CHECK(PIECE_IS(&e, 2, "yz", 3)); /* new pieces after the old ones */
+        exported_free(&e);
+        e = export_all(b); /* the source is unchanged */
+        CHECK_EQ(e.size, 2);
+        CHECK(PIECE_IS(&e, 0, "x", 4));
+        CHECK(PIECE_IS(&e, 1, "yz", 3));
+        exported_free(&e);
+        CHECK_EQ(bp_piece_counts_merge(a, empty), BP_OK);
+        CHECK_EQ(bp_piece_counts_size(a), 3);
+        CHECK_EQ(bp_piece_counts_merge(empty, a), BP_OK); /* into an empty counter: a copy */
+        e = export_all(empty);
+        CHECK(e.size == 3 && PIECE_IS(&e, 0, "ab", 2) && PIECE_IS(&e, 1, "x", 5) && PIECE_IS(&e, 2, "yz", 3));
+        exported_free(&e);
+        /* Errors. */
+        CHECK_EQ(bp_piece_counts_merge(a, a), BP_ERR_INVALID);
+        CHECK_EQ(bp_piece_counts_merge(NULL, b), BP_ERR_INVALID);
+        CHECK_EQ(bp_piece_counts_merge(a, NULL), BP_ERR_INVALID);
+        CHECK_EQ(bp_piece_counts_size(a), 3);
+    }
+    bp_piece_counts_free(a);
+    bp_piece_counts_free(b);
+    bp_piece_counts_free(empty);
+}
+
+static void test_many_pieces_export_tiles(void)
+{
+    /* Enough pieces to grow the index, entries and arena many times. */
+    enum { N = 20000 };
+    bp_piece_counts *c = NULL;
+    CHECK_EQ(bp_piece_counts_new(&c), BP_OK);
+    if (!c)
+        return;
+    char buf[32];
+    size_t bytes = 0;
+    int failed = 0;
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < N; i++) {
+            int len = snprintf(buf, sizeof buf, "p%d", i * 7919);
+            failed += bp_piece_counts_add(c, (const uint8_t *)buf, (size_t)len, (uint64_t)i) != BP_OK;
+            if (round == 0)
+                bytes += (size_t)len;
+        }
+    }
+    CHECK_EQ(failed, 0);
+    CHECK_EQ(bp_piece_counts_size(c), N);
+    CHECK_EQ(bp_piece_counts_total_bytes(c), bytes);
+    CHECK(bp_piece_counts_memory(c) >= bytes);
+    exported e = export_all(c);
+    int wrong = 0;
+    CHECK_EQ(e.offsets[0], 0);
+    CHECK_EQ(e.offsets[N], bytes);
+    for (int i = 0; i < N; i++) {
+        int len = snprintf(buf, sizeof buf, "p%d", i * 7919);
+        wrong += !piece_is(&e, (size_t)i, buf, (size_t)len, 2 * (uint64_t)i);
+        wrong += e.offsets[i + 1] <= e.offsets[i]; /* contiguous, non-empty */
+    }
+    CHECK_EQ(wrong, 0);
+    exported_free(&e);
+    bp_piece_counts_free(c);
+}
+
+static void test_empty_export(void)
+{
+    bp_piece_counts *c = NULL;
+    CHECK_EQ(bp_piece_counts_new(&c), BP_OK);
+    if (!c)
+        return;
+    uint8_t data[1] = {0x5a};
+    int64_t offsets[1] = {-1};
+    uint64_t counts[1] = {7};
+    bp_piece_counts_export(c, data, offsets, counts);
+    CHECK_EQ(offsets[0], 0);
+    CHECK(data[0] == 0x5a && counts[0] == 7);
+    bp_piece_counts_free(c);
+}
+
+static void test_errors(void)
+{
+    bp_piece_counts *c = SENTINEL;
+    CHECK_EQ(bp_piece_counts_new(NULL), BP_ERR_INVALID);
+    CHECK_EQ(bp_piece_counts_new(&c), BP_OK);
+    CHECK(c != NULL && c != SENTINEL);
+    if (!c || c == SENTINEL)
+        return;
+    CHECK_EQ(bp_piece_counts_add(c, (const uint8_t *)"a", 0, 1), BP_ERR_INVALID); /* length >= 1 */
+    CHECK_EQ(bp_piece_counts_add(c, NULL, 1, 1), BP_ERR_INVALID);
+    CHECK_EQ(bp_piece_counts_add(NULL, (const uint8_t *)"a", 1, 1), BP_ERR_INVALID);
+    CHECK_EQ(bp_piece_counts_size(c), 0);
+    bp_piece_counts_free(c);
+    bp_piece_counts_free(NULL); /* a no-op */
+}
+
+int main(void)
+{
+    RUN(test_add_counts_in_insertion_order);
+    RUN(test_merge_adds_counts_and_leaves_the_source);
+    RUN(test_many_pieces_export_tiles);
+    RUN(test_empty_export);
+    RUN(test_errors);
+    return bp_test_report("pieces");
+}

@@ -1,0 +1,471 @@
+/* Unit tests of bp_segmenter.h: bp_encode in its three modes,
+ * bp_encode_batch and bp_count_tokens, on hand-made vocabularies. */
+#include "bp_rng.h"
+#include "bp_segmenter.h"
+#include "bp_test.h"
+#include "bp_test_vocab.h"
+
+#include <float.h>
+
+/*
+ * V1: the 256 bytes at -10 and
+ *   259 "ab" -12   260 "bc" -11.5   261 "abc" -25   262 "cd" -15
+ *   263 "xy" -20 (ties with "x"+"y")   264 "b\n" -1   265 "\nx" -1
+ * Worked out by hand:
+ *   "abc":  a+bc -21.5 > ab+c -22 > abc -25 > a+b+c -30      -> [100, 260]
+ *   "abcd": ab+cd -27 > a+bc+d -31.5 > abc+d, a+b+cd -35     -> [259, 262]
+ *   "xy":   xy -20 == x+y -20: the longest piece wins        -> [263]
+ *   "x\nx": "\nx" would cross the chunk "x\n" | "x"         -> [123, 13, 123]
+ *   "ab\nab": "ab\n" -> a+"b\n" -11; "ab" -> ab              -> [100, 264, 259]
+ *   "ab\n\nab": a+"b\n"+"\n" -21 > ab+"\n"+"\n" -32; then ab  -> [100, 264, 13, 259]
+ */
+static const test_piece V1[] = {PIECE("ab", -12.0), PIECE("bc", -11.5), PIECE("abc", -25.0), PIECE("cd", -15.0),
+                                PIECE("xy", -20.0), PIECE("b\n", -1.0), PIECE("\nx", -1.0)};
+#define NV1 (sizeof V1 / sizeof V1[0])
+
+static test_vocab v1;
+static bp_trie *t1;
+
+/* bp_encode into an exact-size buffer (len entries, at least 1 so malloc
+ * returns a pointer); returns the rc, ids in *ids (caller frees). */
+static int encode(const bp_trie *trie, const char *text, size_t len, bp_mode mode, double alpha, uint64_t key,
+                  int32_t **ids, size_t *num)
+{
+    uint8_t *copy = malloc(len ? len : 1);
+    memcpy(copy, text, len);
+    *ids = malloc((len ? len : 1) * sizeof **ids);
+    *num = (size_t)-1;
+    int rc = bp_encode(trie, copy, len, mode, alpha, key, *ids, num);
+    free(copy);
+    return rc;
+}
+
+/* 1 iff BEST encodes text to exactly the expected ids. */
+static int best_is(const char *text, size_t len, const int32_t *expected, size_t num_expected)
+{
+    int32_t *ids;
+    size_t num;
+    int rc = encode(t1, text, len, BP_MODE_BEST, -1.0, 0, &ids, &num);
+    int same = rc == BP_OK && num == num_expected && memcmp(ids, expected, num * sizeof *ids) == 0;
+    if (!same) {
+        fprintf(stderr, "  BEST of \"%.*s\": rc %d, ids", (int)len, text, rc);
+        for (size_t i = 0; rc == BP_OK && i < num; i++)
+            fprintf(stderr, " %d", ids[i]);
+        fputc('\n', stderr);
+    }
+    free(ids);
+    return same;
+}
+#define BEST_IS(lit, ...) \
+    best_is(lit, sizeof(lit) - 1, (const int32_t[]){__VA_ARGS__}, sizeof((const int32_t[]){__VA_ARGS__}) / 4)
+
+static void test_best_hand_worked_examples(void)
+{
+    CHECK(BEST_IS("abc", BYTE_ID('a'), EXTRA_ID(1)));
+    CHECK(BEST_IS("abcd", EXTRA_ID(0), EXTRA_ID(3)));
+    CHECK(BEST_IS("ab", EXTRA_ID(0)));
+    CHECK(BEST_IS("a", BYTE_ID('a')));
+    CHECK(BEST_IS("xy", EXTRA_ID(4)));                            /* tie: the longest */
+    CHECK(BEST_IS("x\nx", BYTE_ID('x'), BYTE_ID('\n'), BYTE_ID('x'))); /* no piece crosses a chunk */
+    CHECK(BEST_IS("ab\nab", BYTE_ID('a'), EXTRA_ID(5), EXTRA_ID(0)));
+    /* "ab\n\n" -> a+"b\n"+"\n" -21 beats ab+"\n"+"\n" -32 */
+    CHECK(BEST_IS("ab\n\nab", BYTE_ID('a'), EXTRA_ID(5), BYTE_ID('\n'), EXTRA_ID(0)));
+    CHECK(BEST_IS("\x00\xff\x80", BYTE_ID(0x00), BYTE_ID(0xff), BYTE_ID(0x80))); /* any bytes */
+    CHECK(BEST_IS("a\0b", BYTE_ID('a'), BYTE_ID(0), BYTE_ID('b')));
+}
+
+static void test_best_on_empty_and_long_text(void)
+{
+    int32_t id = 77;
+    size_t num = 5;
+    CHECK_EQ(bp_encode(t1, NULL, 0, BP_MODE_BEST, 0.0, 0, &id, &num), BP_OK);
+    CHECK_EQ(num, 0);
+    CHECK_EQ(id, 77);
+    num = 5;
+    CHECK_EQ(bp_encode(t1, (const uint8_t *)"", 0, BP_MODE_SAMPLE_PERFECT, 1.0, 9, &id, &num), BP_OK);
+    CHECK_EQ(num, 0);
+
+    /* 4000 bytes, one chunk: the per-position rings wrap many times. */
+    enum { REPS = 1000 };
+    char *text = malloc(4 * REPS);
+    for (int r = 0; r < REPS; r++)
+        memcpy(text + 4 * r, "abcd", 4);
+    int32_t *ids;
+    CHECK_EQ(encode(t1, text, 4 * REPS, BP_MODE_BEST, 0.0, 0, &ids, &num), BP_OK);
+    CHECK_EQ(num, 2 * REPS);
+    int wrong = 0;
+    for (size_t i = 0; i < num && i < 2 * REPS; i++)
+        wrong += ids[i] != (i % 2 ? EXTRA_ID(3) : EXTRA_ID(0));
+    CHECK_EQ(wrong, 0);
+    free(ids);
+    free(text);
+}
+
+/* xorshift64: small reproducible random texts. */
+static uint64_t rng_state = 0x2545F4914F6CDD1DULL;
+static uint64_t next_random(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static void test_best_is_the_brute_force_maximum(void)
+{
+    const char alphabet[] = "abcdxy\n";
+    double scores[4096];
+    int bad_spell = 0, bad_score = 0;
+    for (int trial = 0; trial < 200; trial++) {
+        char text[9];
+        size_t len = 1 + next_random() % 8;
+        for (size_t i = 0; i < len; i++)
+            text[i] = alphabet[next_random() % 7];
+        int32_t *ids;
+        size_t num, total = 0;
+        CHECK_EQ(encode(t1, text, len, BP_MODE_BEST, 0.0, 0, &ids, &num), BP_OK);
+        test_enumerate(&v1, (const uint8_t *)text, len, 0, 0.0, scores, &total, 4096);
+        double best = -INFINITY;
+        for (size_t i = 0; i < total && i < 4096; i++)
+            best = scores[i] > best ? scores[i] : best;
+        bad_spell += !test_ids_spell(&v1, ids, num, (const uint8_t *)text, len);
+        bad_score += fabs(test_ids_score(&v1, ids, num) - best) > 1e-9;
+        free(ids);
+    }
+    CHECK_EQ(bad_spell, 0);
+    CHECK_EQ(bad_score, 0);
+}
+
+/* V2: every run of 'a' has many segmentations of similar scores. */
+static const test_piece V2[] = {PIECE("aa", -2.5), PIECE("aaa", -3.0), PIECE("aaaa", -3.5)};
+
+static void test_samplers_are_deterministic_per_key_and_vary_across_keys(void)
+{
+    test_vocab v;
+    bp_trie *trie = NULL;
+    CHECK_EQ(test_vocab_build(&v, -2.0, V2, 3, &trie), BP_OK);
+    if (!trie) {
+        test_vocab_free(&v);
+        return;
+    }
+    char text[64];
+    memset(text, 'a', sizeof text);
+    text[30] = '\n'; /* two chunks */
+    const bp_mode modes[] = {BP_MODE_SAMPLE_PERFECT, BP_MODE_SAMPLE_VITERBI};
+    for (int m = 0; m < 2; m++) {
+        enum { KEYS = 20 };
+        int32_t *first[KEYS];
+        size_t num[KEYS];
+        int spelled = 1, repeated = 1;
+        for (int k = 0; k < KEYS; k++) {
+            uint64_t key = bp_stream_key(2024, (uint64_t)k);
+            CHECK_EQ(encode(trie, text, sizeof text, modes[m], 1.0, key, &first[k], &num[k]), BP_OK);
+            spelled &= test_ids_spell(&v, first[k], num[k], (const uint8_t *)text, sizeof text);
+            int32_t *again;
+            size_t num_again;
+            CHECK_EQ(encode(trie, text, sizeof text, modes[m], 1.0, key, &again, &num_again), BP_OK);
+            repeated &= num_again == num[k] && memcmp(again, first[k], num[k] * sizeof *again) == 0;
+            free(again);
+        }
+        CHECK(spelled);
+        CHECK(repeated);
+        int distinct = 0;
+        for (int k = 0; k < KEYS; k++) {
+            int seen = 0;
+            for (int j = 0; j < k && !seen; j++)
+                seen = num[j] == num[k] && memcmp(first[j], first[k], num[k] * sizeof(int32_t)) == 0;
+            distinct += !seen;
+        }
+        CHECK(distinct >= KEYS / 2);
+        for (int k = 0; k < KEYS; k++)
+            free(first[k]);
+    }
+    bp_trie_free(trie);
+    test_vocab_free(&v);
+}
+
+static void test_perfect_sampling_frequencies(void)
+{
+    /* "aa" = "aa" (score -1) or "a"+"a" (-2): P("aa") = e^-a / (e^-a + e^-2a). */
+    const test_piece extra[] = {PIECE("aa", -1.0)};
+    test_vocab v;
+    bp_trie *trie = NULL;
+    CHECK_EQ(test_vocab_build(&v, -1.0, extra, 1, &trie), BP_OK);
+    if (!trie) {
+        test_vocab_free(&v);
+        return;
+    }
+    const double alphas[] = {0.0, 1.0, 0.5};
+    for (int a = 0; a < 3; a++) {
+        enum { DRAWS = 4000 };
+        int whole = 0, failed = 0;
+        for (uint64_t k = 0; k < DRAWS; k++) {
+            int32_t ids[2];
+            size_t num = 0;
+            failed += bp_encode(trie, (const uint8_t *)"aa", 2, BP_MODE_SAMPLE_PERFECT, alphas[a], bp_stream_key(7, k),
+                                ids, &num) != BP_OK;
+            whole += num == 1;
+        }
+        CHECK_EQ(failed, 0);
+        double expected = 1.0 / (1.0 + exp(-alphas[a]));
+        CHECK_NEAR((double)whole / DRAWS, expected, 0.03); /* about 4 standard deviations */
+    }
+    bp_trie_free(trie);
+    test_vocab_free(&v);
+}
+
+static void test_perfect_sampling_with_huge_alpha_is_best(void)
+{
+    const char *texts[] = {"abc", "abcd", "ab\nab", "abcabcd\ncd", "bcbcab", "x\nx", "ab\n\n\nabcd"};
+    int differ = 0;
+    for (int t = 0; t < 7; t++) {
+        size_t len = strlen(texts[t]);
+        int32_t *best, *sampled;
+        size_t nb, ns;
+        CHECK_EQ(encode(t1, texts[t], len, BP_MODE_BEST, 0.0, 0, &best, &nb), BP_OK);
+        for (uint64_t k = 0; k < 5; k++) {
+            CHECK_EQ(encode(t1, texts[t], len, BP_MODE_SAMPLE_PERFECT, 1e6, bp_stream_key(1, k), &sampled, &ns),
+                     BP_OK);
+            differ += ns != nb || memcmp(best, sampled, nb * sizeof *best) != 0;
+            free(sampled);
+        }
+        free(best);
+    }
+    CHECK_EQ(differ, 0);
+}
+
+/* Regression: an alpha whose product with a score overflows made the perfect
+ * sampler's weights NaN and its backtrack read unset memory. */
+static void test_samplers_refuse_alpha_above_the_maximum(void)
+{
+    const char text[] = "abcabcabcabcabcabcabcabcabcab";
+    const double alphas[] = {BP_MAX_ALPHA * 2, 1e306, DBL_MAX};
+    for (int m = 1; m <= 2; m++) {
+        for (int a = 0; a < 3; a++) {
+            int32_t *ids;
+            size_t num;
+            CHECK_EQ(encode(t1, text, sizeof text - 1, (bp_mode)m, alphas[a], 5, &ids, &num), BP_ERR_INVALID);
+            free(ids);
+        }
+        int32_t *ids;
+        size_t num;
+        CHECK_EQ(encode(t1, text, sizeof text - 1, (bp_mode)m, BP_MAX_ALPHA, 5, &ids, &num), BP_OK);
+        CHECK(test_ids_spell(&v1, ids, num, (const uint8_t *)text, sizeof text - 1));
+        free(ids);
+    }
+}
+
+static void test_samplers_keep_to_chunks(void)
+{
+    /* With alpha 0 every segmentation is possible: "\nx" must still never appear. */
+    int crossed = 0, spelled = 1;
+    for (int m = 1; m <= 2; m++) {
+        for (uint64_t k = 0; k < 200; k++) {
+            int32_t *ids;
+            size_t num;
+            CHECK_EQ(encode(t1, "x\nxab\nx", 8, (bp_mode)m, 0.0, bp_stream_key(3, k), &ids, &num), BP_OK);
+            for (size_t i = 0; i < num; i++)
+                crossed += ids[i] == EXTRA_ID(6);
+            spelled &= test_ids_spell(&v1, ids, num, (const uint8_t *)"x\nxab\nx", 8);
+            free(ids);
+        }
+    }
+    CHECK_EQ(crossed, 0);
+    CHECK(spelled);
+}
+
+static void test_encode_errors(void)
+{
+    int32_t ids[4];
+    size_t num;
+    const uint8_t *text = (const uint8_t *)"abcd";
+    CHECK_EQ(bp_encode(NULL, text, 4, BP_MODE_BEST, 0.0, 0, ids, &num), BP_ERR_INVALID);
+    CHECK_EQ(bp_encode(t1, NULL, 4, BP_MODE_BEST, 0.0, 0, ids, &num), BP_ERR_INVALID);
+    CHECK_EQ(bp_encode(t1, text, 4, BP_MODE_BEST, 0.0, 0, NULL, &num), BP_ERR_INVALID);
+    CHECK_EQ(bp_encode(t1, text, 4, BP_MODE_BEST, 0.0, 0, ids, NULL), BP_ERR_INVALID);
+    CHECK_EQ(bp_encode(t1, text, 4, (bp_mode)3, 0.0, 0, ids, &num), BP_ERR_INVALID);
+    CHECK_EQ(bp_encode(t1, text, 4, (bp_mode)-1, 0.0, 0, ids, &num), BP_ERR_INVALID);
+    const double bad_alphas[] = {-1.0, -1e-300, NAN, INFINITY, -INFINITY};
+    for (int m = 1; m <= 2; m++)
+        for (int a = 0; a < 5; a++)
+            CHECK_EQ(bp_encode(t1, text, 4, (bp_mode)m, bad_alphas[a], 0, ids, &num), BP_ERR_INVALID);
+    /* BEST ignores alpha, whatever it is. */
+    for (int a = 0; a < 5; a++)
+        CHECK_EQ(bp_encode(t1, text, 4, BP_MODE_BEST, bad_alphas[a], 0, ids, &num), BP_OK);
+    CHECK_EQ(bp_encode(t1, text, 4, BP_MODE_SAMPLE_PERFECT, 0.0, 0, ids, &num), BP_OK);
+    CHECK_EQ(bp_encode(t1, text, 4, BP_MODE_SAMPLE_VITERBI, 0.0, 0, ids, &num), BP_OK);
+}
+
+/* Calls bp_encode_batch with exact-size outputs. */
+static int batch(bp_mode mode, double alpha, const char *const *texts, size_t n, const uint64_t *keys, int bos, int eos,
+                 int32_t **ids, int64_t **offsets)
+{
+    size_t *lengths = malloc((n ? n : 1) * sizeof *lengths), total = 0;
+    for (size_t k = 0; k < n; k++)
+        total += lengths[k] = strlen(texts[k]);
+    *ids = malloc((total + 2 * n + 1) * sizeof **ids);
+    *offsets = malloc((n + 1) * sizeof **offsets);
+    int rc = bp_encode_batch(t1, (const uint8_t *const *)texts, lengths, n, mode, alpha, keys, bos, eos, *ids,
+                             *offsets);
+    free(lengths);
+    return rc;
+}
+
+static void test_batch_adds_bos_and_eos(void)
+{
+    const char *texts[] = {"abcd", "", "ab\nab"};
+    int32_t *ids;
+    int64_t *off;
+    CHECK_EQ(batch(BP_MODE_BEST, -1.0, texts, 3, NULL, 1, 1, &ids, &off), BP_OK);
+    const int32_t want[] = {BP_BOS_ID, EXTRA_ID(0), EXTRA_ID(3), BP_EOS_ID, BP_BOS_ID, BP_EOS_ID,
+                            BP_BOS_ID, BYTE_ID('a'), EXTRA_ID(5), EXTRA_ID(0), BP_EOS_ID};
+    const int64_t want_off[] = {0, 4, 6, 11};
+    CHECK(memcmp(off, want_off, sizeof want_off) == 0);
+    CHECK(memcmp(ids, want, sizeof want) == 0);
+    free(ids);
+    free(off);
+
+    CHECK_EQ(batch(BP_MODE_BEST, -1.0, texts, 3, NULL, 0, 0, &ids, &off), BP_OK);
+    const int32_t plain[] = {EXTRA_ID(0), EXTRA_ID(3), BYTE_ID('a'), EXTRA_ID(5), EXTRA_ID(0)};
+    const int64_t plain_off[] = {0, 2, 2, 5};
+    CHECK(memcmp(off, plain_off, sizeof plain_off) == 0);
+    CHECK(memcmp(ids, plain, sizeof plain) == 0);
+    free(ids);
+    free(off);
+
+    CHECK_EQ(batch(BP_MODE_BEST, -1.0, texts, 3, NULL, 1, 0, &ids, &off), BP_OK);
+    CHECK(off[3] == 8 && ids[0] == BP_BOS_ID && ids[3] == BP_BOS_ID && ids[4] == BP_BOS_ID && ids[7] == EXTRA_ID(0));
+    free(ids);
+    free(off);
+
+    CHECK_EQ(batch(BP_MODE_BEST, -1.0, texts, 3, NULL, 0, 1, &ids, &off), BP_OK);
+    CHECK(off[3] == 8 && ids[2] == BP_EOS_ID && ids[3] == BP_EOS_ID && ids[7] == BP_EOS_ID);
+    free(ids);
+    free(off);
+
+    /* An empty batch writes out_offsets[0] = 0 and nothing else. */
+    int64_t one_offset = -5;
+    CHECK_EQ(bp_encode_batch(t1, NULL, NULL, 0, BP_MODE_SAMPLE_PERFECT, 1.0, NULL, 1, 1, NULL, &one_offset), BP_OK);
+    CHECK_EQ(one_offset, 0);
+}
+
+static void test_batch_equals_encode_text_by_text(void)
+{
+    const char *texts[] = {"abcabcd\ncd", "xyxyxy", "a", "bcbcab\n\nab"};
+    const uint64_t keys[] = {bp_stream_key(5, 0), bp_stream_key(5, 1), bp_stream_key(5, 2), bp_stream_key(5, 3)};
+    for (int m = 0; m <= 2; m++) {
+        int32_t *ids;
+        int64_t *off;
+        CHECK_EQ(batch((bp_mode)m, 0.3, texts, 4, m ? keys : NULL, 0, 0, &ids, &off), BP_OK);
+        int same = 1;
+        for (int k = 0; k < 4; k++) {
+            int32_t *one;
+            size_t num;
+            CHECK_EQ(encode(t1, texts[k], strlen(texts[k]), (bp_mode)m, 0.3, m ? keys[k] : 0, &one, &num), BP_OK);
+            same &= off[k + 1] - off[k] == (int64_t)num && memcmp(ids + off[k], one, num * sizeof *one) == 0;
+            free(one);
+        }
+        CHECK(same);
+        free(ids);
+        free(off);
+    }
+}
+
+static void test_batch_errors(void)
+{
+    const char *texts[] = {"ab", "cd"};
+    const uint8_t *const *raw = (const uint8_t *const *)texts;
+    size_t lengths[] = {2, 2};
+    uint64_t keys[] = {1, 2};
+    int32_t ids[8];
+    int64_t off[3];
+    /* NULL keys for a sampler. */
+    CHECK_EQ(bp_encode_batch(t1, raw, lengths, 2, BP_MODE_SAMPLE_PERFECT, 1.0, NULL, 0, 0, ids, off), BP_ERR_INVALID);
+    CHECK_EQ(bp_encode_batch(t1, raw, lengths, 2, BP_MODE_SAMPLE_VITERBI, 1.0, NULL, 0, 0, ids, off), BP_ERR_INVALID);
+    CHECK_EQ(bp_encode_batch(t1, raw, lengths, 2, BP_MODE_BEST, 1.0, NULL, 0, 0, ids, off), BP_OK);
+    /* Bad mode and alpha. */
+    CHECK_EQ(bp_encode_batch(t1, raw, lengths, 2, (bp_mode)7, 1.0, keys, 0, 0, ids, off), BP_ERR_INVALID);
+    CHECK_EQ(bp_encode_batch(t1, raw, lengths, 2, BP_MODE_SAMPLE_PERFECT, -0.5, keys, 0, 0, ids, off), BP_ERR_INVALID);
+    CHECK_EQ(bp_encode_batch(t1, raw, lengths, 2, BP_MODE_SAMPLE_VITERBI, NAN, keys, 0, 0, ids, off), BP_ERR_INVALID);
+    CHECK_EQ(bp_encode_batch(t1, raw, lengths, 2, BP_MODE_SAMPLE_PERFECT, INFINITY, keys, 0, 0, ids, off),
+             BP_ERR_INVALID);
+    /* NULL arguments. */
+    CHECK_EQ(bp_encode_batch(NULL, raw, lengths, 2, BP_MODE_BEST, 0.0, NULL, 0, 0, ids, off), BP_ERR_INVALID);
+    CHECK_EQ(bp_encode_batch(t1, NULL, lengths, 2, BP_MODE_BEST, 0.0, NULL, 0, 0, ids, off), BP_ERR_INVALID);
+    CHECK_EQ(bp_encode_batch(t1, raw, NULL, 2, BP_MODE_BEST, 0.0, NULL, 0, 0, ids, off), BP_ERR_INVALID);
+    CHECK_EQ(bp_encode_batch(t1, raw, lengths, 2, BP_MODE_BEST, 0.0, NULL, 0, 0, NULL, off), BP_ERR_INVALID);
+    CHECK_EQ(bp_encode_batch(t1, raw, lengths, 2, BP_MODE_BEST, 0.0, NULL, 0, 0, ids, NULL), BP_ERR_INVALID);
+    const uint8_t *with_null[] = {(const uint8_t *)"ab", NULL};
+    CHECK_EQ(bp_encode_batch(t1, with_null, lengths, 2, BP_MODE_BEST, 0.0, NULL, 0, 0, ids, off), BP_ERR_INVALID);
+    size_t zero_second[] = {2, 0}; /* a NULL text of length 0 is an empty text */
+    CHECK_EQ(bp_encode_batch(t1, with_null, zero_second, 2, BP_MODE_BEST, 0.0, NULL, 1, 1, ids, off), BP_OK);
+    CHECK(off[0] == 0 && off[1] == 3 && off[2] == 5);
+}
+
+static void test_count_tokens(void)
+{
+    /* "abcd" -> ab, cd (weight 2); "abc" -> a, bc (weight 5); "ab\nab" -> a, "b\n", ab (weight 1). */
+    const uint8_t data[] = "abcdabcab\nab";
+    const int64_t offsets[] = {0, 4, 7, 12};
+    const uint64_t weights[] = {2, 5, 1};
+    const size_t num_totals = (size_t)EXTRA_ID(NV1 - 1) + 1;
+    uint64_t *totals = malloc(num_totals * sizeof *totals);
+    for (size_t i = 0; i < num_totals; i++)
+        totals[i] = 1000; /* not cleared first */
+    CHECK_EQ(bp_count_tokens(t1, data, offsets, 3, weights, totals, num_totals), BP_OK);
+    uint64_t sum = 0;
+    for (size_t i = 0; i < num_totals; i++)
+        sum += totals[i] - 1000;
+    CHECK_EQ(sum, 2 * 2 + 5 * 2 + 1 * 3);
+    CHECK_EQ(totals[EXTRA_ID(0)], 1000 + 2 + 1); /* "ab" */
+    CHECK_EQ(totals[EXTRA_ID(3)], 1000 + 2);     /* "cd" */
+    CHECK_EQ(totals[BYTE_ID('a')], 1000 + 5 + 1);
+    CHECK_EQ(totals[EXTRA_ID(1)], 1000 + 5);     /* "bc" */
+    CHECK_EQ(totals[EXTRA_ID(5)], 1000 + 1);     /* "b\n" */
+    CHECK_EQ(totals[BP_BOS_ID], 1000);
+
+    /* No texts: nothing to read, nothing added. */
+    const int64_t zero[] = {0};
+    CHECK_EQ(bp_count_tokens(t1, NULL, zero, 0, NULL, totals, num_totals), BP_OK);
+    CHECK_EQ(totals[EXTRA_ID(0)], 1003);
+
+    /* num_totals must exceed the largest id. */
+    CHECK_EQ(bp_count_tokens(t1, data, offsets, 3, weights, totals, num_totals - 1), BP_ERR_INVALID);
+    CHECK_EQ(bp_count_tokens(t1, data, offsets, 3, weights, totals, 0), BP_ERR_INVALID);
+    /* NULL arguments and broken offsets. */
+    CHECK_EQ(bp_count_tokens(NULL, data, offsets, 3, weights, totals, num_totals), BP_ERR_INVALID);
+    CHECK_EQ(bp_count_tokens(t1, NULL, offsets, 3, weights, totals, num_totals), BP_ERR_INVALID);
+    CHECK_EQ(bp_count_tokens(t1, data, NULL, 3, weights, totals, num_totals), BP_ERR_INVALID);
+    CHECK_EQ(bp_count_tokens(t1, data, offsets, 3, NULL, totals, num_totals), BP_ERR_INVALID);
+    CHECK_EQ(bp_count_tokens(t1, data, offsets, 3, weights, NULL, num_totals), BP_ERR_INVALID);
+    const int64_t decreasing[] = {0, 4, 3};
+    CHECK_EQ(bp_count_tokens(t1, data, decreasing, 2, weights, totals, num_totals), BP_ERR_INVALID);
+    const int64_t negative[] = {-1, 4};
+    CHECK_EQ(bp_count_tokens(t1, data, negative, 1, weights, totals, num_totals), BP_ERR_INVALID);
+    free(totals);
+}
+
+int main(void)
+{
+    if (test_vocab_build(&v1, -10.0, V1, NV1, &t1) != BP_OK) {
+        fprintf(stderr, "cannot build the test vocabulary\n");
+        test_vocab_free(&v1);
+        return 1;
+    }
+    RUN(test_best_hand_worked_examples);
+    RUN(test_best_on_empty_and_long_text);
+    RUN(test_best_is_the_brute_force_maximum);
+    RUN(test_samplers_are_deterministic_per_key_and_vary_across_keys);
+    RUN(test_perfect_sampling_frequencies);
+    RUN(test_perfect_sampling_with_huge_alpha_is_best);
+    RUN(test_samplers_keep_to_chunks);
+    RUN(test_encode_errors);
+    RUN(test_batch_adds_bos_and_eos);
+    RUN(test_batch_equals_encode_text_by_text);
+    RUN(test_batch_errors);
+    RUN(test_count_tokens);
+    RUN(test_samplers_refuse_alpha_above_the_maximum);
+    bp_trie_free(t1);
+    test_vocab_free(&v1);
+    return bp_test_report("segmenter");
+}
