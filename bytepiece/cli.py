@@ -194,11 +194,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     if args.threads < 1:
         raise ValueError(f"--threads must be at least 1, got {args.threads}")
-    corpus = _corpus(args)
     out_dir = os.path.dirname(os.path.abspath(args.output))
     if not os.access(out_dir, os.W_OK):
         raise OSError(f"cannot write the model into {out_dir}")
     progress = False if args.quiet else None
+    if args.ray is not None:
+        return _train_on_ray(args, trainer, progress)
+    corpus = _corpus(args)
     trainer.train(corpus, num_threads=args.threads, batch_size=args.batch_size, progress=progress)
     paths = trainer.save(args.output)
     if args.quiet:
@@ -216,6 +218,42 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"{stats['documents']} documents, {texts_bytes / 1e6:.1f} MB, {stats['num_threads']} threads: {phases} "
           f"(total {stats['seconds']:.2f} s); evaluation {evaluate:.2f} s", file=sys.stderr)
     return 0
+
+
+def _train_on_ray(args: argparse.Namespace, trainer: Trainer, progress: Optional[bool]) -> int:
+    if not args.files or "-" in args.files:
+        raise ValueError("--ray reads files on the workers: name them (standard input cannot be shared)")
+    from .training.sources import expand_paths
+
+    expand_paths(args.files)  # every file can be read here: fail before any work starts
+    trainer.train_ray(args.files, field=args.field, whole_file=args.whole_file, errors=args.errors,
+                      address=args.ray or None, num_partitions=args.partitions, max_memory=args.max_memory,
+                      progress=progress)
+    paths = trainer.save(args.output)
+    if not args.quiet:
+        stats = trainer.stats
+        phases = ", ".join(f"{name} {phase['wall']:.2f} s" for name, phase in stats["phases"].items())
+        print(f"{', '.join(paths)}: {stats['documents']} documents, {stats['bytes'] / 1e6:.1f} MB in "
+              f"{stats['shards']} shards on {stats['cpus']} CPUs, {stats['num_partitions']} partitions: {phases} "
+              f"(total {stats['seconds']:.2f} s); largest worker {stats['peak_worker_memory'] / 1e9:.2f} GB",
+              file=sys.stderr)
+    return 0
+
+
+_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def parse_size(text: str) -> int:
+    """Bytes of a size such as ``3G``, ``500M`` or ``1048576``."""
+    value = text.strip().upper().removesuffix("B").removesuffix("I")
+    unit = value[-1:] if value[-1:] in _SIZE_UNITS else ""
+    try:
+        number = float(value[: len(value) - len(unit)])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 3G, 500M)") from None
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"a size must be positive, got {text!r}")
+    return int(number * _SIZE_UNITS[unit])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -237,6 +275,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", "--workers", dest="threads", type=int, default=default_num_threads(),
                        help="threads for the counting passes (default: all cores; --workers is an old name)")
     train.add_argument("--batch-size", type=int, default=1000, help="documents per processing step")
+    train.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                       help="train on Ray: the cluster at ADDRESS (e.g. auto, or host:6379), or without it a new "
+                            "one on this machine; the workers read FILES (paths, globs, directories) themselves")
+    train.add_argument("--partitions", type=int, help="with --ray: partitions of the n-gram and piece tables "
+                                                      "(default: twice the CPUs; more = less memory per task)")
+    train.add_argument("--max-memory", type=parse_size, metavar="SIZE",
+                       help="with --ray: the most memory one worker may use (e.g. 3G); fails early if it cannot")
     train.set_defaults(func=cmd_train)
 
     enc = sub.add_parser("encode", help="tokenize documents: one output line per input document")

@@ -10,7 +10,7 @@ import gzip
 import json
 import os
 import sys
-from typing import IO, Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 __all__ = ["Corpus"]
 
@@ -56,11 +56,16 @@ class Corpus:
 
     def records(self) -> Iterator[Tuple[str, Optional[Dict[str, Any]]]]:
         """(document, its JSON record) pairs; the record is None for plain text."""
+        return self.records_of(self.raw_lines())
+
+    def records_of(self, lines: Iterable[Tuple[str, bytes]]) -> Iterator[Tuple[str, Optional[Dict[str, Any]]]]:
+        """:meth:`records` of the given (place, raw line) pairs, read with this
+        corpus's options (a distributed engine reads its shard's lines itself)."""
         if self.field is None:
-            for where, raw in self.raw_lines():
+            for where, raw in lines:
                 yield self._decode(raw, where), None
             return
-        for where, record in self.json_records():
+        for where, record in self.json_records(lines):
             if self.field not in record:
                 raise ValueError(f"{where}: no field {self.field!r} in this JSON line")
             value = record[self.field]
@@ -68,9 +73,10 @@ class Corpus:
                 raise ValueError(f"{where}: field {self.field!r} is {type(value).__name__}, not a string")
             yield value, record
 
-    def json_records(self) -> Iterator[Tuple[str, Dict[str, Any]]]:
-        """(place, object) for every non-blank line, each a JSON object."""
-        for where, raw in self.raw_lines():
+    def json_records(self, lines: Optional[Iterable[Tuple[str, bytes]]] = None) -> Iterator[Tuple[str, Dict[str, Any]]]:
+        """(place, object) for every non-blank line (of ``lines``, default the
+        corpus's), each a JSON object."""
+        for where, raw in self.raw_lines() if lines is None else lines:
             if not raw.strip():
                 continue
             try:
@@ -86,19 +92,29 @@ class Corpus:
         for path in self.paths:
             if path == "-":
                 if self._stdin is None:
-                    self._stdin = list(self._split(sys.stdin.buffer, "<stdin>"))
+                    self._stdin = list(self.lines_of(sys.stdin.buffer, "<stdin>"))
                 yield from self._stdin
                 continue
             opener = gzip.open if path.endswith(".gz") else open
             with opener(path, "rb") as f:
-                yield from self._split(f, path)
+                yield from self.lines_of(f, path)
 
-    def _split(self, f: Union[IO[bytes], gzip.GzipFile], path: str) -> Iterator[Tuple[str, bytes]]:
+    def lines_of(self, f: Union[IO[bytes], gzip.GzipFile], path: str, end: Optional[int] = None,
+                 where: Optional[str] = None) -> Iterator[Tuple[str, bytes]]:
+        """(place, raw bytes) of the lines of an open binary file from its
+        position on, or of the whole file with ``whole_file``. With ``end``,
+        only the lines that start before byte ``end``. ``where`` replaces the
+        line number in the places (a shard does not know it)."""
         if self.whole_file:
             yield path, f.read()
             return
+        at = f.tell() if end is not None else 0
         for lineno, raw in enumerate(f, 1):
-            yield f"{path}:{lineno}", raw[:-1] if raw.endswith(b"\n") else raw
+            if end is not None:
+                if at >= end:
+                    return
+                at += len(raw)
+            yield (f"{path}:{lineno}" if where is None else f"{path}:{where}"), raw[:-1] if raw.endswith(b"\n") else raw
 
     def _decode(self, raw: bytes, where: str) -> str:
         try:

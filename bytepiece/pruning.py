@@ -3,20 +3,31 @@ requested sizes (docs/spec/training.md, steps 4 and 5).
 
 Every vocabulary here is a :class:`Model` in canonical order (ids
 NUM_SPECIAL.. by (length, bytes), as 0.6.3 numbers them). Filtering its rows
-in increasing order keeps that order, so no step needs to sort again. The
-heavy part, re-tokenizing pieces with a candidate vocabulary, is one C call
-(``Segmenter.count_tokens``).
+in increasing order keeps that order, so no step needs to sort again.
+
+The heavy part, re-tokenizing pieces with a candidate vocabulary and adding
+their weights to the tokens they split into, is a :data:`TokenCounter`:
+:func:`count_tokens` does it in one thread; a training engine passes its own
+that spreads the pieces over threads or machines (the totals are sums, so
+the result is the same).
 """
 from __future__ import annotations
 
-from typing import List, Sequence
+from typing import Callable, List, Sequence
 
 import numpy as np
 
 from ._core import NUM_SPECIAL
 from .model import Model, pack_pieces
 
-__all__ = ["prune_pieces", "split_counts", "drop_wasted"]
+__all__ = [
+    "TokenCounter", "count_tokens", "keep_mask", "initial_vocabulary", "drop_wasted", "vocabularies", "prune_pieces",
+]
+
+#: ``counter(vocabulary, pieces, weights)``: a uint64 array parallel to
+#: ``vocabulary.pieces``, the sum of ``weights[k]`` over the tokens of
+#: ``pieces[k]`` tokenized with the vocabulary.
+TokenCounter = Callable[[Model, Sequence[bytes], np.ndarray], np.ndarray]
 
 
 def _in_canonical_order(pieces: Sequence[bytes], counts: np.ndarray) -> Model:
@@ -28,64 +39,73 @@ def _counts(vocabulary: Model) -> np.ndarray:
     return np.array(vocabulary.counts, dtype=np.uint64)
 
 
-def split_counts(vocabulary: Model, texts: Sequence[bytes], weights: np.ndarray) -> np.ndarray:
-    """How much each piece of ``vocabulary`` (canonical order) receives when
-    every text is tokenized with it and adds its weight to each of its
-    tokens: a uint64 array parallel to ``vocabulary.pieces``."""
-    packed = pack_pieces(texts)
-    totals = vocabulary.segmenter().count_tokens(packed.data, packed.offsets, weights.astype(np.uint64),
+def count_tokens(vocabulary: Model, pieces: Sequence[bytes], weights: np.ndarray) -> np.ndarray:
+    """The :data:`TokenCounter` of one thread (one C call)."""
+    packed = pack_pieces(pieces)
+    totals = vocabulary.segmenter().count_tokens(packed.data, packed.offsets, np.asarray(weights, dtype=np.uint64),
                                                  vocabulary.vocab_size)
     return totals[NUM_SPECIAL:]
 
 
-def drop_wasted(vocabulary: Model) -> Model:
+def keep_mask(pieces: Sequence[bytes], counts: np.ndarray, max_piece_length: int, min_count: int) -> np.ndarray:
+    """Which found pieces stay: every single byte, and the pieces of at most
+    ``max_piece_length`` bytes seen at least ``min_count`` times."""
+    lengths = np.fromiter((len(p) for p in pieces), dtype=np.int64, count=len(pieces))
+    return (lengths == 1) | ((lengths <= max_piece_length) & (np.asarray(counts) >= min_count))
+
+
+def initial_vocabulary(pieces: Sequence[bytes], counts: np.ndarray) -> Model:
+    """The vocabulary of the kept ``pieces`` (canonical order), with each
+    single byte that is not among them added with count 1."""
+    present = {p for p in pieces if len(p) == 1}
+    missing = [bytes([b]) for b in range(256) if bytes([b]) not in present]
+    return Model.canonical(list(pieces) + missing,
+                           np.concatenate([np.asarray(counts, dtype=np.uint64), np.ones(len(missing), np.uint64)]))
+
+
+def drop_wasted(vocabulary: Model, counter: TokenCounter = count_tokens) -> Model:
     """Re-tokenize every piece with the vocabulary itself and rebuild the counts
     from the results, until no piece disappears: a piece that its own
     vocabulary never outputs is wasted."""
     while True:
-        totals = split_counts(vocabulary, vocabulary.pieces, _counts(vocabulary))
+        totals = counter(vocabulary, vocabulary.pieces, _counts(vocabulary))
         rows = np.flatnonzero(totals)
         if len(rows) == len(vocabulary.pieces):
             return _in_canonical_order(vocabulary.pieces, totals)
         vocabulary = _in_canonical_order([vocabulary.pieces[i] for i in rows], totals[rows])
 
 
-def _keep(vocabulary: Model, rows: np.ndarray, dropped: np.ndarray) -> Model:
-    """The vocabulary of ``rows`` (ascending), with the counts of the ``dropped`` rows redistributed."""
-    counts = _counts(vocabulary)
-    kept = _in_canonical_order([vocabulary.pieces[i] for i in rows], counts[rows])
-    extra = split_counts(kept, [vocabulary.pieces[i] for i in dropped], counts[dropped])
-    return drop_wasted(_in_canonical_order(kept.pieces, counts[rows] + extra))
+def vocabularies(vocabulary: Model, sizes: Sequence[int], counter: TokenCounter = count_tokens) -> List[Model]:
+    """One vocabulary per size in ``sizes`` (largest first) from ``vocabulary``
+    (the kept pieces with their redistributed counts): each smaller one keeps
+    the best-ranked pieces of the previous, by (longer than a byte, -count,
+    -length, bytes), and the counts of the others go to the pieces they split into."""
+    vocabulary = drop_wasted(vocabulary, counter)
+    results = []
+    for size in sizes:
+        if vocabulary.vocab_size > size:
+            counts = _counts(vocabulary)
+            pieces = vocabulary.pieces
+            ranked = sorted(range(len(pieces)), key=lambda i: (len(pieces[i]) > 1, -vocabulary.counts[i],
+                                                               -len(pieces[i]), pieces[i]))
+            top = sorted(ranked[:size - NUM_SPECIAL])
+            rest = ranked[size - NUM_SPECIAL:]
+            kept = _in_canonical_order([pieces[i] for i in top], counts[top])
+            extra = counter(kept, [pieces[i] for i in rest], counts[rest])
+            vocabulary = drop_wasted(_in_canonical_order(kept.pieces, counts[top] + extra), counter)
+        results.append(vocabulary)
+    return results
 
 
 def prune_pieces(pieces: Sequence[bytes], counts: np.ndarray, sizes: Sequence[int], max_piece_length: int,
-                 min_count: int) -> List[Model]:
+                 min_count: int, counter: TokenCounter = count_tokens) -> List[Model]:
     """One vocabulary per size in ``sizes`` (largest first) from the found
-    ``pieces`` and their ``counts`` (any order).
-
-    The 256 single bytes are added (count 1 when unseen); a piece is kept
-    if it is one byte, or at most ``max_piece_length`` bytes long and seen at
-    least ``min_count`` times; the counts of the others go to the pieces
-    they split into. Each smaller size keeps the best-ranked pieces of the
-    previous vocabulary, by (longer than a byte, -count, -length, bytes).
-    """
-    present = {p for p in pieces if len(p) == 1}
-    missing = [bytes([b]) for b in range(256) if bytes([b]) not in present]
-    everything = Model.canonical(list(pieces) + missing,
-                                 np.concatenate([np.asarray(counts, dtype=np.uint64), np.ones(len(missing), np.uint64)]))
-    lengths = np.array([len(p) for p in everything.pieces])
-    kept = (lengths == 1) | ((lengths <= max_piece_length) & (_counts(everything) >= min_count))
-    vocabulary = _keep(everything, np.flatnonzero(kept), np.flatnonzero(~kept))
-    results = []
-    for size in sizes:  # largest first, each from the previous
-        if vocabulary.vocab_size > size:
-            counts_now = vocabulary.counts
-            ranked = sorted(
-                range(len(vocabulary.pieces)),
-                key=lambda i: (len(vocabulary.pieces[i]) > 1, -counts_now[i], -len(vocabulary.pieces[i]),
-                               vocabulary.pieces[i]),
-            )
-            top = size - NUM_SPECIAL
-            vocabulary = _keep(vocabulary, np.sort(np.array(ranked[:top])), np.array(ranked[top:]))
-        results.append(vocabulary)
-    return results
+    ``pieces`` and their ``counts`` (any order): :func:`keep_mask`, then
+    :func:`initial_vocabulary` with the counts of the dropped pieces added to
+    the pieces they split into, then :func:`vocabularies`."""
+    counts = np.asarray(counts, dtype=np.uint64)
+    kept = keep_mask(pieces, counts, max_piece_length, min_count)
+    rows, dropped = np.flatnonzero(kept).tolist(), np.flatnonzero(~kept).tolist()
+    vocabulary = initial_vocabulary([pieces[i] for i in rows], counts[rows])
+    extra = counter(vocabulary, [pieces[i] for i in dropped], counts[dropped])
+    return vocabularies(_in_canonical_order(vocabulary.pieces, _counts(vocabulary) + extra), sizes, counter)

@@ -23,7 +23,7 @@ from . import _training
 from ._core import MAX_ORDER, MAX_PARTITIONS, MAX_PIECE_LEN, NUM_SPECIAL
 from .model import Model, PathLike, pack_pieces, save_model
 from .progress import Progress
-from .pruning import prune_pieces
+from .pruning import TokenCounter, count_tokens, prune_pieces
 from .text import TRAINING_CHUNK_CHARS, split_chunks
 from .validation import check_int
 
@@ -38,6 +38,22 @@ def _join(futures: list) -> None:
     wait(futures)
     for future in futures:
         future.result()
+
+
+def threaded_counter(pool: ThreadPoolExecutor, num_threads: int) -> TokenCounter:
+    """A pruning TokenCounter that splits the pieces over ``num_threads`` threads of ``pool``."""
+
+    def counter(vocabulary: Model, pieces: Sequence[bytes], weights: np.ndarray) -> np.ndarray:
+        vocabulary.segmenter()  # build the trie once, before the threads share it
+        bounds = np.linspace(0, len(pieces), num_threads + 1).astype(np.int64).tolist()
+        futures = [pool.submit(count_tokens, vocabulary, pieces[a:b], weights[a:b])
+                   for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        totals = np.zeros(len(vocabulary.pieces), dtype=np.uint64)
+        for future in futures:
+            totals += future.result()
+        return totals
+
+    return counter
 
 
 class Trainer:
@@ -178,11 +194,38 @@ class Trainer:
                 lm.finish(self.min_count)
             with self._phase("count pieces"):
                 pieces, counts = self._count_pieces(texts, lm, pool, num_threads, batch_size, progress)
-        del lm
-        with self._phase("prune pieces"):
-            self._models = prune_pieces(pieces, counts, self.max_vocab_size, self.max_piece_length, self.min_count)
+            del lm
+            with self._phase("prune pieces"):
+                self._models = prune_pieces(pieces, counts, self.max_vocab_size, self.max_piece_length,
+                                            self.min_count, threaded_counter(pool, num_threads))
         self.pieces = [dict(zip(m.pieces, m.counts)) for m in self._models]
         self.stats["seconds"] = time.perf_counter() - start
+
+    def train_ray(self, source: Any, *, field: Optional[str] = None, whole_file: bool = False,
+                  errors: str = "strict", address: Optional[str] = None, num_partitions: Optional[int] = None,
+                  max_memory: Optional[int] = None, progress: Optional[bool] = None) -> None:
+        """Train on a Ray cluster (``pip install bytepiece[ray]``): the same
+        model as :meth:`train` on the same documents, for corpora beyond one
+        machine's memory.
+
+        ``source``: file paths, globs or directories that every node can read
+        (text with one document per line, JSON lines with ``field``, each
+        whole file with ``whole_file``; ``.gz`` and ``.parquet`` too), or a
+        ``ray.data.Dataset`` whose column ``field`` (default ``text``) holds the
+        documents. The workers read the corpus; it never passes through this
+        process. ``address``: the cluster (None: the Ray this process is
+        connected to, else a new one on this machine, loopback only).
+        ``num_partitions``: how the n-gram and piece tables are split (default
+        twice the CPUs). ``max_memory``: the most bytes a worker may hold; the
+        run fails early, saying why, when it cannot keep to it.
+        """
+        from .training.ray_engine import train_on_ray
+        from .training.sources import ReadOptions
+
+        self._models, self.stats = train_on_ray(
+            self, source, options=ReadOptions(field, whole_file, errors), address=address,
+            num_partitions=num_partitions, max_memory=max_memory, progress=progress)
+        self.pieces = [dict(zip(m.pieces, m.counts)) for m in self._models]
 
     def models(self) -> List[Model]:
         """The trained models, one per vocabulary size (largest first)."""

@@ -1,0 +1,288 @@
+"""Engine-neutral training steps: count a shard, merge and finish, segment a shard, prune.
+
+Training (docs/spec/training.md) is two map/reduce passes over the corpus
+and a pruning step. These functions are those passes' pieces; any engine
+that can run functions on shards and move their (picklable) results can
+drive them: :mod:`bytepiece.training.ray_engine` does it on Ray, and the
+README shows it with ``concurrent.futures`` processes. Every result is
+exact, so the model does not depend on how the corpus was cut into shards
+or on the number of workers.
+
+    plan = CountingPlan.balanced(order, num_partitions, byte_counts_of_a_sample)
+    # pass 1, per shard:     summary, partitions = count_ngrams(plan, texts)
+    # reduce, per partition: finished[p] = finish_ngrams(plan, p, [partitions of p from every shard],
+    #                                                   total_positions(summaries), min_count)
+    # pass 2, per shard:     pieces = count_pieces(plan, language_model(plan, finished), texts, ...)
+    # reduce, per partition: kept[q], dropped[q] = merge_pieces([pieces of q from every shard], ...)
+    # prune:                 models = prune(kept, dropped, sizes, counter)
+
+Memory: a shard's tables grow with the shard, a reducer's with its
+partition's share of the distinct n-grams (or pieces): no process holds the
+whole unpruned table. The finished language model, which every segmenting
+worker needs, is a list of flat arrays that :func:`language_model` reads in
+place, so one copy in shared memory (Ray's object store) serves a machine.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .. import _training
+from .._core import MAX_ORDER, MAX_PARTITIONS
+from ..model import Model, PackedPieces, pack_pieces
+from ..pruning import TokenCounter, count_tokens, initial_vocabulary, keep_mask, vocabularies
+from ..text import TRAINING_CHUNK_CHARS, TextLike, split_chunks
+
+__all__ = [
+    "CountingPlan", "ShardSummary", "NgramPartition", "FinishedPartition", "PiecePartition",
+    "chunk_batches", "count_ngrams", "total_positions", "finish_ngrams", "language_model", "count_pieces",
+    "merge_pieces", "prune",
+]
+
+#: Documents packed into one C call.
+BATCH_DOCUMENTS = 1000
+
+
+@dataclass(frozen=True)
+class CountingPlan:
+    """What every task of one training run agrees on: the n-gram ``order``,
+    how training chunks are cut (``isolate_digits``), and the partitions:
+    ``part_of_byte[b]`` is the partition of the n-grams whose first byte is
+    ``b`` (an n-gram and its prefixes always share one), ``num_pieces_partitions``
+    the number of partitions of the pieces (by a hash of their bytes)."""
+
+    order: int
+    num_partitions: int
+    part_of_byte: bytes
+    isolate_digits: bool = False
+    num_piece_partitions: int = 1
+
+    @classmethod
+    def balanced(cls, order: int, num_partitions: int, byte_counts: Optional[np.ndarray] = None,
+                 isolate_digits: bool = False, num_piece_partitions: Optional[int] = None) -> "CountingPlan":
+        """A plan whose n-gram partitions get about equal work given how often
+        each byte occurs (``byte_counts``, 256 entries, e.g. of a sample;
+        None: all bytes alike). Pieces get as many partitions as n-grams unless
+        ``num_piece_partitions`` says otherwise."""
+        if not 1 <= order <= MAX_ORDER:
+            raise ValueError(f"order must be in 1..{MAX_ORDER}, got {order}")
+        if not 1 <= num_partitions <= MAX_PARTITIONS:
+            raise ValueError(f"the number of partitions must be in 1..{MAX_PARTITIONS}, got {num_partitions}")
+        counts = np.ones(256, dtype=np.uint64) if byte_counts is None else np.asarray(byte_counts, dtype=np.uint64)
+        part_of_byte = _training.balanced_partitions(counts, num_partitions).tobytes()
+        return cls(order, num_partitions, part_of_byte, isolate_digits,
+                   num_partitions if num_piece_partitions is None else num_piece_partitions)
+
+    def new_counter(self) -> "_training.NgramModel":
+        """An empty n-gram counter with this plan's order and partitions."""
+        counter = _training.NgramModel(self.order, self.num_partitions)
+        counter.assign(np.frombuffer(self.part_of_byte, dtype=np.uint8))
+        return counter
+
+
+@dataclass(frozen=True)
+class ShardSummary:
+    """What counting a shard tells the driver: documents, byte positions, how
+    often each byte occurred (to find the bytes the whole corpus lacks), and
+    the peak memory of the process that counted it (bytes)."""
+
+    documents: int
+    positions: int
+    byte_counts: np.ndarray
+    peak_memory: int = 0
+
+
+@dataclass(frozen=True)
+class NgramPartition:
+    """The n-gram counts of one partition, of one shard or merged:
+    ``keys[j - 1]`` and ``counts[j - 1]`` for n-grams of length ``j``
+    (keys pack the bytes little-endian in a uint64)."""
+
+    index: int
+    keys: Tuple[np.ndarray, ...]
+    counts: Tuple[np.ndarray, ...]
+
+    @property
+    def nbytes(self) -> int:
+        """Size of the arrays."""
+        return sum(a.nbytes for a in self.keys + self.counts)
+
+
+@dataclass(frozen=True)
+class FinishedPartition:
+    """One partition of the finished language model: ``tables[j - 1]`` is the
+    raw hash table (16-byte slots) of its n-grams of length ``j``."""
+
+    index: int
+    tables: Tuple[np.ndarray, ...]
+
+
+@dataclass(frozen=True)
+class PiecePartition:
+    """Pieces with counts, one partition (by a hash of the bytes): piece k is
+    ``data[offsets[k]:offsets[k + 1]]`` seen ``counts[k]`` times."""
+
+    index: int
+    data: bytes
+    offsets: np.ndarray
+    counts: np.ndarray
+
+    def pieces(self) -> List[bytes]:
+        """The pieces as a list."""
+        bounds = self.offsets.tolist()
+        return [self.data[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+    def __len__(self) -> int:
+        return len(self.counts)
+
+
+def chunk_batches(texts: Iterable[TextLike], isolate_digits: bool,
+                  batch_documents: int = BATCH_DOCUMENTS) -> Iterable[Tuple[PackedPieces, int]]:
+    """The training chunks of ``texts`` (docs/spec/text.md §3), packed, with the
+    number of documents, ``batch_documents`` documents at a time."""
+    chunks: List[bytes] = []
+    docs = 0
+    for text in texts:
+        if not isinstance(text, (str, bytes)):
+            raise TypeError(f"texts must yield str (or bytes), got {type(text).__name__}")
+        chunks += split_chunks(text, TRAINING_CHUNK_CHARS, isolate_digits)
+        docs += 1
+        if docs == batch_documents:
+            yield pack_pieces(chunks), docs
+            chunks, docs = [], 0
+    if docs:
+        yield pack_pieces(chunks), docs
+
+
+def _peak_memory() -> int:
+    """The peak resident memory of this process so far, in bytes (0 where unknown)."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def count_ngrams(plan: CountingPlan, texts: Iterable[TextLike]) -> Tuple[ShardSummary, List[NgramPartition]]:
+    """Pass 1 on one shard: its summary and its n-gram counts, one
+    :class:`NgramPartition` per partition of the plan."""
+    counter = plan.new_counter()
+    docs = 0
+    byte_counts = np.zeros(256, dtype=np.uint64)
+    for packed, n in chunk_batches(texts, plan.isolate_digits):
+        for p in range(plan.num_partitions):
+            counter.count(p, packed.data, packed.offsets)
+        byte_counts += np.bincount(np.frombuffer(packed.data, dtype=np.uint8), minlength=256).astype(np.uint64)
+        docs += n
+    parts = []
+    for p in range(plan.num_partitions):
+        exported = [counter.export_counts(p, j) for j in range(1, plan.order + 1)]
+        parts.append(NgramPartition(p, tuple(k for k, _ in exported), tuple(c for _, c in exported)))
+    summary = ShardSummary(docs, int(counter.positions), byte_counts, _peak_memory())
+    return summary, parts
+
+
+def total_positions(summaries: Sequence[ShardSummary]) -> int:
+    """The count of the empty n-gram over the corpus: every byte position, plus
+    one for each byte value the corpus lacks (it is added with count 1)."""
+    byte_counts = sum((s.byte_counts for s in summaries), np.zeros(256, dtype=np.uint64))
+    return sum(s.positions for s in summaries) + int(np.count_nonzero(byte_counts == 0))
+
+
+def finish_ngrams(plan: CountingPlan, index: int, parts: Sequence[NgramPartition], positions: int,
+                  min_count: int) -> FinishedPartition:
+    """Reduce of pass 1 for partition ``index``: the sum of the shards' counts,
+    pruned below ``min_count`` and turned into log-probabilities, with
+    ``positions`` the corpus-wide :func:`total_positions`."""
+    counter = plan.new_counter()
+    for part in parts:
+        if part.index != index:
+            raise ValueError(f"partition {part.index} given to the reducer of partition {index}")
+        for j in range(1, plan.order + 1):
+            counter.add_counts(index, j, part.keys[j - 1], part.counts[j - 1])
+    added = counter.add_missing_bytes(index)
+    counter.add_positions(positions - added)
+    counter.finish_partition(index, min_count)
+    return FinishedPartition(index, tuple(counter.export_table(index, j) for j in range(1, plan.order + 1)))
+
+
+def language_model(plan: CountingPlan, finished: Sequence[FinishedPartition]) -> "_training.NgramModel":
+    """The finished language model over every partition's tables, read in
+    place (the arrays may live in read-only shared memory)."""
+    by_index = {f.index: f for f in finished}
+    if sorted(by_index) != list(range(plan.num_partitions)):
+        raise ValueError(f"a language model needs all {plan.num_partitions} finished partitions once each")
+    tables = [by_index[p].tables[j] for j in range(plan.order) for p in range(plan.num_partitions)]
+    return _training.NgramModel(plan.order, plan.num_partitions, tables=tables,
+                                part_of_byte=np.frombuffer(plan.part_of_byte, dtype=np.uint8))
+
+
+def _split_pieces(counter: "_training.PieceCounter", num_partitions: int) -> List[PiecePartition]:
+    data, offsets, counts = counter.export()
+    which = counter.partitions(num_partitions)
+    raw = np.frombuffer(data, dtype=np.uint8)
+    parts = []
+    for q in range(num_partitions):
+        rows = np.flatnonzero(which == q)
+        starts, ends = offsets[rows], offsets[rows + 1]
+        lengths = ends - starts
+        part_offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=part_offsets[1:])
+        # gather the bytes of the rows: position i of piece r is starts[r] + i
+        gather = np.repeat(starts - part_offsets[:-1], lengths) + np.arange(part_offsets[-1], dtype=np.int64)
+        parts.append(PiecePartition(q, raw[gather].tobytes(), part_offsets, counts[rows]))
+    return parts
+
+
+def count_pieces(plan: CountingPlan, model: "_training.NgramModel", texts: Iterable[TextLike],
+                 ensure_unicode: bool = True) -> Tuple[ShardSummary, List[PiecePartition]]:
+    """Pass 2 on one shard: segment it with the finished ``model`` (BNLM
+    Viterbi) and count the pieces, one :class:`PiecePartition` per piece
+    partition of the plan."""
+    counter = _training.PieceCounter()
+    docs, positions = 0, 0
+    for packed, n in chunk_batches(texts, plan.isolate_digits):
+        _training.bnlm_count_pieces(model, ensure_unicode, packed.data, packed.offsets, counter)
+        docs += n
+        positions += len(packed.data)
+    summary = ShardSummary(docs, positions, np.zeros(256, dtype=np.uint64), _peak_memory())
+    return summary, _split_pieces(counter, plan.num_piece_partitions)
+
+
+def merge_pieces(parts: Sequence[PiecePartition], max_piece_length: int,
+                 min_count: int) -> Tuple[PiecePartition, PiecePartition]:
+    """Reduce of pass 2 for one piece partition: the summed counts, split into
+    the pieces that stay (single bytes, and pieces of at most
+    ``max_piece_length`` bytes seen ``min_count`` times) and those dropped."""
+    counter = _training.PieceCounter()
+    index = parts[0].index if parts else 0
+    for part in parts:
+        counter.add_packed(part.data, part.offsets, part.counts)
+    merged = PiecePartition(index, *counter.export())
+    pieces = merged.pieces()
+    kept = keep_mask(pieces, merged.counts, max_piece_length, min_count)
+
+    def take(mask: np.ndarray) -> PiecePartition:
+        rows = np.flatnonzero(mask)
+        packed = pack_pieces([pieces[i] for i in rows])
+        return PiecePartition(index, packed.data, packed.offsets, merged.counts[rows])
+
+    return take(kept), take(~kept)
+
+
+def prune(kept: Sequence[PiecePartition], dropped: Sequence[PiecePartition], sizes: Sequence[int],
+          counter: TokenCounter = count_tokens) -> List[Model]:
+    """The vocabularies of each size (largest first) from every partition's
+    kept and dropped pieces (docs/spec/training.md §4-5); ``counter``
+    re-tokenizes pieces, and may spread that work over workers."""
+    pieces = [p for part in kept for p in part.pieces()]
+    counts = np.concatenate([part.counts for part in kept]) if kept else np.zeros(0, dtype=np.uint64)
+    vocabulary = initial_vocabulary(pieces, counts)
+    extra = np.zeros(len(vocabulary.pieces), dtype=np.uint64)
+    for part in dropped:
+        if len(part):
+            extra += counter(vocabulary, part.pieces(), part.counts)
+    vocabulary = Model(vocabulary.pieces, vocabulary.ids, tuple((np.array(vocabulary.counts, dtype=np.uint64) + extra).tolist()))
+    return vocabularies(vocabulary, sizes, counter)

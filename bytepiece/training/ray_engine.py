@@ -1,0 +1,338 @@
+"""Training on a Ray cluster: the primitives' map/reduce passes as Ray tasks.
+
+    Trainer(...).train_ray(["corpus/*.jsonl.gz"], field="text")        # files the workers read
+    Trainer(...).train_ray(ray.data.read_parquet("s3://bucket/corpus"))  # a Dataset's "text" column
+
+Flow (docs/architecture.md): the driver plans shards (it only lists files, or
+takes a Dataset's blocks as object references); pass 1 counts each shard's
+n-grams into ``num_partitions`` partitions (one object each); one reduce task
+per partition merges and finishes it; pass 2 segments each shard with the
+finished model, whose tables every task of a machine reads from the object
+store in place; one reduce per piece partition merges the pieces; pruning
+spreads its re-tokenizing over tasks. The corpus never passes through the
+driver, and no process holds a whole unpruned table. A task whose worker
+dies is retried by Ray; every step is deterministic, so retries, shard
+boundaries and the number of workers never change the model.
+
+Ray is an optional dependency (``pip install bytepiece[ray]``), imported
+only when this module is used.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .._core import MAX_PARTITIONS
+from ..model import Model
+from ..progress import Progress
+from ..pruning import count_tokens, initial_vocabulary, vocabularies
+from .primitives import (
+    CountingPlan, PiecePartition, ShardSummary, count_ngrams, count_pieces, finish_ngrams, language_model,
+    merge_pieces, total_positions,
+)
+from .sources import FileShard, ReadOptions, expand_paths, plan_shards, read_shard
+
+__all__ = ["train_on_ray", "init_local_ray", "TASK_RETRIES"]
+
+#: How often Ray reruns a task whose worker process died.
+TASK_RETRIES = 3
+#: Default bytes of file per shard.
+SHARD_BYTES = 16 << 20
+#: Bytes of the first shard whose byte frequencies balance the partitions.
+SAMPLE_BYTES = 1 << 20
+#: The fault-injection hook of the tests: in this directory, a file NAME.crash makes the
+#: task NAME (e.g. count-pieces-1) kill its own worker on its first attempt, so that the
+#: tests can check that Ray's retry leaves the model unchanged.
+CRASH_ONCE_ENV = "BYTEPIECE_TEST_CRASH_ONCE_DIR"
+
+
+#: Ray binds every port of a node it starts on the loopback address only when this is 0
+#: in the environment before Ray is imported (Ray reads it once, at import).
+LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+def _ray() -> Any:
+    os.environ.setdefault(LOOPBACK_ENV, "0")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    try:
+        import ray
+    except ImportError:
+        raise ImportError("training on Ray needs Ray: pip install 'bytepiece[ray]'") from None
+    return ray
+
+
+def init_local_ray(num_cpus: Optional[int] = None, object_store_memory: Optional[int] = None,
+                   spill_dir: Optional[str] = None) -> None:
+    """Start a one-machine Ray bound to the loopback address (no dashboard), with
+    objects spilled to ``spill_dir`` (default: a temporary directory) when the
+    object store is full."""
+    ray = _ray()
+    if os.environ.get(LOOPBACK_ENV) != "0":
+        raise RuntimeError(f"a local Ray must bind the loopback address only: set {LOOPBACK_ENV}=0 "
+                           "in the environment before Ray is imported")
+    spill = spill_dir or tempfile.mkdtemp(prefix="bytepiece-spill-")
+    ray.init(
+        address="local",  # a new Ray, never one that happens to run on this machine
+        num_cpus=num_cpus,
+        object_store_memory=object_store_memory,
+        include_dashboard=False,
+        configure_logging=False,
+        log_to_driver=False,
+        object_spilling_directory=spill,
+    )
+
+
+# -- the tasks (module-level functions, wrapped by ray.remote on first use) ---
+
+
+def _crash_once(name: str) -> None:
+    """The test hook (CRASH_ONCE_ENV): kill this worker the first time task ``name`` runs."""
+    folder = os.environ.get(CRASH_ONCE_ENV)
+    if not folder or not os.path.exists(os.path.join(folder, name + ".crash")):
+        return
+    try:
+        fd = os.open(os.path.join(folder, name + ".crashed"), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return  # the retry
+    os.close(fd)
+    os._exit(1)
+
+
+def _documents(shard: Any, options: ReadOptions) -> Any:
+    """The texts of a shard: a file shard, or a Dataset block (a pyarrow Table)."""
+    if isinstance(shard, FileShard):
+        return read_shard(shard, options)
+    column = options.field or "text"
+    if column not in shard.column_names:
+        raise ValueError(f"the dataset has no column {column!r} (it has {shard.column_names})")
+    return (text for text in shard.column(column).to_pylist() if _is_text(text, column))
+
+
+def _is_text(value: Any, column: str) -> bool:
+    if not isinstance(value, str):
+        raise ValueError(f"column {column!r} holds {type(value).__name__}, not a string")
+    return True
+
+
+def _sample_byte_counts(shard: Any, options: ReadOptions) -> np.ndarray:
+    counts = np.zeros(256, dtype=np.uint64)
+    seen = 0
+    for text in _documents(shard, options):
+        data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+        counts += np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256).astype(np.uint64)
+        seen += len(data)
+        if seen >= SAMPLE_BYTES:
+            break
+    return counts
+
+
+def _count_ngrams_task(plan: CountingPlan, shard: Any, options: ReadOptions, index: int) -> Tuple[Any, ...]:
+    _crash_once(f"count-ngrams-{index}")
+    summary, parts = count_ngrams(plan, _documents(shard, options))
+    return (summary, *parts)
+
+
+def _finish_task(plan: CountingPlan, index: int, positions: int, min_count: int, *parts: Any) -> Tuple[int, Any]:
+    _crash_once(f"finish-{index}")
+    finished = finish_ngrams(plan, index, parts, positions, min_count)
+    return sum(t.nbytes for t in finished.tables), finished
+
+
+def _count_pieces_task(plan: CountingPlan, shard: Any, options: ReadOptions, ensure_unicode: bool, index: int,
+                       *finished: Any) -> Tuple[Any, ...]:
+    _crash_once(f"count-pieces-{index}")
+    summary, parts = count_pieces(plan, language_model(plan, finished), _documents(shard, options), ensure_unicode)
+    return (summary, *parts)
+
+
+def _merge_pieces_task(max_piece_length: int, min_count: int, *parts: PiecePartition) -> Tuple[Any, Any]:
+    return merge_pieces(parts, max_piece_length, min_count)
+
+
+def _count_tokens_task(vocabulary: Model, pieces: Any, weights: Optional[np.ndarray] = None) -> np.ndarray:
+    if isinstance(pieces, PiecePartition):
+        return count_tokens(vocabulary, pieces.pieces(), pieces.counts)
+    assert weights is not None
+    return count_tokens(vocabulary, pieces, weights)
+
+
+class _Tasks:
+    """The remote forms of the tasks, made once per driver process."""
+
+    def __init__(self, ray: Any) -> None:
+        remote = ray.remote(max_retries=TASK_RETRIES)
+        self.sample = remote(_sample_byte_counts)
+        self.count_ngrams = remote(_count_ngrams_task)
+        self.finish = remote(_finish_task)
+        self.count_pieces = remote(_count_pieces_task)
+        self.merge_pieces = remote(_merge_pieces_task)
+        self.count_tokens = remote(_count_tokens_task)
+
+
+def _wait_all(ray: Any, refs: List[Any], name: str, total_bytes: Optional[int], sizes: List[int],
+              progress: Optional[bool]) -> None:
+    """Wait for ``refs`` (one per shard of ``sizes`` bytes) with a progress line: shards, bytes, ETA."""
+    bar = Progress(name, total=total_bytes, unit="B", enabled=progress)
+    pending = {ref: size for ref, size in zip(refs, sizes)}
+    while pending:
+        done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+        for ref in done:
+            bar.update(pending.pop(ref))
+    bar.close()
+
+
+def _shards(ray: Any, source: Any, options: ReadOptions, shard_bytes: int) -> Tuple[List[Any], List[int]]:
+    """(shards, their sizes in bytes): file shards, or a Dataset's blocks as object references."""
+    if isinstance(source, (str, os.PathLike)) or (isinstance(source, (list, tuple)) and
+                                                   all(isinstance(p, (str, os.PathLike)) for p in source)):
+        patterns = [os.fspath(source)] if isinstance(source, (str, os.PathLike)) else [os.fspath(p) for p in source]
+        shards = plan_shards(expand_paths(patterns), shard_bytes, options)
+        sizes = [(s.end if s.end is not None else os.path.getsize(s.path)) - s.start for s in shards]
+        return shards, sizes
+    if hasattr(source, "to_arrow_refs"):
+        refs = source.to_arrow_refs()
+        sizes = [int(x) for x in ray.get([ray.remote(lambda t: t.nbytes).remote(r) for r in refs])]
+        return refs, sizes
+    raise TypeError(f"train_ray takes file paths or globs, or a ray.data.Dataset, not {type(source).__name__}")
+
+
+def _raise_cause(ray: Any, error: Exception) -> None:
+    """Re-raise a failed task's own exception (OSError, ValueError, ...) rather than Ray's wrapper."""
+    if isinstance(error, ray.exceptions.RayTaskError):
+        cause = error.as_instanceof_cause()
+        raise cause from None
+    raise error
+
+
+def train_on_ray(trainer: Any, source: Union[str, Sequence[str], Any], *, options: ReadOptions = ReadOptions(),
+                 address: Optional[str] = None, num_partitions: Optional[int] = None,
+                 shard_bytes: int = SHARD_BYTES, max_memory: Optional[int] = None,
+                 progress: Optional[bool] = None) -> Tuple[List[Model], Dict[str, Any]]:
+    """Train ``trainer``'s options on ``source`` on Ray; (models, stats).
+
+    ``source``: file paths, globs or directories that every node can read, or
+    a ``ray.data.Dataset`` with a text column (``options.field``, default
+    ``text``). ``address``: the cluster to join (None: the one this process is
+    connected to, else a new one-machine Ray on the loopback address).
+    ``max_memory``: the most bytes one worker process may hold; shards are cut
+    to fit it and the run stops early, saying why, when the finished model
+    alone would not fit.
+    """
+    ray = _ray()
+    started = False
+    if not ray.is_initialized():
+        if address is None:
+            init_local_ray(object_store_memory=max_memory // 3 if max_memory else None)
+        else:
+            ray.init(address=address, configure_logging=False, log_to_driver=False)
+        started = True
+    try:
+        return _train(ray, trainer, source, options, num_partitions, shard_bytes, max_memory, progress)
+    except Exception as error:  # noqa: BLE001 - re-raised as its cause
+        _raise_cause(ray, error)
+        raise
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _train(ray: Any, trainer: Any, source: Any, options: ReadOptions, num_partitions: Optional[int],
+           shard_bytes: int, max_memory: Optional[int], progress: Optional[bool]) -> Tuple[List[Model], Dict[str, Any]]:
+    tasks = _Tasks(ray)
+    cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    if max_memory is not None:
+        if max_memory < 64 << 20:
+            raise ValueError(f"max_memory must be at least 64 MB, got {max_memory} bytes")
+        shard_bytes = min(shard_bytes, max_memory // 64)  # a shard's tables take up to ~50x its size
+    partitions = num_partitions or min(MAX_PARTITIONS, max(4, 2 * cpus))
+    stats: Dict[str, Any] = {"num_partitions": partitions, "cpus": cpus, "phases": {}}
+    phases = stats["phases"]
+    start = clock = time.perf_counter()
+
+    def phase(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        phases[name] = {"wall": now - clock}
+        clock = now
+
+    shards, sizes = _shards(ray, source, options, shard_bytes)
+    if not shards:
+        raise ValueError("the corpus has no text to train on")
+    total = sum(sizes)
+    stats.update(shards=len(shards), input_bytes=total)
+    plan = CountingPlan.balanced(trainer.order, partitions, ray.get(tasks.sample.remote(shards[0], options)),
+                                 trainer.isolate_digits)
+    phase("plan")
+
+    # Pass 1: n-gram counts per shard, partitioned; one reduce per partition.
+    counted = [tasks.count_ngrams.options(num_returns=partitions + 1).remote(plan, shard, options, k)
+               for k, shard in enumerate(shards)]
+    _wait_all(ray, [c[0] for c in counted], "Count n-grams", total, sizes, progress)
+    summaries: List[ShardSummary] = ray.get([c[0] for c in counted])
+    stats["documents"] = sum(s.documents for s in summaries)
+    stats["bytes"] = sum(s.positions for s in summaries)
+    if stats["bytes"] == 0:
+        raise ValueError("the corpus has no text to train on")
+    positions = total_positions(summaries)
+    phase("count n-grams")
+    reduced = [tasks.finish.options(num_returns=2).remote(plan, p, positions, trainer.min_count,
+                                                          *[c[p + 1] for c in counted])
+               for p in range(partitions)]
+    model_bytes = sum(ray.get([r[0] for r in reduced]))
+    finished = [r[1] for r in reduced]  # stay in the object store: the driver never holds the model
+    del counted, reduced  # the partial counts can go
+    stats["model_bytes"] = model_bytes
+    if max_memory is not None and model_bytes > max_memory // 2:
+        raise MemoryError(f"the pruned n-gram model takes {model_bytes / 1e9:.2f} GB, more than half of "
+                          f"max_memory ({max_memory / 1e9:.2f} GB) that every segmenting worker needs: "
+                          "raise min_count or max_memory")
+    phase("merge n-grams")
+
+    # Pass 2: pieces per shard with the shared model; one reduce per piece partition.
+    counted_pieces = [tasks.count_pieces.options(num_returns=plan.num_piece_partitions + 1).remote(
+        plan, shard, options, trainer.ensure_unicode, k, *finished) for k, shard in enumerate(shards)]
+    _wait_all(ray, [c[0] for c in counted_pieces], "Count pieces", total, sizes, progress)
+    piece_summaries: List[ShardSummary] = ray.get([c[0] for c in counted_pieces])
+    merged = [tasks.merge_pieces.options(num_returns=2).remote(trainer.max_piece_length, trainer.min_count,
+                                                               *[c[q + 1] for c in counted_pieces])
+              for q in range(plan.num_piece_partitions)]
+    kept: List[PiecePartition] = ray.get([m[0] for m in merged])
+    dropped = [m[1] for m in merged]
+    del counted_pieces, finished
+    stats["distinct_pieces"] = sum(len(k) for k in kept)
+    phase("count pieces")
+
+    # Pruning: the re-tokenizing runs as tasks over slices of the pieces.
+    pieces = [p for part in kept for p in part.pieces()]
+    counts = np.concatenate([part.counts for part in kept])
+    vocabulary = initial_vocabulary(pieces, counts)
+    vocabulary_ref = ray.put(vocabulary)
+    extra = sum(ray.get([tasks.count_tokens.remote(vocabulary_ref, d) for d in dropped]),
+                np.zeros(len(vocabulary.pieces), dtype=np.uint64))
+    vocabulary = Model(vocabulary.pieces, vocabulary.ids,
+                       tuple((np.array(vocabulary.counts, dtype=np.uint64) + extra).tolist()))
+
+    def counter(vocab: Model, texts: Sequence[bytes], weights: np.ndarray) -> np.ndarray:
+        ref = ray.put(vocab)
+        bounds = np.linspace(0, len(texts), cpus + 1).astype(np.int64).tolist()
+        parts = [tasks.count_tokens.remote(ref, list(texts[a:b]), weights[a:b])
+                 for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        return sum(ray.get(parts), np.zeros(len(vocab.pieces), dtype=np.uint64))
+
+    models = vocabularies(vocabulary, trainer.max_vocab_size, counter)
+    phase("prune pieces")
+    stats["seconds"] = time.perf_counter() - start
+    stats["peak_worker_memory"] = max(s.peak_memory for s in summaries + piece_summaries)
+    return models, stats
+
+
+def _print_summary(stats: Dict[str, Any]) -> None:  # pragma: no cover - used by the CLI
+    phases = ", ".join(f"{name} {p['wall']:.2f} s" for name, p in stats["phases"].items())
+    print(f"{stats['documents']} documents, {stats['bytes'] / 1e6:.1f} MB in {stats['shards']} shards, "
+          f"{stats['cpus']} CPUs, {stats['num_partitions']} partitions: {phases}; "
+          f"largest worker {stats['peak_worker_memory'] / 1e9:.2f} GB", file=sys.stderr)

@@ -1,0 +1,114 @@
+"""Corpus files as shards that workers read themselves.
+
+A :class:`FileShard` is a file, or the lines of an uncompressed text or JSON
+lines file that start inside a byte range; any process that can open the
+path reads it with :func:`read_shard`, so the corpus never passes through
+the driver. Documents are exactly those :class:`bytepiece.Corpus` reads from
+the same files with the same :class:`ReadOptions` (one per line, a JSON
+field, or each whole file; ``.gz`` decompressed; ``.parquet`` by column).
+"""
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass
+from typing import Iterator, List, Optional, Sequence
+
+from ..corpus import Corpus
+
+__all__ = ["ReadOptions", "FileShard", "expand_paths", "plan_shards", "read_shard"]
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How documents are read from files: the JSON ``field`` (or parquet
+    column; None: plain text, and parquet's ``text`` column), ``whole_file``
+    documents, and the policy for invalid UTF-8 (``errors``)."""
+
+    field: Optional[str] = None
+    whole_file: bool = False
+    errors: str = "strict"
+
+
+@dataclass(frozen=True)
+class FileShard:
+    """The documents of ``path`` whose lines start at a byte in
+    [``start``, ``end``) (``end`` None: to the end of the file)."""
+
+    path: str
+    start: int = 0
+    end: Optional[int] = None
+
+    def __str__(self) -> str:
+        return self.path if self.start == 0 and self.end is None else f"{self.path} (bytes {self.start}-{self.end})"
+
+
+def expand_paths(patterns: Sequence[str]) -> List[str]:
+    """Files named by ``patterns``: paths, globs (``**`` recursive) and
+    directories (every file below, sorted). OSError when one names nothing."""
+    paths: List[str] = []
+    for pattern in patterns:
+        if os.path.isdir(pattern):
+            found = sorted(os.path.join(root, name) for root, _, names in os.walk(pattern) for name in names)
+        elif glob.has_magic(pattern):
+            found = sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+        else:
+            found = [pattern]
+        if not found:
+            raise OSError(f"no file matches {pattern!r}")
+        for path in found:
+            with open(path, "rb"):  # fail before any work starts, naming the file
+                pass
+        paths += found
+    return paths
+
+
+def _splittable(path: str, options: ReadOptions) -> bool:
+    return not options.whole_file and not path.endswith((".gz", ".parquet"))
+
+
+def plan_shards(paths: Sequence[str], shard_bytes: int, options: ReadOptions) -> List[FileShard]:
+    """Shards of at most about ``shard_bytes`` bytes of file: uncompressed
+    line files are cut into byte ranges, other files are one shard each."""
+    if shard_bytes < 1:
+        raise ValueError(f"shard_bytes must be positive, got {shard_bytes}")
+    shards: List[FileShard] = []
+    for path in paths:
+        size = os.path.getsize(path)
+        if not _splittable(path, options) or size <= shard_bytes:
+            shards.append(FileShard(path))
+            continue
+        starts = list(range(0, size, shard_bytes))
+        shards += [FileShard(path, a, min(a + shard_bytes, size) if a + shard_bytes < size else None) for a in starts]
+    return shards
+
+
+def _parquet_documents(shard: FileShard, options: ReadOptions) -> Iterator[str]:
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]  # optional (bytepiece[ray])
+
+    column = options.field or "text"
+    table = pq.read_table(shard.path, columns=[column])
+    for value in table.column(column).to_pylist():
+        if not isinstance(value, str):
+            raise ValueError(f"{shard.path}: column {column!r} holds {type(value).__name__}, not a string")
+        yield value
+
+
+def read_shard(shard: FileShard, options: ReadOptions) -> Iterator[str]:
+    """The documents of ``shard``, as :class:`bytepiece.Corpus` would read them."""
+    if shard.path.endswith(".parquet"):
+        yield from _parquet_documents(shard, options)
+        return
+    corpus = Corpus([shard.path], field=options.field, whole_file=options.whole_file, errors=options.errors)
+    if shard.start == 0 and shard.end is None:
+        for text, _ in corpus.records():
+            yield text
+        return
+    with open(shard.path, "rb") as f:
+        if shard.start > 0:
+            f.seek(shard.start - 1)
+            if f.read(1) != b"\n":
+                f.readline()  # the line that starts before the shard belongs to the previous one
+        lines = corpus.lines_of(f, shard.path, end=shard.end, where=f"bytes {shard.start}-{shard.end}")
+        for text, _ in corpus.records_of(lines):
+            yield text

@@ -1,0 +1,197 @@
+"""Training on Ray: a 3-node cluster on this machine (loopback only) gives the very
+model files that Trainer.train gives, from files and from a ray.data.Dataset, with
+workers killed mid-run, and fails clearly on unreadable input."""
+import gzip
+import ipaddress
+import json
+import os
+import random
+import socket
+import string
+
+import pytest
+
+# Every node binds the loopback address only: Ray reads this once, when it is imported.
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+ray = pytest.importorskip("ray")
+from ray.cluster_utils import Cluster  # noqa: E402
+
+import bytepiece  # noqa: E402
+from bytepiece.cli import main  # noqa: E402
+from bytepiece.training.ray_engine import CRASH_ONCE_ENV, train_on_ray  # noqa: E402
+from bytepiece.training.sources import ReadOptions  # noqa: E402
+from conftest import ROOT  # noqa: E402
+
+SAMPLE = ROOT / "data" / "sample.jsonl"
+OPTION_SETS = [
+    dict(order=6, max_vocab_size=[3000, 1000]),
+    dict(order=8, max_vocab_size=2000, min_count=3, isolate_digits=True),
+    dict(order=4, max_vocab_size=1500, max_piece_length=8, ensure_unicode=False),
+]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """Head + 2 worker nodes, one CPU each, every one on 127.0.0.1."""
+    crash_dir = tmp_path_factory.mktemp("crash")
+    saved = dict(os.environ)
+    os.environ[CRASH_ONCE_ENV] = str(crash_dir)  # the nodes' workers inherit it
+    node = dict(num_cpus=1, object_store_memory=100 << 20)
+    cluster = Cluster(initialize_head=True, head_node_args=dict(node, include_dashboard=False))
+    for _ in range(2):
+        cluster.add_node(**node)
+    ray.init(address=cluster.address, configure_logging=False, log_to_driver=False)
+    try:
+        yield cluster, crash_dir
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@pytest.fixture(scope="module")
+def texts():
+    with open(SAMPLE, encoding="utf-8") as f:
+        return [json.loads(line)["text"] for line in f]
+
+
+@pytest.fixture(scope="module")
+def corpus_files(tmp_path_factory, texts):
+    """The sample split into a .jsonl, a .jsonl.gz and a large .jsonl (cut into byte ranges)."""
+    folder = tmp_path_factory.mktemp("corpus")
+    lines = [json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts]
+    (folder / "a.jsonl").write_text("".join(lines[:300]), encoding="utf-8")
+    with gzip.open(folder / "b.jsonl.gz", "wt", encoding="utf-8") as f:
+        f.write("".join(lines[300:700]))
+    (folder / "c.jsonl").write_text("".join(lines[700:]), encoding="utf-8")
+    return folder
+
+
+def local_models(texts, options):
+    trainer = bytepiece.Trainer(**options)
+    trainer.train(texts, num_threads=2, progress=False)
+    return trainer.models()
+
+
+@pytest.mark.parametrize("options", OPTION_SETS, ids=["default", "order8-digits", "order4-bytes"])
+def test_ray_training_from_files_equals_local_training(cluster, corpus_files, texts, options):
+    trainer = bytepiece.Trainer(**options)
+    models, stats = train_on_ray(trainer, [str(corpus_files / "*.jsonl*")], options=ReadOptions(field="text"),
+                                 num_partitions=5, shard_bytes=20000, progress=False)
+    assert stats["shards"] > 3  # c.jsonl was cut into byte ranges
+    assert stats["documents"] == len(texts)
+    assert models == local_models(texts, options)
+
+
+def test_ray_training_from_a_dataset_equals_local_training(cluster, texts):
+    dataset = ray.data.from_items([{"text": t} for t in texts], override_num_blocks=4)
+    trainer = bytepiece.Trainer(order=7, max_vocab_size=[2500, 800], min_count=2)
+    trainer.train_ray(dataset, num_partitions=3, progress=False)
+    assert trainer.models() == local_models(texts, dict(order=7, max_vocab_size=[2500, 800], min_count=2))
+
+
+def test_killed_workers_are_retried_and_the_model_is_unchanged(cluster, corpus_files, texts):
+    _, crash_dir = cluster
+    armed = ["count-ngrams-1", "finish-2", "count-pieces-0"]
+    for name in armed:
+        (crash_dir / f"{name}.crash").touch()
+    trainer = bytepiece.Trainer(max_vocab_size=3000)
+    models, _ = train_on_ray(trainer, [str(corpus_files)], options=ReadOptions(field="text"), num_partitions=4,
+                             shard_bytes=20000, progress=False)
+    assert all((crash_dir / f"{name}.crashed").exists() for name in armed)  # each worker did die once
+    assert models == local_models(texts, dict(max_vocab_size=3000))
+
+
+def test_cli_train_on_a_ray_cluster_writes_the_local_model_file(cluster, corpus_files, tmp_path):
+    head, _ = cluster
+    files = [str(corpus_files / name) for name in ("a.jsonl", "b.jsonl.gz", "c.jsonl")]
+    on_ray, local = tmp_path / "ray.model", tmp_path / "local.model"
+    assert main(["train", "--ray", head.address, "--field", "text", *files, "--vocab-size", "2000",
+                 "-o", str(on_ray), "-q"]) == 0
+    assert main(["train", "--field", "text", *files, "--vocab-size", "2000", "-o", str(local), "-q"]) == 0
+    assert on_ray.read_bytes() == local.read_bytes()
+
+
+def test_an_unreadable_shard_fails_the_run_naming_the_file(cluster, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b'{"text": "fine"}\n{"text": "broken \xff utf-8"}\n')
+    with pytest.raises(ValueError, match="bad.jsonl.*invalid UTF-8"):
+        bytepiece.Trainer().train_ray([str(bad)], field="text", progress=False)
+    missing_field = tmp_path / "nofield.jsonl"
+    missing_field.write_text('{"body": "x"}\n')
+    with pytest.raises(ValueError, match="nofield.jsonl.*no field 'text'"):
+        bytepiece.Trainer().train_ray([str(missing_field)], field="text", progress=False)
+    with pytest.raises(OSError, match="no file matches"):
+        bytepiece.Trainer().train_ray([str(tmp_path / "absent*.jsonl")], field="text", progress=False)
+
+
+def test_max_memory_that_cannot_hold_the_model_fails_early_with_a_reason(cluster, tmp_path):
+    rng = random.Random(0)
+    noise = tmp_path / "noise.txt"  # every 3..8-gram distinct: a large model at min_count 1
+    noise.write_text("\n".join("".join(rng.choice(string.ascii_letters) for _ in range(2000)) for _ in range(100)))
+    with pytest.raises(MemoryError, match="raise min_count or max_memory"):
+        bytepiece.Trainer(order=8, min_count=1).train_ray([str(noise)], max_memory=64 << 20, progress=False)
+    with pytest.raises(ValueError, match="at least 64 MB"):
+        bytepiece.Trainer().train_ray([str(noise)], max_memory=1 << 20, progress=False)
+
+
+def _listening_addresses(pids):
+    """(address, port) of every listening TCP socket of the processes ``pids``."""
+    inodes = set()
+    for pid in pids:
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        except OSError:
+            continue
+    found = []
+    for table, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
+        with open(table) as f:
+            for row in f.readlines()[1:]:
+                fields = row.split()
+                local, state, inode = fields[1], fields[3], fields[9]
+                if state != "0A" or inode not in inodes:  # 0A: LISTEN
+                    continue
+                host, port = local.split(":")
+                raw = bytes.fromhex(host)
+                if family == socket.AF_INET:
+                    raw = raw[::-1]
+                else:  # four little-endian 32-bit words
+                    raw = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
+                found.append((socket.inet_ntop(family, raw), int(port, 16)))
+    return found
+
+
+def _descendants(root):
+    children = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    parent = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(name))
+    out, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        for child in children.get(pid, []):
+            out.append(child)
+            stack.append(child)
+    return out
+
+
+def test_every_ray_node_listens_on_the_loopback_address_only(cluster):
+    addresses = _listening_addresses(_descendants(os.getpid()))
+    assert addresses, "no listening socket found for the cluster's processes"
+    assert all(_is_loopback(host) for host, _ in addresses), addresses
+
+
+def _is_loopback(host):
+    address = ipaddress.ip_address(host)
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+    return (mapped or address).is_loopback
