@@ -23,7 +23,7 @@ import numpy as np
 
 from . import _core
 from .text import TextLike, to_utf8
-from .validation import check_num_threads, check_seed
+from .validation import check_int, check_num_threads, check_seed
 
 __all__ = ["SAMPLERS", "MAX_ALPHA", "Segmentation", "Encoder"]
 
@@ -127,11 +127,9 @@ class Encoder:
                      normalize: bool = True) -> List[List[int]]:
         """One list of ids per text."""
         parts = self._run(texts, segmentation, first_stream, add_bos, add_eos, num_threads, normalize, True)
-        if len(parts) == 1:
-            return parts[0]
+        result = parts[0] if len(parts) == 1 else [ids for part in parts for ids in part]
         # The tasks left their lists out of the cyclic GC (see Segmenter.encode_lists):
         # no collection during the batch rescans them; now they rejoin it.
-        result = [ids for part in parts for ids in part]
         _core.track_lists(result)
         return result
 
@@ -154,6 +152,7 @@ class Encoder:
         if not isinstance(texts, (list, tuple)):
             texts = list(texts)
         threads = check_num_threads(num_threads)
+        first_stream = check_int("first_stream", first_stream, 0)
         segmenter = self._segmenter
 
         def task(bounds: Tuple[int, int]) -> Any:
@@ -167,10 +166,7 @@ class Encoder:
 
         ranges = _task_ranges(texts, threads)
         if len(ranges) == 1:
-            result = task(ranges[0])
-            if as_lists:
-                _core.track_lists(result)
-            return [result]
+            return [task(ranges[0])]
         # Each task runs C without the GIL, then builds its lists with it:
         # one thread's list building overlaps the other threads' C work.
         with ThreadPoolExecutor(max_workers=threads) as pool:

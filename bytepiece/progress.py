@@ -49,7 +49,9 @@ class Progress:
         elapsed = max(now - self.start, 1e-9)
         total = f"/{_human(self.total)}" if self.total else ""
         pct = f" ({100 * self.done / self.total:3.0f}%)" if self.total else ""
+        rate = self.done / elapsed
+        eta = f", ETA {(self.total - self.done) / rate:.0f} s" if self.total and rate > 0 and end == "" else ""
         line = (f"{self.desc}: {_human(self.done)}{total} {self.unit}{pct} "
-                f"{_human(self.done / elapsed)} {self.unit}/s {elapsed:.1f} s")
+                f"{_human(rate)} {self.unit}/s {elapsed:.1f} s{eta}")
         self.stream.write("\r" + line.ljust(72) + end)
         self.stream.flush()

@@ -18,10 +18,11 @@ from typing import Callable, List, Sequence
 import numpy as np
 
 from ._core import NUM_SPECIAL
-from .model import Model, pack_pieces
+from . import _core
+from .model import Model, PackedPieces, pack_pieces, piece_scores
 
 __all__ = [
-    "TokenCounter", "count_tokens", "keep_mask", "initial_vocabulary", "drop_wasted", "vocabularies", "prune_pieces",
+    "TokenCounter", "canonical_segmenter", "count_tokens_packed", "count_tokens", "keep_mask", "initial_vocabulary", "drop_wasted", "vocabularies", "prune_pieces",
 ]
 
 #: ``counter(vocabulary, pieces, weights)``: a uint64 array parallel to
@@ -39,12 +40,26 @@ def _counts(vocabulary: Model) -> np.ndarray:
     return np.array(vocabulary.counts, dtype=np.uint64)
 
 
+def canonical_segmenter(pieces: PackedPieces, counts: np.ndarray) -> "_core.Segmenter":
+    """The C segmenter of a vocabulary in canonical order, straight from its
+    packed pieces and counts: no Python object per piece (what a pruning
+    worker holding millions of pieces needs)."""
+    ids = np.arange(NUM_SPECIAL, NUM_SPECIAL + len(pieces), dtype=np.int32)
+    return _core.Segmenter(pieces.data, pieces.offsets, piece_scores(np.asarray(counts, dtype=np.int64)), ids)
+
+
+def count_tokens_packed(segmenter: "_core.Segmenter", num_pieces: int, texts: PackedPieces,
+                        weights: np.ndarray) -> np.ndarray:
+    """:func:`count_tokens` with the vocabulary's segmenter (of ``num_pieces``
+    pieces in canonical order) and the texts packed."""
+    totals = segmenter.count_tokens(texts.data, texts.offsets, np.asarray(weights, dtype=np.uint64),
+                                    num_pieces + NUM_SPECIAL)
+    return totals[NUM_SPECIAL:]
+
+
 def count_tokens(vocabulary: Model, pieces: Sequence[bytes], weights: np.ndarray) -> np.ndarray:
     """The :data:`TokenCounter` of one thread (one C call)."""
-    packed = pack_pieces(pieces)
-    totals = vocabulary.segmenter().count_tokens(packed.data, packed.offsets, np.asarray(weights, dtype=np.uint64),
-                                                 vocabulary.vocab_size)
-    return totals[NUM_SPECIAL:]
+    return count_tokens_packed(vocabulary.segmenter(), len(vocabulary.pieces), pack_pieces(pieces), weights)
 
 
 def keep_mask(pieces: Sequence[bytes], counts: np.ndarray, max_piece_length: int, min_count: int) -> np.ndarray:

@@ -219,7 +219,16 @@ class Tokenizer:
         segmentation = self._segmentation(alpha, sampler, seed)
         return self._encoder.encode_lists([to_utf8(text, normalize)] * n, segmentation, num_threads=1)
 
-    def nbest(self, text: TextLike, k: int, *, with_scores: bool = False, normalize: bool = True) -> List[Any]:
+    @overload
+    def nbest(self, text: TextLike, k: int, *, with_scores: Literal[False] = ...,
+              normalize: bool = ...) -> List[List[int]]: ...
+
+    @overload
+    def nbest(self, text: TextLike, k: int, *, with_scores: Literal[True],
+              normalize: bool = ...) -> List[Tuple[List[int], float]]: ...
+
+    def nbest(self, text: TextLike, k: int, *, with_scores: bool = False,
+              normalize: bool = True) -> Union[List[List[int]], List[Tuple[List[int], float]]]:
         """The ``k`` highest-scoring segmentations of ``text`` (ids), best first; exact.
 
         Fewer when the text has fewer segmentations. The first is ``encode(text)``.

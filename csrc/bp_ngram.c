@@ -123,6 +123,18 @@ static inline int table_add(table *t, uint64_t key, uint64_t h, uint64_t count, 
     return BP_OK;
 }
 
+/* A zeroed model of `order` and `num_partitions` (checked by the caller), or
+ * NULL when out of memory. */
+static bp_ngrams *alloc_ngrams(int order, int num_partitions)
+{
+    bp_ngrams *g = calloc(1, sizeof *g);
+    if (g) {
+        g->order = order;
+        g->num_partitions = num_partitions;
+    }
+    return g;
+}
+
 int bp_ngrams_new(int order, int num_partitions, bp_ngrams **out)
 {
     if (!out)
@@ -130,11 +142,9 @@ int bp_ngrams_new(int order, int num_partitions, bp_ngrams **out)
     *out = NULL;
     if (order < 1 || order > BP_MAX_ORDER || num_partitions < 1 || num_partitions > BP_MAX_PARTITIONS)
         return BP_ERR_INVALID;
-    bp_ngrams *g = calloc(1, sizeof *g);
+    bp_ngrams *g = alloc_ngrams(order, num_partitions);
     if (!g)
         return BP_ERR_NOMEM;
-    g->order = order;
-    g->num_partitions = num_partitions;
     for (int b = 0; b < 256; b++)
         g->part_of_byte[b] = (uint8_t)(b % num_partitions);
     for (int j = 1; j <= order; j++) {
@@ -488,11 +498,9 @@ int bp_ngrams_view(int order, int num_partitions, const uint8_t part_of_byte[256
         if (free_slots == 0)
             return BP_ERR_INVALID;
     }
-    bp_ngrams *g = calloc(1, sizeof *g);
+    bp_ngrams *g = alloc_ngrams(order, num_partitions);
     if (!g)
         return BP_ERR_NOMEM;
-    g->order = order;
-    g->num_partitions = num_partitions;
     g->finished = g->borrowed = g->started = 1;
     memcpy(g->part_of_byte, part_of_byte, 256);
     for (int j = 1; j <= order; j++) {

@@ -145,3 +145,15 @@ def test_track_lists_is_idempotent_on_tracked_lists():
     lists = [[1], [2]]
     _core.track_lists(lists)  # tracking an object twice would abort the interpreter
     assert all(gc.is_tracked(part) for part in lists)
+
+
+def test_first_stream_continues_a_batch_exactly(tok40k, texts):
+    """Encoding a corpus batch by batch with a running first_stream samples like one big batch."""
+    whole = tok40k.encode_batch(texts[:60], alpha=0.2, seed=11, num_threads=2)
+    parts = [tok40k.encode_batch(texts[lo:min(lo + 25, 60)], alpha=0.2, seed=11, first_stream=lo)
+             for lo in range(0, 60, 25)]
+    assert [ids for part in parts for ids in part] == whole
+    ids, offsets = tok40k.encode_batch_numpy(texts[25:50], alpha=0.2, seed=11, first_stream=25)
+    assert [ids[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:])] == whole[25:50]
+    with pytest.raises(ValueError, match="first_stream must be at least 0"):
+        tok40k.encode_batch(texts[:2], alpha=0.2, seed=11, first_stream=-1)

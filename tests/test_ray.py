@@ -127,14 +127,15 @@ def test_an_unreadable_shard_fails_the_run_naming_the_file(cluster, tmp_path):
         bytepiece.Trainer().train_ray([str(tmp_path / "absent*.jsonl")], field="text", progress=False)
 
 
-def test_max_memory_that_cannot_hold_the_model_fails_early_with_a_reason(cluster, tmp_path):
+def test_a_memory_bound_the_run_cannot_keep_fails_with_a_reason(cluster, tmp_path):
     rng = random.Random(0)
-    noise = tmp_path / "noise.txt"  # every 3..8-gram distinct: a large model at min_count 1
-    noise.write_text("\n".join("".join(rng.choice(string.ascii_letters) for _ in range(2000)) for _ in range(100)))
-    with pytest.raises(MemoryError, match="raise min_count or max_memory"):
-        bytepiece.Trainer(order=8, min_count=1).train_ray([str(noise)], max_memory=64 << 20, progress=False)
-    with pytest.raises(ValueError, match="at least 64 MB"):
-        bytepiece.Trainer().train_ray([str(noise)], max_memory=1 << 20, progress=False)
+    noise = tmp_path / "noise.txt"  # every 3..8-gram distinct: tables far above 512 MB at min_count 1
+    noise.write_text("\n".join("".join(rng.choice(string.ascii_letters) for _ in range(100)) for _ in range(20000)))
+    with pytest.raises(MemoryError, match=r"0\.54 GB.*: raise (min_count or )?max_memory"):
+        bytepiece.Trainer(order=8, min_count=1).train_ray([str(noise)], max_memory=512 << 20, num_partitions=2,
+                                                          progress=False)
+    with pytest.raises(ValueError, match="at least 512 MB"):
+        bytepiece.Trainer().train_ray([str(noise)], max_memory=64 << 20, progress=False)
 
 
 def _listening_addresses(pids):
@@ -195,3 +196,17 @@ def _is_loopback(host):
     address = ipaddress.ip_address(host)
     mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1
     return (mapped or address).is_loopback
+
+
+def test_plain_text_and_parquet_files_train_as_locally(cluster, tmp_path, texts):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    lines = [t.replace("\n", " ") for t in texts]  # one document per line
+    (tmp_path / "part1.txt").write_text("\n".join(lines[:800]) + "\n", encoding="utf-8")
+    pq.write_table(pa.table({"text": lines[800:]}), tmp_path / "part2.parquet")
+    trainer = bytepiece.Trainer(max_vocab_size=2000)
+    models, stats = train_on_ray(trainer, [str(tmp_path / "part1.txt"), str(tmp_path / "part2.parquet")],
+                                 num_partitions=3, shard_bytes=30000, progress=False)
+    assert stats["documents"] == len(lines)
+    assert models == local_models(lines, dict(max_vocab_size=2000))

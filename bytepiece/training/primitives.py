@@ -24,6 +24,7 @@ place, so one copy in shared memory (Ray's object store) serves a machine.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Iterable, List, Optional, Sequence, Tuple
 
@@ -37,8 +38,8 @@ from ..text import TRAINING_CHUNK_CHARS, TextLike, split_chunks
 
 __all__ = [
     "CountingPlan", "ShardSummary", "NgramPartition", "FinishedPartition", "PiecePartition",
-    "chunk_batches", "count_ngrams", "total_positions", "finish_ngrams", "language_model", "count_pieces",
-    "merge_pieces", "prune",
+    "chunk_batches", "peak_memory", "check_memory", "count_ngrams", "total_positions", "finish_ngrams",
+    "language_model", "count_pieces", "merge_pieces", "prune",
 ]
 
 #: Documents packed into one C call.
@@ -131,8 +132,7 @@ class PiecePartition:
 
     def pieces(self) -> List[bytes]:
         """The pieces as a list."""
-        bounds = self.offsets.tolist()
-        return [self.data[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        return PackedPieces(self.data, self.offsets).pieces()
 
     def __len__(self) -> int:
         return len(self.counts)
@@ -156,7 +156,7 @@ def chunk_batches(texts: Iterable[TextLike], isolate_digits: bool,
         yield pack_pieces(chunks), docs
 
 
-def _peak_memory() -> int:
+def peak_memory() -> int:
     """The peak resident memory of this process so far, in bytes (0 where unknown)."""
     try:
         import resource
@@ -165,9 +165,30 @@ def _peak_memory() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def count_ngrams(plan: CountingPlan, texts: Iterable[TextLike]) -> Tuple[ShardSummary, List[NgramPartition]]:
+def _resident_memory() -> int:
+    """The resident memory of this process now, in bytes (0 where unknown)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def check_memory(limit: Optional[int], what: str) -> None:
+    """Raise MemoryError, saying what to change, when this process holds more than ``limit`` bytes."""
+    if limit is None:
+        return
+    used = _resident_memory()
+    if used > limit:
+        raise MemoryError(f"{what} holds {used / 1e9:.2f} GB, more than the memory bound of {limit / 1e9:.2f} GB: "
+                          "raise max_memory, or use more partitions or a larger min_count")
+
+
+def count_ngrams(plan: CountingPlan, texts: Iterable[TextLike],
+                 memory_limit: Optional[int] = None) -> Tuple[ShardSummary, List[NgramPartition]]:
     """Pass 1 on one shard: its summary and its n-gram counts, one
-    :class:`NgramPartition` per partition of the plan."""
+    :class:`NgramPartition` per partition of the plan. With ``memory_limit``
+    (bytes), a MemoryError once this process holds more."""
     counter = plan.new_counter()
     docs = 0
     byte_counts = np.zeros(256, dtype=np.uint64)
@@ -176,11 +197,12 @@ def count_ngrams(plan: CountingPlan, texts: Iterable[TextLike]) -> Tuple[ShardSu
             counter.count(p, packed.data, packed.offsets)
         byte_counts += np.bincount(np.frombuffer(packed.data, dtype=np.uint8), minlength=256).astype(np.uint64)
         docs += n
+        check_memory(memory_limit, "counting the n-grams of a shard")
     parts = []
     for p in range(plan.num_partitions):
         exported = [counter.export_counts(p, j) for j in range(1, plan.order + 1)]
         parts.append(NgramPartition(p, tuple(k for k, _ in exported), tuple(c for _, c in exported)))
-    summary = ShardSummary(docs, int(counter.positions), byte_counts, _peak_memory())
+    summary = ShardSummary(docs, int(counter.positions), byte_counts, peak_memory())
     return summary, parts
 
 
@@ -192,7 +214,7 @@ def total_positions(summaries: Sequence[ShardSummary]) -> int:
 
 
 def finish_ngrams(plan: CountingPlan, index: int, parts: Sequence[NgramPartition], positions: int,
-                  min_count: int) -> FinishedPartition:
+                  min_count: int, memory_limit: Optional[int] = None) -> FinishedPartition:
     """Reduce of pass 1 for partition ``index``: the sum of the shards' counts,
     pruned below ``min_count`` and turned into log-probabilities, with
     ``positions`` the corpus-wide :func:`total_positions`."""
@@ -202,6 +224,7 @@ def finish_ngrams(plan: CountingPlan, index: int, parts: Sequence[NgramPartition
             raise ValueError(f"partition {part.index} given to the reducer of partition {index}")
         for j in range(1, plan.order + 1):
             counter.add_counts(index, j, part.keys[j - 1], part.counts[j - 1])
+        check_memory(memory_limit, f"merging n-gram partition {index}")
     added = counter.add_missing_bytes(index)
     counter.add_positions(positions - added)
     counter.finish_partition(index, min_count)
@@ -237,7 +260,7 @@ def _split_pieces(counter: "_training.PieceCounter", num_partitions: int) -> Lis
 
 
 def count_pieces(plan: CountingPlan, model: "_training.NgramModel", texts: Iterable[TextLike],
-                 ensure_unicode: bool = True) -> Tuple[ShardSummary, List[PiecePartition]]:
+                 ensure_unicode: bool = True, memory_limit: Optional[int] = None) -> Tuple[ShardSummary, List[PiecePartition]]:
     """Pass 2 on one shard: segment it with the finished ``model`` (BNLM
     Viterbi) and count the pieces, one :class:`PiecePartition` per piece
     partition of the plan."""
@@ -247,12 +270,13 @@ def count_pieces(plan: CountingPlan, model: "_training.NgramModel", texts: Itera
         _training.bnlm_count_pieces(model, ensure_unicode, packed.data, packed.offsets, counter)
         docs += n
         positions += len(packed.data)
-    summary = ShardSummary(docs, positions, np.zeros(256, dtype=np.uint64), _peak_memory())
+        check_memory(memory_limit, "counting the pieces of a shard")
+    summary = ShardSummary(docs, positions, np.zeros(256, dtype=np.uint64), peak_memory())
     return summary, _split_pieces(counter, plan.num_piece_partitions)
 
 
-def merge_pieces(parts: Sequence[PiecePartition], max_piece_length: int,
-                 min_count: int) -> Tuple[PiecePartition, PiecePartition]:
+def merge_pieces(parts: Sequence[PiecePartition], max_piece_length: int, min_count: int,
+                 memory_limit: Optional[int] = None) -> Tuple[PiecePartition, PiecePartition]:
     """Reduce of pass 2 for one piece partition: the summed counts, split into
     the pieces that stay (single bytes, and pieces of at most
     ``max_piece_length`` bytes seen ``min_count`` times) and those dropped."""
@@ -260,6 +284,7 @@ def merge_pieces(parts: Sequence[PiecePartition], max_piece_length: int,
     index = parts[0].index if parts else 0
     for part in parts:
         counter.add_packed(part.data, part.offsets, part.counts)
+        check_memory(memory_limit, f"merging piece partition {index}")
     merged = PiecePartition(index, *counter.export())
     pieces = merged.pieces()
     kept = keep_mask(pieces, merged.counts, max_piece_length, min_count)

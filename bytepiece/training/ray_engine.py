@@ -20,7 +20,6 @@ only when this module is used.
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -28,12 +27,12 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .._core import MAX_PARTITIONS
-from ..model import Model
+from ..model import Model, PackedPieces, pack_pieces
 from ..progress import Progress
-from ..pruning import count_tokens, initial_vocabulary, vocabularies
+from ..pruning import canonical_segmenter, count_tokens_packed, initial_vocabulary, vocabularies
 from .primitives import (
     CountingPlan, PiecePartition, ShardSummary, count_ngrams, count_pieces, finish_ngrams, language_model,
-    merge_pieces, total_positions,
+    merge_pieces, peak_memory, total_positions,
 )
 from .sources import FileShard, ReadOptions, expand_paths, plan_shards, read_shard
 
@@ -43,6 +42,8 @@ __all__ = ["train_on_ray", "init_local_ray", "TASK_RETRIES"]
 TASK_RETRIES = 3
 #: Default bytes of file per shard.
 SHARD_BYTES = 16 << 20
+#: The smallest memory bound per worker process that makes sense.
+MIN_MEMORY = 512 << 20
 #: Bytes of the first shard whose byte frequencies balance the partitions.
 SAMPLE_BYTES = 1 << 20
 #: The fault-injection hook of the tests: in this directory, a file NAME.crash makes the
@@ -131,41 +132,51 @@ def _sample_byte_counts(shard: Any, options: ReadOptions) -> np.ndarray:
     return counts
 
 
-def _count_ngrams_task(plan: CountingPlan, shard: Any, options: ReadOptions, index: int) -> Tuple[Any, ...]:
+def _count_ngrams_task(plan: CountingPlan, shard: Any, options: ReadOptions, index: int,
+                       limit: Optional[int]) -> Tuple[Any, ...]:
     _crash_once(f"count-ngrams-{index}")
-    summary, parts = count_ngrams(plan, _documents(shard, options))
+    summary, parts = count_ngrams(plan, _documents(shard, options), limit)
     return (summary, *parts)
 
 
-def _finish_task(plan: CountingPlan, index: int, positions: int, min_count: int, *parts: Any) -> Tuple[int, Any]:
+def _finish_task(plan: CountingPlan, index: int, positions: int, min_count: int, limit: Optional[int],
+                 *parts: Any) -> Tuple[int, Any]:
     _crash_once(f"finish-{index}")
-    finished = finish_ngrams(plan, index, parts, positions, min_count)
+    finished = finish_ngrams(plan, index, parts, positions, min_count, limit)
     return sum(t.nbytes for t in finished.tables), finished
 
 
 def _count_pieces_task(plan: CountingPlan, shard: Any, options: ReadOptions, ensure_unicode: bool, index: int,
-                       *finished: Any) -> Tuple[Any, ...]:
+                       limit: Optional[int], *finished: Any) -> Tuple[Any, ...]:
     _crash_once(f"count-pieces-{index}")
-    summary, parts = count_pieces(plan, language_model(plan, finished), _documents(shard, options), ensure_unicode)
+    summary, parts = count_pieces(plan, language_model(plan, finished), _documents(shard, options), ensure_unicode,
+                                  limit)
     return (summary, *parts)
 
 
-def _merge_pieces_task(max_piece_length: int, min_count: int, *parts: PiecePartition) -> Tuple[Any, Any]:
-    return merge_pieces(parts, max_piece_length, min_count)
+def _merge_pieces_task(max_piece_length: int, min_count: int, limit: Optional[int],
+                       *parts: PiecePartition) -> Tuple[Any, Any, int]:
+    kept, dropped = merge_pieces(parts, max_piece_length, min_count, limit)
+    return kept, dropped, len(dropped)
 
 
-def _count_tokens_task(vocabulary: Model, pieces: Any, weights: Optional[np.ndarray] = None) -> np.ndarray:
+def _count_tokens_task(vocabulary: PackedPieces, counts: np.ndarray, pieces: Any, weights: Optional[np.ndarray],
+                       start: int, stop: int) -> np.ndarray:
+    """Pruning's token totals of pieces[start:stop] (a PiecePartition, or PackedPieces with
+    weights) under the canonical vocabulary of packed pieces and counts."""
     if isinstance(pieces, PiecePartition):
-        return count_tokens(vocabulary, pieces.pieces(), pieces.counts)
+        pieces, weights = PackedPieces(pieces.data, pieces.offsets), pieces.counts
     assert weights is not None
-    return count_tokens(vocabulary, pieces, weights)
+    segmenter = canonical_segmenter(vocabulary, counts)
+    return count_tokens_packed(segmenter, len(vocabulary), pieces.slice(start, stop), weights[start:stop])
 
 
 class _Tasks:
     """The remote forms of the tasks, made once per driver process."""
 
-    def __init__(self, ray: Any) -> None:
-        remote = ray.remote(max_retries=TASK_RETRIES)
+    def __init__(self, ray: Any, memory: Optional[int]) -> None:
+        # With a bound, each task reserves it: Ray runs no more tasks on a node than its memory holds.
+        remote = ray.remote(max_retries=TASK_RETRIES, **({"memory": memory} if memory else {}))
         self.sample = remote(_sample_byte_counts)
         self.count_ngrams = remote(_count_ngrams_task)
         self.finish = remote(_finish_task)
@@ -177,11 +188,12 @@ class _Tasks:
 def _wait_all(ray: Any, refs: List[Any], name: str, total_bytes: Optional[int], sizes: List[int],
               progress: Optional[bool]) -> None:
     """Wait for ``refs`` (one per shard of ``sizes`` bytes) with a progress line: shards, bytes, ETA."""
-    bar = Progress(name, total=total_bytes, unit="B", enabled=progress)
+    bar = Progress(f"{name}, 0/{len(refs)} shards", total=total_bytes, unit="B", enabled=progress)
     pending = {ref: size for ref, size in zip(refs, sizes)}
     while pending:
         done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
         for ref in done:
+            bar.desc = f"{name}, {len(refs) - len(pending) + 1}/{len(refs)} shards"
             bar.update(pending.pop(ref))
     bar.close()
 
@@ -243,13 +255,14 @@ def train_on_ray(trainer: Any, source: Union[str, Sequence[str], Any], *, option
 
 def _train(ray: Any, trainer: Any, source: Any, options: ReadOptions, num_partitions: Optional[int],
            shard_bytes: int, max_memory: Optional[int], progress: Optional[bool]) -> Tuple[List[Model], Dict[str, Any]]:
-    tasks = _Tasks(ray)
+    tasks = _Tasks(ray, max_memory)
     cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
     if max_memory is not None:
-        if max_memory < 64 << 20:
-            raise ValueError(f"max_memory must be at least 64 MB, got {max_memory} bytes")
+        if max_memory < MIN_MEMORY:
+            raise ValueError(f"max_memory must be at least {MIN_MEMORY >> 20} MB (a worker process alone takes "
+                             f"about 200 MB), got {max_memory} bytes")
         shard_bytes = min(shard_bytes, max_memory // 64)  # a shard's tables take up to ~50x its size
-    partitions = num_partitions or min(MAX_PARTITIONS, max(4, 2 * cpus))
+    partitions = num_partitions or min(MAX_PARTITIONS, max(16, 2 * cpus))
     stats: Dict[str, Any] = {"num_partitions": partitions, "cpus": cpus, "phases": {}}
     phases = stats["phases"]
     start = clock = time.perf_counter()
@@ -270,7 +283,7 @@ def _train(ray: Any, trainer: Any, source: Any, options: ReadOptions, num_partit
     phase("plan")
 
     # Pass 1: n-gram counts per shard, partitioned; one reduce per partition.
-    counted = [tasks.count_ngrams.options(num_returns=partitions + 1).remote(plan, shard, options, k)
+    counted = [tasks.count_ngrams.options(num_returns=partitions + 1).remote(plan, shard, options, k, max_memory)
                for k, shard in enumerate(shards)]
     _wait_all(ray, [c[0] for c in counted], "Count n-grams", total, sizes, progress)
     summaries: List[ShardSummary] = ray.get([c[0] for c in counted])
@@ -280,7 +293,7 @@ def _train(ray: Any, trainer: Any, source: Any, options: ReadOptions, num_partit
         raise ValueError("the corpus has no text to train on")
     positions = total_positions(summaries)
     phase("count n-grams")
-    reduced = [tasks.finish.options(num_returns=2).remote(plan, p, positions, trainer.min_count,
+    reduced = [tasks.finish.options(num_returns=2).remote(plan, p, positions, trainer.min_count, max_memory,
                                                           *[c[p + 1] for c in counted])
                for p in range(partitions)]
     model_bytes = sum(ray.get([r[0] for r in reduced]))
@@ -295,14 +308,15 @@ def _train(ray: Any, trainer: Any, source: Any, options: ReadOptions, num_partit
 
     # Pass 2: pieces per shard with the shared model; one reduce per piece partition.
     counted_pieces = [tasks.count_pieces.options(num_returns=plan.num_piece_partitions + 1).remote(
-        plan, shard, options, trainer.ensure_unicode, k, *finished) for k, shard in enumerate(shards)]
+        plan, shard, options, trainer.ensure_unicode, k, max_memory, *finished) for k, shard in enumerate(shards)]
     _wait_all(ray, [c[0] for c in counted_pieces], "Count pieces", total, sizes, progress)
     piece_summaries: List[ShardSummary] = ray.get([c[0] for c in counted_pieces])
-    merged = [tasks.merge_pieces.options(num_returns=2).remote(trainer.max_piece_length, trainer.min_count,
+    merged = [tasks.merge_pieces.options(num_returns=3).remote(trainer.max_piece_length, trainer.min_count, max_memory,
                                                                *[c[q + 1] for c in counted_pieces])
               for q in range(plan.num_piece_partitions)]
     kept: List[PiecePartition] = ray.get([m[0] for m in merged])
     dropped = [m[1] for m in merged]
+    dropped_sizes = [m[2] for m in merged]
     del counted_pieces, finished
     stats["distinct_pieces"] = sum(len(k) for k in kept)
     phase("count pieces")
@@ -311,16 +325,21 @@ def _train(ray: Any, trainer: Any, source: Any, options: ReadOptions, num_partit
     pieces = [p for part in kept for p in part.pieces()]
     counts = np.concatenate([part.counts for part in kept])
     vocabulary = initial_vocabulary(pieces, counts)
-    vocabulary_ref = ray.put(vocabulary)
-    extra = sum(ray.get([tasks.count_tokens.remote(vocabulary_ref, d) for d in dropped]),
+    packed_ref, counts_ref = ray.put(vocabulary.packed()), ray.put(np.array(vocabulary.counts, dtype=np.uint64))
+    extra = sum(ray.get([tasks.count_tokens.remote(packed_ref, counts_ref, d, None, 0, size)
+                         for d, size in zip(dropped, ray.get(dropped_sizes))]),
                 np.zeros(len(vocabulary.pieces), dtype=np.uint64))
     vocabulary = Model(vocabulary.pieces, vocabulary.ids,
                        tuple((np.array(vocabulary.counts, dtype=np.uint64) + extra).tolist()))
 
     def counter(vocab: Model, texts: Sequence[bytes], weights: np.ndarray) -> np.ndarray:
-        ref = ray.put(vocab)
+        # Each task gets the vocabulary and the pieces packed (a few buffers in the
+        # object store, shared), and tokenizes its own range of the pieces.
+        vocab_ref, counts_ref = ray.put(vocab.packed()), ray.put(np.array(vocab.counts, dtype=np.uint64))
+        texts_ref = vocab_ref if texts is vocab.pieces else ray.put(pack_pieces(texts))
+        weights_ref = ray.put(np.asarray(weights, dtype=np.uint64))
         bounds = np.linspace(0, len(texts), cpus + 1).astype(np.int64).tolist()
-        parts = [tasks.count_tokens.remote(ref, list(texts[a:b]), weights[a:b])
+        parts = [tasks.count_tokens.remote(vocab_ref, counts_ref, texts_ref, weights_ref, a, b)
                  for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
         return sum(ray.get(parts), np.zeros(len(vocab.pieces), dtype=np.uint64))
 
@@ -328,11 +347,5 @@ def _train(ray: Any, trainer: Any, source: Any, options: ReadOptions, num_partit
     phase("prune pieces")
     stats["seconds"] = time.perf_counter() - start
     stats["peak_worker_memory"] = max(s.peak_memory for s in summaries + piece_summaries)
+    stats["peak_driver_memory"] = peak_memory()
     return models, stats
-
-
-def _print_summary(stats: Dict[str, Any]) -> None:  # pragma: no cover - used by the CLI
-    phases = ", ".join(f"{name} {p['wall']:.2f} s" for name, p in stats["phases"].items())
-    print(f"{stats['documents']} documents, {stats['bytes'] / 1e6:.1f} MB in {stats['shards']} shards, "
-          f"{stats['cpus']} CPUs, {stats['num_partitions']} partitions: {phases}; "
-          f"largest worker {stats['peak_worker_memory'] / 1e9:.2f} GB", file=sys.stderr)

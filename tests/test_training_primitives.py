@@ -1,0 +1,76 @@
+"""The engine-neutral training steps give Trainer.train's models, however the corpus is sharded
+and partitioned, in one process and in the documented concurrent.futures example."""
+import importlib
+import json
+
+import numpy as np
+import pytest
+
+import bytepiece
+from bytepiece.training import (CountingPlan, count_ngrams, count_pieces, finish_ngrams, language_model,
+                                merge_pieces, prune, total_positions)
+from conftest import ROOT
+
+SAMPLE = ROOT / "data" / "sample.jsonl"
+
+
+@pytest.fixture(scope="module")
+def texts():
+    with open(SAMPLE, encoding="utf-8") as f:
+        return [json.loads(line)["text"] for line in f]
+
+
+def train_with_primitives(trainer, texts, num_shards, num_partitions, num_piece_partitions):
+    shards = [texts[k::num_shards] for k in range(num_shards)]
+    plan = CountingPlan.balanced(trainer.order, num_partitions, isolate_digits=trainer.isolate_digits,
+                                 num_piece_partitions=num_piece_partitions)
+    counted = [count_ngrams(plan, shard) for shard in shards]
+    positions = total_positions([summary for summary, _ in counted])
+    finished = [finish_ngrams(plan, p, [parts[p] for _, parts in counted], positions, trainer.min_count)
+                for p in range(num_partitions)]
+    model = language_model(plan, finished[::-1])  # any order of partitions
+    pieces = [count_pieces(plan, model, shard, trainer.ensure_unicode)[1] for shard in shards]
+    merged = [merge_pieces([parts[q] for parts in pieces], trainer.max_piece_length, trainer.min_count)
+              for q in range(num_piece_partitions)]
+    return prune([k for k, _ in merged], [d for _, d in merged], trainer.max_vocab_size)
+
+
+@pytest.mark.parametrize("num_shards,num_partitions,num_piece_partitions", [(1, 1, 1), (3, 5, 2), (7, 256, 9)])
+@pytest.mark.parametrize("options", [dict(order=6, max_vocab_size=[3000, 900]),
+                                     dict(order=8, min_count=3, isolate_digits=True, max_vocab_size=2000),
+                                     dict(order=3, ensure_unicode=False, max_piece_length=5, max_vocab_size=700)])
+def test_sharded_training_equals_local_training(texts, options, num_shards, num_partitions, num_piece_partitions):
+    trainer = bytepiece.Trainer(**options)
+    trainer.train(texts, num_threads=2, progress=False)
+    assert train_with_primitives(bytepiece.Trainer(**options), texts, num_shards, num_partitions,
+                                 num_piece_partitions) == trainer.models()
+
+
+def test_shard_summaries_count_documents_positions_and_bytes(texts):
+    plan = CountingPlan.balanced(4, 3)
+    summary, parts = count_ngrams(plan, texts[:10])
+    data = "".join(texts[:10]).encode()
+    assert summary.documents == 10 and summary.positions == len(data)
+    assert summary.byte_counts.tolist() == np.bincount(np.frombuffer(data, np.uint8), minlength=256).tolist()
+    assert sorted(p.index for p in parts) == [0, 1, 2]
+    unigrams = sum(int(c.sum()) for p in parts for c in p.counts[:1])
+    assert unigrams == len(data)  # every position starts one 1-gram, in exactly one partition
+
+
+def test_a_language_model_needs_every_partition_once(texts):
+    plan = CountingPlan.balanced(3, 2)
+    summary, parts = count_ngrams(plan, texts[:20])
+    finished = [finish_ngrams(plan, p, [parts[p]], total_positions([summary]), 2) for p in range(2)]
+    with pytest.raises(ValueError, match="all 2 finished partitions"):
+        language_model(plan, finished[:1])
+    with pytest.raises(ValueError, match="given to the reducer of partition 1"):
+        finish_ngrams(plan, 1, [parts[0]], total_positions([summary]), 2)
+
+
+def test_the_documented_process_pool_example_trains_the_local_model(monkeypatch, texts):
+    monkeypatch.syspath_prepend(str(ROOT / "docs"))  # the worker processes import it by name too
+    example = importlib.import_module("train_with_processes")
+    trainer = bytepiece.Trainer(max_vocab_size=2500)
+    models = example.train(str(SAMPLE), bytepiece.Trainer(max_vocab_size=2500), num_shards=3, num_partitions=3)
+    trainer.train(texts, progress=False)
+    assert models == trainer.models()
