@@ -167,7 +167,8 @@ cdef class Segmenter:
     """
 
     cdef bp_trie *trie
-    cdef tuple id_objects  # the int objects 0 .. largest id, shared by every returned list
+    cdef tuple _id_objects  # the int objects 0 .. largest id, shared by every returned list (made on first use)
+    cdef int32_t max_id
 
     def __cinit__(self, bytes data not None, const int64_t[::1] offsets not None,
                   const double[::1] scores not None, const int32_t[::1] ids not None):
@@ -176,7 +177,7 @@ cdef class Segmenter:
             raise ValueError("offsets must have one entry more than scores and ids")
         if offsets[n] != PyBytes_GET_SIZE(data):
             raise ValueError("offsets must end at the length of data")
-        self.id_objects = tuple(range(max(np.asarray(ids).max(), BP_NUM_SPECIAL - 1) + 1))
+        self.max_id = max(np.asarray(ids).max(), BP_NUM_SPECIAL - 1)
         cdef const uint8_t *raw = <const uint8_t *>PyBytes_AS_STRING(data)
         cdef int rc
         with nogil:
@@ -185,6 +186,13 @@ cdef class Segmenter:
 
     def __dealloc__(self):
         bp_trie_free(self.trie)
+
+    cdef tuple _ids(self):
+        """The int objects 0 .. the largest id (made on first use: pruning workers
+        that only count tokens of millions of pieces never need them)."""
+        if self._id_objects is None:
+            self._id_objects = tuple(range(self.max_id + 1))
+        return self._id_objects
 
     @property
     def num_units(self):
@@ -251,6 +259,7 @@ cdef class Segmenter:
         cdef int64_t *offsets = <int64_t *>malloc((n + 1) * sizeof(int64_t))
         cdef list out = PyList_New(n)
         cdef object part
+        cdef tuple id_objects = self._ids()
         try:
             if ids == NULL or offsets == NULL:
                 raise MemoryError()
@@ -260,7 +269,7 @@ cdef class Segmenter:
             # allocations trigger rescans all of them (under the GIL: it was 12%
             # of a batch and most of what kept threads from scaling).
             for k in range(n):
-                part = _id_list(self.id_objects, ids + offsets[k], offsets[k + 1] - offsets[k])
+                part = _id_list(id_objects, ids + offsets[k], offsets[k + 1] - offsets[k])
                 PyObject_GC_UnTrack(part)
                 Py_INCREF(part)
                 PyList_SET_ITEM(out, k, part)
@@ -291,7 +300,7 @@ cdef class Segmenter:
                 rc = bp_encode_batch(self.trie, &pointer, &length, 1, <bp_mode>mode, alpha, &key, add_bos, add_eos,
                                      ids, offsets)
             check(rc, "encoding failed")
-            return _id_list(self.id_objects, ids, offsets[1])
+            return _id_list(self._ids(), ids, offsets[1])
         finally:
             free(ids)
 
@@ -314,7 +323,7 @@ cdef class Segmenter:
         cdef size_t r
         cdef list result = []
         for r in range(found):
-            result.append((_id_list(self.id_objects, &id_view[0] + offset_view[r], offset_view[r + 1] - offset_view[r]),
+            result.append((_id_list(self._ids(), &id_view[0] + offset_view[r], offset_view[r + 1] - offset_view[r]),
                            score_view[r]))
         return result
 

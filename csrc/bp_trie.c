@@ -144,12 +144,15 @@ static int sort_keys(key_ref *keys, size_t n)
 
 /* Places every node of the sorted keys in the double array, depth first;
  * *max_base receives the largest base used. */
-static int place_nodes(builder *b, const key_ref *keys, size_t n, size_t total_bytes, const double *scores,
-                       const int32_t *ids, size_t *max_base)
+static int place_nodes(builder *b, const key_ref *keys, size_t n, size_t total_bytes, uint32_t max_len,
+                       const double *scores, const int32_t *ids, size_t *max_base)
 {
-    /* Every node is pushed once, so the stack never holds more than the
-     * number of nodes, which is at most total_bytes + 1. */
-    pending_node *stack = malloc((total_bytes + 1) * sizeof *stack);
+    /* Depth first: a node's children are pushed when it is popped, so the
+     * stack holds at most the pending siblings (< 256) of each node on the
+     * current path (<= max_len deep), and never more than the nodes
+     * (<= total_bytes + 1). Bounded by ~4 MB whatever the vocabulary. */
+    size_t capacity = (size_t)max_len * 255 + 1 < total_bytes + 1 ? (size_t)max_len * 255 + 1 : total_bytes + 1;
+    pending_node *stack = malloc(capacity * sizeof *stack);
     if (!stack)
         return BP_ERR_NOMEM;
     int rc = builder_reserve(b, total_bytes + 512);
@@ -246,7 +249,7 @@ int bp_trie_build(const uint8_t *bytes, const int64_t *offsets, size_t n,
     if (rc == BP_OK)
         rc = sort_keys(keys, n);
     if (rc == BP_OK)
-        rc = place_nodes(&b, keys, n, total_bytes, scores, ids, &max_base);
+        rc = place_nodes(&b, keys, n, total_bytes, max_len, scores, ids, &max_base);
     if (rc == BP_OK)
         rc = shrink_into_trie(&b, max_base + 256, n, max_len, out);
     free(keys);
