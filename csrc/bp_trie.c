@@ -40,8 +40,15 @@ static int builder_reserve(builder *b, size_t need)
 {
     if (need <= b->capacity)
         return BP_OK;
-    size_t cap = bp_grow_capacity(b->capacity, need, 1024);
-    if (cap == 0 || cap > (size_t)BP_BASE_MASK + 257)
+    /* Grow by a quarter, not by doubling: the builder holds 28 bytes per unit
+     * (units, info, next_free), and for vocabularies of millions of pieces
+     * (the trainer's pruning) a doubled array was most of a worker's memory. */
+    size_t cap = b->capacity + b->capacity / 4;
+    if (cap < need)
+        cap = need;
+    if (cap < 1024)
+        cap = 1024;
+    if (cap > (size_t)BP_BASE_MASK + 257)
         return BP_ERR_TOO_LARGE;
     bp_unit *units = realloc(b->units, cap * sizeof *units);
     if (!units)
@@ -155,7 +162,7 @@ static int place_nodes(builder *b, const key_ref *keys, size_t n, size_t total_b
     pending_node *stack = malloc(capacity * sizeof *stack);
     if (!stack)
         return BP_ERR_NOMEM;
-    int rc = builder_reserve(b, total_bytes + 512);
+    int rc = builder_reserve(b, total_bytes / 2 + 512);
     size_t top = 0;
     *max_base = 0;
     if (rc == BP_OK) {
