@@ -8,9 +8,11 @@ table lookup here.
 from __future__ import annotations
 
 import builtins
+import hashlib
 import os
 import random
 import threading
+import weakref
 from typing import Any, Iterator, List, Literal, Mapping, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
@@ -18,7 +20,7 @@ import numpy as np
 from .encoding import SAMPLERS, Encoder, Segmentation
 from .model import SPECIAL_TOKENS, Model, PathLike, load_model, model_from_counts, parse_model, save_model
 from .text import TextLike, to_utf8
-from .validation import check_seed, is_index
+from .validation import check_int, check_seed, is_index
 
 __all__ = ["Tokenizer", "UnknownTokenError", "SAMPLERS"]
 
@@ -44,6 +46,19 @@ class Tokenizer:
     call seed (so a seeded tokenizer replays the same sequence of samples).
     The tokenizer is immutable apart from that generator and may be shared
     by threads.
+
+    Worker processes:
+
+    - **Unseeded** (``seed=None``, the default, or after ``set_seed(None)``):
+      every process samples independently. A child made by ``fork`` reseeds
+      the generator from the operating system's entropy, and so does a copy
+      made by pickling (``spawn``, ``forkserver``, a ``Pool`` task,
+      ``copy.deepcopy``); nothing to do.
+    - **Seeded** (``seed=<int>`` or after ``set_seed(<int>)``): reproducible,
+      so a forked or unpickled copy continues the *same* sequence as the
+      original, and workers given the same tokenizer draw the same samples.
+      Give each worker its own stream with :meth:`derive`:
+      ``tok.derive(worker_id, epoch)``, reproducible per (seed, worker, epoch).
     """
 
     vocab_size: int
@@ -68,7 +83,9 @@ class Tokenizer:
         self._piece_to_id = {piece: i for i, piece in enumerate(self._id_to_piece)}
         self._rng = random.Random()
         self._rng_lock = threading.Lock()
+        self._seed: Optional[int] = None  # None: seeded from OS entropy, reseeded in forked children and copies
         self.set_seed(seed)
+        _LIVE_TOKENIZERS.add(self)
 
     @classmethod
     def from_pieces(
@@ -88,15 +105,106 @@ class Tokenizer:
 
     # -- randomness -----------------------------------------------------
 
+    @property
+    def seed(self) -> Optional[int]:
+        """The seed the generator started from (given to the constructor,
+        :meth:`set_seed` or made by :meth:`derive`), or None when it was
+        seeded from the operating system's entropy. It does not change as
+        sampling advances the generator."""
+        return self._seed
+
     def set_seed(self, seed: Optional[int]) -> None:
         """Reseed the generator that sampling calls without ``seed=`` draw from.
 
-        ``None`` seeds from the operating system's entropy.
+        An integer (0 .. 2**64 - 1) makes the sequence of samples
+        reproducible, also in forked or unpickled copies (which continue it:
+        use :meth:`derive` for distinct per-worker streams). ``None`` seeds
+        from the operating system's entropy, and then every forked child
+        and every unpickled copy reseeds itself likewise.
         """
         if seed is not None:
             seed = check_seed(seed)
         with self._rng_lock:
             self._rng.seed(seed)
+            self._seed = seed
+
+    def derive(self, worker: int, epoch: int = 0) -> "Tokenizer":
+        """A tokenizer for worker ``worker`` in epoch ``epoch``: the same model
+        (shared, nothing is copied or rebuilt) with a generator of its own.
+
+        Seeded tokenizer: the new one is seeded with a 64-bit hash of
+        (``self.seed``, ``worker``, ``epoch``), so its samples are
+        reproducible, distinct for each (seed, worker, epoch) and distinct
+        from this tokenizer's. They do not depend on how far this tokenizer
+        has sampled. Unseeded tokenizer: the new one is unseeded too (OS
+        entropy), so the same code serves both cases. ``worker`` and
+        ``epoch`` are integers >= 0; ``self`` is left unchanged.
+
+        PyTorch ``DataLoader`` (workers are made anew each epoch unless
+        ``persistent_workers=True``; each gets a copy of the dataset)::
+
+            tok = Tokenizer("model.zip", seed=1234)
+
+            class Texts(torch.utils.data.Dataset):
+                epoch = 0
+                def __init__(self, texts, tok):
+                    self.texts, self.tok = texts, tok
+                def __len__(self):
+                    return len(self.texts)
+                def __getitem__(self, i):
+                    return self.tok.encode(self.texts[i], alpha=0.1)
+
+            def worker_init_fn(worker_id):
+                ds = torch.utils.data.get_worker_info().dataset  # this worker's copy
+                ds.tok = ds.tok.derive(worker_id, ds.epoch)
+
+            ds = Texts(texts, tok)
+            loader = DataLoader(ds, batch_size=32, collate_fn=list, num_workers=4, worker_init_fn=worker_init_fn)
+            for epoch in range(3):
+                ds.epoch = epoch
+                for batch in loader: ...
+
+        (``num_workers=0`` runs no ``worker_init_fn``: it samples from ``tok``.)
+        The samples then depend on which worker gets which example. To make
+        them depend on the example alone, whatever the number of workers and
+        the batching, give each call an explicit seed and the example's index
+        as its stream: ``tok.encode_batch([text], alpha=0.1, seed=s,
+        first_stream=i)[0]``.
+
+        Hugging Face ``datasets.map`` (each process gets a pickled copy;
+        passing the epoch's seed in ``fn_kwargs`` also keeps ``datasets``'
+        cache from handing back the previous epoch's samples)::
+
+            def tokenize(batch, indices, seed):
+                # row i draws from stream i of the seed: the same result for any num_proc or batch_size
+                return {"ids": tok.encode_batch(batch["text"], alpha=0.1, seed=seed,
+                                                first_stream=indices[0], num_threads=1)}
+
+            for epoch in range(3):
+                seed = tok.derive(0, epoch).seed  # or any integer per epoch
+                ids = ds.map(tokenize, batched=True, with_indices=True, num_proc=8,
+                             fn_kwargs={"seed": seed})
+        """
+        worker = check_int("worker", worker, 0)
+        epoch = check_int("epoch", epoch, 0)
+        with self._rng_lock:
+            base = self._seed
+        seed = None if base is None else _derived_seed(base, worker, epoch)
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)  # the model, the encoder and the id tables are immutable: shared
+        new._rng = random.Random()
+        new._rng_lock = threading.Lock()
+        new._seed = None
+        new.set_seed(seed)
+        _LIVE_TOKENIZERS.add(new)
+        return new
+
+    def _after_fork_in_child(self) -> None:
+        # The lock may have been held by a thread of the parent that does not
+        # exist here; an unseeded generator must not replay the parent's draws.
+        self._rng_lock = threading.Lock()
+        if self._seed is None:
+            self._rng.seed(None)
 
     def _draw_seed(self) -> int:
         with self._rng_lock:
@@ -281,11 +389,19 @@ class Tokenizer:
     # -- vocabulary -----------------------------------------------------
 
     def piece_to_id(self, piece: Union[bytes, str]) -> int:
-        """The id of a piece (``bytes``), or of ``"<pad>"``, ``"<bos>"``, ``"<eos>"``."""
+        """The id of a piece: ``bytes``, or a ``str`` taken as its UTF-8 bytes
+        (as it is: not NFC-normalized), except the special token names
+        ``"<pad>"``, ``"<bos>"``, ``"<eos>"``, which give 0, 1, 2."""
         try:
             return self._piece_to_id[piece]
         except (KeyError, TypeError):
-            raise UnknownTokenError(f"{piece!r:.60} is not a piece of this vocabulary") from None
+            pass
+        if isinstance(piece, str):
+            try:
+                return self._piece_to_id[piece.encode("utf-8")]
+            except (KeyError, UnicodeEncodeError):
+                pass
+        raise UnknownTokenError(f"{piece!r:.60} is not a piece of this vocabulary")
 
     def id_to_piece(self, token_id: int) -> Union[bytes, str]:
         """The piece (``bytes``) of an id; the special ids give their names (``str``)."""
@@ -294,7 +410,7 @@ class Tokenizer:
         return self._id_to_piece[token_id]
 
     def pieces_to_ids(self, pieces: Sequence[Union[bytes, str]]) -> List[int]:
-        """:meth:`piece_to_id` of each piece."""
+        """:meth:`piece_to_id` of each piece (``bytes``, or ``str`` as its UTF-8 bytes)."""
         return [self.piece_to_id(p) for p in pieces]
 
     def ids_to_pieces(self, ids: Sequence[int]) -> List[Union[bytes, str]]:
@@ -309,15 +425,40 @@ class Tokenizer:
         return f"<bytepiece.Tokenizer vocab_size={self.vocab_size}>"
 
     def __reduce__(self) -> Tuple[Any, ...]:
-        # Pickled as its model and generator state (for multiprocessing with
-        # spawn); the C trie is rebuilt on arrival.
+        # Pickled as its model (the C trie is rebuilt on arrival) and, when
+        # seeded, its seed and generator state, so the copy continues the
+        # sequence. An unseeded copy seeds itself from OS entropy: pickling
+        # is how spawn/forkserver workers get it, and they must not replay
+        # the parent's samples.
         with self._rng_lock:
-            state = self._rng.getstate()
-        return _restore_tokenizer, (self._model, state)
+            if self._seed is None:
+                return _restore_tokenizer, (self._model,)
+            return _restore_tokenizer, (self._model, self._rng.getstate(), self._seed)
 
 
-def _restore_tokenizer(model: Model, rng_state: Any) -> Tokenizer:
+def _restore_tokenizer(model: Model, rng_state: Any = None, seed: Optional[int] = None) -> Tokenizer:
     tok = Tokenizer(model)
-    tok._rng.setstate(rng_state)
+    if seed is not None:
+        tok._seed = seed
+        tok._rng.setstate(rng_state)
     return tok
 
+
+def _derived_seed(seed: int, worker: int, epoch: int) -> int:
+    """The 64-bit seed of :meth:`Tokenizer.derive`: a hash of (seed, worker, epoch)."""
+    key = f"bytepiece.Tokenizer.derive:{seed}:{worker}:{epoch}".encode()
+    return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little")
+
+
+# Every live tokenizer, to reseed the unseeded ones (and renew every lock) in
+# a child made by fork: otherwise parent and children draw the same seeds.
+_LIVE_TOKENIZERS: "weakref.WeakSet[Tokenizer]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for tok in list(_LIVE_TOKENIZERS):
+        tok._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -180,6 +180,10 @@ class Trainer:
         ``batch_size`` documents are processed per step. ``progress`` draws
         progress lines on stderr (None: if it is a terminal).
         """
+        if isinstance(texts, (str, bytes, bytearray, memoryview)):
+            raise TypeError(f"texts must be a list of texts (or another re-iterable of them), not one "
+                            f"{type(texts).__name__}: each of its characters would be a document; "
+                            "pass a list of texts, e.g. [text]")
         num_threads = check_int("workers", workers, 1) if num_threads is None else check_int("num_threads", num_threads, 1)
         batch_size = check_int("batch_size", batch_size, 1)
         if iter(texts) is texts:
