@@ -51,7 +51,15 @@ class Segmentation(NamedTuple):
                 draw_seed: Callable[[], int]) -> "Segmentation":
         """Check a call's ``alpha``, ``sampler`` and ``seed``; a sampling call
         without a seed takes ``draw_seed()``. ``alpha < 0`` is the best
-        segmentation, ``alpha >= 0`` samples with ``sampler``."""
+        segmentation, ``0 <= alpha <= MAX_ALPHA`` samples with ``sampler``.
+
+        ``alpha > MAX_ALPHA`` (any finite size, and ``+inf``) is the best
+        segmentation too: the limit of both samplers as alpha grows, which
+        they all but reach long before MAX_ALPHA (beyond it ``alpha * score``
+        would overflow in the C core). The one difference is on exact ties of
+        the best score, where the samplers draw among the tied
+        segmentations and the best segmentation takes its fixed tie-break.
+        Such a call is deterministic: it draws no seed. NaN is an error."""
         if sampler not in _SAMPLER_MODES:
             raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
         kind = alpha.__class__
@@ -59,15 +67,14 @@ class Segmentation(NamedTuple):
             if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
                 raise TypeError(f"alpha must be a number, not {type(alpha).__name__}")
             alpha = float(alpha)
-        if alpha < 0:
+        # Compared before float(): a Python int too large for a float is still an alpha.
+        if alpha < 0 or alpha > MAX_ALPHA:
             if seed is not None:
                 check_seed(seed)
             return _BEST
         alpha = float(alpha)
         if math.isnan(alpha):
             raise ValueError("alpha must be a number, got nan")
-        if alpha > MAX_ALPHA:
-            raise ValueError(f"alpha must be at most {MAX_ALPHA:g} (larger is plain Viterbi: use alpha=-1), got {alpha}")
         return cls(_SAMPLER_MODES[sampler], alpha, draw_seed() if seed is None else check_seed(seed))
 
     @property

@@ -8,7 +8,8 @@ The file format is BytePiece 0.6.3's JSON: ``{base64(piece): [id, text, count]}`
 where ``text`` is the piece decoded as UTF-8 with errors ignored (for humans
 only). Ids 0, 1, 2 are ``<pad>``, ``<bos>``, ``<eos>``; pieces use 3..N+2.
 Every one of the 256 single bytes must be a piece, so every byte string can
-be tokenized. Files may be plain, gzip (``.gz``) or a zip holding one model.
+be tokenized. Files may be plain, gzip (``.gz``) or a zip holding one model;
+what a file holds (after decompression) may not exceed :data:`MAX_MODEL_BYTES`.
 """
 from __future__ import annotations
 
@@ -16,13 +17,21 @@ import base64
 import binascii
 import gzip
 import json
+import math
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Dict, List, Mapping, Sequence, Tuple, Union
 
 import numpy as np
+
+try:
+    from lzma import LZMAError as _LZMAError
+except ImportError:  # Python built without lzma: zipfile then refuses lzma members itself
+    class _LZMAError(Exception):  # type: ignore[no-redef]
+        pass
 
 from . import _core
 from ._core import MAX_PIECE_LEN, NUM_SPECIAL
@@ -34,7 +43,17 @@ __all__ = [
 
 #: The names of the special ids (_core.PAD_ID, BOS_ID, EOS_ID: 0, 1, 2), in id order.
 SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>")
-MAX_COUNT = 2**63 - 1
+#: The most bytes a model file may hold once decompressed (1 GiB). Real
+#: models are far smaller (the 40k-piece model is about 2.8 MB of JSON, a
+#: million pieces about 100 MB); the limit stops a small hostile archive from
+#: inflating to gigabytes before it is refused. Read at each load.
+MAX_MODEL_BYTES = 1 << 30
+#: Models are read (and decompressed) this many bytes at a time.
+_READ_CHUNK = 1 << 20
+_INT64_MAX = 2**63 - 1
+#: Zip compression methods a model member may use. Not bzip2: zipfile
+#: inflates a bzip2 chunk in one unbounded call (a few KB can become GB).
+_ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate", zipfile.ZIP_LZMA: "lzma"}
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -109,7 +128,7 @@ class Model:
 
     def scores(self) -> np.ndarray:
         """score(p) = log(count(p)) - log(sum of counts), float64 (see piece_scores)."""
-        return piece_scores(np.array(self.counts, dtype=np.int64))
+        return piece_scores(self.counts)
 
     def packed(self) -> PackedPieces:
         """The pieces in one buffer (in the order of ``pieces``)."""
@@ -144,8 +163,10 @@ class Model:
         # small objects (models travel between processes in distributed
         # training). The derived caches (a C object among them) are rebuilt.
         packed = self.packed()
+        # Counts are any positive integers: uint64 when they all fit (always, for real models).
+        fits = max(self.counts, default=0) < 1 << 64
         return {"data": packed.data, "offsets": packed.offsets, "ids": np.array(self.ids, dtype=np.int64),
-                "counts": np.array(self.counts, dtype=np.uint64)}
+                "counts": np.array(self.counts, dtype=np.uint64 if fits else object)}
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
         packed = PackedPieces(state["data"], state["offsets"])
@@ -154,13 +175,39 @@ class Model:
         object.__setattr__(self, "counts", tuple(state["counts"].tolist()))
 
 
-def piece_scores(counts: np.ndarray) -> np.ndarray:
-    """log(count) - log(sum of counts) for an integer array, float64.
+def piece_scores(counts: Union[Sequence[int], np.ndarray]) -> np.ndarray:
+    """log(count) - log(sum of counts) for positive integer counts, float64.
 
     Computed with numpy as BytePiece 0.6.3 did, so that ties in the Viterbi
-    search break the same way and token ids match bit for bit.
+    search break the same way and token ids match bit for bit. 0.6.3 took
+    ``np.log(v) - np.log(total)`` of each Python int count ``v`` and of
+    their exact sum: numpy makes a Python int an int64 (below 2**63) or a
+    uint64 (below 2**64), and ``np.log`` (which has no integer loop) casts
+    either to float64 first. So every score 0.6.3 computed is ``np.log`` of
+    the correctly rounded float64 of the count minus that of the total,
+    which is what this computes, for any size of count: as int64 when all
+    counts fit (numpy's cast, exactly 0.6.3's path), else from the float64
+    of each count. (0.6.3 itself failed from 2**64 on, where numpy makes an
+    object array that has no ``log``.) Counts beyond float64's range
+    (more than 308 digits) take ``math.log`` of the integers.
     """
-    return np.log(counts) - np.log(float(sum(counts.tolist())))
+    if isinstance(counts, np.ndarray) and counts.dtype.kind in "iu":
+        values = counts.tolist()
+        logs = np.log(counts)
+    else:
+        values = [int(c) for c in counts]
+        logs = None
+    total = sum(values)
+    try:
+        log_total = np.log(float(total))
+        if logs is None:
+            if max(values, default=0) <= _INT64_MAX:
+                logs = np.log(np.array(values, dtype=np.int64))
+            else:
+                logs = np.log(np.array([float(v) for v in values], dtype=np.float64))
+    except OverflowError:  # the total has no float64: logarithms of the integers themselves
+        return np.array([math.log(v) for v in values], dtype=np.float64) - math.log(total)
+    return logs - log_total
 
 
 def _describe(piece: bytes) -> str:
@@ -176,28 +223,76 @@ def _reject_duplicate_keys(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
     return result
 
 
+def _too_large(limit: int) -> ValueError:
+    return ValueError(
+        f"refused: the model holds more than {limit} bytes (bytepiece.model.MAX_MODEL_BYTES); "
+        "real models are far smaller, so this is a corrupt or hostile file"
+    )
+
+
+def _read_limited(stream: Any, limit: int) -> bytearray:
+    """All of ``stream`` (a binary file object), a chunk at a time; more
+    than ``limit`` bytes is a ValueError as soon as the limit is passed (so
+    at most limit + 1 bytes are ever read)."""
+    buffer = bytearray()
+    while True:
+        chunk = stream.read(min(_READ_CHUNK, limit + 1 - len(buffer)))
+        if not chunk:
+            return buffer
+        buffer += chunk
+        if len(buffer) > limit:
+            raise _too_large(limit)
+
+
+def _read_model_bytes(path: str) -> bytearray:
+    """The contents of a model file, decompressed (docs/spec/model.md §5),
+    never more than MAX_MODEL_BYTES."""
+    limit = MAX_MODEL_BYTES
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            members = [m for m in archive.infolist() if not m.is_dir()]
+            if len(members) != 1:
+                raise ValueError(f"a zipped model must hold exactly one file, found {len(members)}")
+            member = members[0]
+            if member.file_size > limit:  # what the archive declares (checked again while reading: it may lie)
+                raise ValueError(
+                    f"refused: the zipped model {member.filename!r} declares {member.file_size} bytes, "
+                    f"more than {limit} (bytepiece.model.MAX_MODEL_BYTES)"
+                )
+            if member.compress_type not in _ZIP_METHODS:
+                raise ValueError(
+                    f"the zipped model {member.filename!r} uses compression method {member.compress_type}; "
+                    f"supported: {', '.join(_ZIP_METHODS.values())}"
+                )
+            if member.flag_bits & 0x1:
+                raise ValueError(f"the zipped model {member.filename!r} is encrypted")
+            with archive.open(member) as f:
+                return _read_limited(f, limit)
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size > limit:
+            raise ValueError(f"refused: the file has {size} bytes, more than {limit} (bytepiece.model.MAX_MODEL_BYTES)")
+        if f.peek(2)[:2] == b"\x1f\x8b":
+            with gzip.GzipFile(fileobj=f, mode="rb") as g:  # decompressed a chunk at a time
+                return _read_limited(g, limit)
+        return _read_limited(f, limit)
+
+
 def load_model(path: PathLike) -> Model:
     """Read and validate a model file (JSON, ``.gz`` or a ``.zip`` with one file).
 
     Raises OSError when the file cannot be read and ValueError when it is not
-    a valid BytePiece model (the message names the file and the problem).
+    a valid BytePiece model (the message names the file and the problem),
+    including a file that holds, or inflates to, more than MAX_MODEL_BYTES:
+    it is refused as soon as that is known, without inflating the rest.
     """
     path = os.fspath(path)
     try:
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as archive:
-                members = [m for m in archive.infolist() if not m.is_dir()]
-                if len(members) != 1:
-                    raise ValueError(f"a zipped model must hold exactly one file, found {len(members)}")
-                raw = archive.read(members[0])
-        else:
-            with open(path, "rb") as f:
-                raw = f.read()
-            if raw[:2] == b"\x1f\x8b":
-                raw = gzip.decompress(raw)
-        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_reject_duplicate_keys)
+        text = _read_model_bytes(path).decode("utf-8")
+        data = json.loads(text, object_pairs_hook=_reject_duplicate_keys)
+        del text
         return parse_model(data)
-    except (zipfile.BadZipFile, gzip.BadGzipFile, EOFError) as exc:
+    except (zipfile.BadZipFile, gzip.BadGzipFile, EOFError, zlib.error, _LZMAError) as exc:
         raise ValueError(f"{path}: corrupt compressed model file ({exc})") from None
     except UnicodeDecodeError as exc:
         raise ValueError(f"{path}: not a BytePiece model (not UTF-8 text: {exc})") from None
@@ -219,8 +314,8 @@ def parse_model(data: Mapping[str, Sequence[Any]]) -> Model:
     Raises ValueError naming the first problem: not an object, a key that is
     not base64, an empty or duplicate piece, an entry that is not
     ``[id, text, count]``, an id outside 3..N+2 or used twice, a count that
-    is not a positive integer below 2**63, a piece longer than MAX_PIECE_LEN
-    bytes, or a missing single byte.
+    is not a positive integer (any size is accepted), a piece
+    longer than MAX_PIECE_LEN bytes, or a missing single byte.
     """
     if not isinstance(data, Mapping):
         raise ValueError(
@@ -267,8 +362,6 @@ def parse_model(data: Mapping[str, Sequence[Any]]) -> Model:
         piece_of_id[token_id] = piece
         if not _is_int(count) or count <= 0:
             raise ValueError(f"count of piece {_describe(piece)} must be a positive integer, got {count!r:.40}")
-        if count > MAX_COUNT:
-            raise ValueError(f"count of piece {_describe(piece)} is too large ({count} > 2**63 - 1)")
         pieces.append(piece)
         ids.append(token_id)
         counts.append(count)

@@ -51,7 +51,7 @@ def test_fuzz_harness_runs_clean_under_address_and_undefined_sanitizers(tmp_path
     [
         (b'{"YQ==": [3, "a", NaN]}', "positive integer, got nan"),
         (b'{"YQ==": [3, "a", 1e400]}', "positive integer"),
-        (b'{"YQ==": [3, "a", 18446744073709551616]}', "too large"),
+        (b'{"YQ==": [3, "a", 18446744073709551616]}', "lacks"),  # a huge count is legal; the bytes are not
         (b"[" * 100000 + b"]" * 100000, "nested too deeply|invalid JSON|expected a JSON object"),
         (b'{"YQ==": null}', r"must be \[id, text, count\]"),
         (b'"just a string"', "expected a JSON object"),

@@ -135,8 +135,7 @@ def test_bad_sampling_arguments_are_rejected(tok40k):
         tok40k.encode("x", alpha=0.1, sampler="gibbs")
     with pytest.raises(ValueError, match="nan"):
         tok40k.encode("x", alpha=float("nan"))
-    with pytest.raises(ValueError, match="alpha must be at most"):
-        tok40k.encode("x", alpha=float("inf"))
+    assert tok40k.encode(TEXT, alpha=float("inf")) == tok40k.encode(TEXT)  # the limit of large alphas
     with pytest.raises(TypeError, match="alpha must be a number"):
         tok40k.encode("x", alpha="0.1")
     with pytest.raises(ValueError, match="seed must be in"):
