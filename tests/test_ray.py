@@ -136,6 +136,8 @@ def test_a_memory_bound_the_run_cannot_keep_fails_with_a_reason(cluster, tmp_pat
                                                           progress=False)
     with pytest.raises(ValueError, match="at least 512 MB"):
         bytepiece.Trainer().train_ray([str(noise)], max_memory=64 << 20, progress=False)
+    with pytest.raises(ValueError, match="more than any node offers Ray"):  # would wait forever
+        bytepiece.Trainer().train_ray([str(noise)], max_memory=1 << 50, progress=False)
 
 
 def _listening_addresses(pids):

@@ -262,6 +262,10 @@ def _train(ray: Any, trainer: Any, source: Any, options: ReadOptions, num_partit
             raise ValueError(f"max_memory must be at least {MIN_MEMORY >> 20} MB (a worker process alone takes "
                              f"about 200 MB), got {max_memory} bytes")
         shard_bytes = min(shard_bytes, max_memory // 64)  # a shard's tables take up to ~50x its size
+        offered = max((n["Resources"].get("memory", 0) for n in ray.nodes() if n.get("Alive")), default=0)
+        if offered < max_memory:  # every task reserves max_memory: none could ever be scheduled
+            raise ValueError(f"max_memory ({max_memory / 1e9:.2f} GB) is more than any node offers Ray "
+                             f"({offered / 1e9:.2f} GB)")
     partitions = num_partitions or min(MAX_PARTITIONS, max(16, 2 * cpus))
     stats: Dict[str, Any] = {"num_partitions": partitions, "cpus": cpus, "phases": {}}
     phases = stats["phases"]
