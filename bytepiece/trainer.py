@@ -21,10 +21,10 @@ import numpy as np
 
 from . import _training
 from ._core import MAX_ORDER, MAX_PARTITIONS, MAX_PIECE_LEN, NUM_SPECIAL
-from .model import Model, PathLike, pack_pieces, save_model
+from .model import Model, PathLike, save_model
 from .progress import Progress
 from .pruning import TokenCounter, count_tokens, prune_pieces
-from .text import TRAINING_CHUNK_CHARS, split_chunks
+from .training.primitives import chunk_batches
 from .validation import check_int
 
 __all__ = ["Trainer"]
@@ -106,19 +106,7 @@ class Trainer:
 
     def _batches(self, texts: Iterable[str], batch_size: int) -> Iterator[Tuple[bytes, np.ndarray, int]]:
         """(chunk bytes, chunk offsets, documents) per batch of documents."""
-        chunks: List[bytes] = []
-        docs = 0
-        for text in texts:
-            if not isinstance(text, (str, bytes)):
-                raise TypeError(f"texts must yield str (or bytes), got {type(text).__name__}")
-            chunks += split_chunks(text, TRAINING_CHUNK_CHARS, self.isolate_digits)
-            docs += 1
-            if docs == batch_size:
-                packed = pack_pieces(chunks)
-                yield packed.data, packed.offsets, docs
-                chunks, docs = [], 0
-        if docs:
-            packed = pack_pieces(chunks)
+        for packed, docs in chunk_batches(texts, self.isolate_digits, batch_size):
             yield packed.data, packed.offsets, docs
 
     def _count_ngrams(self, texts, pool, num_threads, batch_size, progress) -> "_training.NgramModel":
