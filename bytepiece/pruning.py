@@ -17,12 +17,13 @@ from typing import Callable, List, Sequence
 
 import numpy as np
 
-from ._core import NUM_SPECIAL
 from . import _core
+from ._core import NUM_SPECIAL
 from .model import Model, PackedPieces, pack_pieces, piece_scores
 
 __all__ = [
-    "TokenCounter", "canonical_segmenter", "count_tokens_packed", "count_tokens", "keep_mask", "initial_vocabulary", "drop_wasted", "vocabularies", "prune_pieces",
+    "TokenCounter", "canonical_segmenter", "count_tokens_packed", "count_tokens", "keep_mask", "initial_vocabulary",
+    "with_extra_counts", "drop_wasted", "vocabularies", "prune_pieces",
 ]
 
 #: ``counter(vocabulary, pieces, weights)``: a uint64 array parallel to
@@ -78,6 +79,12 @@ def initial_vocabulary(pieces: Sequence[bytes], counts: np.ndarray) -> Model:
                            np.concatenate([np.asarray(counts, dtype=np.uint64), np.ones(len(missing), np.uint64)]))
 
 
+def with_extra_counts(vocabulary: Model, extra: np.ndarray) -> Model:
+    """``vocabulary`` (canonical order) with ``extra`` added to its counts: the
+    counts of dropped pieces redistributed to the pieces they split into."""
+    return _in_canonical_order(vocabulary.pieces, _counts(vocabulary) + extra)
+
+
 def drop_wasted(vocabulary: Model, counter: TokenCounter = count_tokens) -> Model:
     """Re-tokenize every piece with the vocabulary itself and rebuild the counts
     from the results, until no piece disappears: a piece that its own
@@ -107,7 +114,7 @@ def vocabularies(vocabulary: Model, sizes: Sequence[int], counter: TokenCounter 
             rest = ranked[size - NUM_SPECIAL:]
             kept = _in_canonical_order([pieces[i] for i in top], counts[top])
             extra = counter(kept, [pieces[i] for i in rest], counts[rest])
-            vocabulary = drop_wasted(_in_canonical_order(kept.pieces, counts[top] + extra), counter)
+            vocabulary = drop_wasted(with_extra_counts(kept, extra), counter)
         results.append(vocabulary)
     return results
 
@@ -123,4 +130,4 @@ def prune_pieces(pieces: Sequence[bytes], counts: np.ndarray, sizes: Sequence[in
     rows, dropped = np.flatnonzero(kept).tolist(), np.flatnonzero(~kept).tolist()
     vocabulary = initial_vocabulary([pieces[i] for i in rows], counts[rows])
     extra = counter(vocabulary, [pieces[i] for i in dropped], counts[dropped])
-    return vocabularies(_in_canonical_order(vocabulary.pieces, _counts(vocabulary) + extra), sizes, counter)
+    return vocabularies(with_extra_counts(vocabulary, extra), sizes, counter)

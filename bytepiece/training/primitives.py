@@ -33,7 +33,7 @@ import numpy as np
 from .. import _training
 from .._core import MAX_ORDER, MAX_PARTITIONS
 from ..model import Model, PackedPieces, pack_pieces
-from ..pruning import TokenCounter, count_tokens, initial_vocabulary, keep_mask, vocabularies
+from ..pruning import TokenCounter, count_tokens, initial_vocabulary, keep_mask, vocabularies, with_extra_counts
 from ..text import TRAINING_CHUNK_CHARS, TextLike, split_chunks
 
 __all__ = [
@@ -309,5 +309,4 @@ def prune(kept: Sequence[PiecePartition], dropped: Sequence[PiecePartition], siz
     for part in dropped:
         if len(part):
             extra += counter(vocabulary, part.pieces(), part.counts)
-    vocabulary = Model(vocabulary.pieces, vocabulary.ids, tuple((np.array(vocabulary.counts, dtype=np.uint64) + extra).tolist()))
-    return vocabularies(vocabulary, sizes, counter)
+    return vocabularies(with_extra_counts(vocabulary, extra), sizes, counter)

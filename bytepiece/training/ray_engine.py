@@ -29,7 +29,7 @@ import numpy as np
 from .._core import MAX_PARTITIONS
 from ..model import Model, PackedPieces, pack_pieces
 from ..progress import Progress
-from ..pruning import canonical_segmenter, count_tokens_packed, initial_vocabulary, vocabularies
+from ..pruning import canonical_segmenter, count_tokens_packed, initial_vocabulary, vocabularies, with_extra_counts
 from .primitives import (
     CountingPlan, PiecePartition, ShardSummary, count_ngrams, count_pieces, finish_ngrams, language_model,
     merge_pieces, peak_memory, total_positions,
@@ -333,8 +333,7 @@ def _train(ray: Any, trainer: Any, source: Any, options: ReadOptions, num_partit
     extra = sum(ray.get([tasks.count_tokens.remote(packed_ref, counts_ref, d, None, 0, size)
                          for d, size in zip(dropped, ray.get(dropped_sizes))]),
                 np.zeros(len(vocabulary.pieces), dtype=np.uint64))
-    vocabulary = Model(vocabulary.pieces, vocabulary.ids,
-                       tuple((np.array(vocabulary.counts, dtype=np.uint64) + extra).tolist()))
+    vocabulary = with_extra_counts(vocabulary, extra)
 
     def counter(vocab: Model, texts: Sequence[bytes], weights: np.ndarray) -> np.ndarray:
         # Each task gets the vocabulary and the pieces packed (a few buffers in the
