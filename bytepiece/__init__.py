@@ -5,6 +5,16 @@ text with a Viterbi decoder that can also sample segmentations (subword
 regularization). A drop-in successor of BytePiece 0.6.3: same model files,
 same API, same token ids.
 """
+try:
+    from . import _core  # noqa: F401  (the compiled core, built by pip install)
+except ImportError as exc:
+    import os as _os
+
+    raise ImportError(
+        f"bytepiece's compiled core (bytepiece._core) is missing from {_os.path.dirname(__file__)}: this is a "
+        "source folder that was not built. Python imports it instead of the installed package when it runs in "
+        "the clone's root; build it there with `pip install -e .`, or run from another directory."
+    ) from exc
 from .model import Model, load_model, save_model
 from .text import normalize, split_chunks
 from .corpus import Corpus

@@ -1,8 +1,10 @@
-"""Command line: ``bytepiece train``, ``encode``, ``decode`` and ``sample``.
+"""Command line: ``bytepiece train``, ``encode``, ``decode``, ``sample``, ``info`` and ``vocab``.
 
-Input files hold one document per line, or JSON lines with ``--field``, or
+Inputs are files, globs or directories holding one document per line, or
+JSON lines with ``--field`` (``meta.text`` reaches into nested objects), or
 one document per file with ``--whole-file``; ``-`` (or no file) reads stdin;
-``.gz`` files are read transparently.
+``.gz`` files are read transparently. Every output file appears whole or not
+at all, and is checked before any work starts.
 """
 from __future__ import annotations
 
@@ -13,11 +15,16 @@ import os
 import secrets
 import sys
 import time
-from typing import BinaryIO, Callable, ContextManager, Iterable, Iterator, Optional, Sequence, Tuple
+from typing import IO, Any, Callable, Dict, Iterable, Iterator, Optional, Sequence, Tuple
 
-from . import writers
-from .corpus import ERROR_POLICIES, Corpus
-from .progress import Progress
+import numpy as np
+
+from . import __version__, writers
+from .corpus import ERROR_POLICIES, Corpus, expand_paths, field_value
+from .model import SPECIAL_TOKENS, load_model, model_summary
+from .outputs import atomic_file, check_writable
+from .progress import progress_bar
+from .token_files import TOKEN_FORMATS, TokenFileWriter, read_token_file, token_file_paths
 from .tokenizer import SAMPLERS, Tokenizer
 from .trainer import Trainer
 from .validation import default_num_threads
@@ -58,16 +65,40 @@ def _in_batches(items: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
-def _open_output(path: Optional[str]) -> ContextManager[BinaryIO]:
-    """The output file, or standard output (which the with-block must not close)."""
-    return open(path, "wb") if path else contextlib.nullcontext(sys.stdout.buffer)
+@contextlib.contextmanager
+def _text_output(path: Optional[str]) -> Iterator[IO[bytes]]:
+    """The output file (appearing whole when the block ends without an error),
+    or standard output."""
+    if path:
+        with atomic_file(path) as f:
+            yield f
+    else:
+        yield sys.stdout.buffer
+
+
+def _output_format(args: argparse.Namespace) -> str:
+    """--output-format, or what the name given to -o says (.bin, .npy), else
+    the command's default."""
+    if args.output_format is not None:
+        chosen = args.output_format
+    else:
+        chosen = next((f for f in TOKEN_FORMATS if args.output and args.output.endswith("." + f)),
+                      args.default_output_format)
+    if chosen in TOKEN_FORMATS and not args.output:
+        raise ValueError(f"--output-format {chosen} writes files: name them with -o (e.g. -o train.{chosen})")
+    return chosen
 
 
 def _check_common(args: argparse.Namespace) -> None:
+    """Everything about the options that can be wrong, before any work starts."""
     if args.threads is not None and args.threads < 1:
         raise ValueError(f"--threads must be at least 1, got {args.threads}")
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.output:
+        fmt = _output_format(args)
+        for path in token_file_paths(args.output, fmt) if fmt in TOKEN_FORMATS else [args.output]:
+            check_writable(path)
 
 
 def _run_seed(args: argparse.Namespace) -> int:
@@ -76,18 +107,18 @@ def _run_seed(args: argparse.Namespace) -> int:
     return args.seed if args.seed is not None else secrets.randbits(64)
 
 
-def _stream(args: argparse.Namespace, corpus: Corpus, name: str,
-            lines_of: Callable[[list, int], bytes]) -> Tuple[int, float]:
-    """Write ``lines_of(batch, first_document)`` for every batch of the corpus's
-    records to the output, with a progress line; returns (documents, seconds)."""
-    bar = Progress(name, unit="docs", enabled=False if args.quiet else None)
+def _stream(args: argparse.Namespace, corpus: Corpus, name: str, handle: Callable[[list, int], Any]) -> Tuple[int, float]:
+    """Call ``handle(batch, first_document)`` for every batch of the corpus's
+    records, with a progress bar (in bytes of input when its size is known);
+    returns (documents, seconds)."""
+    total = corpus.total_bytes()
+    bar = progress_bar(name, total=total, unit="B" if total else " docs", enabled=False if args.quiet else None)
     docs = 0
     start = time.perf_counter()
-    with _open_output(args.output) as out:
-        for batch in _in_batches(corpus.records(), args.batch_size):
-            out.write(lines_of(batch, docs))
-            docs += len(batch)
-            bar.update(len(batch))
+    for batch in _in_batches(corpus.records(), args.batch_size):
+        handle(batch, docs)
+        docs += len(batch)
+        bar.update(corpus.bytes_read() - bar.n if total else len(batch))
     bar.close()
     return docs, time.perf_counter() - start
 
@@ -96,63 +127,52 @@ def _joined(lines: Iterable[str]) -> bytes:
     return "".join(line + "\n" for line in lines).encode("utf-8")
 
 
+def _written(args: argparse.Namespace, fmt: str) -> str:
+    if not args.output:
+        return ""
+    return "; wrote " + (" and ".join(token_file_paths(args.output, fmt)) if fmt in TOKEN_FORMATS else args.output)
+
+
 def cmd_encode(args: argparse.Namespace) -> int:
     _check_common(args)
+    fmt = _output_format(args)
     corpus = _corpus(args)
     tok = Tokenizer(args.model)
     options = dict(alpha=args.alpha, sampler=args.sampler, seed=_run_seed(args), num_threads=args.threads,
-                   normalize=args.normalize)
+                   normalize=args.normalize, add_bos=args.add_bos, add_eos=args.add_eos)
     tokens = 0
 
     def lines_of(batch: list, first: int) -> bytes:
         nonlocal tokens
         texts = [text for text, _ in batch]
-        if args.output_format == "ids":
+        if fmt == "ids":
             ids, offsets = tok.encode_batch_numpy(texts, first_stream=first, **options)
             tokens += len(ids)
             return writers.id_lines(ids, offsets)
         lists = tok.encode_batch(texts, first_stream=first, **options)
         tokens += sum(len(ids) for ids in lists)
-        if args.output_format == "pieces":
+        if fmt == "pieces":
             table = tok.model.bytes_by_id()
             return _joined(writers.pieces_line(table, ids) for ids in lists)
         return _joined(json.dumps({**(record or {}), "ids": ids}, ensure_ascii=False)
                        for (_, record), ids in zip(batch, lists))
 
-    docs, elapsed = _stream(args, corpus, "Encode", lines_of)
+    if fmt in TOKEN_FORMATS:
+        with TokenFileWriter(args.output, fmt, tok.vocab_size) as token_file:
+            def to_file(batch: list, first: int) -> None:
+                token_file.write(*tok.encode_batch_numpy([text for text, _ in batch], first_stream=first, **options))
+
+            docs, elapsed = _stream(args, corpus, "Encode", to_file)
+        tokens = token_file.tokens
+    else:
+        with _text_output(args.output) as out:
+            docs, elapsed = _stream(args, corpus, "Encode", lambda batch, first: out.write(lines_of(batch, first)))
     if not args.quiet:
         size = corpus.total_bytes()
         rate = f", {size / elapsed / 1e6:.1f} MB/s of input" if size else ""
-        print(f"encoded {docs} documents into {tokens} tokens in {elapsed:.2f} s{rate}", file=sys.stderr)
+        print(f"encoded {docs} documents into {tokens} tokens in {elapsed:.2f} s{rate}{_written(args, fmt)}",
+              file=sys.stderr)
     return 0
-
-
-def cmd_decode(args: argparse.Namespace) -> int:
-    corpus = Corpus(args.files, errors="strict")
-    tok = Tokenizer(args.model)
-    docs = 0
-    if args.field is not None:
-        lines = ((where, record.get(args.field, _MISSING)) for where, record in corpus.json_records())
-    else:
-        lines = ((where, raw) for where, raw in corpus.raw_lines())
-    with _open_output(args.output) as out:
-        for where, value in lines:
-            if value is _MISSING:
-                raise ValueError(f"{where}: no field {args.field!r} in this JSON line")
-            try:
-                ids = [int(x) for x in value.split()] if isinstance(value, bytes) else value
-                if not isinstance(ids, list):
-                    raise TypeError(f"field {args.field!r} is {type(ids).__name__}, not a list of ids")
-                out.write(tok.decode_bytes(ids) + b"\n")
-            except (ValueError, TypeError) as exc:
-                raise ValueError(f"{where}: {exc}") from None
-            docs += 1
-    if not args.quiet:
-        print(f"decoded {docs} documents", file=sys.stderr)
-    return 0
-
-
-_MISSING = object()
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -161,24 +181,123 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise ValueError(f"--n must be at least 1, got {args.n}")
     if not args.alpha >= 0:
         raise ValueError(f"--alpha must be >= 0 for sampling, got {args.alpha}")
+    fmt = _output_format(args)
     corpus = _corpus(args)
     tok = Tokenizer(args.model)
     n, seed = args.n, _run_seed(args)
 
-    def lines_of(batch: list, first: int) -> bytes:
+    def sampled(batch: list, first: int) -> Tuple[np.ndarray, np.ndarray]:
         # Document d's sample j is item d * n + j of one long batch:
         # stream d * n + j of the seed, whatever the batching.
         repeated = [text for text, _ in batch for _ in range(n)]
-        ids, offsets = tok.encode_batch_numpy(repeated, alpha=args.alpha, sampler=args.sampler, seed=seed,
-                                              num_threads=args.threads, normalize=args.normalize,
-                                              first_stream=first * n)
+        return tok.encode_batch_numpy(repeated, alpha=args.alpha, sampler=args.sampler, seed=seed,
+                                      num_threads=args.threads, normalize=args.normalize, first_stream=first * n,
+                                      add_bos=args.add_bos, add_eos=args.add_eos)
+
+    def lines_of(batch: list, first: int) -> bytes:
+        ids, offsets = sampled(batch, first)
+        if fmt == "ids":  # one line per sample
+            return writers.id_lines(ids, offsets)
         bodies = writers.id_list_bodies(ids, offsets)
         return _joined(writers.record_line(record, text, "samples", "[[" + "], [".join(bodies[d * n:(d + 1) * n]) + "]]")
                        for d, (text, record) in enumerate(batch))
 
-    docs, elapsed = _stream(args, corpus, "Sample", lines_of)
+    if fmt in TOKEN_FORMATS:
+        with TokenFileWriter(args.output, fmt, tok.vocab_size) as token_file:
+            docs, elapsed = _stream(args, corpus, "Sample", lambda batch, first: token_file.write(*sampled(batch, first)))
+    else:
+        with _text_output(args.output) as out:
+            docs, elapsed = _stream(args, corpus, "Sample", lambda batch, first: out.write(lines_of(batch, first)))
     if not args.quiet:
-        print(f"sampled {n} segmentations of each of {docs} documents in {elapsed:.2f} s", file=sys.stderr)
+        print(f"sampled {n} segmentations of each of {docs} documents in {elapsed:.2f} s{_written(args, fmt)}",
+              file=sys.stderr)
+    return 0
+
+
+def _id_documents(args: argparse.Namespace) -> Iterator[Tuple[str, Any, Optional[Dict[str, Any]]]]:
+    """(place, ids, JSON record or None) of every document that decode reads:
+    token files (.bin with its .idx, .npy with its .offsets.npy), JSON lines
+    with --field, or lines of space-separated ids."""
+    files = expand_paths(args.files or ["-"])
+    for path in files:
+        if (path.endswith(".offsets.npy") and path[:-12] + ".npy" in files) or \
+                (path.endswith(".idx") and path[:-4] + ".bin" in files):
+            continue  # the index of a token file that is read with it
+        fmt = next((f for f in TOKEN_FORMATS if path.endswith("." + f)), None)
+        if fmt is not None and path != "-":
+            ids, offsets = read_token_file(path, fmt)
+            for d in range(len(offsets) - 1):
+                yield f"{path}: document {d + 1}", ids[offsets[d]:offsets[d + 1]], None
+            continue
+        corpus = Corpus([path], errors="strict")
+        if args.field is not None:
+            for where, record in corpus.json_records():
+                try:
+                    value = field_value(record, args.field)
+                except KeyError:
+                    raise ValueError(f"{where}: no field {args.field!r} in this JSON line") from None
+                if not isinstance(value, list):
+                    raise ValueError(f"{where}: field {args.field!r} is {type(value).__name__}, not a list of ids")
+                yield where, value, record
+            continue
+        for where, raw in corpus.raw_lines():
+            try:
+                id_list = [int(x) for x in raw.split()]
+            except ValueError:
+                shown = raw[:40].decode("utf-8", errors="replace")
+                raise ValueError(f"{where}: not a line of token ids ({shown!r}...); decode reads what encode "
+                                 "writes: ids separated by spaces, JSON lines with --field, or .bin/.npy "
+                                 "token files") from None
+            yield where, id_list, None
+
+
+def cmd_decode(args: argparse.Namespace) -> int:
+    if args.output:
+        check_writable(args.output)
+    tok = Tokenizer(args.model)
+    docs = 0
+    with _text_output(args.output) as out:
+        for where, ids, record in _id_documents(args):
+            try:
+                if args.output_format == "text":
+                    out.write(tok.decode_bytes(ids) + b"\n")
+                else:  # JSON lines keep documents that hold newlines apart
+                    text = tok.decode(ids, errors="replace")
+                    out.write(_joined([json.dumps({**(record or {}), "text": text}, ensure_ascii=False)]))
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"{where}: {exc}") from None
+            docs += 1
+    if not args.quiet:
+        print(f"decoded {docs} documents", file=sys.stderr)
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    summary = model_summary(load_model(args.model))
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    specials = ", ".join(f"{name} = {token_id}" for name, token_id in summary["special_tokens"].items())
+    print(f"model:            {args.model}")
+    print(f"vocabulary size:  {summary['vocab_size']} ({summary['pieces']} pieces + {len(summary['special_tokens'])} special)")
+    print(f"special tokens:   {specials}")
+    print(f"UTF-8 pieces:     {summary['utf8_pieces']} (the others hold part of a character)")
+    print(f"piece length:     mean {summary['mean_piece_bytes']:.2f} bytes, longest {summary['longest_piece_bytes']}")
+    print(f"training counts:  {summary['total_count']} tokens in all")
+    print("length (bytes)   pieces")
+    for length, count in summary["length_histogram"].items():
+        print(f"{length:>14}   {count}")
+    return 0
+
+
+def cmd_vocab(args: argparse.Namespace) -> int:
+    model = load_model(args.model)
+    scores = model.scores()
+    rows = [f"{token_id}\t{name}\t0\t" for token_id, name in enumerate(SPECIAL_TOKENS)]
+    order = sorted(range(len(model.pieces)), key=model.ids.__getitem__)
+    rows += [f"{model.ids[i]}\t{writers.escape_piece(model.pieces[i])}\t{model.counts[i]}\t{float(scores[i])!r}" for i in order]
+    with _text_output(args.output) as out:
+        out.write(_joined(["id\tpiece\tcount\tscore", *rows]))
     return 0
 
 
@@ -194,9 +313,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     if args.threads < 1:
         raise ValueError(f"--threads must be at least 1, got {args.threads}")
-    out_dir = os.path.dirname(os.path.abspath(args.output))
-    if not os.access(out_dir, os.W_OK):
-        raise OSError(f"cannot write the model into {out_dir}")
+    for path in trainer.save_paths(args.output):
+        check_writable(path)
     progress = False if args.quiet else None
     if args.ray is not None:
         return _train_on_ray(args, trainer, progress)
@@ -210,7 +328,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     texts_bytes = stats["bytes"]
     for path in paths:
         tok = Tokenizer(path)
-        tokens = sum(len(tok.encode_batch_numpy(batch)[0]) for batch in _in_batches(corpus, args.batch_size))
+        bar = progress_bar(f"Evaluate {os.path.basename(path)}", total=stats["documents"], unit=" docs",
+                           enabled=progress)
+        tokens = 0
+        for batch in _in_batches(corpus, args.batch_size):
+            tokens += len(tok.encode_batch_numpy(batch, num_threads=args.threads)[0])
+            bar.update(len(batch))
+        bar.close()
         print(f"{path}: vocab size {tok.vocab_size}, {texts_bytes / max(tokens, 1):.3f} bytes/token "
               f"on the training data", file=sys.stderr)
     evaluate = time.perf_counter() - start
@@ -223,8 +347,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _train_on_ray(args: argparse.Namespace, trainer: Trainer, progress: Optional[bool]) -> int:
     if not args.files or "-" in args.files:
         raise ValueError("--ray reads files on the workers: name them (standard input cannot be shared)")
-    from .training.sources import expand_paths
-
     expand_paths(args.files)  # every file can be read here: fail before any work starts
     trainer.train_ray(args.files, field=args.field, whole_file=args.whole_file, errors=args.errors,
                       address=args.ray or None, num_partitions=args.partitions, max_memory=args.max_memory,
@@ -256,11 +378,58 @@ def parse_size(text: str) -> int:
     return int(number * _SIZE_UNITS[unit])
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bytepiece", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+_EXAMPLES = {
+    "train": """examples:
+  bytepiece train corpus.txt -o my.model --vocab-size 32000
+  bytepiece train --field text 'data/*.jsonl.gz' -o my.model --vocab-size 16000 --vocab-size 32000
+  bytepiece train --ray auto --field text s3-mounted/corpus/ -o my.model --max-memory 8G""",
+    "encode": """examples:
+  bytepiece encode -m my.model corpus.txt                          # one line of ids per document
+  bytepiece encode -m my.model --field text data/ -o train.bin --add-eos   # Megatron .bin/.idx
+  bytepiece encode -m my.model --field meta.text a.jsonl -o train.npy     # numpy .npy + .offsets.npy
+  bytepiece encode -m my.model --output-format jsonl --field text a.jsonl  # records with an ids field""",
+    "decode": """examples:
+  bytepiece decode -m my.model corpus.ids -o corpus.txt
+  bytepiece decode -m my.model train.bin --output-format jsonl     # documents with newlines stay apart
+  bytepiece decode -m my.model --field ids encoded.jsonl""",
+    "sample": """examples:
+  bytepiece sample -m my.model --n 8 --alpha 0.1 corpus.txt -o augmented.jsonl
+  bytepiece sample -m my.model --n 4 --seed 1 --add-eos --field text data/ -o augmented.bin""",
+    "info": """example:
+  bytepiece info my.model""",
+    "vocab": """examples:
+  bytepiece vocab my.model | head
+  bytepiece vocab my.model -o my.vocab.tsv""",
+}
 
-    train = sub.add_parser("train", help="train a model on a corpus (n-gram new-word discovery)")
+
+def _command(sub: Any, name: str, help_text: str) -> argparse.ArgumentParser:
+    return sub.add_parser(name, help=help_text, description=help_text, epilog=_EXAMPLES[name],
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def _add_output_arguments(parser: argparse.ArgumentParser, formats: Sequence[str], default: str, what: str) -> None:
+    parser.add_argument("-o", "--output", help="output file (default: stdout; bin and npy need a file)")
+    parser.add_argument("--output-format", choices=formats,
+                        help=f"{what} (default: from the -o extension .bin / .npy, else {default})")
+    parser.add_argument("--add-bos", action="store_true", help="put <bos> (id 1) before each document's ids")
+    parser.add_argument("--add-eos", action="store_true", help="put <eos> (id 2) after each document's ids")
+    parser.set_defaults(default_output_format=default)
+
+
+_TOKEN_FILE_HELP = ("bin: Megatron-LM indexed dataset OUT.bin + OUT.idx (the .bin is also nanoGPT's flat file); "
+                    "npy: OUT.npy + OUT.offsets.npy; ids uint16 when the vocabulary fits, else 32-bit")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``bytepiece`` argument parser, with one sub-parser per command."""
+    parser = argparse.ArgumentParser(
+        prog="bytepiece", description=__doc__.splitlines()[0],
+        epilog="run 'bytepiece COMMAND --help' for a command's options and examples")
+    parser.add_argument("--version", action="version", version=f"bytepiece {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = _command(sub, "train", "train a model on a corpus (n-gram new-word discovery)")
     _add_input_arguments(train)
     train.add_argument("-o", "--output", required=True,
                        help="model file to write (with several --vocab-size: OUTPUT.SIZE each)")
@@ -284,31 +453,47 @@ def build_parser() -> argparse.ArgumentParser:
                        help="with --ray: the most memory one worker may use (e.g. 3G); fails early if it cannot")
     train.set_defaults(func=cmd_train)
 
-    enc = sub.add_parser("encode", help="tokenize documents: one output line per input document")
+    enc = _command(sub, "encode", "tokenize documents: one line of ids per document, or a binary token file")
     _add_input_arguments(enc)
     enc.add_argument("-m", "--model", required=True, help="model file (.model JSON, .gz or .zip)")
-    enc.add_argument("-o", "--output", help="output file (default: stdout)")
-    enc.add_argument("--output-format", choices=("ids", "pieces", "jsonl"), default="ids",
-                     help="ids: space-separated ids; pieces: a JSON list of the pieces as text; "
-                          "jsonl: the input's JSON record (if any) with an 'ids' field")
+    _add_output_arguments(enc, ("ids", "pieces", "jsonl", *TOKEN_FORMATS), "ids",
+                          "ids: space-separated ids per line; pieces: a JSON list of the pieces as text; "
+                          "jsonl: the input's JSON record (if any) with an 'ids' field; " + _TOKEN_FILE_HELP)
     _add_sampling_arguments(enc, default_alpha=-1.0)
     enc.set_defaults(func=cmd_encode)
 
-    dec = sub.add_parser("decode", help="the inverse of encode: one line of ids in, one line of text out")
-    dec.add_argument("files", nargs="*", help="files of id lines (as encode writes them); '-' or none: stdin")
+    dec = _command(sub, "decode", "the inverse of encode: ids in, text out")
+    dec.add_argument("files", nargs="*",
+                     help="id lines (as encode writes them), JSON lines with --field, or .bin / .npy token files; "
+                          "'-' or none: stdin")
     dec.add_argument("-m", "--model", required=True, help="model file")
     dec.add_argument("-o", "--output", help="output file (default: stdout)")
     dec.add_argument("--field", help="read JSON lines and take the ids from this field (e.g. ids)")
+    dec.add_argument("--output-format", choices=("text", "jsonl"), default="text",
+                     help="text: one line per document, the exact bytes; jsonl: {\"text\": ...} per document "
+                          "(keeps documents that hold newlines apart; with --field, the input record gains 'text')")
     dec.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
     dec.set_defaults(func=cmd_decode)
 
-    smp = sub.add_parser("sample", help="n sampled segmentations per document (subword regularization), as JSON lines")
+    smp = _command(sub, "sample", "n sampled segmentations per document (subword regularization)")
     _add_input_arguments(smp)
     smp.add_argument("-m", "--model", required=True, help="model file")
-    smp.add_argument("-o", "--output", help="output file (default: stdout)")
     smp.add_argument("--n", type=int, default=4, help="segmentations per document (default 4)")
+    _add_output_arguments(smp, ("jsonl", "ids", *TOKEN_FORMATS), "jsonl",
+                          "jsonl: the input's record (or {\"text\": ...}) with a 'samples' list; ids: one line "
+                          "per sample; bin/npy: each sample a document of its own (" + _TOKEN_FILE_HELP + ")")
     _add_sampling_arguments(smp, default_alpha=0.1)
     smp.set_defaults(func=cmd_sample)
+
+    info = _command(sub, "info", "describe a model: vocabulary size, special tokens, piece lengths")
+    info.add_argument("model", help="model file")
+    info.add_argument("--json", action="store_true", help="print one JSON object")
+    info.set_defaults(func=cmd_info)
+
+    vocab = _command(sub, "vocab", "list a model's vocabulary as TSV: id, piece, count, score")
+    vocab.add_argument("model", help="model file")
+    vocab.add_argument("-o", "--output", help="output file (default: stdout)")
+    vocab.set_defaults(func=cmd_vocab)
     return parser
 
 

@@ -1,28 +1,72 @@
 """Reading corpora from files: plain text, JSON lines, gzip, stdin.
 
 A :class:`Corpus` is re-iterable (training reads it twice): each iteration
-opens the files again. Lines are split on ``\\n`` only, so a ``\\r`` stays in
-its document. Errors name the file and line.
+opens the files again. Files may be named by paths, globs or directories.
+Lines are split on ``\\n`` only, so a ``\\r`` stays in its document. Errors
+name the file and line.
 """
 from __future__ import annotations
 
+import glob
 import gzip
 import json
 import os
 import sys
 from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
-__all__ = ["Corpus"]
+__all__ = ["Corpus", "expand_paths", "field_value"]
 
 ERROR_POLICIES = ("strict", "replace", "ignore")
 
 
+_MISSING: Any = object()
+
+
+def expand_paths(patterns: Sequence[str]) -> List[str]:
+    """Files named by ``patterns``: paths, globs (``**`` recursive) and
+    directories (every file below, sorted); ``-`` (stdin) stays as it is.
+    OSError, naming the pattern or file, when one names nothing or a file
+    cannot be opened."""
+    paths: List[str] = []
+    for pattern in patterns:
+        if pattern == "-":
+            found = [pattern]
+        elif os.path.isdir(pattern):
+            found = sorted(os.path.join(root, name) for root, _, names in os.walk(pattern) for name in names)
+        elif glob.has_magic(pattern) and not os.path.exists(pattern):
+            found = sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+        else:
+            found = [pattern]
+        if not found:
+            raise FileNotFoundError(f"no file matches {pattern!r}")
+        for path in found:
+            if path != "-":
+                with open(path, "rb"):  # fail before any work starts, naming the file
+                    pass
+        paths += found
+    return paths
+
+
+def field_value(record: Dict[str, Any], field: str) -> Any:
+    """``record[field]``, or for a dotted ``field`` such as ``meta.text`` that
+    is not a key itself, ``record["meta"]["text"]``; KeyError when absent."""
+    if field in record:
+        return record[field]
+    value: Any = record
+    for key in field.split("."):
+        if not isinstance(value, dict) or key not in value:
+            raise KeyError(field)
+        value = value[key]
+    return value
+
+
 class Corpus:
-    """The documents of ``paths`` (``-`` is stdin, ``.gz`` is decompressed).
+    """The documents of ``paths``: files, globs or directories (``-`` is
+    stdin, ``.gz`` is decompressed).
 
     One document per line (without its ``\\n``), or the field ``field`` of
-    each JSON line (blank lines skipped), or each whole file with
-    ``whole_file``. ``errors`` says what to do with invalid UTF-8:
+    each JSON line (blank lines skipped; ``meta.text`` reaches into nested
+    objects), or each whole file with ``whole_file``. ``errors`` says what to do with invalid UTF-8:
     ``"strict"`` raises a ValueError naming the place, ``"replace"`` puts
     U+FFFD there, ``"ignore"`` drops the bytes. Standard input is read once
     and kept in memory, so that it can be iterated again.
@@ -34,21 +78,26 @@ class Corpus:
             raise ValueError(f"errors must be one of {ERROR_POLICIES}, got {errors!r}")
         if field is not None and whole_file:
             raise ValueError("a JSON field and whole files exclude each other")
-        self.paths = list(paths) or ["-"]
+        if isinstance(paths, (str, bytes)):
+            raise TypeError("paths must be a list of paths (e.g. [path]), not one string")
+        self.paths = expand_paths(list(paths) or ["-"])  # fails before any work starts
         if self.paths.count("-") > 1:
             raise ValueError("standard input can be read only once")
         self.field, self.whole_file, self.errors = field, whole_file, errors
         self._stdin: Optional[List[Tuple[str, bytes]]] = None
-        for path in self.paths:  # fail before any work starts
-            if path != "-":
-                with open(path, "rb"):
-                    pass
+        self._finished_bytes = 0
+        self._reading: Optional[IO[bytes]] = None
 
     def total_bytes(self) -> Optional[int]:
         """Size of the input files on disk (None when stdin is among them)."""
         if "-" in self.paths:
             return None
         return sum(os.path.getsize(p) for p in self.paths)
+
+    def bytes_read(self) -> int:
+        """Bytes of the input files (as on disk: compressed for ``.gz``) that
+        the latest iteration has read so far, for progress bars."""
+        return self._finished_bytes + (self._reading.tell() if self._reading is not None else 0)
 
     def __iter__(self) -> Iterator[str]:
         for text, _ in self.records():
@@ -66,9 +115,10 @@ class Corpus:
                 yield self._decode(raw, where), None
             return
         for where, record in self.json_records(lines):
-            if self.field not in record:
-                raise ValueError(f"{where}: no field {self.field!r} in this JSON line")
-            value = record[self.field]
+            try:
+                value = field_value(record, self.field)
+            except KeyError:
+                raise ValueError(f"{where}: no field {self.field!r} in this JSON line") from None
             if not isinstance(value, str):
                 raise ValueError(f"{where}: field {self.field!r} is {type(value).__name__}, not a string")
             yield value, record
@@ -89,15 +139,22 @@ class Corpus:
 
     def raw_lines(self) -> Iterator[Tuple[str, bytes]]:
         """(place, raw bytes) of every line (without its \\n), or of every whole file."""
+        self._finished_bytes = 0
         for path in self.paths:
             if path == "-":
                 if self._stdin is None:
                     self._stdin = list(self.lines_of(sys.stdin.buffer, "<stdin>"))
                 yield from self._stdin
                 continue
-            opener = gzip.open if path.endswith(".gz") else open
-            with opener(path, "rb") as f:
-                yield from self.lines_of(f, path)
+            with open(path, "rb") as raw:
+                self._reading = raw
+                if path.endswith(".gz"):
+                    with gzip.GzipFile(fileobj=raw, mode="rb") as g:
+                        yield from self.lines_of(g, path)
+                else:
+                    yield from self.lines_of(raw, path)
+                self._finished_bytes += os.fstat(raw.fileno()).st_size
+                self._reading = None
 
     def lines_of(self, f: Union[IO[bytes], gzip.GzipFile], path: str, end: Optional[int] = None,
                  where: Optional[str] = None) -> Iterator[Tuple[str, bytes]]:

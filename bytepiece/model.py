@@ -35,6 +35,7 @@ except ImportError:  # Python built without lzma: zipfile then refuses lzma memb
 
 from . import _core
 from ._core import MAX_PIECE_LEN, NUM_SPECIAL
+from .outputs import atomic_file
 
 __all__ = [
     "Model", "PackedPieces", "pack_pieces", "canonical_order", "piece_scores", "SPECIAL_TOKENS",
@@ -414,6 +415,31 @@ def dump_model(model: Model) -> Dict[str, List[Any]]:
 
 
 def save_model(model: Model, path: PathLike) -> None:
-    """Write ``model`` as 0.6.3-compatible JSON (UTF-8, indent 4, like 0.6.3)."""
-    with open(os.fspath(path), "w", encoding="utf-8") as f:
+    """Write ``model`` as 0.6.3-compatible JSON (UTF-8, indent 4, like 0.6.3);
+    the file appears whole or not at all (:mod:`bytepiece.outputs`)."""
+    with atomic_file(path, "w", encoding="utf-8") as f:
         json.dump(dump_model(model), f, indent=4, ensure_ascii=False)
+
+
+def model_summary(model: Model) -> Dict[str, Any]:
+    """What ``bytepiece info`` shows: sizes, the special tokens, how many
+    pieces are whole UTF-8 text, and a histogram of piece lengths in bytes."""
+    lengths = np.fromiter((len(p) for p in model.pieces), dtype=np.int64, count=len(model.pieces))
+    histogram = np.bincount(lengths) if len(lengths) else np.zeros(1, dtype=np.int64)
+    text_pieces = 0
+    for piece in model.pieces:
+        try:
+            piece.decode("utf-8")
+            text_pieces += 1
+        except UnicodeDecodeError:
+            pass
+    return {
+        "vocab_size": model.vocab_size,
+        "pieces": len(model.pieces),
+        "special_tokens": {name: token_id for token_id, name in enumerate(SPECIAL_TOKENS)},
+        "utf8_pieces": text_pieces,
+        "total_count": sum(model.counts),
+        "longest_piece_bytes": int(lengths.max()) if len(lengths) else 0,
+        "mean_piece_bytes": float(lengths.mean()) if len(lengths) else 0.0,
+        "length_histogram": {int(n): int(c) for n, c in enumerate(histogram) if c},
+    }

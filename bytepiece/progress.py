@@ -1,57 +1,21 @@
-"""A minimal progress line on stderr (what tqdm did for BytePiece, without the dependency)."""
+"""Progress bars on stderr: tqdm (what BytePiece 0.6.3 used), set up once.
+
+The bars fit the terminal's width as it changes (no fixed padding that would
+scroll in a narrow terminal), scale units (kB, MB, ...), show a percentage and
+an ETA when the total is known, and stay silent when stderr is not a terminal
+unless asked for.
+"""
 from __future__ import annotations
 
 import sys
-import time
-from typing import Optional, TextIO
+from typing import Any, Optional
 
 
-def _human(value: float) -> str:
-    for unit in ("", "k", "M", "G", "T"):
-        if abs(value) < 1000:
-            return f"{value:.1f}{unit}" if unit else f"{value:.0f}"
-        value /= 1000
-    return f"{value:.1f}P"
+def progress_bar(desc: str, total: Optional[float] = None, unit: str = "B", enabled: Optional[bool] = None) -> Any:
+    """A tqdm bar counting ``unit`` up to ``total`` (None: unknown). ``enabled``:
+    True or False, or None to draw only when stderr is a terminal. Call
+    ``update(n)`` as work is done and ``close()`` at the end."""
+    from tqdm import tqdm  # type: ignore[import-untyped]  # imported when a bar is wanted: `import bytepiece` stays light
 
-
-class Progress:
-    """``desc: done/total unit (pct) rate unit/s elapsed``, redrawn at most 10 times a second.
-
-    Silent unless ``enabled`` (None: when the stream is a terminal).
-    """
-
-    def __init__(self, desc: str, total: Optional[float] = None, unit: str = "B",
-                 enabled: Optional[bool] = None, stream: Optional[TextIO] = None) -> None:
-        self.stream = stream if stream is not None else sys.stderr
-        if enabled is None:
-            enabled = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.enabled = enabled
-        self.desc, self.total, self.unit = desc, total, unit
-        self.done = 0.0
-        self.start = self._last = time.perf_counter()
-
-    def update(self, amount: float) -> None:
-        """Count ``amount`` more units done."""
-        self.done += amount
-        now = time.perf_counter()
-        if self.enabled and now - self._last >= 0.1:
-            self._last = now
-            self._draw(now, end="")
-
-    def close(self) -> float:
-        """Draw the final line; return the seconds since the start."""
-        now = time.perf_counter()
-        if self.enabled:
-            self._draw(now, end="\n")
-        return now - self.start
-
-    def _draw(self, now: float, end: str) -> None:
-        elapsed = max(now - self.start, 1e-9)
-        total = f"/{_human(self.total)}" if self.total else ""
-        pct = f" ({100 * self.done / self.total:3.0f}%)" if self.total else ""
-        rate = self.done / elapsed
-        eta = f", ETA {(self.total - self.done) / rate:.0f} s" if self.total and rate > 0 and end == "" else ""
-        line = (f"{self.desc}: {_human(self.done)}{total} {self.unit}{pct} "
-                f"{_human(rate)} {self.unit}/s {elapsed:.1f} s{eta}")
-        self.stream.write("\r" + line.ljust(72) + end)
-        self.stream.flush()
+    return tqdm(desc=desc, total=total, unit=unit, unit_scale=unit == "B", unit_divisor=1000, dynamic_ncols=True,
+                mininterval=0.1, file=sys.stderr, disable=None if enabled is None else not enabled, leave=True)

@@ -13,7 +13,7 @@ the result is the same).
 """
 from __future__ import annotations
 
-from typing import Callable, List, Sequence
+from typing import Any, Callable, List, Sequence
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from ._core import NUM_SPECIAL
 from .model import Model, PackedPieces, pack_pieces, piece_scores
 
 __all__ = [
+    "with_progress",
     "TokenCounter", "canonical_segmenter", "count_tokens_packed", "count_tokens", "keep_mask", "initial_vocabulary",
     "with_extra_counts", "drop_wasted", "vocabularies", "prune_pieces",
 ]
@@ -61,6 +62,17 @@ def count_tokens_packed(segmenter: "_core.Segmenter", num_pieces: int, texts: Pa
 def count_tokens(vocabulary: Model, pieces: Sequence[bytes], weights: np.ndarray) -> np.ndarray:
     """The :data:`TokenCounter` of one thread (one C call)."""
     return count_tokens_packed(vocabulary.segmenter(), len(vocabulary.pieces), pack_pieces(pieces), weights)
+
+
+def with_progress(counter: TokenCounter, bar: Any) -> TokenCounter:
+    """``counter`` that moves a progress ``bar`` on by one after each call: a
+    call re-tokenizes a set of pieces, the unit of pruning's work, whose
+    number of rounds is not known in advance."""
+    def counting(vocabulary: Model, pieces: Sequence[bytes], weights: np.ndarray) -> np.ndarray:
+        totals = counter(vocabulary, pieces, weights)
+        bar.update(1)
+        return totals
+    return counting
 
 
 def keep_mask(pieces: Sequence[bytes], counts: np.ndarray, max_piece_length: int, min_count: int) -> np.ndarray:

@@ -22,8 +22,8 @@ import numpy as np
 from . import _training
 from ._core import MAX_ORDER, MAX_PARTITIONS, MAX_PIECE_LEN, NUM_SPECIAL
 from .model import Model, PathLike, save_model
-from .progress import Progress
-from .pruning import TokenCounter, count_tokens, prune_pieces
+from .progress import progress_bar
+from .pruning import TokenCounter, count_tokens, prune_pieces, with_progress
 from .training.primitives import chunk_batches
 from .validation import check_int
 
@@ -111,7 +111,7 @@ class Trainer:
 
     def _count_ngrams(self, texts, pool, num_threads, batch_size, progress) -> "_training.NgramModel":
         lm = _training.NgramModel(self.order, min(num_threads, MAX_PARTITIONS))
-        bar = Progress("Count n-grams", unit="B", enabled=progress)
+        bar = progress_bar("Count n-grams", unit="B", enabled=progress)
         pending: list = []
         docs = 0
         for data, offsets, n in self._batches(texts, batch_size):
@@ -133,7 +133,7 @@ class Trainer:
 
     def _count_pieces(self, texts, lm, pool, num_threads, batch_size, progress) -> Tuple[List[bytes], np.ndarray]:
         counters = [_training.PieceCounter() for _ in range(num_threads)]
-        bar = Progress("Count pieces", total=self.stats["bytes"], unit="B", enabled=progress)
+        bar = progress_bar("Count pieces", total=self.stats["bytes"], unit="B", enabled=progress)
         pending: list = []
         for data, offsets, _ in self._batches(texts, batch_size):
             _join(pending)
@@ -188,8 +188,10 @@ class Trainer:
                 pieces, counts = self._count_pieces(texts, lm, pool, num_threads, batch_size, progress)
             del lm
             with self._phase("prune pieces"):
+                bar = progress_bar("Prune pieces", unit=" passes", enabled=progress)
                 self._models = prune_pieces(pieces, counts, self.max_vocab_size, self.max_piece_length,
-                                            self.min_count, threaded_counter(pool, num_threads))
+                                            self.min_count, with_progress(threaded_counter(pool, num_threads), bar))
+                bar.close()
         self.pieces = [dict(zip(m.pieces, m.counts)) for m in self._models]
         self.stats["seconds"] = time.perf_counter() - start
 
@@ -225,12 +227,17 @@ class Trainer:
             raise ValueError("the trainer has not been trained yet")
         return list(self._models)
 
-    def save(self, path: PathLike) -> List[str]:
-        """Write the model(s) as BytePiece 0.6.3 JSON: ``path`` for one size,
-        ``path.SIZE`` for each size when several were asked for. Returns the paths."""
+    def save_paths(self, path: PathLike) -> List[str]:
+        """The files :meth:`save` writes for ``path``: ``path`` for one
+        vocabulary size, ``path.SIZE`` for each size when several were asked for."""
         path = os.fspath(path)
+        return [path] if len(self.max_vocab_size) == 1 else [f"{path}.{size}" for size in self.max_vocab_size]
+
+    def save(self, path: PathLike) -> List[str]:
+        """Write the model(s) as BytePiece 0.6.3 JSON to :meth:`save_paths`
+        (each file appears whole or not at all). Returns the paths."""
         models = self.models()
-        paths = [path] if len(models) == 1 else [f"{path}.{size}" for size in self.max_vocab_size]
+        paths = self.save_paths(path)
         for model, target in zip(models, paths):
             save_model(model, target)
         return paths

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _core
 
-__all__ = ["id_lines", "id_list_bodies", "pieces_line", "record_line"]
+__all__ = ["id_lines", "id_list_bodies", "pieces_line", "record_line", "escape_piece"]
 
 
 def id_lines(ids: np.ndarray, offsets: np.ndarray) -> bytes:
@@ -39,3 +39,24 @@ def record_line(record: Optional[Dict[str, Any]], text: str, field: str, raw_val
     base = json.dumps(fields, ensure_ascii=False)
     separator = ", " if len(base) > 2 else ""
     return f"{base[:-1]}{separator}{json.dumps(field)}: {raw_value}}}"
+
+
+_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def escape_piece(piece: bytes) -> str:
+    """``piece`` as one line of text: UTF-8 as it is, except ``\\\\``, tab, newline
+    and carriage return backslash-escaped, and other control characters and
+    bytes that are not UTF-8 written ``\\\\xNN``."""
+    out = []
+    for ch in piece.decode("utf-8", errors="surrogateescape"):
+        code = ord(ch)
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\x{code:02x}")
+        else:
+            out.append(ch)
+    return "".join(out)

@@ -6,6 +6,7 @@ import sys
 import pytest
 
 
+import bytepiece
 from bytepiece.cli import main
 from conftest import MODEL_40K, ROOT
 
@@ -234,3 +235,151 @@ def test_decode_errors_name_the_line(tmp_path, capsys):
 def test_sample_rejects_a_negative_alpha(tmp_path, capsys):
     assert main(["sample", "-m", str(MODEL_40K), "--alpha", "-1", str(SAMPLE), "--field", "text"]) == 1
     assert "--alpha must be >= 0" in capsys.readouterr().err
+
+
+# -- commands and options for LM data preparation -------------------------------
+
+
+def test_version_prints_the_package_version():
+    assert run_cli("--version").decode().strip() == f"bytepiece {bytepiece.__version__}"
+
+
+@pytest.mark.parametrize("command", ["train", "encode", "decode", "sample", "info", "vocab"])
+def test_every_command_help_shows_examples(command):
+    text = run_cli(command, "--help").decode()
+    assert "example" in text and f"bytepiece {command} " in text
+
+
+def test_info_describes_the_model(tok40k):
+    info = json.loads(run_cli("info", "--json", str(MODEL_40K)))
+    model = tok40k.model
+    assert info["vocab_size"] == tok40k.vocab_size == info["pieces"] + 3
+    assert info["special_tokens"] == {"<pad>": 0, "<bos>": 1, "<eos>": 2}
+    assert sum(info["length_histogram"].values()) == info["pieces"]
+    assert info["length_histogram"]["1"] == 256
+    assert info["longest_piece_bytes"] == max(map(len, model.pieces))
+    assert info["total_count"] == sum(model.counts)
+    text = run_cli("info", str(MODEL_40K)).decode()
+    assert "vocabulary size:  39843" in text and "<eos> = 2" in text
+
+
+def _unescape(field):
+    # The inverse of writers.escape_piece.
+    out, i = bytearray(), 0
+    while i < len(field):
+        if field[i] == "\\":
+            code = field[i + 1]
+            if code == "x":
+                out.append(int(field[i + 2:i + 4], 16))
+                i += 4
+                continue
+            out += {"\\": b"\\", "t": b"\t", "n": b"\n", "r": b"\r"}[code]
+            i += 2
+            continue
+        out += field[i].encode()
+        i += 1
+    return bytes(out)
+
+
+def test_vocab_lists_every_id_with_piece_count_and_score(tok40k):
+    lines = run_cli("vocab", str(MODEL_40K)).decode().split("\n")
+    assert lines[0] == "id\tpiece\tcount\tscore" and lines[-1] == ""
+    rows = [line.split("\t") for line in lines[1:-1]]
+    assert all(len(row) == 4 for row in rows)  # tabs and newlines inside pieces are escaped
+    assert [int(row[0]) for row in rows] == list(range(tok40k.vocab_size))
+    assert [row[1] for row in rows[:3]] == ["<pad>", "<bos>", "<eos>"]
+    model = tok40k.model
+    by_id = dict(zip(model.ids, zip(model.pieces, model.counts, model.scores().tolist())))
+    for row in rows[3:]:
+        piece, count, score = by_id[int(row[0])]
+        assert (_unescape(row[1]), int(row[2]), float(row[3])) == (piece, count, score)
+
+
+def test_inputs_may_be_directories_and_globs(tmp_path, tok40k):
+    folder = tmp_path / "corpus"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.txt").write_text("first file\n")
+    (folder / "sub" / "b.txt").write_text("second file\nthird line\n")
+    expected = "".join(" ".join(map(str, tok40k.encode(t))) + "\n" for t in ["first file", "second file", "third line"])
+    for inputs in ([str(folder)], [str(folder / "**" / "*.txt")], [str(folder / "a.txt"), str(folder / "sub" / "*")]):
+        assert run_cli("encode", "-q", "-m", str(MODEL_40K), *inputs).decode() == expected
+    assert main(["encode", "-q", "-m", str(MODEL_40K), str(tmp_path / "nothing*.txt")]) == 1
+
+
+def test_nested_json_fields(tmp_path, tok40k, capsys):
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"meta": {"text": "nested text"}, "id": 1}) + "\n"
+                   + json.dumps({"meta.text": "a dotted key wins", "meta": {"text": "no"}}) + "\n")
+    out = run_cli("encode", "-q", "-m", str(MODEL_40K), "--field", "meta.text", "--output-format", "jsonl", str(src))
+    records = [json.loads(line) for line in out.decode().splitlines()]
+    assert [r["ids"] for r in records] == [tok40k.encode("nested text"), tok40k.encode("a dotted key wins")]
+    assert records[0]["meta"] == {"text": "nested text"} and records[0]["id"] == 1
+    src.write_text(json.dumps({"meta": {"title": "no text"}}) + "\n")
+    assert main(["encode", "-q", "-m", str(MODEL_40K), "--field", "meta.text", str(src)]) == 1
+    assert "no field 'meta.text'" in capsys.readouterr().err
+
+
+def test_add_bos_and_eos_in_every_format(tmp_path, tok40k):
+    src = tmp_path / "in.txt"
+    src.write_text("one\ntwo words\n")
+    out = run_cli("encode", "-q", "-m", str(MODEL_40K), "--add-bos", "--add-eos", str(src)).decode()
+    assert out.splitlines() == [" ".join(map(str, [1, *tok40k.encode(t), 2])) for t in ["one", "two words"]]
+    out = run_cli("sample", "-q", "-m", str(MODEL_40K), "--add-eos", "--n", "2", "--output-format", "ids", str(src))
+    lines = out.decode().splitlines()
+    assert len(lines) == 4 and all(line.endswith(" 2") for line in lines)
+
+
+def test_decode_jsonl_keeps_documents_with_newlines_apart(tmp_path, tok40k):
+    docs = ["a poem\nin two lines", "", "one line"]
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"text": d, "id": i}) + "\n" for i, d in enumerate(docs)))
+    encoded = tmp_path / "enc.jsonl"
+    assert main(["encode", "-q", "-m", str(MODEL_40K), "--field", "text", "--output-format", "jsonl", str(src),
+                 "-o", str(encoded)]) == 0
+    out = run_cli("decode", "-q", "-m", str(MODEL_40K), "--field", "ids", "--output-format", "jsonl", str(encoded))
+    records = [json.loads(line) for line in out.decode().splitlines()]
+    assert [r["text"] for r in records] == docs and [r["id"] for r in records] == [0, 1, 2]
+
+
+def test_decode_of_a_file_that_is_not_ids_says_so(tmp_path, capsys):
+    src = tmp_path / "text.jsonl"
+    src.write_text(json.dumps({"text": "plain words"}) + "\n")
+    assert main(["decode", "-m", str(MODEL_40K), str(src)]) == 1
+    err = capsys.readouterr().err
+    assert f"{src}:1: not a line of token ids" in err and "--field" in err
+    assert "b'" not in err  # no Python bytes dump
+
+
+def test_binary_output_needs_a_file(capsys):
+    assert main(["encode", "-q", "-m", str(MODEL_40K), "--output-format", "bin"]) == 1
+    assert "name them with -o" in capsys.readouterr().err
+
+
+def test_training_progress_shows_every_phase(capsys):
+    trainer = bytepiece.Trainer(max_vocab_size=300, order=3)
+    trainer.train(["some text to train on, again and again"] * 50, progress=True)
+    err = capsys.readouterr().err
+    for phase in ("Count n-grams", "Count pieces", "Prune pieces"):
+        assert phase in err
+    assert "100%" in err  # the piece pass knows its total
+    assert "\r" + " " * 72 not in err  # bars fit the terminal rather than a fixed padding
+
+
+def test_readme_python_example_runs_from_the_clone_root():
+    readme = (ROOT / "README.md").read_text()
+    example = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    result = subprocess.run([sys.executable, "-c", example], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_an_unbuilt_source_folder_says_how_to_build_it(tmp_path):
+    # What a clone's root looks like to Python before `pip install -e .`: the
+    # package's sources without the compiled core (-S: no installed copy either).
+    package = tmp_path / "bytepiece"
+    package.mkdir()
+    for source in (ROOT / "bytepiece").glob("*.py"):
+        (package / source.name).write_bytes(source.read_bytes())
+    result = subprocess.run([sys.executable, "-S", "-c", "import bytepiece"], cwd=tmp_path, capture_output=True,
+                            text=True)
+    assert result.returncode == 1
+    assert "compiled core" in result.stderr and "pip install -e ." in result.stderr

@@ -28,8 +28,9 @@ import numpy as np
 
 from .._core import MAX_PARTITIONS
 from ..model import Model, PackedPieces, pack_pieces
-from ..progress import Progress
-from ..pruning import canonical_segmenter, count_tokens_packed, initial_vocabulary, vocabularies, with_extra_counts
+from ..progress import progress_bar
+from ..pruning import (canonical_segmenter, count_tokens_packed, initial_vocabulary, vocabularies, with_extra_counts,
+                       with_progress)
 from .primitives import (
     CountingPlan, PiecePartition, ShardSummary, count_ngrams, count_pieces, finish_ngrams, language_model,
     merge_pieces, peak_memory, total_positions,
@@ -188,12 +189,12 @@ class _Tasks:
 def _wait_all(ray: Any, refs: List[Any], name: str, total_bytes: Optional[int], sizes: List[int],
               progress: Optional[bool]) -> None:
     """Wait for ``refs`` (one per shard of ``sizes`` bytes) with a progress line: shards, bytes, ETA."""
-    bar = Progress(f"{name}, 0/{len(refs)} shards", total=total_bytes, unit="B", enabled=progress)
+    bar = progress_bar(f"{name}, 0/{len(refs)} shards", total=total_bytes, unit="B", enabled=progress)
     pending = {ref: size for ref, size in zip(refs, sizes)}
     while pending:
         done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
         for ref in done:
-            bar.desc = f"{name}, {len(refs) - len(pending) + 1}/{len(refs)} shards"
+            bar.set_description(f"{name}, {len(refs) - len(pending) + 1}/{len(refs)} shards", refresh=False)
             bar.update(pending.pop(ref))
     bar.close()
 
@@ -346,7 +347,9 @@ def _train(ray: Any, trainer: Any, source: Any, options: ReadOptions, num_partit
                  for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
         return sum(ray.get(parts), np.zeros(len(vocab.pieces), dtype=np.uint64))
 
-    models = vocabularies(vocabulary, trainer.max_vocab_size, counter)
+    bar = progress_bar("Prune pieces", unit=" passes", enabled=progress)
+    models = vocabularies(vocabulary, trainer.max_vocab_size, with_progress(counter, bar))
+    bar.close()
     phase("prune pieces")
     stats["seconds"] = time.perf_counter() - start
     stats["peak_worker_memory"] = max(s.peak_memory for s in summaries + piece_summaries)

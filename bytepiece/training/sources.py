@@ -9,12 +9,11 @@ field, or each whole file; ``.gz`` decompressed; ``.parquet`` by column).
 """
 from __future__ import annotations
 
-import glob
 import os
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Sequence
 
-from ..corpus import Corpus
+from ..corpus import Corpus, expand_paths
 
 __all__ = ["ReadOptions", "FileShard", "expand_paths", "plan_shards", "read_shard"]
 
@@ -41,26 +40,6 @@ class FileShard:
 
     def __str__(self) -> str:
         return self.path if self.start == 0 and self.end is None else f"{self.path} (bytes {self.start}-{self.end})"
-
-
-def expand_paths(patterns: Sequence[str]) -> List[str]:
-    """Files named by ``patterns``: paths, globs (``**`` recursive) and
-    directories (every file below, sorted). OSError when one names nothing."""
-    paths: List[str] = []
-    for pattern in patterns:
-        if os.path.isdir(pattern):
-            found = sorted(os.path.join(root, name) for root, _, names in os.walk(pattern) for name in names)
-        elif glob.has_magic(pattern):
-            found = sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
-        else:
-            found = [pattern]
-        if not found:
-            raise OSError(f"no file matches {pattern!r}")
-        for path in found:
-            with open(path, "rb"):  # fail before any work starts, naming the file
-                pass
-        paths += found
-    return paths
 
 
 def _splittable(path: str, options: ReadOptions) -> bool:

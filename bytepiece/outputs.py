@@ -1,0 +1,78 @@
+"""Output files that appear whole or not at all.
+
+Every file bytepiece writes (models, encoded data, token files) is written
+under a temporary name in the destination folder and renamed over the final
+name only when complete, so an interrupted run (Ctrl-C, an error, a full
+disk) never leaves a truncated file that looks finished. Outputs are checked
+before any work starts, so a bad ``-o`` is reported at once, not after an
+hour of training.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from typing import IO, Any, Iterator, List, Sequence, Union
+
+__all__ = ["check_writable", "atomic_files", "atomic_file"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+# The mode a new file gets from open() (mkstemp creates 0600 files). Read once:
+# os.umask can only be read by setting it.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+def check_writable(path: PathLike) -> str:
+    """``path`` as a str, or an OSError saying why a file cannot be written
+    there: it is a directory, or its folder is missing or not writable."""
+    path = os.fspath(path)
+    if not path:
+        raise OSError("the output path is empty")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"cannot write {path}: it is a directory (name a file in it)")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"cannot write {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(f"cannot write {path}: the folder {folder} is not writable")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_files(paths: Sequence[PathLike], mode: str = "wb", **open_args: Any) -> Iterator[List[IO[Any]]]:
+    """Open files to write for ``paths``, all under temporary names; when the
+    with-block ends normally they are renamed to ``paths`` together, and on
+    any exception (KeyboardInterrupt included) they are deleted and no final
+    file is created or replaced. ``mode`` and ``open_args`` go to ``open``."""
+    targets = [check_writable(p) for p in paths]
+    temps: List[str] = []
+    files: List[IO[Any]] = []
+    try:
+        for target in targets:
+            folder, name = os.path.split(os.path.abspath(target))
+            fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
+            temps.append(temp)
+            os.chmod(temp, 0o666 & ~_UMASK)
+            files.append(os.fdopen(fd, mode, **open_args))
+        yield files
+        for f in files:
+            f.close()  # flushes: a full disk fails here, before any rename
+        for temp, target in zip(temps, targets):
+            os.replace(temp, target)
+    except BaseException:
+        for f in files:
+            with contextlib.suppress(OSError):
+                f.close()
+        for temp in temps:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_file(path: PathLike, mode: str = "wb", **open_args: Any) -> Iterator[IO[Any]]:
+    """:func:`atomic_files` for one file."""
+    with atomic_files([path], mode, **open_args) as files:
+        yield files[0]
