@@ -284,6 +284,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"UTF-8 pieces:     {summary['utf8_pieces']} (the others hold part of a character)")
     print(f"piece length:     mean {summary['mean_piece_bytes']:.2f} bytes, longest {summary['longest_piece_bytes']}")
     print(f"training counts:  {summary['total_count']} tokens in all")
+    print("training options: not recorded (the 0.6.3 model file holds pieces and counts only)")
     print("length (bytes)   pieces")
     for length, count in summary["length_histogram"].items():
         print(f"{length:>14}   {count}")
