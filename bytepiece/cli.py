@@ -107,7 +107,8 @@ def _run_seed(args: argparse.Namespace) -> int:
     return args.seed if args.seed is not None else secrets.randbits(64)
 
 
-def _stream(args: argparse.Namespace, corpus: Corpus, name: str, handle: Callable[[list, int], Any]) -> Tuple[int, float]:
+def _stream(args: argparse.Namespace, corpus: Corpus, name: str,
+            handle: Callable[[list, int], Any]) -> Tuple[int, float]:
     """Call ``handle(batch, first_document)`` for every batch of the corpus's
     records, with a progress bar (in bytes of input when its size is known);
     returns (documents, seconds)."""
@@ -199,12 +200,14 @@ def cmd_sample(args: argparse.Namespace) -> int:
         if fmt == "ids":  # one line per sample
             return writers.id_lines(ids, offsets)
         bodies = writers.id_list_bodies(ids, offsets)
-        return _joined(writers.record_line(record, text, "samples", "[[" + "], [".join(bodies[d * n:(d + 1) * n]) + "]]")
-                       for d, (text, record) in enumerate(batch))
+        samples = ("[[" + "], [".join(bodies[d * n:(d + 1) * n]) + "]]" for d in range(len(batch)))
+        return _joined(writers.record_line(record, text, "samples", value)
+                       for (text, record), value in zip(batch, samples))
 
     if fmt in TOKEN_FORMATS:
         with TokenFileWriter(args.output, fmt, tok.vocab_size) as token_file:
-            docs, elapsed = _stream(args, corpus, "Sample", lambda batch, first: token_file.write(*sampled(batch, first)))
+            docs, elapsed = _stream(args, corpus, "Sample",
+                                    lambda batch, first: token_file.write(*sampled(batch, first)))
     else:
         with _text_output(args.output) as out:
             docs, elapsed = _stream(args, corpus, "Sample", lambda batch, first: out.write(lines_of(batch, first)))
@@ -279,7 +282,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         return 0
     specials = ", ".join(f"{name} = {token_id}" for name, token_id in summary["special_tokens"].items())
     print(f"model:            {args.model}")
-    print(f"vocabulary size:  {summary['vocab_size']} ({summary['pieces']} pieces + {len(summary['special_tokens'])} special)")
+    print(f"vocabulary size:  {summary['vocab_size']} ({summary['pieces']} pieces + "
+          f"{len(summary['special_tokens'])} special)")
     print(f"special tokens:   {specials}")
     print(f"UTF-8 pieces:     {summary['utf8_pieces']} (the others hold part of a character)")
     print(f"piece length:     mean {summary['mean_piece_bytes']:.2f} bytes, longest {summary['longest_piece_bytes']}")
@@ -296,7 +300,8 @@ def cmd_vocab(args: argparse.Namespace) -> int:
     scores = model.scores()
     rows = [f"{token_id}\t{name}\t0\t" for token_id, name in enumerate(SPECIAL_TOKENS)]
     order = sorted(range(len(model.pieces)), key=model.ids.__getitem__)
-    rows += [f"{model.ids[i]}\t{writers.escape_piece(model.pieces[i])}\t{model.counts[i]}\t{float(scores[i])!r}" for i in order]
+    rows += [f"{model.ids[i]}\t{writers.escape_piece(model.pieces[i])}\t{model.counts[i]}\t{float(scores[i])!r}"
+             for i in order]
     with _text_output(args.output) as out:
         out.write(_joined(["id\tpiece\tcount\tscore", *rows]))
     return 0

@@ -19,9 +19,6 @@ __all__ = ["Corpus", "expand_paths", "field_value"]
 ERROR_POLICIES = ("strict", "replace", "ignore")
 
 
-_MISSING: Any = object()
-
-
 def expand_paths(patterns: Sequence[str]) -> List[str]:
     """Files named by ``patterns``: paths, globs (``**`` recursive) and
     directories (every file below, sorted); ``-`` (stdin) stays as it is.
@@ -66,9 +63,9 @@ class Corpus:
 
     One document per line (without its ``\\n``), or the field ``field`` of
     each JSON line (blank lines skipped; ``meta.text`` reaches into nested
-    objects), or each whole file with ``whole_file``. ``errors`` says what to do with invalid UTF-8:
-    ``"strict"`` raises a ValueError naming the place, ``"replace"`` puts
-    U+FFFD there, ``"ignore"`` drops the bytes. Standard input is read once
+    objects), or each whole file with ``whole_file``. ``errors`` says what to
+    do with invalid UTF-8: ``"strict"`` raises a ValueError naming the place,
+    ``"replace"`` puts U+FFFD there, ``"ignore"`` drops the bytes. Standard input is read once
     and kept in memory, so that it can be iterated again.
     """
 
@@ -148,13 +145,15 @@ class Corpus:
                 continue
             with open(path, "rb") as raw:
                 self._reading = raw
-                if path.endswith(".gz"):
-                    with gzip.GzipFile(fileobj=raw, mode="rb") as g:
-                        yield from self.lines_of(g, path)
-                else:
-                    yield from self.lines_of(raw, path)
-                self._finished_bytes += os.fstat(raw.fileno()).st_size
-                self._reading = None
+                try:
+                    if path.endswith(".gz"):
+                        with gzip.GzipFile(fileobj=raw, mode="rb") as g:
+                            yield from self.lines_of(g, path)
+                    else:
+                        yield from self.lines_of(raw, path)
+                    self._finished_bytes += os.fstat(raw.fileno()).st_size
+                finally:  # also when the reader stops early
+                    self._reading = None
 
     def lines_of(self, f: Union[IO[bytes], gzip.GzipFile], path: str, end: Optional[int] = None,
                  where: Optional[str] = None) -> Iterator[Tuple[str, bytes]]:
