@@ -10,6 +10,13 @@ only). Ids 0, 1, 2 are ``<pad>``, ``<bos>``, ``<eos>``; pieces use 3..N+2.
 Every one of the 256 single bytes must be a piece, so every byte string can
 be tokenized. Files may be plain, gzip (``.gz``) or a zip holding one model;
 what a file holds (after decompression) may not exceed :data:`MAX_MODEL_BYTES`.
+
+Two extensions (docs/spec/model.md §8) use an entry of four items,
+``[id, text, {options}, count]``, which 0.6.3 still loads (it reads the id
+first and the count last): ``{"special": true}`` makes the entry a
+user-defined special token (its key the base64 of its UTF-8 text), never
+matched in text unless allowed; ``{"score": s}`` on every piece gives the
+model explicit scores (imported vocabularies) instead of ``log(count/total)``.
 """
 from __future__ import annotations
 
@@ -23,7 +30,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Dict, List, Mapping, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -98,6 +105,10 @@ def canonical_order(pieces: Sequence[bytes]) -> List[int]:
 class Model:
     """A validated vocabulary: ``pieces[i]`` has token id ``ids[i]`` and ``counts[i]``.
 
+    ``special_tokens``: user-defined special tokens as (text, id), beside
+    ``<pad>``, ``<bos>``, ``<eos>`` (ids 0-2). ``explicit_scores``: a score per
+    piece that replaces ``log(count / total)`` (None for every trained model).
+
     Immutable. What the C core needs is derived from it once, on first use:
     :meth:`packed`, :meth:`scores`, :meth:`bytes_by_id` and :meth:`segmenter`.
     """
@@ -105,6 +116,8 @@ class Model:
     pieces: Tuple[bytes, ...]
     ids: Tuple[int, ...]
     counts: Tuple[int, ...]
+    special_tokens: Tuple[Tuple[str, int], ...] = ()
+    explicit_scores: Optional[Tuple[float, ...]] = None
 
     @classmethod
     def canonical(cls, pieces: Sequence[bytes], counts: Union[Sequence[int], np.ndarray]) -> "Model":
@@ -125,10 +138,13 @@ class Model:
     @property
     def vocab_size(self) -> int:
         """Number of ids: the pieces and the special tokens."""
-        return len(self.pieces) + NUM_SPECIAL
+        return len(self.pieces) + NUM_SPECIAL + len(self.special_tokens)
 
     def scores(self) -> np.ndarray:
-        """score(p) = log(count(p)) - log(sum of counts), float64 (see piece_scores)."""
+        """score(p) = log(count(p)) - log(sum of counts), float64 (see
+        piece_scores), or the explicit scores when the model has them."""
+        if self.explicit_scores is not None:
+            return np.array(self.explicit_scores, dtype=np.float64)
         return piece_scores(self.counts)
 
     def packed(self) -> PackedPieces:
@@ -152,6 +168,8 @@ class Model:
         table = [b""] * self.vocab_size
         for piece, token_id in zip(self.pieces, self.ids):
             table[token_id] = piece
+        for text, token_id in self.special_tokens:
+            table[token_id] = text.encode("utf-8")
         return tuple(table)
 
     @cached_property
@@ -167,13 +185,16 @@ class Model:
         # Counts are any positive integers: uint64 when they all fit (always, for real models).
         fits = max(self.counts, default=0) < 1 << 64
         return {"data": packed.data, "offsets": packed.offsets, "ids": np.array(self.ids, dtype=np.int64),
-                "counts": np.array(self.counts, dtype=np.uint64 if fits else object)}
+                "counts": np.array(self.counts, dtype=np.uint64 if fits else object),
+                "special_tokens": self.special_tokens, "explicit_scores": self.explicit_scores}
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
         packed = PackedPieces(state["data"], state["offsets"])
         object.__setattr__(self, "pieces", tuple(packed.pieces()))
         object.__setattr__(self, "ids", tuple(state["ids"].tolist()))
         object.__setattr__(self, "counts", tuple(state["counts"].tolist()))
+        object.__setattr__(self, "special_tokens", state.get("special_tokens", ()))
+        object.__setattr__(self, "explicit_scores", state.get("explicit_scores"))
 
 
 def piece_scores(counts: Union[Sequence[int], np.ndarray]) -> np.ndarray:
@@ -314,9 +335,11 @@ def parse_model(data: Mapping[str, Sequence[Any]]) -> Model:
 
     Raises ValueError naming the first problem: not an object, a key that is
     not base64, an empty or duplicate piece, an entry that is not
-    ``[id, text, count]``, an id outside 3..N+2 or used twice, a count that
-    is not a positive integer (any size is accepted), a piece
-    longer than MAX_PIECE_LEN bytes, or a missing single byte.
+    ``[id, text, count]`` or ``[id, text, {options}, count]``, an id outside
+    3..N+2 or used twice, a count that is not a positive integer (any size is
+    accepted), a piece longer than MAX_PIECE_LEN bytes, a missing single
+    byte, a special token that is not UTF-8 text, or explicit scores on some
+    pieces but not all.
     """
     if not isinstance(data, Mapping):
         raise ValueError(
@@ -331,6 +354,8 @@ def parse_model(data: Mapping[str, Sequence[Any]]) -> Model:
     counts: List[int] = []
     key_of_piece: Dict[bytes, str] = {}
     piece_of_id: Dict[int, bytes] = {}
+    specials: List[Tuple[str, int]] = []
+    scores: List[float] = []
     for key, entry in data.items():
         if not isinstance(key, str):
             raise ValueError(f"piece key {key!r:.40} is not a base64 string")
@@ -348,9 +373,14 @@ def parse_model(data: Mapping[str, Sequence[Any]]) -> Model:
         if piece in key_of_piece:
             raise ValueError(f"keys {key_of_piece[piece]!r} and {key!r} both decode to the piece {_describe(piece)}")
         key_of_piece[piece] = key
-        if not isinstance(entry, (list, tuple)) or len(entry) != 3:
-            raise ValueError(f"entry of piece {_describe(piece)} must be [id, text, count], got {entry!r:.80}")
-        token_id, _, count = entry
+        if not isinstance(entry, (list, tuple)) or len(entry) not in (3, 4):
+            raise ValueError(f"entry of piece {_describe(piece)} must be [id, text, count] or "
+                             f"[id, text, {{options}}, count], got {entry!r:.80}")
+        token_id, count = entry[0], entry[-1]
+        options = entry[2] if len(entry) == 4 else {}
+        if not isinstance(options, Mapping) or not set(options) <= {"special", "score"}:
+            raise ValueError(f"options of piece {_describe(piece)} must be an object with 'special' or 'score', "
+                             f"got {options!r:.80}")
         if not _is_int(token_id):
             raise ValueError(f"id of piece {_describe(piece)} must be an integer, got {token_id!r:.40}")
         if not NUM_SPECIAL <= token_id < n + NUM_SPECIAL:
@@ -363,17 +393,32 @@ def parse_model(data: Mapping[str, Sequence[Any]]) -> Model:
         piece_of_id[token_id] = piece
         if not _is_int(count) or count <= 0:
             raise ValueError(f"count of piece {_describe(piece)} must be a positive integer, got {count!r:.40}")
+        if options.get("special", False) is True:
+            try:
+                specials.append((piece.decode("utf-8"), token_id))
+            except UnicodeDecodeError:
+                raise ValueError(f"special token {_describe(piece)} is not UTF-8 text") from None
+            continue
+        if "score" in options:
+            score = options["score"]
+            if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
+                raise ValueError(f"score of piece {_describe(piece)} must be a finite number, got {score!r:.40}")
+            scores.append(float(score))
         pieces.append(piece)
         ids.append(token_id)
         counts.append(count)
-    missing = [bytes([b]) for b in range(256) if bytes([b]) not in key_of_piece]
+    if scores and len(scores) != len(pieces):
+        raise ValueError(f"{len(scores)} of {len(pieces)} pieces have an explicit score: give every piece one, or none")
+    present = set(pieces)
+    missing = [bytes([b]) for b in range(256) if bytes([b]) not in present]
     if missing:
         shown = ", ".join(repr(m) for m in missing[:8]) + (", ..." if len(missing) > 8 else "")
         raise ValueError(
             f"the model lacks {len(missing)} of the 256 single-byte pieces ({shown}); "
             "every byte must be a piece so that any text can be tokenized"
         )
-    return Model(tuple(pieces), tuple(ids), tuple(counts))
+    return Model(tuple(pieces), tuple(ids), tuple(counts), tuple(sorted(specials, key=lambda item: item[1])),
+                 tuple(scores) if scores else None)
 
 
 def model_from_counts(counts: Mapping[bytes, int], add_missing_bytes: bool = False) -> Model:
@@ -402,16 +447,19 @@ def model_from_counts(counts: Mapping[bytes, int], add_missing_bytes: bool = Fal
 
 
 def dump_model(model: Model) -> Dict[str, List[Any]]:
-    """The JSON object of ``model``, entries in id order (as 0.6.3 writes them)."""
-    order = sorted(range(len(model.pieces)), key=model.ids.__getitem__)
-    return {
-        base64.b64encode(model.pieces[i]).decode("ascii"): [
-            model.ids[i],
-            model.pieces[i].decode("utf-8", errors="ignore"),
-            model.counts[i],
-        ]
-        for i in order
-    }
+    """The JSON object of ``model``, entries in id order (as 0.6.3 writes them;
+    special tokens and explicit scores as four-item entries, docs/spec/model.md §8)."""
+    entries: List[Tuple[int, str, List[Any]]] = []
+    for i, (piece, token_id, count) in enumerate(zip(model.pieces, model.ids, model.counts)):
+        text = piece.decode("utf-8", errors="ignore")
+        value: List[Any] = [token_id, text, count]
+        if model.explicit_scores is not None:
+            value = [token_id, text, {"score": model.explicit_scores[i]}, count]
+        entries.append((token_id, base64.b64encode(piece).decode("ascii"), value))
+    for text, token_id in model.special_tokens:
+        entries.append((token_id, base64.b64encode(text.encode("utf-8")).decode("ascii"),
+                        [token_id, text, {"special": True}, 1]))
+    return {key: value for _, key, value in sorted(entries, key=lambda entry: entry[0])}
 
 
 def save_model(model: Model, path: PathLike) -> None:
@@ -436,7 +484,9 @@ def model_summary(model: Model) -> Dict[str, Any]:
     return {
         "vocab_size": model.vocab_size,
         "pieces": len(model.pieces),
-        "special_tokens": {name: token_id for token_id, name in enumerate(SPECIAL_TOKENS)},
+        "special_tokens": {**{name: token_id for token_id, name in enumerate(SPECIAL_TOKENS)},
+                           **dict(model.special_tokens)},
+        "explicit_scores": model.explicit_scores is not None,
         "utf8_pieces": text_pieces,
         "total_count": sum(model.counts),
         "longest_piece_bytes": int(lengths.max()) if len(lengths) else 0,

@@ -8,17 +8,24 @@ table lookup here.
 from __future__ import annotations
 
 import builtins
+import codecs
 import hashlib
+import itertools
+import math
 import os
 import random
 import threading
 import weakref
-from typing import Any, Iterator, List, Literal, Mapping, Optional, Sequence, Tuple, Union, overload
+from typing import Any, Dict, Iterator, List, Literal, Mapping, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
 
+from ._core import BOS_ID, EOS_ID, MAX_PIECE_LEN
 from .encoding import SAMPLERS, Encoder, Segmentation
+from .offsets import byte_spans, char_spans, piece_lengths
 from .model import SPECIAL_TOKENS, Model, PathLike, load_model, model_from_counts, parse_model, save_model
+from .special import AllowedSpecial, SpecialTokens
+from .streaming import StreamDecoder
 from .text import TextLike, to_utf8
 from .validation import check_int, check_seed, is_index
 
@@ -78,8 +85,11 @@ class Tokenizer:
         self._model = model
         self.vocab_size = model.vocab_size
         self._encoder = Encoder(model.segmenter())
+        self._special = SpecialTokens(model)
         # id -> piece, the special ids by name: a list, so lookups are one C-level index.
         self._id_to_piece: List[Union[bytes, str]] = list(SPECIAL_TOKENS) + list(model.bytes_by_id()[len(SPECIAL_TOKENS):])
+        for name, token_id in model.special_tokens:
+            self._id_to_piece[token_id] = name
         self._piece_to_id = {piece: i for i, piece in enumerate(self._id_to_piece)}
         self._rng = random.Random()
         self._rng_lock = threading.Lock()
@@ -240,6 +250,7 @@ class Tokenizer:
         sampler: str = "perfect",
         seed: Optional[int] = None,
         normalize: bool = True,
+        allowed_special: AllowedSpecial = (),
     ) -> Union[List[int], Iterator[int]]:
         """Token ids of ``text``.
 
@@ -250,10 +261,40 @@ class Tokenizer:
         BytePiece's approximate ``sampler="viterbi"``. ``seed`` makes one
         sampling call reproducible. ``iter=True`` returns an iterator.
         ``normalize=False`` skips NFC, so ``decode`` gives back the exact str.
+        ``allowed_special`` (``"all"`` or a set of names): the special tokens
+        that are recognized in ``text``; by default none is, so user text can
+        never forge one (see :mod:`bytepiece.special`).
         """
-        ids = self._encoder.encode_text(text, self._segmentation(alpha, sampler, seed), add_bos=add_bos,
-                                        add_eos=add_eos, normalize=normalize)
+        segmentation = self._segmentation(alpha, sampler, seed)
+        patterns = self._special.patterns(allowed_special) if allowed_special else None
+        if patterns is None:
+            ids = self._encoder.encode_text(text, segmentation, add_bos=add_bos, add_eos=add_eos, normalize=normalize)
+        else:
+            ids = self._encode_with_specials([text], segmentation, patterns, 0, add_bos, add_eos, 1, normalize)[0]
         return builtins.iter(ids) if iter else ids
+
+    def _encode_with_specials(self, texts: Sequence[TextLike], segmentation: Segmentation, patterns: Any,
+                              first_stream: int, add_bos: bool, add_eos: bool, num_threads: Optional[int],
+                              normalize: bool) -> List[List[int]]:
+        """Texts cut at the allowed special tokens: the runs between are
+        encoded in one batch (run ``k`` of the call drawing from stream
+        ``first_stream + k``), the tokens' ids put between them."""
+        split = [self._special.split(text, patterns) for text in texts]
+        runs = [part for parts in split for part in parts if not isinstance(part, int)]
+        encoded = builtins.iter(self._encoder.encode_lists(runs, segmentation, first_stream=first_stream,
+                                                           num_threads=num_threads, normalize=normalize))
+        result = []
+        for parts in split:
+            ids = [BOS_ID] if add_bos else []
+            for part in parts:
+                if isinstance(part, int):
+                    ids.append(part)
+                else:
+                    ids += next(encoded)
+            if add_eos:
+                ids.append(EOS_ID)
+            result.append(ids)
+        return result
 
     @overload
     def tokenize(self, text: TextLike, alpha: float = ..., iter: Literal[False] = ..., *, sampler: str = ...,
@@ -289,7 +330,8 @@ class Tokenizer:
 
     def encode_batch(self, texts: Sequence[TextLike], *, alpha: float = -1, sampler: str = "perfect",
                      seed: Optional[int] = None, add_bos: bool = False, add_eos: bool = False,
-                     num_threads: Optional[int] = None, normalize: bool = True, first_stream: int = 0) -> List[List[int]]:
+                     num_threads: Optional[int] = None, normalize: bool = True, first_stream: int = 0,
+                     allowed_special: AllowedSpecial = ()) -> List[List[int]]:
         """Token ids of every text, on ``num_threads`` threads (default: all cores).
 
         The same as ``[encode(t, ...) for t in texts]`` for the best
@@ -298,17 +340,32 @@ class Tokenizer:
         stream 0), so with a ``seed`` the result is the same whatever
         ``num_threads`` is, and a corpus encoded in batches with a running
         ``first_stream`` samples exactly as one big batch would.
+        ``allowed_special`` as in :meth:`encode` (then the runs of text
+        between special tokens draw from consecutive streams instead).
         """
-        return self._encoder.encode_lists(texts, self._segmentation(alpha, sampler, seed), first_stream=first_stream,
+        segmentation = self._segmentation(alpha, sampler, seed)
+        patterns = self._special.patterns(allowed_special) if allowed_special else None
+        if patterns is not None:
+            return self._encode_with_specials(texts, segmentation, patterns, first_stream, add_bos, add_eos,
+                                              num_threads, normalize)
+        return self._encoder.encode_lists(texts, segmentation, first_stream=first_stream,
                                           add_bos=add_bos, add_eos=add_eos, num_threads=num_threads,
                                           normalize=normalize)
 
     def encode_batch_numpy(self, texts: Sequence[TextLike], *, alpha: float = -1, sampler: str = "perfect",
                            seed: Optional[int] = None, add_bos: bool = False, add_eos: bool = False,
-                           num_threads: Optional[int] = None, normalize: bool = True, first_stream: int = 0) -> Tuple[np.ndarray, np.ndarray]:
+                           num_threads: Optional[int] = None, normalize: bool = True, first_stream: int = 0,
+                           allowed_special: AllowedSpecial = ()) -> Tuple[np.ndarray, np.ndarray]:
         """:meth:`encode_batch` as flat arrays ``(ids, offsets)``: the ids of text
         ``i`` are ``ids[offsets[i]:offsets[i + 1]]`` (int32, int64). No Python
         object per token: the fastest way to encode a large batch."""
+        if allowed_special:
+            lists = self.encode_batch(texts, alpha=alpha, sampler=sampler, seed=seed, add_bos=add_bos,
+                                      add_eos=add_eos, num_threads=num_threads, normalize=normalize,
+                                      first_stream=first_stream, allowed_special=allowed_special)
+            offsets = np.zeros(len(lists) + 1, dtype=np.int64)
+            np.cumsum([len(ids) for ids in lists], out=offsets[1:])
+            return np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int32, count=int(offsets[-1])), offsets
         return self._encoder.encode_arrays(texts, self._segmentation(alpha, sampler, seed), first_stream=first_stream,
                                            add_bos=add_bos, add_eos=add_eos, num_threads=num_threads,
                                            normalize=normalize)
@@ -383,6 +440,130 @@ class Tokenizer:
         """
         return self.decode_bytes(ids).decode("utf-8", errors)
 
+    @property
+    def special_tokens(self) -> Dict[str, int]:
+        """Every special token's name and id: ``<pad>`` 0, ``<bos>`` 1,
+        ``<eos>`` 2 and the model's user-defined ones."""
+        return dict(self._special.ids)
+
+    def with_special_tokens(self, names: Sequence[str]) -> "Tokenizer":
+        """A tokenizer with user-defined special tokens ``names`` added, with
+        the next ids (every existing id stays). They are never produced from
+        text unless allowed (``allowed_special``); ``decode`` writes their text;
+        ``save`` stores them in a way 0.6.3 still loads (as ordinary pieces)."""
+        if isinstance(names, str):
+            raise TypeError("names must be a list of special token names, not one string")
+        model = self._model
+        taken = set(self._special.ids)
+        added: List[Tuple[str, int]] = []
+        next_id = model.vocab_size
+        pieces = set(model.pieces)
+        for name in names:
+            if not isinstance(name, str) or not name:
+                raise ValueError(f"a special token must be a non-empty str, got {name!r:.40}")
+            if name in taken:
+                raise ValueError(f"{name!r} is already a special token of this model")
+            if name.encode("utf-8") in pieces:
+                raise ValueError(f"{name!r} is already a piece of this model; a special token needs text of its own")
+            taken.add(name)
+            added.append((name, next_id))
+            next_id += 1
+        extended = Model(model.pieces, model.ids, model.counts, model.special_tokens + tuple(added),
+                         model.explicit_scores)
+        return Tokenizer(extended, seed=self._seed)
+
+    def extend(self, pieces: Union[Sequence[Union[str, bytes]], Mapping[str, int], Mapping[bytes, int]]) -> "Tokenizer":
+        """A tokenizer with domain ``pieces`` added after every existing id
+        (all existing ids stay). ``pieces``: str (as UTF-8) or bytes, or a
+        mapping to counts. Without a count, a piece gets twice the count at
+        which its score equals that of its best segmentation today, so it is
+        used wherever it occurs whole (its score beats its old segmentation by
+        about log 2). Scores of the other pieces shift by the same small
+        amount (the total count grows). See docs/spec/model.md §9."""
+        model = self._model
+        if model.explicit_scores is not None:
+            raise ValueError("this model has explicit scores (imported); extend it before importing instead")
+        items = list(pieces.items()) if isinstance(pieces, Mapping) else [(p, None) for p in pieces]
+        if isinstance(pieces, (str, bytes)):
+            raise TypeError("pieces must be a list of pieces or a mapping to counts, not one string")
+        existing = set(model.pieces) | {name.encode("utf-8") for name in self._special.ids}
+        total = sum(model.counts)
+        new_pieces: List[bytes] = []
+        new_counts: List[int] = []
+        scores = dict(zip(model.ids, model.scores().tolist()))
+        for piece, count in items:
+            data = piece.encode("utf-8") if isinstance(piece, str) else piece
+            if not isinstance(data, bytes) or not data or len(data) > MAX_PIECE_LEN:
+                raise ValueError(f"a piece must be 1 to {MAX_PIECE_LEN} bytes of str or bytes, got {piece!r:.40}")
+            if data in existing:
+                raise ValueError(f"{piece!r:.40} is already in the vocabulary")
+            if count is None:
+                segmented = self._encoder.encode_text(data, self._segmentation(-1, "perfect", None),
+                                                      normalize=False)
+                score = sum(scores[i] for i in segmented)
+                count = max(1, math.ceil(2 * total * math.exp(score)))
+            elif not is_index(count) or count < 1:
+                raise ValueError(f"the count of {piece!r:.40} must be a positive integer, got {count!r:.40}")
+            existing.add(data)
+            new_pieces.append(data)
+            new_counts.append(int(count))
+        first = model.vocab_size
+        extended = Model(model.pieces + tuple(new_pieces), model.ids + tuple(range(first, first + len(new_pieces))),
+                         model.counts + tuple(new_counts), model.special_tokens)
+        return Tokenizer(extended, seed=self._seed)
+
+    def stream_decoder(self, errors: str = "ignore") -> StreamDecoder:
+        """An incremental :meth:`decode` for serving: feed ids one at a time
+        with ``push(id)``, which returns the text they complete as soon as it
+        is whole UTF-8, then ``finish()``. The text returned in all equals
+        ``decode(ids, errors)``."""
+        codecs.lookup_error(errors)  # an unknown policy fails now, not mid-stream
+        return StreamDecoder(self._model.bytes_by_id(), self._checked_id, errors)
+
+    def _checked_id(self, token_id: Any) -> int:
+        if not is_index(token_id):
+            raise TypeError(f"token ids must be integers, got {token_id!r:.40}")
+        if not 0 <= token_id < self.vocab_size:
+            raise self._unknown_id(token_id)
+        return int(token_id)
+
+    def encode_with_offsets(self, text: TextLike, *, alpha: float = -1, sampler: str = "perfect",
+                            seed: Optional[int] = None, normalize: bool = True) -> Tuple[List[int], np.ndarray]:
+        """``(ids, spans)``: :meth:`encode` of ``text`` and, per token, its
+        (start, end) offsets into ``text`` as an ``(n, 2)`` int64 array:
+        character offsets for a ``str`` (``text[start:end]`` is the token's
+        text), byte offsets for ``bytes``. A token holding part of a character
+        spans that character; where NFC changed the text, a token spans the
+        original characters it came from (see :mod:`bytepiece.offsets`)."""
+        ids = self.encode(text, alpha=alpha, sampler=sampler, seed=seed, normalize=normalize)
+        spans = byte_spans(piece_lengths(self._model.bytes_by_id(), ids))
+        if isinstance(text, str):
+            spans = char_spans(text, spans, normalize)
+        return ids, spans
+
+    def encode_batch_with_offsets(self, texts: Sequence[TextLike], *, alpha: float = -1, sampler: str = "perfect",
+                                  seed: Optional[int] = None, num_threads: Optional[int] = None,
+                                  normalize: bool = True) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(ids, offsets, spans)``: :meth:`encode_batch_numpy` and the
+        ``(total tokens, 2)`` spans of :meth:`encode_with_offsets`, text ``i``'s
+        rows being ``offsets[i]:offsets[i + 1]``."""
+        ids, offsets = self.encode_batch_numpy(texts, alpha=alpha, sampler=sampler, seed=seed,
+                                               num_threads=num_threads, normalize=normalize)
+        lengths = self._piece_lengths()[ids]
+        spans = np.zeros((len(ids), 2), dtype=np.int64)
+        for i, text in enumerate(texts):
+            a, b = int(offsets[i]), int(offsets[i + 1])
+            text_spans = byte_spans(lengths[a:b])
+            spans[a:b] = char_spans(text, text_spans, normalize) if isinstance(text, str) else text_spans
+        return ids, offsets, spans
+
+    def _piece_lengths(self) -> np.ndarray:
+        lengths = getattr(self, "_lengths_by_id", None)
+        if lengths is None:
+            lengths = np.fromiter(map(len, self._model.bytes_by_id()), dtype=np.int64, count=self.vocab_size)
+            self._lengths_by_id = lengths
+        return lengths
+
     def _unknown_id(self, token_id: Any) -> UnknownTokenError:
         return UnknownTokenError(f"unknown token id {token_id!r}: ids run from 0 to {self.vocab_size - 1}")
 
@@ -420,6 +601,33 @@ class Tokenizer:
     def save(self, path: PathLike) -> None:
         """Write the model as BytePiece 0.6.3-compatible JSON."""
         save_model(self._model, path)
+
+    # -- other formats (bytepiece/formats/) ------------------------------------
+
+    def to_huggingface(self, path: PathLike) -> Any:
+        """Write a Hugging Face tokenizer that gives this tokenizer's ids:
+        ``tokenizer.json`` (``path`` ending in ``.json``) or a directory that
+        ``transformers.AutoTokenizer.from_pretrained`` loads; returns a
+        :class:`~bytepiece.formats.huggingface.HuggingFaceExport`. Needs the
+        ``tokenizers`` package. See :mod:`bytepiece.formats.huggingface`."""
+        from .formats.huggingface import to_huggingface
+
+        return to_huggingface(self._model, path)
+
+    def to_sentencepiece(self, path: PathLike, layout: str = "bytepiece") -> Any:
+        """Write a SentencePiece ``.model`` (Unigram, byte fallback) and return
+        a :class:`~bytepiece.formats.sentencepiece.SentencePieceExport` naming
+        the pieces SentencePiece cannot express. Needs ``sentencepiece``.
+        See :mod:`bytepiece.formats.sentencepiece` for what agrees and what not."""
+        from .formats.sentencepiece import to_sentencepiece
+
+        return to_sentencepiece(self._model, path, layout)
+
+    def convert_to_sentencepiece(self, path: PathLike) -> None:
+        """BytePiece 0.6.3's method: :meth:`to_sentencepiece` with 0.6.3's
+        layout, the same file as 0.6.3 writes; a piece that is not whole UTF-8
+        characters (0.6.3 crashed with UnicodeDecodeError) becomes an unused piece."""
+        self.to_sentencepiece(path, layout="0.6.3")
 
     def __repr__(self) -> str:
         return f"<bytepiece.Tokenizer vocab_size={self.vocab_size}>"
