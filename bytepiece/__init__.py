@@ -20,9 +20,10 @@ from .text import normalize, split_chunks
 from .corpus import Corpus
 from .tokenizer import SAMPLERS, Tokenizer, UnknownTokenError
 from .trainer import Trainer
+from .formats.dictionary import convert_to_bytepiece
 
 __all__ = [
     "Tokenizer", "Trainer", "Corpus", "UnknownTokenError", "SAMPLERS", "Model", "load_model", "save_model",
-    "split_chunks", "normalize",
+    "split_chunks", "normalize", "convert_to_bytepiece",
 ]
 __version__ = "1.0.0.dev0"

@@ -1,0 +1,12 @@
+"""Model formats: bytepiece models to and from other tokenizers' files.
+
+One module per format, each converting between a :class:`bytepiece.Model`
+and the other format, the other library imported only when used:
+
+- :mod:`.sentencepiece`: SentencePiece ``.model`` files (BytePiece 0.6.3's
+  ``convert_to_sentencepiece`` layout); needs ``sentencepiece`` (protobuf).
+- :mod:`.huggingface`: Hugging Face ``tokenizer.json`` (a byte-level Unigram
+  giving bytepiece's ids); needs ``tokenizers`` to export.
+- :mod:`.dictionary`: word-frequency dictionaries (jieba's ``dict.txt``) and
+  ``{word: count}`` mappings (0.6.3's ``convert_to_bytepiece``).
+"""

@@ -1,0 +1,78 @@
+"""Models from word counts: ``{word: count}`` mappings and jieba-style dictionaries.
+
+A dictionary becomes a model the way BytePiece 0.6.3's ``convert_to_bytepiece``
+makes one: the words are the found pieces of the trainer's pruning step
+(docs/spec/training.md), every single byte is added, no size limit applies,
+and pieces that the vocabulary itself never outputs are dropped, their counts
+going to the pieces they split into.
+"""
+from __future__ import annotations
+
+import os
+from typing import Dict, Mapping, Union
+
+import numpy as np
+
+from .._core import MAX_PIECE_LEN, NUM_SPECIAL
+from ..model import Model, save_model
+from ..pruning import prune_pieces
+from ..validation import is_index
+
+__all__ = ["model_from_words", "read_word_counts", "convert_to_bytepiece"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+#: ``{word: count}`` with str words, bytes words or both.
+WordCounts = Union[Mapping[str, int], Mapping[bytes, int], Mapping[Union[str, bytes], int]]
+
+
+def model_from_words(words: WordCounts) -> Model:
+    """The model of ``{word: count}`` (str words as their UTF-8): every word
+    of at most MAX_PIECE_LEN bytes is a candidate piece, as in 0.6.3's
+    ``convert_to_bytepiece``. ValueError for an empty word, a count that is
+    not a positive integer, or two spellings of the same bytes."""
+    pieces: Dict[bytes, int] = {}
+    for word, count in words.items():  # type: ignore[union-attr]
+        if not isinstance(word, (str, bytes)):
+            raise TypeError(f"words must be str or bytes, got {type(word).__name__}")
+        piece = word.encode("utf-8") if isinstance(word, str) else bytes(word)
+        if not piece:
+            raise ValueError("a word is empty")
+        if not is_index(count) or count < 1:
+            raise ValueError(f"the count of {word!r} must be a positive integer, got {count!r}")
+        if piece in pieces:
+            raise ValueError(f"{word!r} appears twice (as str and as bytes)")
+        pieces[piece] = int(count)
+    found = list(pieces)
+    counts = np.array([pieces[p] for p in found], dtype=np.uint64)
+    size = len(found) + 256 + NUM_SPECIAL  # no size pruning: every word may stay
+    return prune_pieces(found, counts, [size], max_piece_length=MAX_PIECE_LEN, min_count=1)[0]
+
+
+def read_word_counts(path: PathLike) -> Dict[str, int]:
+    """``{word: count}`` of a jieba-style dictionary: one ``word count [tag]``
+    per line, separated by spaces (jieba's ``dict.txt``; Debian's
+    ``python3-jieba`` ships one). A word seen twice keeps the larger count.
+    ValueError naming the line when one is malformed."""
+    path = os.fspath(path)
+    counts: Dict[str, int] = {}
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8").strip()
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"{path}:{lineno}: not UTF-8 ({exc.reason})") from None
+            if not line:
+                continue
+            fields = line.split()
+            if len(fields) < 2 or not fields[1].isdigit() or int(fields[1]) < 1:
+                raise ValueError(f"{path}:{lineno}: expected 'word count [tag]', got {line[:60]!r}")
+            counts[fields[0]] = max(counts.get(fields[0], 0), int(fields[1]))
+    if not counts:
+        raise ValueError(f"{path}: no words")
+    return counts
+
+
+def convert_to_bytepiece(pieces: WordCounts, path: PathLike) -> None:
+    """BytePiece 0.6.3's function: write the model of ``{word: count}`` to
+    ``path`` (see :func:`model_from_words`)."""
+    save_model(model_from_words(pieces), path)
