@@ -12,16 +12,17 @@ import argparse
 import contextlib
 import json
 import os
+import random
 import secrets
 import sys
 import time
-from typing import IO, Any, Callable, Dict, Iterable, Iterator, Optional, Sequence, Tuple
+from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from . import __version__, writers
 from .corpus import ERROR_POLICIES, Corpus, expand_paths, field_value
-from .model import SPECIAL_TOKENS, load_model, model_summary
+from .model import SPECIAL_TOKENS, load_model, model_summary, save_model
 from .outputs import atomic_file, check_writable
 from .progress import progress_bar
 from .token_files import TOKEN_FORMATS, TokenFileWriter, read_token_file, token_file_paths
@@ -48,6 +49,13 @@ def _add_sampling_arguments(parser: argparse.ArgumentParser, default_alpha: floa
     parser.add_argument("--batch-size", type=int, default=1000, help="documents per step (memory stays constant)")
     parser.add_argument("--no-normalize", dest="normalize", action="store_false",
                         help="do not NFC-normalize (decode then gives back the exact input)")
+    parser.add_argument("--allowed-special", type=_allowed_special, default=(), metavar="NAMES",
+                        help="special tokens recognized in the text: 'all' or names separated by commas "
+                             "(default: none, so text can never forge one)")
+
+
+def _allowed_special(text: str) -> Any:
+    return "all" if text == "all" else frozenset(name for name in text.split(",") if name)
 
 
 def _corpus(args: argparse.Namespace) -> Corpus:
@@ -140,7 +148,8 @@ def cmd_encode(args: argparse.Namespace) -> int:
     corpus = _corpus(args)
     tok = Tokenizer(args.model)
     options = dict(alpha=args.alpha, sampler=args.sampler, seed=_run_seed(args), num_threads=args.threads,
-                   normalize=args.normalize, add_bos=args.add_bos, add_eos=args.add_eos)
+                   normalize=args.normalize, add_bos=args.add_bos, add_eos=args.add_eos,
+                   allowed_special=args.allowed_special)
     tokens = 0
 
     def lines_of(batch: list, first: int) -> bytes:
@@ -193,7 +202,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
         repeated = [text for text, _ in batch for _ in range(n)]
         return tok.encode_batch_numpy(repeated, alpha=args.alpha, sampler=args.sampler, seed=seed,
                                       num_threads=args.threads, normalize=args.normalize, first_stream=first * n,
-                                      add_bos=args.add_bos, add_eos=args.add_eos)
+                                      add_bos=args.add_bos, add_eos=args.add_eos,
+                                      allowed_special=args.allowed_special)
 
     def lines_of(batch: list, first: int) -> bytes:
         ids, offsets = sampled(batch, first)
@@ -307,6 +317,98 @@ def cmd_vocab(args: argparse.Namespace) -> int:
     return 0
 
 
+def _synthetic_sample(tok: Tokenizer, count: int = 500) -> List[str]:
+    """Texts made of the model's own whole-UTF-8 pieces (seeded), for
+    measuring an export's agreement when no sample text is given."""
+    rng = random.Random(0)
+    pieces = []
+    for piece in tok.model.pieces:
+        try:
+            pieces.append(piece.decode("utf-8"))
+        except UnicodeDecodeError:
+            pass
+    return ["".join(rng.choice(pieces) for _ in range(rng.randint(5, 60))) for _ in range(count)]
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    tok = Tokenizer(args.model)
+    if args.format == "hf":
+        report = tok.to_huggingface(args.output)
+        if not args.quiet:
+            exact = ("every score exact" if not report.inexact else
+                     f"{len(report.inexact)} scores one ulp off in Rust's reader (ids may differ on exact ties "
+                     "involving those pieces)")
+            print(f"wrote {', '.join(report.files)}: identical ids to bytepiece; {exact}", file=sys.stderr)
+        return 0
+    from .formats.sentencepiece import sentencepiece_agreement
+
+    check_writable(args.output)
+    texts = [text for text, _ in _corpus(args).records()] if args.files else _synthetic_sample(tok)
+    report = tok.to_sentencepiece(args.output, layout=args.layout)
+    agreement = sentencepiece_agreement(tok, args.output, texts[:args.sample_size])
+    if not args.quiet:
+        source = "the given texts" if args.files else "texts made of the model's pieces"
+        print(f"wrote {report.path}: {report.pieces} pieces, {len(report.unused)} bytepiece pieces unused (not whole "
+              f"UTF-8 characters, or names that would repeat); agreement with bytepiece on {agreement.texts} of "
+              f"{source}: {100 * agreement.text_rate:.1f}% of texts identical, "
+              f"{100 * agreement.boundary_rate:.2f}% of token boundaries", file=sys.stderr)
+    if args.min_agreement is not None and agreement.text_rate < args.min_agreement:
+        os.unlink(args.output)
+        raise ValueError(f"refused: {100 * agreement.text_rate:.1f}% of texts agree, below --min-agreement "
+                         f"{100 * args.min_agreement:.1f}% (the file was removed)")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    check_writable(args.output)
+    notes: List[str] = []
+    if args.format == "dict":
+        from .formats.dictionary import model_from_words, read_word_counts
+
+        model = model_from_words(read_word_counts(args.source))
+    elif args.format == "sentencepiece":
+        from .formats.sentencepiece import from_sentencepiece
+
+        imported = from_sentencepiece(args.source)
+        model, notes = imported.model, imported.notes
+    else:
+        from .formats.huggingface import from_huggingface
+
+        imported_hf = from_huggingface(args.source)
+        model, notes = imported_hf.model, imported_hf.notes
+    save_model(model, args.output)
+    if not args.quiet:
+        print(f"wrote {args.output}: vocabulary size {model.vocab_size}"
+              + "".join(f"\nnote: {note}" for note in notes), file=sys.stderr)
+    return 0
+
+
+def cmd_extend(args: argparse.Namespace) -> int:
+    check_writable(args.output)
+    tok = Tokenizer(args.model)
+    pieces: Dict[str, Optional[int]] = {piece: None for piece in args.piece or []}
+    for path in args.pieces_file or []:
+        with open(path, encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                piece, _, count = line.rstrip("\n").partition("\t")
+                if not piece:
+                    continue
+                if count and not count.isdigit():
+                    raise ValueError(f"{path}:{lineno}: expected 'piece' or 'piece<TAB>count', got {line[:60]!r}")
+                pieces[piece] = int(count) if count else None
+    if pieces:
+        counted = {p: c for p, c in pieces.items() if c is not None}
+        tok = tok.extend([p for p, c in pieces.items() if c is None]) if len(counted) < len(pieces) else tok
+        tok = tok.extend(counted) if counted else tok
+    if args.special:
+        tok = tok.with_special_tokens(args.special)
+    tok.save(args.output)
+    if not args.quiet:
+        print(f"wrote {args.output}: vocabulary size {tok.vocab_size} ({len(pieces)} pieces and "
+              f"{len(args.special or [])} special tokens added; every earlier id unchanged)", file=sys.stderr)
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     # Everything that can be wrong with the options or files fails here, before any work.
     trainer = Trainer(
@@ -403,6 +505,16 @@ _EXAMPLES = {
   bytepiece sample -m my.model --n 4 --seed 1 --add-eos --field text data/ -o augmented.bin""",
     "info": """example:
   bytepiece info my.model""",
+    "export": """examples:
+  bytepiece export my.model --format hf -o my-tokenizer/       # tokenizer.json + configs for transformers
+  bytepiece export my.model --format sentencepiece -o my.spm --sample held-out.jsonl --field text""",
+    "import": """examples:
+  bytepiece import spm.model --format sentencepiece -o my.model
+  bytepiece import tokenizer.json --format hf -o my.model
+  bytepiece import /usr/lib/python3/dist-packages/jieba/dict.txt --format dict -o jieba.model""",
+    "extend": """examples:
+  bytepiece extend my.model --piece GIMP --piece 笔刷工具 -o domain.model
+  bytepiece extend my.model --pieces-file terms.tsv --special '<|endoftext|>' -o domain.model""",
     "vocab": """examples:
   bytepiece vocab my.model | head
   bytepiece vocab my.model -o my.vocab.tsv""",
@@ -495,6 +607,44 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("model", help="model file")
     info.add_argument("--json", action="store_true", help="print one JSON object")
     info.set_defaults(func=cmd_info)
+
+    exp = _command(sub, "export", "write a model for another library: Hugging Face or SentencePiece")
+    exp.add_argument("model", help="model file")
+    exp.add_argument("--format", required=True, choices=("hf", "sentencepiece"),
+                     help="hf: tokenizer.json (or a directory for transformers) giving bytepiece's ids; "
+                          "sentencepiece: a Unigram .model, agreement measured and reported")
+    exp.add_argument("-o", "--output", required=True, help="file (or directory, for hf) to write")
+    exp.add_argument("--sample", action="append", dest="files", metavar="FILE",
+                     help="sentencepiece: texts to measure agreement on, read as encode reads them "
+                          "(repeatable; default: texts made of the model's pieces)")
+    exp.add_argument("--field", help="JSON field of the sample texts")
+    exp.add_argument("--whole-file", action="store_true", help=argparse.SUPPRESS)
+    exp.add_argument("--errors", choices=ERROR_POLICIES, default="strict", help=argparse.SUPPRESS)
+    exp.add_argument("--sample-size", type=int, default=1000, help="texts to measure agreement on (default 1000)")
+    exp.add_argument("--min-agreement", type=float, metavar="RATE",
+                     help="sentencepiece: refuse (remove the file) if fewer texts than RATE (0-1) agree")
+    exp.add_argument("--layout", choices=("bytepiece", "0.6.3"), default="bytepiece",
+                     help="sentencepiece: 0.6.3 writes exactly 0.6.3's convert_to_sentencepiece file")
+    exp.add_argument("-q", "--quiet", action="store_true", help="no report on stderr")
+    exp.set_defaults(func=cmd_export)
+
+    imp = _command(sub, "import", "make a bytepiece model from another tokenizer's vocabulary")
+    imp.add_argument("source", help="SentencePiece .model, Hugging Face tokenizer.json, or a jieba-style dict.txt")
+    imp.add_argument("--format", required=True, choices=("sentencepiece", "hf", "dict"))
+    imp.add_argument("-o", "--output", required=True, help="model file to write")
+    imp.add_argument("-q", "--quiet", action="store_true", help="no report on stderr")
+    imp.set_defaults(func=cmd_import)
+
+    ext = _command(sub, "extend", "add pieces or special tokens to a model, keeping every id")
+    ext.add_argument("model", help="model file")
+    ext.add_argument("--piece", action="append", help="a piece to add (repeatable); its count is chosen so "
+                                                      "that it is used where it occurs")
+    ext.add_argument("--pieces-file", action="append", help="a file of pieces, one per line, optionally "
+                                                            "'piece<TAB>count'")
+    ext.add_argument("--special", action="append", help="a special token to add (repeatable)")
+    ext.add_argument("-o", "--output", required=True, help="model file to write")
+    ext.add_argument("-q", "--quiet", action="store_true", help="no report on stderr")
+    ext.set_defaults(func=cmd_extend)
 
     vocab = _command(sub, "vocab", "list a model's vocabulary as TSV: id, piece, count, score")
     vocab.add_argument("model", help="model file")
