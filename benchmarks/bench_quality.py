@@ -1,0 +1,168 @@
+"""Vocabulary quality: bytes per token on the training text and on other domains, bytepiece vs peers.
+
+    python benchmarks/bench_quality.py TRAIN.jsonl --eval NAME=PATH.jsonl [--eval ...]
+        [--sizes 8000 32000 80000] [--systems bytepiece-063 sp-bpe sp-unigram hf-bpe]
+        [--bytepiece NAME:KEY=VALUE,...] [--threads 2]
+
+Trains every system at every size on TRAIN (the `text` field of each JSON
+line) and prints bytes per token (UTF-8 bytes / tokens; higher is better) on
+TRAIN and on each --eval corpus, with training time and the peak resident
+memory of the training process (each training runs in a fresh process).
+Systems:
+
+- bytepiece-063: `Trainer()` with 0.6.3's defaults (order 6, min_count 2);
+- any `--bytepiece NAME:order=8,min_count=4` (Trainer keyword arguments);
+- sp-bpe, sp-unigram: SentencePiece, lossless (identity normalizer, no dummy
+  prefix, whitespace kept, byte fallback), one sentence per line;
+- hf-bpe: Hugging Face tokenizers' ByteLevelBPETokenizer.
+
+The peers are imported only when asked for; install them in the benchmark's
+environment (never project dependencies).
+"""
+import argparse
+import json
+import multiprocessing
+import os
+import resource
+import sys
+import tempfile
+import time
+
+PEERS = ("sp-bpe", "sp-unigram", "hf-bpe")
+
+
+def read_texts(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line)["text"] for line in f]
+
+
+def _train_bytepiece(texts, size, options, threads, workdir):
+    import bytepiece
+
+    trainer = bytepiece.Trainer(max_vocab_size=size, **options)
+    trainer.train(texts, num_threads=threads)
+    path = os.path.join(workdir, "model")
+    trainer.save(path)
+    return path
+
+
+def _train_sentencepiece(texts, size, model_type, threads, workdir):
+    import sentencepiece as spm
+
+    lines = os.path.join(workdir, "lines.txt")
+    with open(lines, "w", encoding="utf-8") as f:
+        for text in texts:
+            for line in text.split("\n"):
+                if line:
+                    f.write(line + "\n")
+    prefix = os.path.join(workdir, "sp")
+    spm.SentencePieceTrainer.train(
+        input=lines, model_prefix=prefix, vocab_size=size, model_type=model_type, character_coverage=0.9995,
+        normalization_rule_name="identity", remove_extra_whitespaces=False, add_dummy_prefix=False,
+        byte_fallback=True, max_sentence_length=1 << 16, num_threads=threads, hard_vocab_limit=False,
+        minloglevel=2, train_extremely_large_corpus=False)
+    return prefix + ".model"
+
+
+def _train_hf(texts, size, threads, workdir):
+    os.environ["RAYON_NUM_THREADS"] = str(threads)
+    from tokenizers import ByteLevelBPETokenizer
+
+    tokenizer = ByteLevelBPETokenizer()
+    tokenizer.train_from_iterator(texts, vocab_size=size, show_progress=False)
+    path = os.path.join(workdir, "tokenizer.json")
+    tokenizer.save(path)
+    return path
+
+
+def _train(system, options, train_path, size, threads, workdir, queue):
+    texts = read_texts(train_path)
+    start = time.perf_counter()
+    if system == "sp-bpe":
+        path = _train_sentencepiece(texts, size, "bpe", threads, workdir)
+    elif system == "sp-unigram":
+        path = _train_sentencepiece(texts, size, "unigram", threads, workdir)
+    elif system == "hf-bpe":
+        path = _train_hf(texts, size, threads, workdir)
+    else:
+        path = _train_bytepiece(texts, size, options, threads, workdir)
+    seconds = time.perf_counter() - start
+    queue.put((path, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024))
+
+
+def train(system, options, train_path, size, threads, workdir):
+    """(model path, seconds, peak bytes) of one training in a fresh process."""
+    queue = multiprocessing.get_context("spawn").Queue()
+    process = multiprocessing.get_context("spawn").Process(
+        target=_train, args=(system, options, train_path, size, threads, workdir, queue))
+    process.start()
+    while True:
+        try:
+            result = queue.get(timeout=1)
+            break
+        except Exception:  # queue.Empty: still training, or failed
+            if not process.is_alive():
+                raise RuntimeError(f"training {system} at {size} failed (exit code {process.exitcode})") from None
+    process.join()
+    return result
+
+
+def tokens_of(system, path, texts):
+    """Total tokens of `texts` under the trained model."""
+    if system.startswith("sp-"):
+        import sentencepiece as spm
+
+        processor = spm.SentencePieceProcessor(model_file=path)
+        return sum(len(ids) for ids in processor.encode(texts))
+    if system == "hf-bpe":
+        from tokenizers import Tokenizer
+
+        return sum(len(e.ids) for e in Tokenizer.from_file(path).encode_batch(texts))
+    import bytepiece
+
+    ids, _ = bytepiece.Tokenizer(path).encode_batch_numpy(texts)
+    return len(ids)
+
+
+def parse_bytepiece(spec):
+    name, _, rest = spec.partition(":")
+    options = {}
+    for item in filter(None, rest.split(",")):
+        key, _, value = item.partition("=")
+        options[key] = json.loads(value) if value[:1] in "0123456789-[{tf\"" else value
+    return name, options
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("train")
+    parser.add_argument("--eval", action="append", default=[], metavar="NAME=PATH")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[8000, 32000, 80000])
+    parser.add_argument("--systems", nargs="+", default=["bytepiece-063", *PEERS])
+    parser.add_argument("--bytepiece", action="append", default=[], metavar="NAME:KEY=VALUE,...",
+                        help="a bytepiece configuration to add, e.g. o8m4:order=8,min_count=4")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    configs = {"bytepiece-063": {}}
+    configs.update(parse_bytepiece(spec) for spec in args.bytepiece)
+    systems = args.systems + [name for name in configs if name not in args.systems and name != "bytepiece-063"]
+    corpora = {"train": read_texts(args.train)}
+    for spec in args.eval:
+        name, _, path = spec.partition("=")
+        corpora[name] = read_texts(path)
+    sizes = {name: sum(len(t.encode("utf-8")) for t in texts) for name, texts in corpora.items()}
+    print("corpora: " + ", ".join(f"{name} {sizes[name] / 1e6:.2f} MB" for name in corpora))
+    header = f"{'system':18s} {'size':>6s} " + " ".join(f"{name:>10s}" for name in corpora) + "   train s  peak GB"
+    print("bytes/token (higher is better)")
+    print(header)
+    for size in args.sizes:
+        for system in systems:
+            with tempfile.TemporaryDirectory() as workdir:
+                path, seconds, peak = train(system, configs.get(system, {}), args.train, size, args.threads, workdir)
+                rates = [sizes[name] / max(tokens_of(system, path, texts), 1) for name, texts in corpora.items()]
+            print(f"{system:18s} {size:6d} " + " ".join(f"{r:10.3f}" for r in rates)
+                  + f"   {seconds:7.1f}  {peak / 1e9:7.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
