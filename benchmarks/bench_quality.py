@@ -13,7 +13,9 @@ Systems:
 - bytepiece-063: `Trainer()` with 0.6.3's defaults (order 6, min_count 2);
 - any `--bytepiece NAME:order=8,min_count=4` (Trainer keyword arguments);
 - sp-bpe, sp-unigram: SentencePiece, lossless (identity normalizer, no dummy
-  prefix, whitespace kept, byte fallback), one sentence per line;
+  prefix, whitespace kept, byte fallback), one sentence per line, with
+  whitespace-only pieces allowed (runs of spaces in code would otherwise cost
+  a token per space: the fairer setting for the peer);
 - hf-bpe: Hugging Face tokenizers' ByteLevelBPETokenizer.
 
 The peers are imported only when asked for; install them in the benchmark's
@@ -60,7 +62,7 @@ def _train_sentencepiece(texts, size, model_type, threads, workdir):
         input=lines, model_prefix=prefix, vocab_size=size, model_type=model_type, character_coverage=0.9995,
         normalization_rule_name="identity", remove_extra_whitespaces=False, add_dummy_prefix=False,
         byte_fallback=True, max_sentence_length=1 << 16, num_threads=threads, hard_vocab_limit=False,
-        minloglevel=2, train_extremely_large_corpus=False)
+        allow_whitespace_only_pieces=True, minloglevel=2)
     return prefix + ".model"
 
 

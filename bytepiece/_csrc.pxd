@@ -64,6 +64,16 @@ cdef extern from "bp_ngram.h":
     void bp_ngrams_partition_map(const bp_ngrams *ngrams, uint8_t *part_of_byte)
     int bp_ngrams_add_missing_bytes(bp_ngrams *ngrams, int partition, size_t *num_added) nogil
     int bp_ngrams_finish_partition(bp_ngrams *ngrams, int partition, uint64_t min_count) nogil
+    ctypedef struct bp_log_table:
+        const double *small
+        size_t num_small
+        const uint64_t *large_counts
+        const double *large_logs
+        size_t num_large
+    int bp_ngrams_large_counts(const bp_ngrams *ngrams, int partition, uint64_t min_count, uint64_t threshold,
+                               uint64_t *out, size_t capacity, size_t *num_counts) nogil
+    int bp_ngrams_finish_partition_logs(bp_ngrams *ngrams, int partition, uint64_t min_count,
+                                        const bp_log_table *logs) nogil
     uint64_t bp_ngrams_positions(const bp_ngrams *ngrams)
     int bp_ngrams_add_positions(bp_ngrams *ngrams, uint64_t positions)
     size_t bp_ngrams_partition_size(const bp_ngrams *ngrams, int partition, int length)

@@ -139,12 +139,46 @@ cdef class NgramModel:
         check(bp_ngrams_add_missing_bytes(self.ngrams, partition, &added), "cannot add the missing bytes")
         return added
 
-    def finish_partition(self, int partition, uint64_t min_count):
-        """Prune and turn counts into log-probabilities in one partition."""
+    def finish_partition(self, int partition, uint64_t min_count, logs=None):
+        """Prune and turn counts into log-probabilities in one partition.
+        ``logs``: None (the C library's log) or ``(small, large_counts,
+        large_logs)``: log(c) is small[c] below len(small), else the entry of
+        c in the sorted large_counts (see :meth:`large_counts`)."""
         cdef int rc
+        cdef bp_log_table table
+        cdef const double[::1] small
+        cdef const uint64_t[::1] large_counts
+        cdef const double[::1] large_logs
+        if logs is None:
+            with nogil:
+                rc = bp_ngrams_finish_partition(self.ngrams, partition, min_count)
+            check(rc, "n-gram pruning failed")
+            return
+        small, large_counts, large_logs = logs
+        if large_counts.shape[0] != large_logs.shape[0]:
+            raise ValueError("large_counts and large_logs must have the same length")
+        table.small = &small[0] if small.shape[0] else NULL
+        table.num_small = small.shape[0]
+        table.large_counts = &large_counts[0] if large_counts.shape[0] else NULL
+        table.large_logs = &large_logs[0] if large_logs.shape[0] else NULL
+        table.num_large = large_counts.shape[0]
         with nogil:
-            rc = bp_ngrams_finish_partition(self.ngrams, partition, min_count)
-        check(rc, "n-gram pruning failed")
+            rc = bp_ngrams_finish_partition_logs(self.ngrams, partition, min_count, &table)
+        check(rc, "n-gram pruning failed (a count missing from the log table?)")
+
+    def large_counts(self, int partition, uint64_t min_count, uint64_t threshold):
+        """The sorted distinct counts >= threshold whose logarithms finishing
+        ``partition`` takes (after add_missing_bytes), as uint64."""
+        cdef size_t n = 0
+        check(bp_ngrams_large_counts(self.ngrams, partition, min_count, threshold, NULL, 0, &n),
+              "cannot list the counts")
+        out = np.empty(n, dtype=np.uint64)
+        cdef uint64_t[::1] view = out
+        cdef size_t again = 0
+        if n:
+            check(bp_ngrams_large_counts(self.ngrams, partition, min_count, threshold, &view[0], n, &again),
+                  "cannot list the counts")
+        return out
 
     def export_table(self, int partition, int length):
         """The finished table of one partition and length, as raw 16-byte slots (uint8 array)."""

@@ -24,7 +24,7 @@ from ._core import MAX_ORDER, MAX_PARTITIONS, MAX_PIECE_LEN, NUM_SPECIAL
 from .model import Model, PathLike, save_model
 from .progress import progress_bar
 from .pruning import TokenCounter, count_tokens, prune_pieces, with_progress
-from .training.primitives import chunk_batches
+from .training.primitives import chunk_batches, finish_language_model
 from .validation import check_int
 
 __all__ = ["Trainer"]
@@ -183,7 +183,7 @@ class Trainer:
             with self._phase("count n-grams"):
                 lm = self._count_ngrams(texts, pool, num_threads, batch_size, progress)
             with self._phase("prune n-grams"):
-                lm.finish(self.min_count)
+                finish_language_model(lm, self.min_count)
             with self._phase("count pieces"):
                 pieces, counts = self._count_pieces(texts, lm, pool, num_threads, batch_size, progress)
             del lm

@@ -340,10 +340,85 @@ int bp_ngrams_add_missing_bytes(bp_ngrams *g, int partition, size_t *num_added)
     return BP_OK;
 }
 
+static int compare_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+int bp_ngrams_large_counts(const bp_ngrams *g, int partition, uint64_t min_count, uint64_t threshold,
+                           uint64_t *out, size_t capacity, size_t *num_counts)
+{
+    if (!g || !num_counts || min_count < 1 || partition < 0 || partition >= g->num_partitions ||
+        g->part_finished[partition])
+        return BP_ERR_INVALID;
+    size_t n = 0, room = 64;
+    uint64_t *all = malloc(room * sizeof *all);
+    if (!all)
+        return BP_ERR_NOMEM;
+    if (g->positions >= threshold) /* every partition's 1-grams divide by it */
+        all[n++] = g->positions;
+    for (int j = 1; j <= g->order; j++) {
+        const table *t = &g->tables[j][partition];
+        for (size_t i = 0; i <= t->mask; i++) {
+            uint64_t c = t->slots[i].value.count;
+            if (c == 0 || c < threshold || (j > 1 && c < min_count))
+                continue;
+            if (n == room) {
+                size_t bigger = bp_grow_capacity(room, room + 1, 64);
+                uint64_t *grown = bigger ? realloc(all, bigger * sizeof *all) : NULL;
+                if (!grown) {
+                    free(all);
+                    return BP_ERR_NOMEM;
+                }
+                all = grown;
+                room = bigger;
+            }
+            all[n++] = c;
+        }
+    }
+    qsort(all, n, sizeof *all, compare_u64);
+    size_t distinct = 0;
+    for (size_t i = 0; i < n; i++)
+        if (distinct == 0 || all[distinct - 1] != all[i])
+            all[distinct++] = all[i];
+    if (out && capacity >= distinct)
+        memcpy(out, all, distinct * sizeof *all);
+    *num_counts = distinct;
+    free(all);
+    return BP_OK;
+}
+
+/* log(c) from the caller's table, or NAN when it lacks c. */
+static double table_log(const bp_log_table *logs, uint64_t c)
+{
+    if (!logs)
+        return log((double)c);
+    if (c < logs->num_small)
+        return logs->small[c];
+    size_t lo = 0, hi = logs->num_large;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (logs->large_counts[mid] < c)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < logs->num_large && logs->large_counts[lo] == c ? logs->large_logs[lo] : NAN;
+}
+
 int bp_ngrams_finish_partition(bp_ngrams *g, int partition, uint64_t min_count)
+{
+    return bp_ngrams_finish_partition_logs(g, partition, min_count, NULL);
+}
+
+int bp_ngrams_finish_partition_logs(bp_ngrams *g, int partition, uint64_t min_count, const bp_log_table *logs)
 {
     if (!g || min_count < 1 || partition < 0 || partition >= g->num_partitions || g->part_finished[partition])
         return BP_ERR_INVALID;
+    if (logs && ((logs->num_small && !logs->small) || (logs->num_large && (!logs->large_counts || !logs->large_logs))))
+        return BP_ERR_INVALID;
+    const double log_positions = table_log(logs, g->positions);
     const int p = partition;
     for (int j = 2; j <= g->order; j++) {
         int rc = prune_table(&g->tables[j][p], min_count, j);
@@ -361,15 +436,18 @@ int bp_ngrams_finish_partition(bp_ngrams *g, int partition, uint64_t min_count)
                 s->value.logprob = NAN;
                 continue;
             }
-            uint64_t prefix_count = g->positions;
+            double log_prefix = log_positions;
             if (j > 1) {
                 uint64_t prefix = s->key & ((1ULL << (8 * (j - 1))) - 1);
                 slot *ps = table_find(&g->tables[j - 1][p], prefix, hash_key(prefix, j - 1));
                 if (ps->value.count == 0) /* a corrupt merge: a prefix occurs wherever k does */
                     return BP_ERR_INVALID;
-                prefix_count = ps->value.count;
+                log_prefix = table_log(logs, ps->value.count);
             }
-            s->value.logprob = log((double)s->value.count) - log((double)prefix_count);
+            double log_count = table_log(logs, s->value.count);
+            if (isnan(log_count) || isnan(log_prefix)) /* the caller's table lacks a count */
+                return BP_ERR_INVALID;
+            s->value.logprob = log_count - log_prefix;
         }
     }
     g->part_finished[p] = 1;

@@ -96,6 +96,41 @@ int bp_ngrams_add_missing_bytes(bp_ngrams *ngrams, int partition, size_t *num_ad
  * that were not merged whole), BP_ERR_NOMEM. Time O(table size). */
 int bp_ngrams_finish_partition(bp_ngrams *ngrams, int partition, uint64_t min_count);
 
+/*
+ * Logarithms supplied by the caller, so that the log-probabilities are
+ * those of the caller's log function bit for bit (BytePiece 0.6.3 took
+ * numpy's, which differs from the C library's log() by one ulp for some
+ * integers on some machines; docs/spec/training.md §2). log(c) is
+ * small[c] for c < num_small, else large_logs[i] where large_counts[i] == c
+ * (large_counts sorted ascending, without repeats). Borrowed for the call.
+ */
+typedef struct {
+    const double *small;
+    size_t num_small;
+    const uint64_t *large_counts;
+    const double *large_logs;
+    size_t num_large;
+} bp_log_table;
+
+/*
+ * The distinct counts of at least `threshold` that finishing `partition`
+ * with `min_count` will take the logarithm of (kept n-grams and the
+ * positions), sorted ascending, written to out[0 ..
+ * capacity) and their number to *num_counts. With capacity too small (or
+ * out NULL) nothing is written and *num_counts says how many there are:
+ * call again. Call after bp_ngrams_add_missing_bytes, before finishing.
+ * Errors: BP_ERR_INVALID, BP_ERR_NOMEM. Time O(table size).
+ */
+int bp_ngrams_large_counts(const bp_ngrams *ngrams, int partition, uint64_t min_count, uint64_t threshold,
+                           uint64_t *out, size_t capacity, size_t *num_counts);
+
+/* bp_ngrams_finish_partition, taking logarithms from `logs` (NULL: the C
+ * library's log). Errors: as bp_ngrams_finish_partition, and
+ * BP_ERR_INVALID when `logs` lacks a count it needs (the partition is then
+ * unusable: free the counter). */
+int bp_ngrams_finish_partition_logs(bp_ngrams *ngrams, int partition, uint64_t min_count,
+                                    const bp_log_table *logs);
+
 /* The count of the empty n-gram (byte positions) so far. */
 uint64_t bp_ngrams_positions(const bp_ngrams *ngrams);
 

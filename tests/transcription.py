@@ -1,10 +1,9 @@
 """A direct, slow Python transcription of docs/spec/training.md (the trainer).
 
-Written from the design text, step by step, with plain dicts, math.log and a
-numpy Viterbi as BytePiece 0.6.3 wrote it; the tests compare the C trainer's
+Written from the design text, step by step, with plain dicts, numpy's log and
+a numpy Viterbi as BytePiece 0.6.3 wrote it; the tests compare the C trainer's
 every intermediate result with it.
 """
-import math
 from collections import Counter
 
 import numpy as np
@@ -32,7 +31,8 @@ def ngram_logprobs(counts, min_count):
             counts[1][bytes([b])] = 1
             counts[0][b""] += 1
     kept = [{k: v for k, v in c.items() if v > 0 and (len(k) <= 1 or v >= min_count)} for c in counts]
-    return {k: math.log(v) - math.log(kept[len(k) - 1][k[:-1]]) for c in kept[1:] for k, v in c.items()}
+    # np.log of each count, as 0.6.3 took it (on some machines it differs from math.log by an ulp).
+    return {k: float(np.log(v) - np.log(kept[len(k) - 1][k[:-1]])) for c in kept[1:] for k, v in c.items()}
 
 
 def segment(chunk, logprob, order, ensure_unicode):

@@ -38,7 +38,8 @@ from ..text import TRAINING_CHUNK_CHARS, TextLike, split_chunks
 
 __all__ = [
     "CountingPlan", "ShardSummary", "NgramPartition", "FinishedPartition", "PiecePartition",
-    "chunk_batches", "peak_memory", "check_memory", "count_ngrams", "total_positions", "finish_ngrams",
+    "chunk_batches", "peak_memory", "check_memory", "count_ngrams", "total_positions", "numpy_logs",
+    "finish_partition", "finish_language_model", "finish_ngrams",
     "language_model", "count_pieces", "merge_pieces", "prune",
 ]
 
@@ -213,6 +214,40 @@ def total_positions(summaries: Sequence[ShardSummary]) -> int:
     return sum(s.positions for s in summaries) + int(np.count_nonzero(byte_counts == 0))
 
 
+#: Counts below this take numpy's logarithm from one dense table (512 KB);
+#: the few larger ones are listed by the C core (docs/spec/training.md §2).
+SMALL_LOG_COUNTS = 1 << 16
+
+
+def numpy_logs(counter: "_training.NgramModel", partition: int,
+               min_count: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """numpy's logarithm of every count that finishing ``partition`` takes,
+    as the table :meth:`NgramModel.finish_partition` reads: BytePiece 0.6.3
+    took ``np.log`` of each count, which on some machines (AVX-512) differs
+    from the C library's ``log()`` by one ulp for a few integers, and one ulp
+    decides exact ties of the segmentation Viterbi."""
+    with np.errstate(divide="ignore"):  # log(0), never read
+        small = np.log(np.arange(SMALL_LOG_COUNTS, dtype=np.float64))
+    large = counter.large_counts(partition, min_count, SMALL_LOG_COUNTS)
+    return small, large, np.log(large.astype(np.float64))
+
+
+def finish_partition(counter: "_training.NgramModel", partition: int, min_count: int) -> None:
+    """Prune ``partition`` below ``min_count`` and turn its counts into
+    log-probabilities with numpy's logarithms (:func:`numpy_logs`), after its
+    missing bytes were added and with the corpus-wide positions."""
+    counter.finish_partition(partition, min_count, numpy_logs(counter, partition, min_count))
+
+
+def finish_language_model(counter: "_training.NgramModel", min_count: int) -> None:
+    """``counter.finish(min_count)`` (missing bytes, pruning, log-probabilities)
+    with numpy's logarithms: 0.6.3's model bit for bit on the machine it runs on."""
+    for partition in range(counter.num_partitions):
+        counter.add_missing_bytes(partition)
+    for partition in range(counter.num_partitions):
+        finish_partition(counter, partition, min_count)
+
+
 def finish_ngrams(plan: CountingPlan, index: int, parts: Sequence[NgramPartition], positions: int,
                   min_count: int, memory_limit: Optional[int] = None) -> FinishedPartition:
     """Reduce of pass 1 for partition ``index``: the sum of the shards' counts,
@@ -227,7 +262,7 @@ def finish_ngrams(plan: CountingPlan, index: int, parts: Sequence[NgramPartition
         check_memory(memory_limit, f"merging n-gram partition {index}")
     added = counter.add_missing_bytes(index)
     counter.add_positions(positions - added)
-    counter.finish_partition(index, min_count)
+    finish_partition(counter, index, min_count)
     return FinishedPartition(index, tuple(counter.export_table(index, j) for j in range(1, plan.order + 1)))
 
 

@@ -136,6 +136,50 @@ static void test_finish_adds_missing_bytes_and_gives_logprobs(void)
     bp_ngrams_free(g);
 }
 
+/* The caller's log table: every log-probability is made of its entries,
+ * the large counts are listed sorted and distinct (positions included), and
+ * a table lacking a count is an error, not a silent libm fallback. */
+static void test_caller_supplied_logarithms(void)
+{
+    bp_ngrams *g = counted(2, "aaaab", 5);
+    if (!g)
+        return;
+    size_t added = 0, n = 0;
+    CHECK_EQ(bp_ngrams_add_missing_bytes(g, 0, &added), BP_OK);
+    CHECK_EQ(added, 254);
+    /* Counts: a 4, b 1, aa 3, ab 1, positions 5 + 254 = 259. */
+    CHECK_EQ(bp_ngrams_large_counts(g, 0, 1, 3, NULL, 0, &n), BP_OK);
+    CHECK_EQ(n, 3);
+    uint64_t large[3] = {0};
+    CHECK_EQ(bp_ngrams_large_counts(g, 0, 1, 3, large, 3, &n), BP_OK);
+    CHECK(large[0] == 3 && large[1] == 4 && large[2] == 259);
+    CHECK_EQ(bp_ngrams_large_counts(g, 0, 4, 3, large, 3, &n), BP_OK); /* min_count 4 drops aa (3) */
+    CHECK_EQ(n, 2);
+    /* Fake logarithms that are easy to recognize: log(c) := c for small c, 100 * c for large ones. */
+    const double small[3] = {0.0, 1.0, 2.0};
+    const uint64_t counts[3] = {3, 4, 259};
+    const double logs[3] = {300.0, 400.0, 25900.0};
+    bp_log_table lacking = {small, 3, counts, logs, 2}; /* without 259 */
+    CHECK_EQ(bp_ngrams_finish_partition_logs(g, 0, 1, &lacking), BP_ERR_INVALID);
+    bp_ngrams_free(g);
+
+    g = counted(2, "aaaab", 5);
+    if (!g)
+        return;
+    CHECK_EQ(bp_ngrams_add_missing_bytes(g, 0, &added), BP_OK);
+    bp_log_table broken = {NULL, 3, counts, logs, 3}; /* a length without its array */
+    CHECK_EQ(bp_ngrams_finish_partition_logs(g, 0, 1, &broken), BP_ERR_INVALID);
+    bp_log_table table = {small, 3, counts, logs, 3};
+    CHECK_EQ(bp_ngrams_finish_partition_logs(g, 0, 1, &table), BP_OK);
+    CHECK(LP(g, "a") == 400.0 - 25900.0);
+    CHECK(LP(g, "b") == 1.0 - 25900.0);
+    CHECK(LP(g, "aa") == 300.0 - 400.0);
+    CHECK(LP(g, "ab") == 1.0 - 400.0);
+    CHECK_EQ(bp_ngrams_finish_partition_logs(g, 0, 1, &table), BP_ERR_INVALID); /* finished already */
+    CHECK_EQ(bp_ngrams_large_counts(NULL, 0, 1, 3, NULL, 0, &n), BP_ERR_INVALID);
+    bp_ngrams_free(g);
+}
+
 static void test_pruning_below_min_count(void)
 {
     bp_ngrams *g = counted(3, "abcab", 5);
@@ -433,6 +477,7 @@ int main(void)
     RUN(test_ngrams_stay_inside_chunks);
     RUN(test_zero_bytes_and_the_longest_order);
     RUN(test_finish_adds_missing_bytes_and_gives_logprobs);
+    RUN(test_caller_supplied_logarithms);
     RUN(test_pruning_below_min_count);
     RUN(test_emissions);
     RUN(test_emissions_follow_the_rule_on_a_long_text);
