@@ -483,9 +483,9 @@ class Tokenizer:
         model = self._model
         if model.explicit_scores is not None:
             raise ValueError("this model has explicit scores (imported); extend it before importing instead")
-        items = list(pieces.items()) if isinstance(pieces, Mapping) else [(p, None) for p in pieces]
         if isinstance(pieces, (str, bytes)):
             raise TypeError("pieces must be a list of pieces or a mapping to counts, not one string")
+        items = list(pieces.items()) if isinstance(pieces, Mapping) else [(p, None) for p in pieces]
         existing = set(model.pieces) | {name.encode("utf-8") for name in self._special.ids}
         total = sum(model.counts)
         new_pieces: List[bytes] = []

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -24,7 +25,7 @@ from ._core import MAX_ORDER, MAX_PARTITIONS, MAX_PIECE_LEN, NUM_SPECIAL
 from .model import Model, PathLike, save_model
 from .progress import progress_bar
 from .pruning import TokenCounter, count_tokens, prune_pieces, with_progress
-from .training.primitives import chunk_batches, finish_language_model
+from .training.primitives import DUPLICATE_WARNING, DuplicateEstimate, chunk_batches, finish_language_model
 from .validation import check_int
 
 __all__ = ["Trainer"]
@@ -54,6 +55,15 @@ def threaded_counter(pool: ThreadPoolExecutor, num_threads: int) -> TokenCounter
         return totals
 
     return counter
+
+
+def _warn_of_duplicates(fraction: float, min_count: int) -> None:
+    if fraction > DUPLICATE_WARNING:
+        warnings.warn(
+            f"about {100 * fraction:.0f}% of the documents repeat an earlier one: duplicated text pushes noise past "
+            f"min_count={min_count} and the vocabulary compresses worse (about half, when every document appears "
+            "twice). De-duplicate the corpus, or raise min_count by the duplication factor.",
+            UserWarning, stacklevel=3)
 
 
 class Trainer:
@@ -104,9 +114,10 @@ class Trainer:
 
     # -- the two passes over the corpus ----------------------------------
 
-    def _batches(self, texts: Iterable[str], batch_size: int) -> Iterator[Tuple[bytes, np.ndarray, int]]:
+    def _batches(self, texts: Iterable[str], batch_size: int,
+                 duplicates: Optional[DuplicateEstimate] = None) -> Iterator[Tuple[bytes, np.ndarray, int]]:
         """(chunk bytes, chunk offsets, documents) per batch of documents."""
-        for packed, docs in chunk_batches(texts, self.isolate_digits, batch_size):
+        for packed, docs in chunk_batches(texts, self.isolate_digits, batch_size, duplicates):
             yield packed.data, packed.offsets, docs
 
     def _count_ngrams(self, texts, pool, num_threads, batch_size, progress) -> "_training.NgramModel":
@@ -114,7 +125,8 @@ class Trainer:
         bar = progress_bar("Count n-grams", unit="B", enabled=progress)
         pending: list = []
         docs = 0
-        for data, offsets, n in self._batches(texts, batch_size):
+        duplicates = DuplicateEstimate()
+        for data, offsets, n in self._batches(texts, batch_size, duplicates):
             if docs == 0:  # spread the work of the threads by the first batch's bytes
                 lm.balance(np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256).astype(np.uint64))
             _join(pending)  # the next batch was prepared while this one counted
@@ -124,6 +136,8 @@ class Trainer:
         _join(pending)
         bar.close()
         self.stats["documents"] = docs
+        self.stats["duplicate_documents"] = duplicates.fraction
+        _warn_of_duplicates(duplicates.fraction, self.min_count)
         self.stats["bytes"] = int(lm.count_of(b""))
         if self.stats["bytes"] == 0:
             raise ValueError("the corpus has no text to train on")

@@ -222,3 +222,17 @@ def test_regression_ngram_logprobs_take_numpys_log_as_063():
     assert float(np.log(9170) - np.log(9170 + 2 * 19143 + big + 252)) == expected[b"a"]
     trainer.train(texts)
     assert trainer.models()[0].pieces  # the same path, end to end
+
+
+def test_heavy_duplication_is_reported_with_what_to_do():
+    texts = sample_texts(400)
+    trainer = bytepiece.Trainer(max_vocab_size=1000)
+    with pytest.warns(UserWarning, match="repeat an earlier one.*De-duplicate the corpus"):
+        trainer.train(texts + texts)
+    assert 0.3 < trainer.stats["duplicate_documents"] <= 0.5
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning without duplicates
+        trainer.train(texts)
+    assert trainer.stats["duplicate_documents"] == 0.0

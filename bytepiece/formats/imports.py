@@ -84,7 +84,8 @@ class ScoredVocabulary:
         order = sorted(entries)
         model = Model(
             tuple(entries[i][0] for i in order), tuple(order),
-            tuple(max(1, round(math.exp(entries[i][1]) * 1e12)) for i in order),  # what 0.6.3 would use
+            # Counts for readers without explicit scores (0.6.3): about the same scores.
+            tuple(max(1, round(math.exp(min(entries[i][1], 0.0)) * 1e12)) for i in order),
             tuple(sorted(((name, i) for i, name in specials.items()), key=lambda item: item[1])),
             tuple(entries[i][1] for i in order))
         return parse_model(dump_model(model))  # every check a model file gets

@@ -25,6 +25,7 @@ place, so one copy in shared memory (Ray's object store) serves a machine.
 from __future__ import annotations
 
 import os
+import zlib
 from dataclasses import dataclass
 from typing import Iterable, List, Optional, Sequence, Tuple
 
@@ -38,7 +39,7 @@ from ..text import TRAINING_CHUNK_CHARS, TextLike, split_chunks
 
 __all__ = [
     "CountingPlan", "ShardSummary", "NgramPartition", "FinishedPartition", "PiecePartition",
-    "chunk_batches", "peak_memory", "check_memory", "count_ngrams", "total_positions", "numpy_logs",
+    "DuplicateEstimate", "DUPLICATE_WARNING", "chunk_batches", "peak_memory", "check_memory", "count_ngrams", "total_positions", "numpy_logs",
     "finish_partition", "finish_language_model", "finish_ngrams",
     "language_model", "count_pieces", "merge_pieces", "prune",
 ]
@@ -139,15 +140,53 @@ class PiecePartition:
         return len(self.counts)
 
 
-def chunk_batches(texts: Iterable[TextLike], isolate_digits: bool,
-                  batch_documents: int = BATCH_DOCUMENTS) -> Iterable[Tuple[PackedPieces, int]]:
+class DuplicateEstimate:
+    """The share of documents that repeat an earlier one, estimated from the
+    documents whose hash is a multiple of ``rate`` (exact duplicates share
+    their hash, so they are sampled together): memory is one hash per
+    ``rate`` documents. Duplicated text inflates n-gram counts past
+    ``min_count`` and costs compression (about half, for a corpus whose every
+    line appears twice), so the trainer warns above :data:`DUPLICATE_WARNING`."""
+
+    def __init__(self, rate: int = 64) -> None:
+        self.rate = rate
+        self.sampled = 0
+        self.repeats = 0
+        self._seen: set = set()
+
+    def add(self, text: TextLike) -> None:
+        """Note one document."""
+        data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
+        h = zlib.crc32(data)  # the same in every process and run, unlike hash()
+        if h % self.rate == 0:
+            self.sampled += 1
+            if h in self._seen:
+                self.repeats += 1
+            else:
+                self._seen.add(h)
+
+    @property
+    def fraction(self) -> float:
+        """The estimated share of documents that repeat an earlier one."""
+        return self.repeats / self.sampled if self.sampled else 0.0
+
+
+#: The estimated share of duplicate documents above which training warns.
+DUPLICATE_WARNING = 0.1
+
+
+def chunk_batches(texts: Iterable[TextLike], isolate_digits: bool, batch_documents: int = BATCH_DOCUMENTS,
+                  duplicates: Optional[DuplicateEstimate] = None) -> Iterable[Tuple[PackedPieces, int]]:
     """The training chunks of ``texts`` (docs/spec/text.md §3), packed, with the
-    number of documents, ``batch_documents`` documents at a time."""
+    number of documents, ``batch_documents`` documents at a time; each
+    document noted in ``duplicates`` when given."""
     chunks: List[bytes] = []
     docs = 0
     for text in texts:
         if not isinstance(text, (str, bytes)):
             raise TypeError(f"texts must yield str (or bytes), got {type(text).__name__}")
+        if duplicates is not None:
+            duplicates.add(text)
         chunks += split_chunks(text, TRAINING_CHUNK_CHARS, isolate_digits)
         docs += 1
         if docs == batch_documents:
