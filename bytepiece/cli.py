@@ -16,6 +16,7 @@ import random
 import secrets
 import sys
 import time
+import warnings
 from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -427,7 +428,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.ray is not None:
         return _train_on_ray(args, trainer, progress)
     corpus = _corpus(args)
-    trainer.train(corpus, num_threads=args.threads, batch_size=args.batch_size, progress=progress)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        trainer.train(corpus, num_threads=args.threads, batch_size=args.batch_size, progress=progress)
+    for warning in caught:  # one line each, as the command's other messages
+        print(f"bytepiece: warning: {warning.message}", file=sys.stderr)
     paths = trainer.save(args.output)
     if args.quiet:
         return 0

@@ -383,3 +383,13 @@ def test_an_unbuilt_source_folder_says_how_to_build_it(tmp_path):
                             text=True)
     assert result.returncode == 1
     assert "compiled core" in result.stderr and "pip install -e ." in result.stderr
+
+
+def test_train_reports_duplication_as_a_one_line_warning(tmp_path, capsys):
+    lines = [f"document number {i} with some words {i * 7}" for i in range(300)]
+    src = tmp_path / "dup.txt"
+    src.write_text("\n".join(lines + lines) + "\n")
+    assert main(["train", str(src), "-o", str(tmp_path / "m.model"), "--vocab-size", "300"]) == 0
+    err = capsys.readouterr().err
+    assert "bytepiece: warning: about 50% of the documents repeat an earlier one" in err
+    assert "UserWarning" not in err
