@@ -22,7 +22,7 @@ from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, 
 import numpy as np
 
 from . import __version__, writers
-from .corpus import ERROR_POLICIES, Corpus, expand_paths, field_value
+from .corpus import ERROR_POLICIES, Corpus, expand_paths
 from .model import SPECIAL_TOKENS, load_model, model_summary, save_model
 from .outputs import atomic_file, check_writable
 from .progress import progress_bar
@@ -245,14 +245,7 @@ def _id_documents(args: argparse.Namespace) -> Iterator[Tuple[str, Any, Optional
             continue
         corpus = Corpus([path], errors="strict")
         if args.field is not None:
-            for where, record in corpus.json_records():
-                try:
-                    value = field_value(record, args.field)
-                except KeyError:
-                    raise ValueError(f"{where}: no field {args.field!r} in this JSON line") from None
-                if not isinstance(value, list):
-                    raise ValueError(f"{where}: field {args.field!r} is {type(value).__name__}, not a list of ids")
-                yield where, value, record
+            yield from corpus.field_values(args.field, list)
             continue
         for where, raw in corpus.raw_lines():
             try:

@@ -17,6 +17,7 @@ from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, 
 __all__ = ["Corpus", "expand_paths", "field_value"]
 
 ERROR_POLICIES = ("strict", "replace", "ignore")
+_KIND_NAMES: Dict[type, str] = {str: "string", list: "list of ids"}
 
 
 def expand_paths(patterns: Sequence[str]) -> List[str]:
@@ -111,14 +112,22 @@ class Corpus:
             for where, raw in lines:
                 yield self._decode(raw, where), None
             return
+        for _, value, record in self.field_values(self.field, str, lines):
+            yield value, record
+
+    def field_values(self, field: str, kind: type, lines: Optional[Iterable[Tuple[str, bytes]]] = None
+                     ) -> Iterator[Tuple[str, Any, Dict[str, Any]]]:
+        """(place, value, record) of ``field`` (dotted for nested objects) in
+        every JSON line (of ``lines``, default the corpus's); ValueError
+        naming the line when the field is missing or not a ``kind``."""
         for where, record in self.json_records(lines):
             try:
-                value = field_value(record, self.field)
+                value = field_value(record, field)
             except KeyError:
-                raise ValueError(f"{where}: no field {self.field!r} in this JSON line") from None
-            if not isinstance(value, str):
-                raise ValueError(f"{where}: field {self.field!r} is {type(value).__name__}, not a string")
-            yield value, record
+                raise ValueError(f"{where}: no field {field!r} in this JSON line") from None
+            if not isinstance(value, kind):
+                raise ValueError(f"{where}: field {field!r} is {type(value).__name__}, not a {_KIND_NAMES[kind]}")
+            yield where, value, record
 
     def json_records(self, lines: Optional[Iterable[Tuple[str, bytes]]] = None) -> Iterator[Tuple[str, Dict[str, Any]]]:
         """(place, object) for every non-blank line (of ``lines``, default the
