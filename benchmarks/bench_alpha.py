@@ -7,9 +7,9 @@ exact (perfect) and the approximate (viterbi) sampler, and the best
 segmentation (alpha < 0) for reference. Prints a Markdown table.
 """
 import argparse
-import json
 
 import bytepiece
+from common import read_texts, utf8_bytes
 
 
 def main():
@@ -17,9 +17,8 @@ def main():
     parser.add_argument("corpus")
     parser.add_argument("model")
     args = parser.parse_args()
-    with open(args.corpus, encoding="utf-8") as f:
-        texts = [json.loads(line)["text"] for line in f]
-    size = sum(len(t.encode("utf-8")) for t in texts)
+    texts = read_texts(args.corpus)
+    size = utf8_bytes(texts)
     tok = bytepiece.Tokenizer(args.model)
 
     def tokens(**kwargs):

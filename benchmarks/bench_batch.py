@@ -9,7 +9,6 @@ model loaded beforehand), a plain loop of encode as the baseline, then
 (process start and model load included). MB = UTF-8 input bytes.
 """
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -17,15 +16,7 @@ import tempfile
 import time
 
 import bytepiece
-
-
-def best_rate(fn, size, repeat):
-    best = 0.0
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = max(best, size / (time.perf_counter() - start) / 1e6)
-    return best
+from common import best_rate, read_texts, utf8_bytes
 
 
 def main():
@@ -35,9 +26,8 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    with open(args.corpus, encoding="utf-8") as f:
-        texts = [json.loads(line)["text"] for line in f]
-    size = sum(len(t.encode("utf-8")) for t in texts)
+    texts = read_texts(args.corpus)
+    size = utf8_bytes(texts)
     tok = bytepiece.Tokenizer(args.model)
     print(f"corpus: {len(texts)} documents, {size / 1e6:.2f} MB; best of {args.repeat}")
 

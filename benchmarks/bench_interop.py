@@ -9,22 +9,12 @@ one batch on --threads threads, best of --repeat. Prints MB/s of UTF-8 input
 and how often each export gave bytepiece's ids. MB = UTF-8 input bytes.
 """
 import argparse
-import json
 import os
 import sys
 import tempfile
-import time
 
 import bytepiece
-
-
-def best_rate(fn, size, repeat):
-    best = 0.0
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = max(best, size / (time.perf_counter() - start) / 1e6)
-    return best
+from common import best_rate, read_texts, utf8_bytes
 
 
 def main():
@@ -39,10 +29,9 @@ def main():
     import sentencepiece as spm
     import tokenizers
 
-    with open(args.corpus, encoding="utf-8") as f:
-        texts = [json.loads(line)["text"] for line in f]
+    texts = read_texts(args.corpus)
     texts = texts[:args.limit] if args.limit else texts
-    size = sum(len(t.encode("utf-8")) for t in texts)
+    size = utf8_bytes(texts)
     tok = bytepiece.Tokenizer(args.model)
     with tempfile.TemporaryDirectory() as tmp:
         tok.to_huggingface(os.path.join(tmp, "tokenizer.json"))

@@ -30,12 +30,9 @@ import sys
 import tempfile
 import time
 
+from common import read_texts, utf8_bytes
+
 PEERS = ("sp-bpe", "sp-unigram", "hf-bpe")
-
-
-def read_texts(path):
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line)["text"] for line in f]
 
 
 def _train_bytepiece(texts, size, options, threads, workdir):
@@ -152,7 +149,7 @@ def main():
     for spec in args.eval:
         name, _, path = spec.partition("=")
         corpora[name] = read_texts(path)
-    sizes = {name: sum(len(t.encode("utf-8")) for t in texts) for name, texts in corpora.items()}
+    sizes = {name: utf8_bytes(texts) for name, texts in corpora.items()}
     print("corpora: " + ", ".join(f"{name} {sizes[name] / 1e6:.2f} MB" for name in corpora))
     header = f"{'system':18s} {'size':>6s} " + " ".join(f"{name:>10s}" for name in corpora) + "   train s  peak GB"
     print("bytes/token (higher is better)")

@@ -11,7 +11,6 @@ throwaway venv, never a dependency) and times it on the same corpus in the
 same run, so the ratios are like for like.
 """
 import argparse
-import json
 import os
 import subprocess
 import tempfile
@@ -20,6 +19,7 @@ import time
 import unicodedata
 
 import bytepiece
+from common import read_texts, utf8_bytes
 
 # The pure-Python reference segmenter is the tests' oracle, not part of the package.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
@@ -66,9 +66,8 @@ def main():
     parser.add_argument("--compare-063", metavar="PYTHON", help="interpreter with BytePiece 0.6.3 installed")
     args = parser.parse_args()
 
-    with open(args.corpus, encoding="utf-8") as f:
-        texts = [json.loads(line)["text"] for line in f]
-    total = sum(len(t.encode("utf-8")) for t in texts)
+    texts = read_texts(args.corpus)
+    total = utf8_bytes(texts)
     print(f"corpus: {len(texts)} documents, {total / 1e6:.2f} MB")
 
     start = time.perf_counter()

@@ -11,7 +11,6 @@ installed (a throwaway venv) and train them on the same corpus in the same
 run, so the ratios are like for like.
 """
 import argparse
-import json
 import os
 import resource
 import subprocess
@@ -22,6 +21,7 @@ import time
 
 import bytepiece
 from bytepiece import Trainer
+from common import read_texts, utf8_bytes
 
 
 def tree_rss(pid):
@@ -113,9 +113,8 @@ def main():
     parser.add_argument("--compare-spm", metavar="PYTHON")
     args = parser.parse_args()
 
-    with open(args.corpus, encoding="utf-8") as f:
-        texts = [json.loads(line)["text"] for line in f]
-    total = sum(len(t.encode("utf-8")) for t in texts)
+    texts = read_texts(args.corpus)
+    total = utf8_bytes(texts)
     print(f"corpus: {len(texts)} documents, {total / 1e6:.2f} MB; order 6, min_count 2, "
           f"vocab {args.vocab_size}, {args.threads} threads")
 

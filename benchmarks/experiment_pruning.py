@@ -19,7 +19,6 @@ for the method, and the seconds each took.
 """
 import argparse
 import collections
-import json
 import sys
 import time
 
@@ -29,16 +28,12 @@ import bytepiece
 from bytepiece import trainer as trainer_module
 from bytepiece.model import Model
 from bytepiece.pruning import count_tokens, drop_wasted, initial_vocabulary, keep_mask, with_extra_counts
-
-
-def read_texts(path):
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line)["text"] for line in f]
+from common import read_texts, utf8_bytes
 
 
 def bytes_per_token(model, texts):
     ids, _ = bytepiece.Tokenizer(model).encode_batch_numpy(texts)
-    return sum(len(t.encode("utf-8")) for t in texts) / len(ids)
+    return utf8_bytes(texts) / len(ids)
 
 
 def gains(vocab):
