@@ -57,13 +57,11 @@ cdef extern from "bp_ngram.h":
     void bp_ngrams_free(bp_ngrams *ngrams)
     int bp_ngrams_count(bp_ngrams *ngrams, int partition, const uint8_t *data,
                         const int64_t *offsets, size_t num_chunks) nogil
-    int bp_ngrams_finish(bp_ngrams *ngrams, uint64_t min_count) nogil
     int bp_ngrams_balance(bp_ngrams *ngrams, const uint64_t *byte_counts)
     int bp_balance_partitions(const uint64_t *byte_counts, int num_partitions, uint8_t *part_of_byte)
     int bp_ngrams_assign(bp_ngrams *ngrams, const uint8_t *part_of_byte)
     void bp_ngrams_partition_map(const bp_ngrams *ngrams, uint8_t *part_of_byte)
     int bp_ngrams_add_missing_bytes(bp_ngrams *ngrams, int partition, size_t *num_added) nogil
-    int bp_ngrams_finish_partition(bp_ngrams *ngrams, int partition, uint64_t min_count) nogil
     ctypedef struct bp_log_table:
         const double *small
         size_t num_small

@@ -139,21 +139,16 @@ cdef class NgramModel:
         check(bp_ngrams_add_missing_bytes(self.ngrams, partition, &added), "cannot add the missing bytes")
         return added
 
-    def finish_partition(self, int partition, uint64_t min_count, logs=None):
+    def finish_partition(self, int partition, uint64_t min_count, logs not None):
         """Prune and turn counts into log-probabilities in one partition.
-        ``logs``: None (the C library's log) or ``(small, large_counts,
-        large_logs)``: log(c) is small[c] below len(small), else the entry of
-        c in the sorted large_counts (see :meth:`large_counts`)."""
+        ``logs`` is ``(small, large_counts, large_logs)``: log(c) is small[c]
+        below len(small), else the entry of c in the sorted large_counts (see
+        :meth:`large_counts`; training.primitives.numpy_logs fills it)."""
         cdef int rc
         cdef bp_log_table table
         cdef const double[::1] small
         cdef const uint64_t[::1] large_counts
         cdef const double[::1] large_logs
-        if logs is None:
-            with nogil:
-                rc = bp_ngrams_finish_partition(self.ngrams, partition, min_count)
-            check(rc, "n-gram pruning failed")
-            return
         small, large_counts, large_logs = logs
         if large_counts.shape[0] != large_logs.shape[0]:
             raise ValueError("large_counts and large_logs must have the same length")
@@ -213,19 +208,12 @@ cdef class NgramModel:
         if bp_ngrams_balance(self.ngrams, &byte_counts[0]) != BP_OK:
             raise ValueError("balance() must come before the first count()")
 
-    def finish(self, uint64_t min_count):
-        """Add missing bytes, prune below min_count, turn counts into log-probabilities."""
-        cdef int rc
-        with nogil:
-            rc = bp_ngrams_finish(self.ngrams, min_count)
-        check(rc, "n-gram pruning failed")
-
     def count_of(self, bytes ngram not None):
-        """Raw count of an n-gram (length 0..order) before finish()."""
+        """Raw count of an n-gram (length 0..order) before finishing."""
         return bp_ngrams_get_count(self.ngrams, <const uint8_t *>PyBytes_AS_STRING(ngram), len(ngram))
 
     def logprob(self, bytes ngram not None):
-        """log c(k) - log c(k[:-1]) after finish(); -inf if pruned or unseen."""
+        """log c(k) - log c(k[:-1]) once finished; -inf if pruned or unseen."""
         return bp_ngrams_logprob(self.ngrams, <const uint8_t *>PyBytes_AS_STRING(ngram), len(ngram))
 
     def size(self, int length):

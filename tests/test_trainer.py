@@ -73,7 +73,7 @@ def test_segmentations_match_the_transcription(order, ensure_unicode):
     chunks = chunks_of(sample_texts(30, seed=order))
     logprob = transcription.ngram_logprobs(transcription.count_ngrams(chunks, order), 2)
     lm = counted_model(chunks, order)
-    lm.finish(2)
+    finish_language_model(lm, 2)
     for chunk in chunks:
         assert _training.bnlm_segment(lm, ensure_unicode, chunk) == transcription.segment(chunk, logprob, order, ensure_unicode)
 
@@ -81,7 +81,7 @@ def test_segmentations_match_the_transcription(order, ensure_unicode):
 def test_regression_no_piece_starts_inside_a_character_with_ensure_unicode():
     chunks = chunks_of(sample_texts(60)) * 2  # every n-gram seen at least min_count times
     lm = counted_model(chunks, 6)
-    lm.finish(2)
+    finish_language_model(lm, 2)
     for chunk in chunks:
         for piece in _training.bnlm_segment(lm, True, chunk):
             assert not 0x80 <= piece[0] < 0xC0
@@ -93,7 +93,7 @@ def test_rare_character_makes_the_rest_of_its_chunk_single_bytes_as_in_063():
     and numpy's argmax picks state 0 at each later byte."""
     chunks = [b"abcabc\n", b"abc\xe4\xb8\x80abc"]  # U+4E00 occurs once
     lm = counted_model(chunks, 3)
-    lm.finish(2)
+    finish_language_model(lm, 2)
     pieces = _training.bnlm_segment(lm, True, chunks[1])
     assert pieces[-5:] == [b"\xb8", b"\x80", b"a", b"b", b"c"]
     logprob = transcription.ngram_logprobs(transcription.count_ngrams(chunks, 3), 2)

@@ -279,8 +279,10 @@ def finish_partition(counter: "_training.NgramModel", partition: int, min_count:
 
 
 def finish_language_model(counter: "_training.NgramModel", min_count: int) -> None:
-    """``counter.finish(min_count)`` (missing bytes, pruning, log-probabilities)
-    with numpy's logarithms: 0.6.3's model bit for bit on the machine it runs on."""
+    """What C's ``bp_ngrams_finish`` does (missing bytes, pruning,
+    log-probabilities), with numpy's logarithms: 0.6.3's model bit for bit on
+    the machine it runs on. The binding offers no libm shortcut, so that
+    every trainer finishes this way."""
     for partition in range(counter.num_partitions):
         counter.add_missing_bytes(partition)
     for partition in range(counter.num_partitions):
