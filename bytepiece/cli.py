@@ -391,9 +391,7 @@ def cmd_extend(args: argparse.Namespace) -> int:
                     raise ValueError(f"{path}:{lineno}: expected 'piece' or 'piece<TAB>count', got {line[:60]!r}")
                 pieces[piece] = int(count) if count else None
     if pieces:
-        counted = {p: c for p, c in pieces.items() if c is not None}
-        tok = tok.extend([p for p, c in pieces.items() if c is None]) if len(counted) < len(pieces) else tok
-        tok = tok.extend(counted) if counted else tok
+        tok = tok.extend(pieces)
     if args.special:
         tok = tok.with_special_tokens(args.special)
     tok.save(args.output)

@@ -110,7 +110,8 @@ class Model:
     piece that replaces ``log(count / total)`` (None for every trained model).
 
     Immutable. What the C core needs is derived from it once, on first use:
-    :meth:`packed`, :meth:`scores`, :meth:`bytes_by_id` and :meth:`segmenter`.
+    :meth:`packed`, :meth:`scores`, :meth:`bytes_by_id`, :meth:`lengths_by_id` and
+    :meth:`segmenter`.
     """
 
     pieces: Tuple[bytes, ...]
@@ -155,6 +156,12 @@ class Model:
         """``bytes_by_id()[i]`` is the piece of id ``i``; ``b""`` for the special ids."""
         return self._bytes_by_id
 
+    def lengths_by_id(self) -> np.ndarray:
+        """``lengths_by_id()[i]`` is the byte length of id ``i``'s piece (int64;
+        0 for ``<pad>`` ``<bos>`` ``<eos>``): token offsets without a Python
+        object per token."""
+        return self._lengths_by_id
+
     def segmenter(self) -> "_core.Segmenter":
         """The C trie and segmenter of this vocabulary (built on first use, then shared)."""
         return self._segmenter
@@ -171,6 +178,10 @@ class Model:
         for text, token_id in self.special_tokens:
             table[token_id] = text.encode("utf-8")
         return tuple(table)
+
+    @cached_property
+    def _lengths_by_id(self) -> np.ndarray:
+        return np.fromiter(map(len, self._bytes_by_id), dtype=np.int64, count=self.vocab_size)
 
     @cached_property
     def _segmenter(self) -> "_core.Segmenter":

@@ -17,7 +17,7 @@ and otherwise the smallest span of the original text that holds it.
 from __future__ import annotations
 
 import unicodedata
-from typing import List, Sequence, Tuple
+from typing import List, Tuple
 
 import numpy as np
 
@@ -101,7 +101,3 @@ def _char_spans_through_nfc(text: str, spans: np.ndarray) -> np.ndarray:
     ends = np.where(spans[:, 1] > spans[:, 0], high[np.maximum(spans[:, 1] - 1, 0)], starts)
     return np.stack([starts, ends], axis=1)
 
-
-def piece_lengths(bytes_by_id: Sequence[bytes], ids: Sequence[int]) -> np.ndarray:
-    """The byte length of each id's piece (0 for the special ids)."""
-    return np.fromiter((len(bytes_by_id[i]) for i in ids), dtype=np.int64, count=len(ids))

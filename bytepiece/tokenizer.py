@@ -22,7 +22,7 @@ import numpy as np
 
 from ._core import BOS_ID, EOS_ID, MAX_PIECE_LEN
 from .encoding import SAMPLERS, Encoder, Segmentation
-from .offsets import byte_spans, char_spans, piece_lengths
+from .offsets import byte_spans, char_spans
 from .model import SPECIAL_TOKENS, Model, PathLike, load_model, model_from_counts, parse_model, save_model
 from .special import AllowedSpecial, SpecialTokens
 from .streaming import StreamDecoder
@@ -472,17 +472,19 @@ class Tokenizer:
                          model.explicit_scores)
         return Tokenizer(extended, seed=self._seed)
 
-    def extend(self, pieces: Union[Sequence[Union[str, bytes]], Mapping[str, int], Mapping[bytes, int]]) -> "Tokenizer":
-        """A tokenizer with domain ``pieces`` added after every existing id
-        (all existing ids stay). ``pieces``: str (as UTF-8) or bytes, or a
-        mapping to counts. Without a count, a piece gets twice the count at
-        which its score equals that of its best segmentation today, so it is
-        used wherever it occurs whole (its score beats its old segmentation by
-        about log 2). Scores of the other pieces shift by the same small
+    def extend(self, pieces: Union[Sequence[Union[str, bytes]], Mapping[str, Optional[int]],
+                                   Mapping[bytes, Optional[int]]]) -> "Tokenizer":
+        """A tokenizer with domain ``pieces`` added after every existing id, in
+        their order (all existing ids stay). ``pieces``: str (as UTF-8) or
+        bytes, or a mapping to counts (None: choose one). Without a count, a
+        piece gets twice the count at which its score equals that of its best
+        segmentation today, so it is used wherever it occurs whole (its score
+        beats its old segmentation by about log 2). Scores of the other pieces shift by the same small
         amount (the total count grows). See docs/spec/model.md §9."""
         model = self._model
         if model.explicit_scores is not None:
-            raise ValueError("this model has explicit scores (imported); extend it before importing instead")
+            raise ValueError("this model has explicit scores (an imported vocabulary): extend works on models "
+                             "whose scores come from counts")
         if isinstance(pieces, (str, bytes)):
             raise TypeError("pieces must be a list of pieces or a mapping to counts, not one string")
         items = list(pieces.items()) if isinstance(pieces, Mapping) else [(p, None) for p in pieces]
@@ -536,7 +538,7 @@ class Tokenizer:
         spans that character; where NFC changed the text, a token spans the
         original characters it came from (see :mod:`bytepiece.offsets`)."""
         ids = self.encode(text, alpha=alpha, sampler=sampler, seed=seed, normalize=normalize)
-        spans = byte_spans(piece_lengths(self._model.bytes_by_id(), ids))
+        spans = byte_spans(self._model.lengths_by_id()[ids])
         if isinstance(text, str):
             spans = char_spans(text, spans, normalize)
         return ids, spans
@@ -549,20 +551,13 @@ class Tokenizer:
         rows being ``offsets[i]:offsets[i + 1]``."""
         ids, offsets = self.encode_batch_numpy(texts, alpha=alpha, sampler=sampler, seed=seed,
                                                num_threads=num_threads, normalize=normalize)
-        lengths = self._piece_lengths()[ids]
+        lengths = self._model.lengths_by_id()[ids]
         spans = np.zeros((len(ids), 2), dtype=np.int64)
         for i, text in enumerate(texts):
             a, b = int(offsets[i]), int(offsets[i + 1])
             text_spans = byte_spans(lengths[a:b])
             spans[a:b] = char_spans(text, text_spans, normalize) if isinstance(text, str) else text_spans
         return ids, offsets, spans
-
-    def _piece_lengths(self) -> np.ndarray:
-        lengths = getattr(self, "_lengths_by_id", None)
-        if lengths is None:
-            lengths = np.fromiter(map(len, self._model.bytes_by_id()), dtype=np.int64, count=self.vocab_size)
-            self._lengths_by_id = lengths
-        return lengths
 
     def _unknown_id(self, token_id: Any) -> UnknownTokenError:
         return UnknownTokenError(f"unknown token id {token_id!r}: ids run from 0 to {self.vocab_size - 1}")

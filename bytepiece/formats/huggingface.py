@@ -99,7 +99,7 @@ def serde_decimal(x: float) -> Tuple[str, bool]:
     return repr(float(x)), False  # one ulp off in Rust, exact for every other reader
 
 
-def _tokenizer_json(model: Model) -> Tuple[Any, List[str]]:
+def _tokenizer(model: Model) -> Any:
     try:
         from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers  # type: ignore[import-untyped]
     except ImportError as exc:
@@ -130,10 +130,10 @@ def _tokenizer_json(model: Model) -> Tuple[Any, List[str]]:
     ])
     tokenizer.decoder = decoders.ByteLevel()
     tokenizer.add_special_tokens([AddedToken(name, special=True, normalized=False) for name in specials])
-    return tokenizer, list(SPECIAL_TOKENS)
+    return tokenizer
 
 
-def _with_exact_scores(text: str, model: Model) -> Tuple[str, List[int]]:
+def _with_exact_scores(text: str) -> Tuple[str, List[int]]:
     """The tokenizer.json ``text`` with its Unigram scores written by
     :func:`serde_decimal`, and the ids whose scores tokenizers reads one ulp
     off (checked by loading the result in tokenizers)."""
@@ -166,13 +166,12 @@ def to_huggingface(model: Model, path: PathLike) -> HuggingFaceExport:
     ``special_tokens_map.json``. Returns the files written (each appears
     whole or not at all). Needs the ``tokenizers`` package."""
     path = os.fspath(path)
-    tokenizer, specials = _tokenizer_json(model)
-    text, inexact = _with_exact_scores(tokenizer.to_str(pretty=False), model)
+    text, inexact = _with_exact_scores(_tokenizer(model).to_str(pretty=False))
     if path.endswith(".json"):
         files = {path: text}
     else:
         os.makedirs(path, exist_ok=True)
-        names: Dict[str, str] = dict(zip(("pad_token", "bos_token", "eos_token"), specials))
+        names: Dict[str, str] = dict(zip(("pad_token", "bos_token", "eos_token"), SPECIAL_TOKENS))
         config = {"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": 1 << 30,
                   "clean_up_tokenization_spaces": False, **names}
         files = {os.path.join(path, "tokenizer.json"): text,
