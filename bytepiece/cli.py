@@ -238,7 +238,7 @@ def _id_documents(args: argparse.Namespace) -> Iterator[Tuple[str, Any, Optional
                 (path.endswith(".idx") and path[:-4] + ".bin" in files):
             continue  # the index of a token file that is read with it
         fmt = next((f for f in TOKEN_FORMATS if path.endswith("." + f)), None)
-        if fmt is not None and path != "-":
+        if fmt is not None:
             ids, offsets = read_token_file(path, fmt)
             for d in range(len(offsets) - 1):
                 yield f"{path}: document {d + 1}", ids[offsets[d]:offsets[d + 1]], None
