@@ -345,3 +345,21 @@ cdef class Segmenter:
                                  &out[0], <size_t>num_totals)
         check(rc, "token counting failed")
         return totals
+
+    def alternative_lengths(self, bytes data not None, const int64_t[::1] offsets not None):
+        """int32 array: for each text ``data[offsets[k]:offsets[k+1]]`` (a
+        piece), the tokens of its best segmentation other than the piece
+        itself, 0 if there is none (the "em" trainer's pruning by gain)."""
+        if offsets.shape[0] < 1:
+            raise ValueError("offsets must have at least one entry")
+        cdef size_t n = offsets.shape[0] - 1
+        if offsets[0] < 0 or offsets[n] > PyBytes_GET_SIZE(data):
+            raise ValueError("offsets must lie within data")
+        lengths = np.zeros(n, dtype=np.int32)
+        cdef int32_t[::1] out = lengths
+        cdef const uint8_t *raw = <const uint8_t *>PyBytes_AS_STRING(data)
+        cdef int rc
+        with nogil:
+            rc = bp_alternative_lengths(self.trie, raw, &offsets[0], n, &out[0] if n else NULL)
+        check(rc, "alternative segmentation failed")
+        return lengths

@@ -39,6 +39,8 @@ cdef extern from "bp_segmenter.h":
     int bp_count_tokens(const bp_trie *trie, const uint8_t *data, const int64_t *offsets,
                         size_t num_texts, const uint64_t *weights, uint64_t *totals,
                         size_t num_totals) nogil
+    int bp_alternative_lengths(const bp_trie *trie, const uint8_t *data, const int64_t *offsets,
+                               size_t num_texts, int32_t *out) nogil
 
 cdef extern from "bp_nbest.h":
     int bp_nbest(const bp_trie *trie, const uint8_t *text, size_t length, size_t k,
@@ -97,6 +99,9 @@ cdef extern from "bp_pieces.h":
     int bp_piece_counts_merge(bp_piece_counts *into, const bp_piece_counts *src) nogil
     int bp_piece_counts_add_packed(bp_piece_counts *counts, const uint8_t *data, const int64_t *offsets,
                                    const uint64_t *piece_counts, size_t n) nogil
+    int bp_piece_counts_add_substrings(bp_piece_counts *counts, const uint8_t *data, const int64_t *offsets,
+                                       const uint64_t *weights, size_t n, size_t min_length,
+                                       size_t max_length) nogil
     int bp_piece_counts_partitions(const bp_piece_counts *counts, uint32_t num_partitions, uint32_t *out)
     size_t bp_piece_counts_size(const bp_piece_counts *counts)
     size_t bp_piece_counts_total_bytes(const bp_piece_counts *counts)

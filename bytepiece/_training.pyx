@@ -263,6 +263,22 @@ cdef class PieceCounter:
             rc = bp_piece_counts_add_packed(self.counts, raw, &offsets[0], &counts[0] if n else NULL, n)
         check(rc, "cannot merge piece counts")
 
+    def add_substrings(self, bytes data not None, const int64_t[::1] offsets not None,
+                       const uint64_t[::1] weights not None, size_t min_length, size_t max_length):
+        """Add weights[k] to every substring of min_length..max_length bytes on
+        character boundaries of text data[offsets[k]:offsets[k+1]] (and to the
+        text when longer): the "em" trainer's candidates (bp_pieces.h)."""
+        cdef size_t n = weights.shape[0]
+        if offsets.shape[0] != <Py_ssize_t>n + 1:
+            raise ValueError("offsets must have one entry more than weights")
+        _check_chunks(data, offsets)
+        cdef const uint8_t *raw = <const uint8_t *>PyBytes_AS_STRING(data)
+        cdef int rc
+        with nogil:
+            rc = bp_piece_counts_add_substrings(self.counts, raw, &offsets[0], &weights[0] if n else NULL, n,
+                                                min_length, max_length)
+        check(rc, "cannot count the substrings")
+
     def partitions(self, uint32_t num_partitions):
         """The partition of each piece, in export order (uint32): a hash of its bytes."""
         cdef size_t n = bp_piece_counts_size(self.counts)

@@ -159,6 +159,38 @@ int bp_piece_counts_add_packed(bp_piece_counts *c, const uint8_t *data, const in
     return BP_OK;
 }
 
+static int is_continuation(uint8_t b) { return (b & 0xC0) == 0x80; }
+
+int bp_piece_counts_add_substrings(bp_piece_counts *c, const uint8_t *data, const int64_t *offsets,
+                                   const uint64_t *weights, size_t n, size_t min_length, size_t max_length)
+{
+    if (!c || min_length < 1 || max_length < min_length || (n && (!data || !offsets || !weights)))
+        return BP_ERR_INVALID;
+    for (size_t k = 0; k < n; k++) {
+        if (offsets[k] < 0 || offsets[k + 1] < offsets[k])
+            return BP_ERR_INVALID;
+        const uint8_t *text = data + offsets[k];
+        const size_t len = (size_t)(offsets[k + 1] - offsets[k]);
+        for (size_t i = 0; i < len; i++) {
+            if (is_continuation(text[i]))
+                continue;
+            for (size_t length = min_length; length <= max_length && i + length <= len; length++) {
+                if (i + length < len && is_continuation(text[i + length]))
+                    continue;
+                int rc = bp_piece_counts_add(c, text + i, length, weights[k]);
+                if (rc != BP_OK)
+                    return rc;
+            }
+        }
+        if (len > max_length) {
+            int rc = bp_piece_counts_add(c, text, len, weights[k]);
+            if (rc != BP_OK)
+                return rc;
+        }
+    }
+    return BP_OK;
+}
+
 int bp_piece_counts_partitions(const bp_piece_counts *c, uint32_t num_partitions, uint32_t *out)
 {
     if (!c || num_partitions == 0 || (c->size && !out))

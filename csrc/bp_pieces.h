@@ -35,6 +35,18 @@ int bp_piece_counts_merge(bp_piece_counts *into, const bp_piece_counts *from);
 int bp_piece_counts_add_packed(bp_piece_counts *counts, const uint8_t *data, const int64_t *offsets,
                                const uint64_t *piece_counts, size_t n);
 
+/* For the "em" training: adds weights[k] to every substring of the text
+ * data[offsets[k] .. offsets[k+1]) (bytes) that has min_length .. max_length
+ * bytes and starts and ends on a UTF-8 character boundary (it neither
+ * starts with a continuation byte 0x80..0xBF nor is followed by one), for
+ * each k < n; a text longer than max_length also counts whole. A substring
+ * is counted once per position, so "aa" in "aaa" counts twice.
+ * Errors as for add, and BP_ERR_INVALID for decreasing offsets or
+ * min_length < 1 or max_length < min_length.
+ * Time O(total bytes * (max_length - min_length + 1)) hash updates. */
+int bp_piece_counts_add_substrings(bp_piece_counts *counts, const uint8_t *data, const int64_t *offsets,
+                                   const uint64_t *weights, size_t n, size_t min_length, size_t max_length);
+
 /* For each piece, in export order: the partition it belongs to among
  * num_partitions (>= 1), a deterministic hash of its bytes modulo
  * num_partitions, the same in every process. out has size entries.

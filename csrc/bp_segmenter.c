@@ -291,3 +291,51 @@ int bp_count_tokens(const bp_trie *trie, const uint8_t *data, const int64_t *off
     free(ids);
     return BP_OK;
 }
+
+int bp_alternative_lengths(const bp_trie *trie, const uint8_t *data, const int64_t *offsets,
+                           size_t num_texts, int32_t *out)
+{
+    if (!trie || !offsets || (num_texts && (!data || !out)))
+        return BP_ERR_INVALID;
+    size_t longest = longest_text(offsets, num_texts);
+    if (longest == SIZE_MAX)
+        return BP_ERR_INVALID;
+    double *score = malloc((longest + 1) * sizeof *score);
+    int32_t *tokens = malloc((longest + 1) * sizeof *tokens);
+    if (!score || !tokens) {
+        free(score);
+        free(tokens);
+        return BP_ERR_NOMEM;
+    }
+    const bp_trie_cursor root = bp_trie_root(trie);
+    for (size_t k = 0; k < num_texts; k++) {
+        const uint8_t *text = data + offsets[k];
+        const size_t n = (size_t)(offsets[k + 1] - offsets[k]);
+        score[0] = 0.0;
+        tokens[0] = 0;
+        for (size_t e = 1; e <= n; e++)
+            score[e] = -INFINITY;
+        for (size_t s = 0; s < n; s++) {
+            if (score[s] == -INFINITY)
+                continue;
+            bp_trie_cursor cursor = root;
+            for (size_t e = s; e < n;) {
+                const bp_unit *u = bp_trie_step(trie, &cursor, text[e]);
+                if (!u)
+                    break;
+                e++;
+                if ((u->base & BP_TERMINAL) && !(s == 0 && e == n)) {
+                    const double x = score[s] + u->score;
+                    if (x > score[e]) { /* strict: the longest of equals stays, as in segment_chunk */
+                        score[e] = x;
+                        tokens[e] = tokens[s] + 1;
+                    }
+                }
+            }
+        }
+        out[k] = n && score[n] != -INFINITY ? tokens[n] : 0;
+    }
+    free(score);
+    free(tokens);
+    return BP_OK;
+}

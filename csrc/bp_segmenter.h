@@ -69,4 +69,18 @@ int bp_encode_batch(const bp_trie *trie, const uint8_t *const *texts, const size
  */
 int bp_count_tokens(const bp_trie *trie, const uint8_t *data, const int64_t *offsets,
                     size_t num_texts, const uint64_t *weights, uint64_t *totals, size_t num_totals);
+/*
+ * For the "em" training's pruning by gain: for every text data[offsets[k] ..
+ * offsets[k+1]) (bytes; one vocabulary piece each, so no chunking), the
+ * number of tokens of its best segmentation (BP_MODE_BEST's scores and
+ * ties) that is not the text as one token, into out[k]; 0 when there is no
+ * such segmentation (a text of one byte, or bytes the trie lacks).
+ * Inputs are borrowed; concurrent calls on one trie are safe.
+ * Errors: BP_ERR_INVALID (NULL argument, decreasing offsets), BP_ERR_NOMEM.
+ * Time O(total bytes * max_piece_len) trie steps; memory 12 bytes per byte
+ * of the longest text.
+ */
+int bp_alternative_lengths(const bp_trie *trie, const uint8_t *data, const int64_t *offsets,
+                           size_t num_texts, int32_t *out);
+
 #endif

@@ -183,6 +183,48 @@ static void test_errors(void)
     bp_piece_counts_free(NULL); /* a no-op */
 }
 
+static void test_add_substrings_on_character_boundaries(void)
+{
+    /* "aaa" + U+4E2D (3 bytes), lengths 1..4, weight 2: substrings that start
+     * or end inside the character are skipped; the whole text (6 bytes > 4)
+     * counts once; "aa" occurs at two positions and counts twice. */
+    bp_piece_counts *c = NULL;
+    CHECK_EQ(bp_piece_counts_new(&c), BP_OK);
+    if (!c)
+        return;
+    const uint8_t data[] = "aaa\xe4\xb8\xad" "ab";
+    const int64_t offsets[] = {0, 6, 8};
+    const uint64_t weights[] = {2, 5};
+    CHECK_EQ(bp_piece_counts_add_substrings(c, data, offsets, weights, 1, 1, 4), BP_OK);
+    exported e = export_all(c);
+    CHECK_EQ(e.size, 6);
+    CHECK(PIECE_IS(&e, 0, "a", 6));
+    CHECK(PIECE_IS(&e, 1, "aa", 4));
+    CHECK(PIECE_IS(&e, 2, "aaa", 2));
+    CHECK(PIECE_IS(&e, 3, "a\xe4\xb8\xad", 2));
+    CHECK(PIECE_IS(&e, 4, "\xe4\xb8\xad", 2));
+    CHECK(PIECE_IS(&e, 5, "aaa\xe4\xb8\xad", 2));
+    exported_free(&e);
+
+    /* The second text, lengths 2..2: only "ab"; a text of max_length bytes is not added twice. */
+    CHECK_EQ(bp_piece_counts_add_substrings(c, data, offsets + 1, weights + 1, 1, 2, 2), BP_OK);
+    e = export_all(c);
+    CHECK_EQ(e.size, 7);
+    CHECK(PIECE_IS(&e, 6, "ab", 5));
+    exported_free(&e);
+
+    /* Errors: lengths, NULL arguments, broken offsets. */
+    CHECK_EQ(bp_piece_counts_add_substrings(c, data, offsets, weights, 2, 0, 4), BP_ERR_INVALID);
+    CHECK_EQ(bp_piece_counts_add_substrings(c, data, offsets, weights, 2, 3, 2), BP_ERR_INVALID);
+    CHECK_EQ(bp_piece_counts_add_substrings(NULL, data, offsets, weights, 2, 1, 4), BP_ERR_INVALID);
+    CHECK_EQ(bp_piece_counts_add_substrings(c, NULL, offsets, weights, 2, 1, 4), BP_ERR_INVALID);
+    CHECK_EQ(bp_piece_counts_add_substrings(c, data, offsets, NULL, 2, 1, 4), BP_ERR_INVALID);
+    const int64_t decreasing[] = {0, 6, 5};
+    CHECK_EQ(bp_piece_counts_add_substrings(c, data, decreasing, weights, 2, 1, 4), BP_ERR_INVALID);
+    CHECK_EQ(bp_piece_counts_add_substrings(c, NULL, offsets, NULL, 0, 1, 4), BP_OK); /* nothing to add */
+    bp_piece_counts_free(c);
+}
+
 int main(void)
 {
     RUN(test_add_counts_in_insertion_order);
@@ -190,5 +232,6 @@ int main(void)
     RUN(test_many_pieces_export_tiles);
     RUN(test_empty_export);
     RUN(test_errors);
+    RUN(test_add_substrings_on_character_boundaries);
     return bp_test_report("pieces");
 }

@@ -445,6 +445,51 @@ static void test_count_tokens(void)
     free(totals);
 }
 
+static void test_alternative_lengths(void)
+{
+    /* V1: "abc" without itself -> a+bc (2); "ab" -> a+b; "xy" -> x+y (the
+     * tie with the whole piece no longer matters); "abcd" (not a piece) ->
+     * ab+cd; one byte and the empty text have no alternative (0). */
+    const uint8_t data[] = "abcabxyabcdq";
+    const int64_t offsets[] = {0, 3, 5, 7, 11, 12, 12};
+    int32_t out[6] = {-1, -1, -1, -1, -1, -1};
+    CHECK_EQ(bp_alternative_lengths(t1, data, offsets, 6, out), BP_OK);
+    CHECK_EQ(out[0], 2);
+    CHECK_EQ(out[1], 2);
+    CHECK_EQ(out[2], 2);
+    CHECK_EQ(out[3], 2);
+    CHECK_EQ(out[4], 0);
+    CHECK_EQ(out[5], 0);
+
+    /* The alternative is the best segmentation with the whole-text path removed:
+     * check it against the brute-force maximum over random texts of V1's letters. */
+    for (int trial = 0; trial < 300; trial++) {
+        uint8_t text[8];
+        size_t len = 2 + next_random() % 6;
+        for (size_t i = 0; i < len; i++)
+            text[i] = (uint8_t)("abcdxy"[next_random() % 6]);
+        const int64_t one[] = {0, (int64_t)len};
+        int32_t tokens = -1;
+        CHECK_EQ(bp_alternative_lengths(t1, text, one, 1, &tokens), BP_OK);
+        int32_t *ids;
+        size_t num = 0;
+        CHECK_EQ(encode(t1, (const char *)text, len, BP_MODE_BEST, 0.0, 0, &ids, &num), BP_OK);
+        if (num > 1) /* the best segmentation is not one token: it is the alternative */
+            CHECK_EQ((size_t)tokens, num);
+        else
+            CHECK(tokens >= 2 && (size_t)tokens <= len);
+        free(ids);
+    }
+
+    CHECK_EQ(bp_alternative_lengths(NULL, data, offsets, 6, out), BP_ERR_INVALID);
+    CHECK_EQ(bp_alternative_lengths(t1, NULL, offsets, 6, out), BP_ERR_INVALID);
+    CHECK_EQ(bp_alternative_lengths(t1, data, NULL, 6, out), BP_ERR_INVALID);
+    CHECK_EQ(bp_alternative_lengths(t1, data, offsets, 6, NULL), BP_ERR_INVALID);
+    const int64_t decreasing[] = {0, 3, 2};
+    CHECK_EQ(bp_alternative_lengths(t1, data, decreasing, 2, out), BP_ERR_INVALID);
+    CHECK_EQ(bp_alternative_lengths(t1, NULL, offsets, 0, NULL), BP_OK);
+}
+
 int main(void)
 {
     if (test_vocab_build(&v1, -10.0, V1, NV1, &t1) != BP_OK) {
@@ -464,6 +509,7 @@ int main(void)
     RUN(test_batch_equals_encode_text_by_text);
     RUN(test_batch_errors);
     RUN(test_count_tokens);
+    RUN(test_alternative_lengths);
     RUN(test_samplers_refuse_alpha_above_the_maximum);
     bp_trie_free(t1);
     test_vocab_free(&v1);
