@@ -28,7 +28,7 @@ from .outputs import atomic_file, check_writable
 from .progress import progress_bar
 from .token_files import TOKEN_FORMATS, TokenFileWriter, read_token_file, token_file_paths
 from .tokenizer import SAMPLERS, Tokenizer
-from .trainer import Trainer
+from .trainer import ALGORITHMS, Trainer
 from .validation import default_num_threads
 
 
@@ -410,6 +410,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         min_count=args.min_count,
         isolate_digits=args.isolate_digits,
         ensure_unicode=args.ensure_unicode,
+        algorithm=args.algorithm,
     )
     if args.threads < 1:
         raise ValueError(f"--threads must be at least 1, got {args.threads}")
@@ -485,6 +486,7 @@ def parse_size(text: str) -> int:
 _EXAMPLES = {
     "train": """examples:
   bytepiece train corpus.txt -o my.model --vocab-size 32000
+  bytepiece train --algorithm 0.6.3 corpus.txt -o same-as-0.6.3.model
   bytepiece train --field text 'data/*.jsonl.gz' -o my.model --vocab-size 16000 --vocab-size 32000
   bytepiece train --ray auto --field text s3-mounted/corpus/ -o my.model --max-memory 8G""",
     "encode": """examples:
@@ -549,8 +551,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="model file to write (with several --vocab-size: OUTPUT.SIZE each)")
     train.add_argument("--vocab-size", type=int, action="append",
                        help="vocabulary size, >= 259; repeat for several models from one run (default 10000)")
-    train.add_argument("--order", type=int, default=6, help="longest n-gram of the language model, 1..8 (default 6)")
-    train.add_argument("--min-count", type=int, default=2, help="drop n-grams and pieces seen fewer times (default 2)")
+    train.add_argument("--algorithm", choices=tuple(ALGORITHMS), default="em",
+                       help="em (default): pieces chosen by hard EM and pruning by gain, the better compression; "
+                            "0.6.3: BytePiece 0.6.3's algorithm and defaults, the same models as 0.6.3")
+    train.add_argument("--order", type=int, help="longest n-gram of the language model, 1..8 "
+                                                 "(default: 8 with em, 6 with 0.6.3)")
+    train.add_argument("--min-count", type=int, help="drop n-grams and pieces seen fewer times "
+                                                     "(default: 4 with em, 2 with 0.6.3)")
     train.add_argument("--max-piece-length", type=int, default=36, help="longest piece in bytes (default 36)")
     train.add_argument("--isolate-digits", action="store_true", help="make every digit a piece of its own")
     train.add_argument("--no-ensure-unicode", dest="ensure_unicode", action="store_false",

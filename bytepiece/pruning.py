@@ -22,7 +22,7 @@ from ._core import NUM_SPECIAL
 from .model import Model, PackedPieces, pack_pieces, piece_scores
 
 __all__ = [
-    "with_progress",
+    "with_progress", "in_canonical_order",
     "TokenCounter", "canonical_segmenter", "count_tokens_packed", "count_tokens", "keep_mask", "initial_vocabulary",
     "with_extra_counts", "drop_wasted", "vocabularies", "prune_pieces",
 ]
@@ -33,8 +33,9 @@ __all__ = [
 TokenCounter = Callable[[Model, Sequence[bytes], np.ndarray], np.ndarray]
 
 
-def _in_canonical_order(pieces: Sequence[bytes], counts: np.ndarray) -> Model:
-    """The model of pieces that are already in canonical order."""
+def in_canonical_order(pieces: Sequence[bytes], counts: np.ndarray) -> Model:
+    """The model of pieces that are already in canonical order (e.g. rows of
+    a canonical vocabulary in increasing order), without sorting them again."""
     return Model(tuple(pieces), tuple(range(NUM_SPECIAL, NUM_SPECIAL + len(pieces))), tuple(counts.tolist()))
 
 
@@ -94,7 +95,7 @@ def initial_vocabulary(pieces: Sequence[bytes], counts: np.ndarray) -> Model:
 def with_extra_counts(vocabulary: Model, extra: np.ndarray) -> Model:
     """``vocabulary`` (canonical order) with ``extra`` added to its counts: the
     counts of dropped pieces redistributed to the pieces they split into."""
-    return _in_canonical_order(vocabulary.pieces, _counts(vocabulary) + extra)
+    return in_canonical_order(vocabulary.pieces, _counts(vocabulary) + extra)
 
 
 def drop_wasted(vocabulary: Model, counter: TokenCounter = count_tokens) -> Model:
@@ -105,8 +106,8 @@ def drop_wasted(vocabulary: Model, counter: TokenCounter = count_tokens) -> Mode
         totals = counter(vocabulary, vocabulary.pieces, _counts(vocabulary))
         rows = np.flatnonzero(totals)
         if len(rows) == len(vocabulary.pieces):
-            return _in_canonical_order(vocabulary.pieces, totals)
-        vocabulary = _in_canonical_order([vocabulary.pieces[i] for i in rows], totals[rows])
+            return in_canonical_order(vocabulary.pieces, totals)
+        vocabulary = in_canonical_order([vocabulary.pieces[i] for i in rows], totals[rows])
 
 
 def vocabularies(vocabulary: Model, sizes: Sequence[int], counter: TokenCounter = count_tokens) -> List[Model]:
@@ -124,7 +125,7 @@ def vocabularies(vocabulary: Model, sizes: Sequence[int], counter: TokenCounter 
                                                                -len(pieces[i]), pieces[i]))
             top = sorted(ranked[:size - NUM_SPECIAL])
             rest = ranked[size - NUM_SPECIAL:]
-            kept = _in_canonical_order([pieces[i] for i in top], counts[top])
+            kept = in_canonical_order([pieces[i] for i in top], counts[top])
             extra = counter(kept, [pieces[i] for i in rest], counts[rest])
             vocabulary = drop_wasted(with_extra_counts(kept, extra), counter)
         results.append(vocabulary)

@@ -1,6 +1,10 @@
 """Trainer: corpus -> n-gram counts -> BNLM segmentation -> pieces -> pruning -> model.
 
 The algorithm is BytePiece 0.6.3's "new word discovery" (docs/spec/training.md).
+``algorithm="0.6.3"`` (the default) keeps 0.6.3's pruning and defaults, so
+its models equal 0.6.3's; ``algorithm="em"`` chooses the pieces by hard EM
+and pruning by gain (bytepiece.pruning_em) and compresses better, above all
+on text unlike the training corpus.
 Its two passes over the corpus run in C (bytepiece._training over
 csrc/bp_ngram.c and bp_bnlm.c) on a pool of ``num_threads`` threads with the
 GIL released, batch by batch, so memory follows the number of distinct
@@ -25,10 +29,21 @@ from ._core import MAX_ORDER, MAX_PARTITIONS, MAX_PIECE_LEN, NUM_SPECIAL
 from .model import Model, PathLike, save_model
 from .progress import progress_bar
 from .pruning import TokenCounter, count_tokens, prune_pieces, with_progress
+from .pruning_em import prune_em
 from .training.primitives import DUPLICATE_WARNING, DuplicateEstimate, chunk_batches, finish_language_model
 from .validation import check_int
 
-__all__ = ["Trainer"]
+__all__ = ["Trainer", "ALGORITHMS"]
+
+#: The training algorithms and the defaults each gives ``order`` and
+#: ``min_count``. "0.6.3": BytePiece 0.6.3's, bit for bit. "em": the same
+#: pieces found, then over-generated candidates chosen by hard EM and
+#: pruning by gain (docs/spec/training.md §6); longer n-grams and a higher
+#: min_count suit it (measured in benchmarks/bench_quality.py).
+ALGORITHMS: Dict[str, Dict[str, int]] = {
+    "0.6.3": {"order": 6, "min_count": 2},
+    "em": {"order": 8, "min_count": 4},
+}
 
 #: 256 single bytes + the special ids.
 MIN_VOCAB_SIZE = 256 + NUM_SPECIAL
@@ -76,17 +91,28 @@ class Trainer:
     n-grams and pieces seen fewer times are dropped (larger = smaller,
     cleaner models). ``isolate_digits``: every digit is a piece of its own.
     ``ensure_unicode``: no piece starts inside a UTF-8 character.
+    ``algorithm``: "0.6.3" (default: 0.6.3's models, bit for bit) or "em"
+    (better compression; see :data:`ALGORITHMS`). ``order`` and
+    ``min_count`` default to the algorithm's values (6 and 2 for "0.6.3",
+    8 and 4 for "em").
     """
 
     def __init__(
         self,
-        order: int = 6,
+        order: Optional[int] = None,
         max_vocab_size: Union[int, Sequence[int]] = 10000,
         max_piece_length: int = 36,
-        min_count: int = 2,
+        min_count: Optional[int] = None,
         isolate_digits: bool = False,
         ensure_unicode: bool = True,
+        algorithm: str = "0.6.3",
     ) -> None:
+        if algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm must be one of {', '.join(map(repr, ALGORITHMS))}, got {algorithm!r}")
+        self.algorithm = algorithm
+        defaults = ALGORITHMS[algorithm]
+        order = defaults["order"] if order is None else order
+        min_count = defaults["min_count"] if min_count is None else min_count
         self.order = check_int("order", order, 1)
         if self.order > MAX_ORDER:
             raise ValueError(f"order must be at most {MAX_ORDER}, got {order}")
@@ -203,8 +229,13 @@ class Trainer:
             del lm
             with self._phase("prune pieces"):
                 bar = progress_bar("Prune pieces", unit=" passes", enabled=progress)
-                self._models = prune_pieces(pieces, counts, self.max_vocab_size, self.max_piece_length,
-                                            self.min_count, with_progress(threaded_counter(pool, num_threads), bar))
+                counter = with_progress(threaded_counter(pool, num_threads), bar)
+                if self.algorithm == "0.6.3":
+                    self._models = prune_pieces(pieces, counts, self.max_vocab_size, self.max_piece_length,
+                                                self.min_count, counter)
+                else:
+                    self._models = prune_em(pieces, counts, self.max_vocab_size, self.max_piece_length,
+                                            self.min_count, counter)
                 bar.close()
         self.pieces = [dict(zip(m.pieces, m.counts)) for m in self._models]
         self.stats["seconds"] = time.perf_counter() - start

@@ -28,6 +28,7 @@ OPTION_SETS = [
     dict(order=6, max_vocab_size=[3000, 1000]),
     dict(order=8, max_vocab_size=2000, min_count=3, isolate_digits=True),
     dict(order=4, max_vocab_size=1500, max_piece_length=8, ensure_unicode=False),
+    dict(algorithm="em", max_vocab_size=[2500, 900], min_count=2, max_piece_length=12),
 ]
 
 
@@ -75,7 +76,7 @@ def local_models(texts, options):
     return trainer.models()
 
 
-@pytest.mark.parametrize("options", OPTION_SETS, ids=["default", "order8-digits", "order4-bytes"])
+@pytest.mark.parametrize("options", OPTION_SETS, ids=["default", "order8-digits", "order4-bytes", "em"])
 def test_ray_training_from_files_equals_local_training(cluster, corpus_files, texts, options):
     trainer = bytepiece.Trainer(**options)
     models, stats = train_on_ray(trainer, [str(corpus_files / "*.jsonl*")], options=ReadOptions(field="text"),

@@ -31,6 +31,7 @@ from ..model import Model, PackedPieces, pack_pieces
 from ..progress import progress_bar
 from ..pruning import (canonical_segmenter, count_tokens_packed, initial_vocabulary, vocabularies, with_extra_counts,
                        with_progress)
+from ..pruning_em import vocabularies_em
 from .primitives import (
     CountingPlan, PiecePartition, ShardSummary, count_ngrams, count_pieces, finish_ngrams, language_model,
     merge_pieces, peak_memory, total_positions,
@@ -329,26 +330,45 @@ def _train(ray: Any, trainer: Any, source: Any, options: ReadOptions, num_partit
     # Pruning: the re-tokenizing runs as tasks over slices of the pieces.
     pieces = [p for part in kept for p in part.pieces()]
     counts = np.concatenate([part.counts for part in kept])
-    vocabulary = initial_vocabulary(pieces, counts)
-    packed_ref, counts_ref = ray.put(vocabulary.packed()), ray.put(np.array(vocabulary.counts, dtype=np.uint64))
-    extra = sum(ray.get([tasks.count_tokens.remote(packed_ref, counts_ref, d, None, 0, size)
-                         for d, size in zip(dropped, ray.get(dropped_sizes))]),
-                np.zeros(len(vocabulary.pieces), dtype=np.uint64))
-    vocabulary = with_extra_counts(vocabulary, extra)
+    dropped_sizes = ray.get(dropped_sizes)
 
-    def counter(vocab: Model, texts: Sequence[bytes], weights: np.ndarray) -> np.ndarray:
+    def put(vocab: Model) -> Tuple[Any, Any]:
+        return ray.put(vocab.packed()), ray.put(np.array(vocab.counts, dtype=np.uint64))
+
+    def count_dropped(refs: Tuple[Any, Any]) -> List[Any]:
+        # The dropped pieces never leave the object store: one task per partition.
+        return [tasks.count_tokens.remote(*refs, d, None, 0, size) for d, size in zip(dropped, dropped_sizes)]
+
+    def count_texts(texts_ref: Any, weights_ref: Any, num_texts: int, refs: Tuple[Any, Any]) -> List[Any]:
         # Each task gets the vocabulary and the pieces packed (a few buffers in the
         # object store, shared), and tokenizes its own range of the pieces.
-        vocab_ref, counts_ref = ray.put(vocab.packed()), ray.put(np.array(vocab.counts, dtype=np.uint64))
-        texts_ref = vocab_ref if texts is vocab.pieces else ray.put(pack_pieces(texts))
-        weights_ref = ray.put(np.asarray(weights, dtype=np.uint64))
-        bounds = np.linspace(0, len(texts), cpus + 1).astype(np.int64).tolist()
-        parts = [tasks.count_tokens.remote(vocab_ref, counts_ref, texts_ref, weights_ref, a, b)
-                 for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        bounds = np.linspace(0, num_texts, cpus + 1).astype(np.int64).tolist()
+        return [tasks.count_tokens.remote(*refs, texts_ref, weights_ref, a, b)
+                for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+    def summed(vocab: Model, parts: List[Any]) -> np.ndarray:
         return sum(ray.get(parts), np.zeros(len(vocab.pieces), dtype=np.uint64))
 
+    def counter(vocab: Model, texts: Sequence[bytes], weights: np.ndarray) -> np.ndarray:
+        refs = put(vocab)
+        texts_ref = refs[0] if texts is vocab.pieces else ray.put(pack_pieces(texts))
+        return summed(vocab, count_texts(texts_ref, ray.put(np.asarray(weights, dtype=np.uint64)), len(texts), refs))
+
     bar = progress_bar("Prune pieces", unit=" passes", enabled=progress)
-    models = vocabularies(vocabulary, trainer.max_vocab_size, with_progress(counter, bar))
+    if trainer.algorithm == "0.6.3":
+        vocabulary = initial_vocabulary(pieces, counts)
+        vocabulary = with_extra_counts(vocabulary, summed(vocabulary, count_dropped(put(vocabulary))))
+        models = vocabularies(vocabulary, trainer.max_vocab_size, with_progress(counter, bar))
+    else:
+        kept_ref, kept_counts_ref = ray.put(pack_pieces(pieces)), ray.put(counts)
+
+        def count_found(vocab: Model) -> np.ndarray:
+            refs = put(vocab)
+            totals = summed(vocab, count_texts(kept_ref, kept_counts_ref, len(pieces), refs) + count_dropped(refs))
+            bar.update(1)
+            return totals
+
+        models = vocabularies_em(pieces, counts, trainer.max_vocab_size, trainer.min_count, count_found)
     bar.close()
     phase("prune pieces")
     stats["seconds"] = time.perf_counter() - start

@@ -1,0 +1,138 @@
+"""The "em" training's pruning: the found pieces -> over-generated candidates
+-> hard EM -> pruning by gain -> vocabularies of the requested sizes
+(docs/spec/training.md §8).
+
+0.6.3's pruning (:mod:`bytepiece.pruning`) keeps the most frequent of the
+pieces the BNLM segmentation found. Frequency is not what a piece saves: one
+that the rest of the vocabulary spells in two tokens saves less than one that
+would take five, and the found pieces miss the shorter pieces inside them
+that other text needs. Here:
+
+1. **Candidates.** The found pieces that 0.6.3's pruning starts from (at
+   most ``max_piece_length`` bytes, seen at least ``min_count`` times) and
+   every substring of them of up to :data:`MAX_SUBSTRING` bytes on character
+   boundaries, counted over those pieces (weighted by their counts); those
+   counted at least ``min_count`` times, plus the 256 single bytes.
+2. **Hard EM.** Re-tokenize every found piece with the candidates (scores
+   from counts); the new counts are the tokens' totals; unused candidates go.
+3. **Pruning by gain.** The gain of a piece is what the corpus would lose
+   without it: its count x (tokens of its best segmentation without it - 1).
+   Each round removes the lowest-gain :data:`FRACTION` of the pieces (at
+   least :data:`MIN_REMOVED`, never past the target size), then EM again.
+
+The heavy parts are C: substring counting (``PieceCounter.add_substrings``),
+re-tokenizing (a :data:`TokenCounter`, which a training engine spreads over
+threads or machines), and the alternative segmentations
+(``Segmenter.alternative_lengths``). Every step is deterministic, so the
+result does not depend on the engine or the number of threads.
+"""
+from __future__ import annotations
+
+from typing import Callable, List, Sequence
+
+import numpy as np
+
+from . import _training
+from .model import Model, PackedPieces, pack_pieces
+from .pruning import TokenCounter, in_canonical_order, initial_vocabulary, keep_mask
+
+__all__ = ["FoundCounter", "MAX_SUBSTRING", "INITIAL_ROUNDS", "FRACTION", "MIN_REMOVED", "candidate_vocabulary",
+           "reestimate", "gains", "prune_by_gain", "vocabularies_em", "prune_em"]
+
+#: ``counter(vocabulary)``: a uint64 array parallel to ``vocabulary.pieces``,
+#: each found piece's count summed over the tokens it splits into under the
+#: vocabulary (all the found pieces, wherever an engine keeps them).
+FoundCounter = Callable[[Model], np.ndarray]
+
+#: Longest substring of a found piece that becomes a candidate (bytes).
+MAX_SUBSTRING = 8
+
+#: Rounds of hard EM before pruning starts.
+INITIAL_ROUNDS = 1
+
+#: Share of the pieces a pruning round removes.
+FRACTION = 0.3
+
+#: Fewest pieces a pruning round removes: the last rounds, near the target
+#: size, would otherwise remove a handful of pieces each.
+MIN_REMOVED = 500
+
+
+def candidate_vocabulary(pieces: PackedPieces, counts: np.ndarray, max_substring: int, min_count: int) -> Model:
+    """Step 1: the candidates from the found ``pieces`` (packed, each already
+    at most ``max_piece_length`` bytes) and their ``counts``, in canonical order."""
+    counter = _training.PieceCounter()
+    counter.add_substrings(pieces.data, pieces.offsets, np.asarray(counts, dtype=np.uint64), 1, max_substring)
+    data, offsets, totals = counter.export()
+    rows = np.flatnonzero(totals >= min_count)
+    lengths = np.diff(offsets)
+    # Single bytes are always candidates (initial_vocabulary adds the missing ones).
+    rows = np.union1d(rows, np.flatnonzero(lengths == 1))
+    candidates = [data[offsets[i]:offsets[i + 1]] for i in rows.tolist()]
+    return initial_vocabulary(candidates, totals[rows])
+
+
+def reestimate(vocabulary: Model, counter: FoundCounter) -> Model:
+    """Step 2, one round of hard EM: the counts become the totals of the found
+    pieces tokenized with ``vocabulary``; pieces that no token uses go, except
+    the single bytes (kept with count at least 1, so every text stays encodable)."""
+    totals = counter(vocabulary)
+    lengths = np.diff(vocabulary.packed().offsets)
+    rows = np.flatnonzero((totals > 0) | (lengths == 1))
+    return in_canonical_order([vocabulary.pieces[i] for i in rows.tolist()], np.maximum(totals[rows], 1))
+
+
+def gains(vocabulary: Model) -> np.ndarray:
+    """Step 3's ranking: for each piece, count x (tokens of its best
+    segmentation without it - 1); +inf for single bytes, which always stay."""
+    packed = vocabulary.packed()
+    alternative = vocabulary.segmenter().alternative_lengths(packed.data, packed.offsets).astype(np.float64)
+    counts = np.array(vocabulary.counts, dtype=np.float64)
+    result = counts * (alternative - 1)
+    result[alternative == 0] = np.inf
+    return result
+
+
+def prune_by_gain(vocabulary: Model, sizes: Sequence[int], counter: FoundCounter,
+                  fraction: float = FRACTION) -> List[Model]:
+    """Step 3: one vocabulary per size in ``sizes`` (largest first) from the
+    re-estimated candidates, each pruned from the previous one."""
+    results = []
+    for size in sizes:
+        while vocabulary.vocab_size > size:
+            excess = vocabulary.vocab_size - size
+            removed = min(excess, max(MIN_REMOVED, int(fraction * len(vocabulary.pieces))))
+            order = np.argsort(gains(vocabulary), kind="stable")
+            kept = np.sort(order[removed:])
+            counts = np.array(vocabulary.counts, dtype=np.uint64)
+            smaller = in_canonical_order([vocabulary.pieces[i] for i in kept.tolist()], counts[kept])
+            vocabulary = reestimate(smaller, counter)
+        results.append(vocabulary)
+    return results
+
+
+def vocabularies_em(sources: Sequence[bytes], source_counts: np.ndarray, sizes: Sequence[int], min_count: int,
+                    counter: FoundCounter) -> List[Model]:
+    """One vocabulary per size in ``sizes`` (largest first): the candidates
+    from ``sources`` (the found pieces that :func:`bytepiece.pruning.keep_mask`
+    keeps) with their counts, then hard EM and pruning by gain, re-tokenizing
+    all the found pieces with ``counter`` (wherever the engine keeps them)."""
+    vocabulary = candidate_vocabulary(pack_pieces(sources), source_counts, MAX_SUBSTRING, min_count)
+    for _ in range(INITIAL_ROUNDS):
+        vocabulary = reestimate(vocabulary, counter)
+    return prune_by_gain(vocabulary, sizes, counter, FRACTION)
+
+
+def prune_em(pieces: Sequence[bytes], counts: np.ndarray, sizes: Sequence[int], max_piece_length: int,
+             min_count: int, counter: TokenCounter) -> List[Model]:
+    """The "em" pruning in one process (the counterpart of
+    :func:`bytepiece.pruning.prune_pieces`): the found ``pieces`` (any order)
+    with their ``counts`` -> one vocabulary per size in ``sizes`` (largest
+    first). ``counter`` re-tokenizes (see :func:`bytepiece.pruning.count_tokens`)."""
+    counts = np.asarray(counts, dtype=np.uint64)
+    rows = np.flatnonzero(keep_mask(pieces, counts, max_piece_length, min_count)).tolist()
+
+    def found(vocabulary: Model) -> np.ndarray:
+        return counter(vocabulary, pieces, counts)
+
+    return vocabularies_em([pieces[i] for i in rows], counts[rows], sizes, min_count, found)

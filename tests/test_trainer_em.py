@@ -1,0 +1,213 @@
+"""The "em" training algorithm: its C steps against Python twins, its pruning
+rules, and whole trainings (sizes, round trips, determinism, 0.6.3 untouched)."""
+import json
+import math
+import random
+from collections import Counter
+
+import numpy as np
+import pytest
+
+import bytepiece
+from bytepiece import Trainer, _training
+from bytepiece.cli import main
+from bytepiece.model import Model, pack_pieces
+from bytepiece.pruning_em import gains, prune_by_gain, reestimate
+from conftest import ROOT
+
+SAMPLE = ROOT / "data" / "sample.jsonl"
+
+
+def sample_texts(count, seed=0):
+    with open(SAMPLE, encoding="utf-8") as f:
+        texts = [json.loads(line)["text"] for line in f]
+    return random.Random(seed).sample(texts, count)
+
+
+def bytes_per_token(model, texts):
+    tok = bytepiece.Tokenizer(model)
+    return sum(len(t.encode()) for t in texts) / sum(len(tok.encode(t)) for t in texts)
+
+
+# -- the C steps against Python twins ------------------------------------
+
+
+def python_substrings(pieces, weights, max_length):
+    """Twin of PieceCounter.add_substrings(..., 1, max_length)."""
+    def starts_character(piece, i):
+        return i == len(piece) or not 0x80 <= piece[i] < 0xC0
+
+    counts = Counter()
+    for piece, weight in zip(pieces, weights):
+        for i in range(len(piece)):
+            for length in range(1, max_length + 1):
+                if i + length <= len(piece) and starts_character(piece, i) and starts_character(piece, i + length):
+                    counts[piece[i:i + length]] += weight
+        if len(piece) > max_length:
+            counts[piece] += weight
+    return counts
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_substring_counts_match_the_python_twin(seed):
+    rng = random.Random(seed)
+    alphabet = ["a", "b", " ", "é", "中", "😀"]
+    pieces = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 9))).encode() for _ in range(200)]
+    weights = [rng.randint(1, 50) for _ in pieces]
+    counter = _training.PieceCounter()
+    packed = pack_pieces(pieces)
+    counter.add_substrings(packed.data, packed.offsets, np.array(weights, dtype=np.uint64), 1, 6)
+    data, offsets, counts = counter.export()
+    got = {data[a:b]: int(n) for a, b, n in zip(offsets[:-1].tolist(), offsets[1:].tolist(), counts.tolist())}
+    assert got == dict(python_substrings(pieces, weights, 6))
+
+
+def segmentations(text, vocabulary):
+    """Every segmentation of text into pieces of vocabulary (a dict piece -> score)."""
+    if not text:
+        yield []
+        return
+    for end in range(1, len(text) + 1):
+        if text[:end] in vocabulary:
+            for rest in segmentations(text[end:], vocabulary):
+                yield [text[:end]] + rest
+
+
+def test_alternative_lengths_are_the_brute_force_best_without_the_piece():
+    rng = random.Random(5)
+    extra = {"".join(rng.choice("abc") for _ in range(rng.randint(2, 5))).encode() for _ in range(40)}
+    pieces = [bytes([b]) for b in range(256)] + sorted(extra)
+    counts = [rng.randint(1, 1000) for _ in pieces]  # random scores: no exact ties
+    model = Model.canonical(pieces, counts)
+    scores = dict(zip(model.pieces, model.scores().tolist()))
+    packed = model.packed()
+    alternative = model.segmenter().alternative_lengths(packed.data, packed.offsets)
+    for piece, tokens in zip(model.pieces, alternative.tolist()):
+        others = [s for s in segmentations(piece, scores) if len(s) > 1]
+        if not others:
+            assert tokens == 0 and len(piece) == 1
+            continue
+        best = max(others, key=lambda s: math.fsum(scores[p] for p in s))
+        assert tokens == len(best), piece
+
+
+# -- the pruning rules ---------------------------------------------------
+
+
+def byte_vocabulary(extra):
+    """The 256 bytes (count 1) and extra pieces with their counts."""
+    pieces = [bytes([b]) for b in range(256)] + list(extra)
+    return Model.canonical(pieces, [1] * 256 + list(extra.values()))
+
+
+def test_gain_is_count_times_the_tokens_saved():
+    vocabulary = byte_vocabulary({b"ab": 50, b"abcd": 7, b"cd": 40})
+    by_piece = dict(zip(vocabulary.pieces, gains(vocabulary).tolist()))
+    assert by_piece[b"abcd"] == 7 * (2 - 1)  # ab + cd
+    assert by_piece[b"ab"] == 50 * (2 - 1)
+    assert all(math.isinf(by_piece[bytes([b])]) for b in range(256))  # bytes always stay
+
+
+def test_reestimate_counts_the_tokens_of_the_found_pieces_and_drops_the_unused():
+    vocabulary = byte_vocabulary({b"ab": 10, b"abc": 10, b"zz": 10})
+    found = {b"abcabc": 3, b"ab": 5}
+
+    def counter(vocab):
+        tok_totals = Counter()
+        tok = bytepiece.Tokenizer(vocab)
+        for piece, count in found.items():
+            for token in tok.tokenize(piece):
+                tok_totals[token] += count
+        return np.array([tok_totals[p] for p in vocab.pieces], dtype=np.uint64)
+
+    result = dict(zip(*(lambda m: (m.pieces, m.counts))(reestimate(vocabulary, counter))))
+    assert result[b"abc"] == 6 and result[b"ab"] == 5
+    assert b"zz" not in result  # no found piece uses it
+    assert all(result[bytes([b])] >= 1 for b in range(256))  # unused bytes stay, with count 1
+
+
+def test_pruning_removes_the_lowest_gain_first_and_hits_each_size():
+    # "abcd" saves 1 token x 7; "xyz" saves 2 tokens x 5; "ab" saves 1 x 50.
+    vocabulary = byte_vocabulary({b"ab": 50, b"abcd": 7, b"cd": 40, b"xyz": 5})
+    found = {b"abcd": 7, b"ab": 43, b"cd": 33, b"xyz": 5}
+
+    def counter(vocab):
+        totals = Counter()
+        tok = bytepiece.Tokenizer(vocab)
+        for piece, count in found.items():
+            for token in tok.tokenize(piece):
+                totals[token] += count
+        return np.array([totals[p] for p in vocab.pieces], dtype=np.uint64)
+
+    smaller, smallest = prune_by_gain(vocabulary, [vocabulary.vocab_size - 1, vocabulary.vocab_size - 2], counter)
+    assert set(vocabulary.pieces) - set(smaller.pieces) == {b"abcd"}
+    assert set(smaller.pieces) - set(smallest.pieces) == {b"xyz"}
+
+
+# -- whole trainings -----------------------------------------------------
+
+
+def test_em_defaults_and_the_063_defaults_stay_apart():
+    assert (Trainer().order, Trainer().min_count, Trainer().algorithm) == (6, 2, "0.6.3")
+    em = Trainer(algorithm="em")
+    assert (em.order, em.min_count) == (8, 4)
+    assert (Trainer(algorithm="em", order=5, min_count=2).order, Trainer(algorithm="em", min_count=2).min_count) == (5, 2)
+    with pytest.raises(ValueError, match="algorithm must be one of '0.6.3', 'em', got 'fast'"):
+        Trainer(algorithm="fast")
+
+
+#: A corpus of 100 KB: min_count 2, as the README advises below 1 MB (the
+#: default 4 suits corpora of megabytes and drops too much here).
+EM_OPTIONS = dict(algorithm="em", min_count=2, max_vocab_size=[3000, 1000])
+
+
+@pytest.fixture(scope="module")
+def em_models():
+    texts = sample_texts(600, seed=3)
+    trainer = Trainer(**EM_OPTIONS)
+    trainer.train(texts, progress=False)
+    return texts, trainer.models()
+
+
+def test_em_models_have_the_sizes_the_bytes_and_round_trip(em_models):
+    texts, models = em_models
+    for model, size in zip(models, [3000, 1000]):
+        assert 0.9 * size <= model.vocab_size <= size
+        assert {bytes([b]) for b in range(256)} <= set(model.pieces)
+        assert list(model.pieces) == sorted(model.pieces, key=lambda p: (len(p), p))  # canonical ids
+        assert all(c >= 1 for c in model.counts)
+        tok = bytepiece.Tokenizer(model)
+        for text in texts[:100] + ["never seen: Ωμέγα 😀 \x00"]:
+            assert tok.decode(tok.encode(text)) == text
+
+
+def test_em_compresses_better_than_063_at_the_same_size(em_models):
+    texts, models = em_models
+    seen = set(texts)
+    held_out = [t for t in sample_texts(1526) if t not in seen]
+    trainer = Trainer(max_vocab_size=[3000, 1000])
+    trainer.train(texts, progress=False)
+    for em, old in zip(models, trainer.models()):
+        assert bytes_per_token(em, texts) > 1.02 * bytes_per_token(old, texts)
+        assert bytes_per_token(em, held_out) > bytes_per_token(old, held_out)
+
+
+def test_em_result_does_not_depend_on_threads_or_batch_size(em_models):
+    texts, models = em_models
+    for threads, batch in [(1, 1000), (3, 7)]:
+        trainer = Trainer(**EM_OPTIONS)
+        trainer.train(texts, num_threads=threads, batch_size=batch, progress=False)
+        assert trainer.models() == models
+
+
+def test_cli_trains_em_by_default_and_063_on_request(tmp_path):
+    texts = sample_texts(300, seed=4)
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
+    for algorithm in (None, "0.6.3"):
+        out = tmp_path / f"{algorithm}.model"
+        extra = [] if algorithm is None else ["--algorithm", algorithm]
+        assert main(["train", "-q", "--field", "text", str(corpus), "--vocab-size", "1500", "-o", str(out), *extra]) == 0
+        trainer = Trainer(max_vocab_size=1500, **({} if algorithm else {"algorithm": "em"}))
+        trainer.train(texts, progress=False)
+        assert bytepiece.Tokenizer(str(out)).model == trainer.models()[0]
