@@ -1,16 +1,19 @@
 """Vocabulary quality: bytes per token on the training text and on other domains, bytepiece vs peers.
 
     python benchmarks/bench_quality.py TRAIN.jsonl --eval NAME=PATH.jsonl [--eval ...]
-        [--sizes 8000 32000 80000] [--systems bytepiece-063 sp-bpe sp-unigram hf-bpe]
+        [--sizes 8000 32000 80000] [--systems bytepiece-063 bytepiece-em sp-bpe sp-unigram hf-bpe]
         [--bytepiece NAME:KEY=VALUE,...] [--threads 2]
 
 Trains every system at every size on TRAIN (the `text` field of each JSON
 line) and prints bytes per token (UTF-8 bytes / tokens; higher is better) on
 TRAIN and on each --eval corpus, with training time and the peak resident
 memory of the training process (each training runs in a fresh process).
+After each size, the ratios of every bytepiece system to the best peer on
+each corpus, and its training time over bytepiece-063's.
 Systems:
 
-- bytepiece-063: `Trainer()` with 0.6.3's defaults (order 6, min_count 2);
+- bytepiece-063: `Trainer()`, 0.6.3's algorithm and defaults (order 6, min_count 2);
+- bytepiece-em: `Trainer(algorithm="em")`, the default of `bytepiece train`;
 - any `--bytepiece NAME:order=8,min_count=4` (Trainer keyword arguments);
 - sp-bpe, sp-unigram: SentencePiece, lossless (identity normalizer, no dummy
   prefix, whitespace kept, byte fallback), one sentence per line, with
@@ -137,14 +140,15 @@ def main():
     parser.add_argument("train")
     parser.add_argument("--eval", action="append", default=[], metavar="NAME=PATH")
     parser.add_argument("--sizes", type=int, nargs="+", default=[8000, 32000, 80000])
-    parser.add_argument("--systems", nargs="+", default=["bytepiece-063", *PEERS])
+    parser.add_argument("--systems", nargs="+", default=["bytepiece-063", "bytepiece-em", *PEERS])
     parser.add_argument("--bytepiece", action="append", default=[], metavar="NAME:KEY=VALUE,...",
                         help="a bytepiece configuration to add, e.g. o8m4:order=8,min_count=4")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    configs = {"bytepiece-063": {}}
+    configs = {"bytepiece-063": {}, "bytepiece-em": {"algorithm": "em"}}
     configs.update(parse_bytepiece(spec) for spec in args.bytepiece)
-    systems = args.systems + [name for name in configs if name not in args.systems and name != "bytepiece-063"]
+    builtin = ("bytepiece-063", "bytepiece-em")
+    systems = args.systems + [name for name in configs if name not in args.systems and name not in builtin]
     corpora = {"train": read_texts(args.train)}
     for spec in args.eval:
         name, _, path = spec.partition("=")
@@ -155,12 +159,26 @@ def main():
     print("bytes/token (higher is better)")
     print(header)
     for size in args.sizes:
+        results = {}
         for system in systems:
             with tempfile.TemporaryDirectory() as workdir:
                 path, seconds, peak = train(system, configs.get(system, {}), args.train, size, args.threads, workdir)
                 rates = [sizes[name] / max(tokens_of(system, path, texts), 1) for name, texts in corpora.items()]
+            results[system] = (rates, seconds)
             print(f"{system:18s} {size:6d} " + " ".join(f"{r:10.3f}" for r in rates)
                   + f"   {seconds:7.1f}  {peak / 1e9:7.2f}", flush=True)
+        peers = [results[s][0] for s in systems if s in PEERS]
+        if not peers:
+            continue
+        best = [max(column) for column in zip(*peers)]
+        for system in systems:
+            if system in PEERS:
+                continue
+            rates, seconds = results[system]
+            line = f"  {system} / best peer: " + " ".join(f"{r / b - 1:+.1%}" for r, b in zip(rates, best))
+            if "bytepiece-063" in results:
+                line += f"; training time x{seconds / results['bytepiece-063'][1]:.2f} of bytepiece-063"
+            print(line, flush=True)
 
 
 if __name__ == "__main__":
