@@ -76,8 +76,8 @@ def _warn_of_duplicates(fraction: float, min_count: int) -> None:
     if fraction > DUPLICATE_WARNING:
         warnings.warn(
             f"about {100 * fraction:.0f}% of the documents repeat an earlier one: duplicated text pushes noise past "
-            f"min_count={min_count} and the vocabulary compresses worse (about half, when every document appears "
-            "twice). De-duplicate the corpus, or raise min_count by the duplication factor.",
+            f"min_count={min_count} and the vocabulary compresses worse. De-duplicate the corpus, or raise "
+            "min_count by the duplication factor.",
             UserWarning, stacklevel=3)
 
 

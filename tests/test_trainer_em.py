@@ -100,6 +100,18 @@ def byte_vocabulary(extra):
     return Model.canonical(pieces, [1] * 256 + list(extra.values()))
 
 
+def python_counter(found):
+    """A FoundCounter over the found pieces ``found`` (piece -> count), token by token in Python."""
+    def counter(vocabulary):
+        totals = Counter()
+        tok = bytepiece.Tokenizer(vocabulary)
+        for piece, count in found.items():
+            for token in tok.tokenize(piece):
+                totals[token] += count
+        return np.array([totals[p] for p in vocabulary.pieces], dtype=np.uint64)
+    return counter
+
+
 def test_gain_is_count_times_the_tokens_saved():
     vocabulary = byte_vocabulary({b"ab": 50, b"abcd": 7, b"cd": 40})
     by_piece = dict(zip(vocabulary.pieces, gains(vocabulary).tolist()))
@@ -110,17 +122,8 @@ def test_gain_is_count_times_the_tokens_saved():
 
 def test_reestimate_counts_the_tokens_of_the_found_pieces_and_drops_the_unused():
     vocabulary = byte_vocabulary({b"ab": 10, b"abc": 10, b"zz": 10})
-    found = {b"abcabc": 3, b"ab": 5}
-
-    def counter(vocab):
-        tok_totals = Counter()
-        tok = bytepiece.Tokenizer(vocab)
-        for piece, count in found.items():
-            for token in tok.tokenize(piece):
-                tok_totals[token] += count
-        return np.array([tok_totals[p] for p in vocab.pieces], dtype=np.uint64)
-
-    result = dict(zip(*(lambda m: (m.pieces, m.counts))(reestimate(vocabulary, counter))))
+    estimated = reestimate(vocabulary, python_counter({b"abcabc": 3, b"ab": 5}))
+    result = dict(zip(estimated.pieces, estimated.counts))
     assert result[b"abc"] == 6 and result[b"ab"] == 5
     assert b"zz" not in result  # no found piece uses it
     assert all(result[bytes([b])] >= 1 for b in range(256))  # unused bytes stay, with count 1
@@ -129,16 +132,7 @@ def test_reestimate_counts_the_tokens_of_the_found_pieces_and_drops_the_unused()
 def test_pruning_removes_the_lowest_gain_first_and_hits_each_size():
     # "abcd" saves 1 token x 7; "xyz" saves 2 tokens x 5; "ab" saves 1 x 50.
     vocabulary = byte_vocabulary({b"ab": 50, b"abcd": 7, b"cd": 40, b"xyz": 5})
-    found = {b"abcd": 7, b"ab": 43, b"cd": 33, b"xyz": 5}
-
-    def counter(vocab):
-        totals = Counter()
-        tok = bytepiece.Tokenizer(vocab)
-        for piece, count in found.items():
-            for token in tok.tokenize(piece):
-                totals[token] += count
-        return np.array([totals[p] for p in vocab.pieces], dtype=np.uint64)
-
+    counter = python_counter({b"abcd": 7, b"ab": 43, b"cd": 33, b"xyz": 5})
     smaller, smallest = prune_by_gain(vocabulary, [vocabulary.vocab_size - 1, vocabulary.vocab_size - 2], counter)
     assert set(vocabulary.pieces) - set(smaller.pieces) == {b"abcd"}
     assert set(smaller.pieces) - set(smallest.pieces) == {b"xyz"}
@@ -211,3 +205,20 @@ def test_cli_trains_em_by_default_and_063_on_request(tmp_path):
         trainer = Trainer(max_vocab_size=1500, **({} if algorithm else {"algorithm": "em"}))
         trainer.train(texts, progress=False)
         assert bytepiece.Tokenizer(str(out)).model == trainer.models()[0]
+
+
+def test_duplication_warns_and_min_count_times_the_factor_undoes_it():
+    """Every document twice: the warning says to raise min_count by the
+    duplication factor, and doing so gives the de-duplicated corpus's
+    compression (all counts double, so the same cuts are made)."""
+    texts = sample_texts(600, seed=3)
+    trainer = Trainer(**EM_OPTIONS)
+    trainer.train(texts, progress=False)
+    deduplicated = bytes_per_token(trainer.models()[0], texts)
+    with pytest.warns(UserWarning, match="repeat an earlier one.*raise min_count by the duplication factor"):
+        trainer.train(texts + texts, progress=False)
+    assert bytes_per_token(trainer.models()[0], texts) < 0.95 * deduplicated  # the harm is real
+    doubled = Trainer(**dict(EM_OPTIONS, min_count=2 * EM_OPTIONS["min_count"]))
+    with pytest.warns(UserWarning):
+        doubled.train(texts + texts, progress=False)
+    assert abs(bytes_per_token(doubled.models()[0], texts) / deduplicated - 1) < 0.02
