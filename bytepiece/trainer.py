@@ -38,7 +38,7 @@ __all__ = ["Trainer", "ALGORITHMS"]
 #: The training algorithms and the defaults each gives ``order`` and
 #: ``min_count``. "0.6.3": BytePiece 0.6.3's, bit for bit. "em": the same
 #: pieces found, then over-generated candidates chosen by hard EM and
-#: pruning by gain (docs/spec/training.md §6); longer n-grams and a higher
+#: pruning by gain (docs/spec/training.md §8); longer n-grams and a higher
 #: min_count suit it (measured in benchmarks/bench_quality.py).
 ALGORITHMS: Dict[str, Dict[str, int]] = {
     "0.6.3": {"order": 6, "min_count": 2},
