@@ -334,8 +334,7 @@ cdef class Segmenter:
         cdef size_t n = weights.shape[0]
         if offsets.shape[0] != <Py_ssize_t>n + 1:
             raise ValueError("offsets must have one entry more than weights")
-        if offsets[0] < 0 or offsets[n] > PyBytes_GET_SIZE(data):
-            raise ValueError("offsets must lie within data")
+        check_within(data, offsets)
         totals = np.zeros(num_totals, dtype=np.uint64)
         cdef uint64_t[::1] out = totals
         cdef const uint8_t *raw = <const uint8_t *>PyBytes_AS_STRING(data)
@@ -352,9 +351,8 @@ cdef class Segmenter:
         itself, 0 if there is none (the "em" trainer's pruning by gain)."""
         if offsets.shape[0] < 1:
             raise ValueError("offsets must have at least one entry")
+        check_within(data, offsets)
         cdef size_t n = offsets.shape[0] - 1
-        if offsets[0] < 0 or offsets[n] > PyBytes_GET_SIZE(data):
-            raise ValueError("offsets must lie within data")
         lengths = np.zeros(n, dtype=np.int32)
         cdef int32_t[::1] out = lengths
         cdef const uint8_t *raw = <const uint8_t *>PyBytes_AS_STRING(data)

@@ -2,6 +2,7 @@
 """Declarations of the C core (csrc/*.h) for the binding modules, and the
 one place that turns a C error code into a Python exception."""
 from libc.stdint cimport uint8_t, int32_t, int64_t, uint32_t, uint64_t
+from cpython.bytes cimport PyBytes_GET_SIZE
 
 cdef extern from "bp_common.h":
     const char *bp_strerror(int code)
@@ -126,3 +127,11 @@ cdef inline int check(int rc, str what) except -1:
     if rc == BP_ERR_NOMEM:
         raise MemoryError(what)
     raise ValueError(f"{what}: {bp_strerror(rc).decode()}")
+
+
+cdef inline int check_within(bytes data, const int64_t[::1] offsets) except -1:
+    """Texts data[offsets[k]:offsets[k+1]]: the offsets start at or after 0 and
+    end within data (C checks that they never decrease)."""
+    if offsets.shape[0] < 1 or offsets[0] < 0 or offsets[offsets.shape[0] - 1] > PyBytes_GET_SIZE(data):
+        raise ValueError("offsets must lie within data")
+    return 0

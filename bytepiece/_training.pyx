@@ -14,13 +14,6 @@ from bytepiece._csrc cimport *
 import numpy as np
 
 
-cdef int _check_chunks(bytes data, const int64_t[::1] offsets) except -1:
-    # Chunks are data[offsets[k]:offsets[k+1]]; C checks that offsets never decrease.
-    if offsets.shape[0] < 1 or offsets[0] < 0 or offsets[offsets.shape[0] - 1] > PyBytes_GET_SIZE(data):
-        raise ValueError("offsets must lie within data")
-    return 0
-
-
 def balanced_partitions(const uint64_t[::1] byte_counts not None, int num_partitions):
     """A map of the 256 first bytes to partitions with about equal work (uint8[256])."""
     if byte_counts.shape[0] != 256:
@@ -193,7 +186,7 @@ cdef class NgramModel:
 
     def count(self, int partition, bytes data not None, const int64_t[::1] offsets not None):
         """Count the n-grams of partition ``partition`` in the chunks of ``data``."""
-        _check_chunks(data, offsets)
+        check_within(data, offsets)
         cdef const uint8_t *raw = <const uint8_t *>PyBytes_AS_STRING(data)
         cdef size_t num_chunks = offsets.shape[0] - 1
         cdef int rc
@@ -256,7 +249,7 @@ cdef class PieceCounter:
         cdef size_t n = counts.shape[0]
         if offsets.shape[0] != <Py_ssize_t>n + 1:
             raise ValueError("offsets must have one entry more than counts")
-        _check_chunks(data, offsets)
+        check_within(data, offsets)
         cdef const uint8_t *raw = <const uint8_t *>PyBytes_AS_STRING(data)
         cdef int rc
         with nogil:
@@ -271,7 +264,7 @@ cdef class PieceCounter:
         cdef size_t n = weights.shape[0]
         if offsets.shape[0] != <Py_ssize_t>n + 1:
             raise ValueError("offsets must have one entry more than weights")
-        _check_chunks(data, offsets)
+        check_within(data, offsets)
         cdef const uint8_t *raw = <const uint8_t *>PyBytes_AS_STRING(data)
         cdef int rc
         with nogil:
@@ -312,7 +305,7 @@ cdef class PieceCounter:
 def bnlm_count_pieces(NgramModel lm not None, bint ensure_unicode, bytes data not None,
                       const int64_t[::1] offsets not None, PieceCounter counts not None):
     """Segment every chunk with the BNLM Viterbi and count its pieces (GIL released)."""
-    _check_chunks(data, offsets)
+    check_within(data, offsets)
     cdef const uint8_t *raw = <const uint8_t *>PyBytes_AS_STRING(data)
     cdef size_t num_chunks = offsets.shape[0] - 1
     cdef int rc

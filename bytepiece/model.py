@@ -130,7 +130,7 @@ class Model:
         trainer builds. Use :func:`model_from_counts` for untrusted input.
         """
         order = canonical_order(pieces)
-        ordered = (np.asarray(counts)[order].tolist() if isinstance(counts, np.ndarray)
+        ordered = (counts[order].tolist() if isinstance(counts, np.ndarray)
                    else [int(counts[i]) for i in order])
         return cls(tuple(pieces[i] for i in order), tuple(range(NUM_SPECIAL, NUM_SPECIAL + len(order))), tuple(ordered))
 

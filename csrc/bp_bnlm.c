@@ -51,7 +51,7 @@ int bp_bnlm_segment(const bp_ngrams *lm, int ensure_unicode, const uint8_t *text
 
     for (size_t i = 0; i < n; i++) {
         double *emit = ws->emit + i * (size_t)K;
-        if (ensure_unicode && (text[i] & 0xC0) == 0x80)
+        if (ensure_unicode && bp_is_utf8_continuation(text[i]))
             emit[0] = -INFINITY; /* no piece starts inside a character */
 
         if (i == 0) {

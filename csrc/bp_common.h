@@ -51,6 +51,11 @@ enum {
 /* Most partitions the n-gram tables split into (one per first byte). */
 #define BP_MAX_PARTITIONS 256
 
+/* 1 iff b is a UTF-8 continuation byte (0x80..0xBF): no character starts
+ * there. The only UTF-8 rule the core applies (ensure_unicode in bp_bnlm.c,
+ * candidate substrings in bp_pieces.c). */
+static inline int bp_is_utf8_continuation(uint8_t b) { return (b & 0xC0) == 0x80; }
+
 /* The capacity to grow a buffer to so that it holds `need` items: `initial`
  * (when current is 0; at least 1) doubled until it is enough. Returns 0 if
  * that would overflow size_t (the caller reports BP_ERR_NOMEM). O(log need). */

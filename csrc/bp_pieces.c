@@ -159,8 +159,6 @@ int bp_piece_counts_add_packed(bp_piece_counts *c, const uint8_t *data, const in
     return BP_OK;
 }
 
-static int is_continuation(uint8_t b) { return (b & 0xC0) == 0x80; }
-
 int bp_piece_counts_add_substrings(bp_piece_counts *c, const uint8_t *data, const int64_t *offsets,
                                    const uint64_t *weights, size_t n, size_t min_length, size_t max_length)
 {
@@ -172,10 +170,10 @@ int bp_piece_counts_add_substrings(bp_piece_counts *c, const uint8_t *data, cons
         const uint8_t *text = data + offsets[k];
         const size_t len = (size_t)(offsets[k + 1] - offsets[k]);
         for (size_t i = 0; i < len; i++) {
-            if (is_continuation(text[i]))
+            if (bp_is_utf8_continuation(text[i]))
                 continue;
             for (size_t length = min_length; length <= max_length && i + length <= len; length++) {
-                if (i + length < len && is_continuation(text[i + length]))
+                if (i + length < len && bp_is_utf8_continuation(text[i + length]))
                     continue;
                 int rc = bp_piece_counts_add(c, text + i, length, weights[k]);
                 if (rc != BP_OK)
