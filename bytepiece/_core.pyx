@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-"""Binding of the tokenizing core (csrc/bp_trie, bp_segmenter, bp_nbest, bp_format).
+"""Binding of the tokenizing core (csrc/bp_trie, bp_segmenter, bp_nbest, bp_format, bp_model_json).
 
 Nothing here loops over text: each call hands whole buffers to C, with the
 GIL released for large inputs, and wraps the results. The limits and special
@@ -8,7 +8,7 @@ csrc/bp_common.h). Validation of models and options is the Python layer's.
 """
 from libc.stdint cimport uint8_t, int32_t, int64_t, uint64_t
 from libc.stdlib cimport malloc, free
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
 from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.ref cimport PyObject, Py_INCREF
 
@@ -61,6 +61,54 @@ def stream_keys(uint64_t seed, uint64_t first, Py_ssize_t count):
     for i in range(count):
         out[i] = bp_stream_key(seed, first + <uint64_t>i)
     return keys
+
+
+def scan_model_json(const uint8_t[::1] text not None):
+    """(data, offsets, ids, counts) of a model file of the plain form
+    {base64: [id, text, count], ...} (bp_model_json_scan: data is the pieces
+    concatenated in file order, the rest int64 arrays), or None when the file
+    is of another form and the general reader must decide."""
+    cdef bp_model_entries entries
+    cdef size_t n = text.shape[0]
+    cdef int rc
+    with nogil:
+        rc = bp_model_json_scan(&text[0] if n else <const uint8_t *>"", n, &entries)
+    if rc == BP_ERR_INVALID:
+        return None
+    check(rc, "cannot read the model")
+    try:
+        n = entries.num_pieces
+        data = entries.bytes[:entries.offsets[n]] if entries.offsets[n] else b""
+        offsets = np.empty(n + 1, dtype=np.int64)
+        ids = np.empty(n, dtype=np.int64)
+        counts = np.empty(n, dtype=np.int64)
+        _copy_int64(entries.offsets, offsets)
+        _copy_int64(entries.ids, ids)
+        _copy_int64(entries.counts, counts)
+        return data, offsets, ids, counts
+    finally:
+        bp_model_entries_free(&entries)
+
+
+def split_packed(bytes data not None, const int64_t[::1] offsets not None):
+    """[data[offsets[k]:offsets[k + 1]] for each k], without a slice object per item."""
+    cdef Py_ssize_t k, n = offsets.shape[0] - 1, size = PyBytes_GET_SIZE(data)
+    for k in range(n):
+        if offsets[k] < 0 or offsets[k + 1] < offsets[k] or offsets[k + 1] > size:
+            raise ValueError("offsets must lie within data and not decrease")
+    cdef const char *raw = PyBytes_AS_STRING(data)
+    out = PyList_New(n if n > 0 else 0)
+    for k in range(n):
+        item = PyBytes_FromStringAndSize(raw + offsets[k], offsets[k + 1] - offsets[k])
+        Py_INCREF(item)
+        PyList_SET_ITEM(out, k, item)
+    return out
+
+
+cdef void _copy_int64(const int64_t *source, int64_t[::1] target) noexcept:
+    cdef Py_ssize_t i
+    for i in range(target.shape[0]):
+        target[i] = source[i]
 
 
 cdef Py_ssize_t _check_spans(const int32_t[::1] ids, const int64_t[::1] offsets) except -1:

@@ -47,6 +47,16 @@ cdef extern from "bp_nbest.h":
     int bp_nbest(const bp_trie *trie, const uint8_t *text, size_t length, size_t k,
                  int32_t *out_ids, int64_t *out_offsets, double *out_scores, size_t *num_found) nogil
 
+cdef extern from "bp_model_json.h":
+    ctypedef struct bp_model_entries:
+        uint8_t *bytes
+        int64_t *offsets
+        int64_t *ids
+        int64_t *counts
+        size_t num_pieces
+    int bp_model_json_scan(const uint8_t *json, size_t len, bp_model_entries *out) nogil
+    void bp_model_entries_free(bp_model_entries *entries) nogil
+
 cdef extern from "bp_format.h":
     int BP_FORMAT_ID_CHARS
     size_t bp_format_ids(const int32_t *ids, size_t n, char separator, char *out) nogil

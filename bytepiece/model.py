@@ -79,8 +79,7 @@ class PackedPieces:
 
     def pieces(self) -> List[bytes]:
         """The byte strings, as a list."""
-        bounds = self.offsets.tolist()
-        return [self.data[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        return _core.split_packed(self.data, self.offsets)
 
     def slice(self, start: int, stop: int) -> "PackedPieces":
         """Pieces ``start .. stop - 1``, packed (the data is copied once)."""
@@ -261,11 +260,14 @@ def _too_large(limit: int) -> ValueError:
     )
 
 
-def _read_limited(stream: Any, limit: int) -> bytearray:
-    """All of ``stream`` (a binary file object), a chunk at a time; more
-    than ``limit`` bytes is a ValueError as soon as the limit is passed (so
-    at most limit + 1 bytes are ever read)."""
-    buffer = bytearray()
+def _read_limited(stream: Any, limit: int, buffer: Optional[bytearray] = None) -> bytearray:
+    """``buffer`` (empty if not given) followed by the rest of ``stream`` (a
+    binary file object), read a chunk at a time; more than ``limit`` bytes
+    is a ValueError as soon as the limit is passed (so at most limit + 1
+    bytes are ever read)."""
+    buffer = bytearray() if buffer is None else buffer
+    if len(buffer) > limit:
+        raise _too_large(limit)
     while True:
         chunk = stream.read(min(_READ_CHUNK, limit + 1 - len(buffer)))
         if not chunk:
@@ -275,7 +277,7 @@ def _read_limited(stream: Any, limit: int) -> bytearray:
             raise _too_large(limit)
 
 
-def _read_model_bytes(path: str) -> bytearray:
+def _read_model_bytes(path: str) -> Union[bytes, bytearray]:
     """The contents of a model file, decompressed (docs/spec/model.md §5),
     never more than MAX_MODEL_BYTES."""
     limit = MAX_MODEL_BYTES
@@ -306,7 +308,11 @@ def _read_model_bytes(path: str) -> bytearray:
         if f.peek(2)[:2] == b"\x1f\x8b":
             with gzip.GzipFile(fileobj=f, mode="rb") as g:  # decompressed a chunk at a time
                 return _read_limited(g, limit)
-        return _read_limited(f, limit)
+        # One read of the size fstat gave (no copies), then whatever the file
+        # grew by meanwhile, still under the limit.
+        data = f.read(size)
+        more = f.read(1)
+        return _read_limited(f, limit, bytearray(data + more)) if more else data
 
 
 def load_model(path: PathLike) -> Model:
@@ -319,7 +325,12 @@ def load_model(path: PathLike) -> Model:
     """
     path = os.fspath(path)
     try:
-        text = _read_model_bytes(path).decode("utf-8")
+        raw = _read_model_bytes(path)
+        model = _load_plain_model(raw)
+        if model is not None:
+            return model
+        text = raw.decode("utf-8")
+        del raw
         data = json.loads(text, object_pairs_hook=_reject_duplicate_keys)
         del text
         return parse_model(data)
@@ -333,6 +344,36 @@ def load_model(path: PathLike) -> Model:
         raise ValueError(f"{path}: not a BytePiece model (JSON nested too deeply)") from None
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
+
+
+def _load_plain_model(raw: Union[bytes, bytearray]) -> Optional[Model]:
+    """The model of a file in the plain form every trained model has
+    ({base64: [id, text, count]}, ids a permutation of 3..N+2, counts below
+    10**18), read in one pass in C; None for any other file, which the
+    general reader (json, then :func:`parse_model`) then accepts or refuses
+    with a message. The two readers give equal models for every file this
+    one accepts (tests/test_model_load.py)."""
+    scanned = _core.scan_model_json(raw)
+    if scanned is None:
+        return None
+    data, offsets, ids, counts = scanned
+    n = len(ids)
+    lengths = np.diff(offsets)
+    if (lengths.min() < 1 or lengths.max() > MAX_PIECE_LEN or counts.min() < 1
+            or ids.min() < NUM_SPECIAL or ids.max() >= n + NUM_SPECIAL
+            or np.bincount(ids - NUM_SPECIAL, minlength=n).max() != 1):
+        return None
+    packed = PackedPieces(data, offsets)
+    model = Model(tuple(packed.pieces()), tuple(ids.tolist()), tuple(counts.tolist()))
+    try:  # the C trie refuses duplicate pieces and a missing single byte
+        segmenter = _core.Segmenter(data, offsets, piece_scores(counts), ids.astype(np.int32))
+    except ValueError:
+        return None
+    # The derived caches, filled from the arrays at hand (what the
+    # cached_property methods would compute from the tuples).
+    model.__dict__["_packed"] = packed
+    model.__dict__["_segmenter"] = segmenter
+    return model
 
 
 def _is_int(value: Any) -> bool:

@@ -16,6 +16,7 @@ import os
 import random
 import threading
 import weakref
+from functools import cached_property
 from typing import Any, Dict, Iterator, List, Literal, Mapping, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
@@ -86,11 +87,6 @@ class Tokenizer:
         self.vocab_size = model.vocab_size
         self._encoder = Encoder(model.segmenter())
         self._special = SpecialTokens(model)
-        # id -> piece, the special ids by name: a list, so lookups are one C-level index.
-        self._id_to_piece: List[Union[bytes, str]] = list(SPECIAL_TOKENS) + list(model.bytes_by_id()[len(SPECIAL_TOKENS):])
-        for name, token_id in model.special_tokens:
-            self._id_to_piece[token_id] = name
-        self._piece_to_id = {piece: i for i, piece in enumerate(self._id_to_piece)}
         self._rng = random.Random()
         self._rng_lock = threading.Lock()
         self._seed: Optional[int] = None  # None: seeded from OS entropy, reseeded in forked children and copies
@@ -563,6 +559,20 @@ class Tokenizer:
         return UnknownTokenError(f"unknown token id {token_id!r}: ids run from 0 to {self.vocab_size - 1}")
 
     # -- vocabulary -----------------------------------------------------
+
+    # The lookup tables are made on first use: for a model of a million
+    # pieces they cost more than loading it, and encoding needs neither.
+    @cached_property
+    def _id_to_piece(self) -> List[Union[bytes, str]]:
+        """id -> piece, the special ids by name: a list, so a lookup is one C-level index."""
+        table: List[Union[bytes, str]] = list(SPECIAL_TOKENS) + list(self._model.bytes_by_id()[len(SPECIAL_TOKENS):])
+        for name, token_id in self._model.special_tokens:
+            table[token_id] = name
+        return table
+
+    @cached_property
+    def _piece_to_id(self) -> Dict[Union[bytes, str], int]:
+        return {piece: i for i, piece in enumerate(self._id_to_piece)}
 
     def piece_to_id(self, piece: Union[bytes, str]) -> int:
         """The id of a piece: ``bytes``, or a ``str`` taken as its UTF-8 bytes
