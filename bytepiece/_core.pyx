@@ -217,6 +217,7 @@ cdef class Segmenter:
     cdef bp_trie *trie
     cdef tuple _id_objects  # the int objects 0 .. largest id, shared by every returned list (made on first use)
     cdef int32_t max_id
+    cdef dict _weights  # alpha -> bp_sampling_weights (float64 array), or None where unusable
 
     def __cinit__(self, bytes data not None, const int64_t[::1] offsets not None,
                   const double[::1] scores not None, const int32_t[::1] ids not None):
@@ -260,12 +261,39 @@ cdef class Segmenter:
                 return -1
         return self.trie.info[node].id
 
+    cdef object _sampling_weights(self, int mode, double alpha):
+        """The perfect sampler's weights for alpha (bp_sampling_weights), made
+        once per alpha and kept (a few alphas: a cache, not a history); None
+        in other modes or when the weights are unusable (the log-space sampler
+        then runs). Called with the GIL held, so the cache needs no lock."""
+        if mode != BP_MODE_SAMPLE_PERFECT:
+            return None
+        if self._weights is None:
+            self._weights = {}
+        if alpha in self._weights:
+            return self._weights[alpha]
+        weights = np.empty(self.trie.num_units, dtype=np.float64)
+        cdef double[::1] view = weights
+        rc = bp_sampling_weights(self.trie, alpha, &view[0])
+        if rc != BP_OK and rc != BP_ERR_TOO_LARGE:
+            check(rc, "invalid alpha")
+        if len(self._weights) >= 8:
+            self._weights.clear()
+        self._weights[alpha] = weights if rc == BP_OK else None
+        return self._weights[alpha]
+
     cdef int _encode(self, _TextBatch batch, int mode, double alpha, keys, bint add_bos, bint add_eos,
                      int32_t *ids, int64_t *offsets) except -1:
         """bp_encode_batch over the batch into ids (room for total + 2 per text) and offsets."""
         cdef const uint64_t[::1] key_view
         cdef const uint64_t *key_ptr = NULL
         cdef int rc
+        weights = self._sampling_weights(mode, alpha)
+        cdef const double[::1] weight_view
+        cdef const double *weight_ptr = NULL
+        if weights is not None:
+            weight_view = weights
+            weight_ptr = &weight_view[0]
         if keys is not None:
             key_view = keys
             if key_view.shape[0] != batch.num_texts:
@@ -275,10 +303,10 @@ cdef class Segmenter:
         if batch.total >= NOGIL_MIN_BYTES:
             with nogil:
                 rc = bp_encode_batch(self.trie, batch.pointers, batch.lengths, batch.num_texts, <bp_mode>mode,
-                                     alpha, key_ptr, add_bos, add_eos, ids, offsets)
+                                     alpha, weight_ptr, key_ptr, add_bos, add_eos, ids, offsets)
         else:
             rc = bp_encode_batch(self.trie, batch.pointers, batch.lengths, batch.num_texts, <bp_mode>mode,
-                                 alpha, key_ptr, add_bos, add_eos, ids, offsets)
+                                 alpha, weight_ptr, key_ptr, add_bos, add_eos, ids, offsets)
         return check(rc, "encoding failed")
 
     def encode_arrays(self, list texts not None, int mode, double alpha, keys, bint add_bos=False,
@@ -337,16 +365,22 @@ cdef class Segmenter:
         cdef int64_t offsets[2]
         cdef int32_t *ids = <int32_t *>malloc((length + 3) * sizeof(int32_t))
         cdef int rc
+        cdef const double[::1] weight_view
+        cdef const double *weight_ptr = NULL
         if ids == NULL:
             raise MemoryError()
         try:
+            weights = self._sampling_weights(mode, alpha)
+            if weights is not None:
+                weight_view = weights
+                weight_ptr = &weight_view[0]
             if length >= NOGIL_MIN_BYTES:
                 with nogil:
-                    rc = bp_encode_batch(self.trie, &pointer, &length, 1, <bp_mode>mode, alpha, &key, add_bos,
-                                         add_eos, ids, offsets)
+                    rc = bp_encode_batch(self.trie, &pointer, &length, 1, <bp_mode>mode, alpha, weight_ptr, &key,
+                                         add_bos, add_eos, ids, offsets)
             else:
-                rc = bp_encode_batch(self.trie, &pointer, &length, 1, <bp_mode>mode, alpha, &key, add_bos, add_eos,
-                                     ids, offsets)
+                rc = bp_encode_batch(self.trie, &pointer, &length, 1, <bp_mode>mode, alpha, weight_ptr, &key,
+                                     add_bos, add_eos, ids, offsets)
             check(rc, "encoding failed")
             return _id_list(self._ids(), ids, offsets[1])
         finally:

@@ -34,9 +34,10 @@ cdef extern from "bp_segmenter.h":
         BP_MODE_BEST
         BP_MODE_SAMPLE_PERFECT
         BP_MODE_SAMPLE_VITERBI
+    int bp_sampling_weights(const bp_trie *trie, double alpha, double *out) nogil
     int bp_encode_batch(const bp_trie *trie, const uint8_t **texts, const size_t *lengths, size_t num_texts,
-                        bp_mode mode, double alpha, const uint64_t *keys, int add_bos, int add_eos,
-                        int32_t *out_ids, int64_t *out_offsets) nogil
+                        bp_mode mode, double alpha, const double *weights, const uint64_t *keys, int add_bos,
+                        int add_eos, int32_t *out_ids, int64_t *out_offsets) nogil
     int bp_count_tokens(const bp_trie *trie, const uint8_t *data, const int64_t *offsets,
                         size_t num_texts, const uint64_t *weights, uint64_t *totals,
                         size_t num_totals) nogil

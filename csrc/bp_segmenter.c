@@ -3,6 +3,7 @@
 #include "bp_chunk.h"
 #include "bp_rng.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,23 @@ typedef struct {
     double *mass;  /* PERFECT only: sum of exp(w - m) over the candidates so far */
     size_t mask;
     int32_t *back; /* back[e] = trie node of the piece chosen to end at e */
+    const double *weights; /* PERFECT in linear space: bp_sampling_weights, or NULL */
 } workspace;
+
+/* Backtracks the chunk's choices from back[] and writes its ids in text order. */
+static size_t backtrack(const bp_trie *trie, const int32_t *back, size_t n, int32_t *out)
+{
+    const bp_piece_info *info = trie->info;
+    size_t count = 0;
+    for (size_t e = n; e > 0; e -= (size_t)info[back[e]].length)
+        out[count++] = info[back[e]].id;
+    for (size_t i = 0, j = count; i + 1 < j; i++, j--) {
+        int32_t tmp = out[i];
+        out[i] = out[j - 1];
+        out[j - 1] = tmp;
+    }
+    return count;
+}
 
 /*
  * Segments one chunk text[0 .. n) starting at byte `offset` of the document
@@ -116,17 +133,87 @@ static BP_ALWAYS_INLINE size_t segment_chunk(const bp_trie *trie, const uint8_t 
     if (mode == BP_MODE_SAMPLE_PERFECT)
         mass[n & mask] = 0.0;
 
-    /* Backtrack from the end, then put the ids in text order. */
-    const bp_piece_info *info = trie->info;
-    size_t count = 0;
-    for (size_t e = n; e > 0; e -= (size_t)info[back[e]].length)
-        out[count++] = info[back[e]].id;
-    for (size_t i = 0, j = count; i + 1 < j; i++, j--) {
-        int32_t tmp = out[i];
-        out[i] = out[j - 1];
-        out[j - 1] = tmp;
+    return backtrack(trie, back, n, out);
+}
+
+/* The scaled partition functions are kept within [2^-Z_RANGE, 2^Z_RANGE]. */
+#define Z_RANGE 400
+
+/* Multiplies every entry of the ring by f (a power of two, so exactly);
+ * 0 if one of them left the normal range (the linear form would lose
+ * precision: the caller falls back to the log-space sampler). */
+static int rescale_ring(double *z, size_t ring, double f)
+{
+    int ok = 1;
+    for (size_t i = 0; i < ring; i++) {
+        const double x = z[i] * f;
+        ok &= x == 0.0 || (x >= DBL_MIN && x <= DBL_MAX);
+        z[i] = x;
     }
-    return count;
+    return ok;
+}
+
+/*
+ * Perfect sampling of one chunk in linear space (docs/spec/segmentation.md
+ * §3): the same forward filtering with a weighted reservoir draw as the
+ * log-space form in segment_chunk, on Z[e] = sum over candidates of
+ * Z[s] * w(piece), with w = exp(alpha * score) looked up in ws->weights. No
+ * exp or log per candidate. The ring mass[] holds Z times one power of two
+ * shared by every live entry; when Z[s] leaves [2^-Z_RANGE, 2^Z_RANGE] all
+ * entries are rescaled, and every value stays a normal float64, so each
+ * draw compares the same quantities as the log form up to rounding.
+ * Returns the number of ids, or SIZE_MAX when a rescaling would leave the
+ * normal range (then the ring is reset and nothing was written: the caller
+ * samples the chunk in log space). Between chunks mass[] is all 0.
+ */
+static size_t sample_chunk_linear(const bp_trie *trie, const uint8_t *text, size_t n, size_t offset,
+                                  uint64_t key, workspace *ws, int32_t *out)
+{
+    double *z = ws->mass;
+    int32_t *back = ws->back;
+    const double *weights = ws->weights;
+    const size_t mask = ws->mask;
+    const bp_trie_cursor root = bp_trie_root(trie);
+
+    z[0] = 1.0;
+    for (size_t s = 0; s < n; s++) {
+        const size_t slot_s = s & mask;
+        double from = z[slot_s];
+        z[slot_s] = 0.0; /* the slot now serves position s + ring size */
+        if (!(from >= 0x1p-400 && from <= 0x1p400)) {
+            int exponent;
+            frexp(from, &exponent);
+            const double f = ldexp(1.0, -exponent);
+            from *= f; /* now in [0.5, 1), unless Z[s] was 0, inf or NaN */
+            if (!(from >= 0.5 && from < 1.0) || !rescale_ring(z, mask + 1, f)) {
+                memset(z, 0, (mask + 1) * sizeof *z);
+                return SIZE_MAX;
+            }
+        }
+        bp_trie_cursor cursor = root;
+        size_t e = s;
+        for (;;) {
+            const bp_unit *u = bp_trie_step(trie, &cursor, text[e]);
+            if (!u)
+                break;
+            e++;
+            if (u->base & BP_TERMINAL) {
+                const size_t slot = e & mask;
+                const double before = z[slot];
+                const double c = from * weights[cursor.node];
+                const double total = before + c;
+                z[slot] = total;
+                /* Kept with probability c / total; the first candidate surely.
+                 * Branch-free: the outcome is a coin flip the CPU cannot predict. */
+                const int take = (before == 0.0) | (bp_uniform(key, offset + e, e - s) * total < c);
+                back[e] = take ? cursor.node : back[e];
+            }
+            if (e == n)
+                break;
+        }
+    }
+    z[n & mask] = 0.0;
+    return backtrack(trie, back, n, out);
 }
 
 /* Allocates the rings and back-pointers for texts of up to `longest` bytes. */
@@ -149,6 +236,7 @@ static int workspace_init(workspace *ws, const bp_trie *trie, size_t longest)
         return BP_ERR_NOMEM;
     }
     ws->mass = ws->score + ring;
+    ws->weights = NULL;
     for (size_t i = 0; i < ring; i++) {
         ws->score[i] = -INFINITY;
         ws->mass[i] = 0.0;
@@ -176,9 +264,13 @@ static size_t encode_text(const bp_trie *trie, const uint8_t *text, size_t len, 
         case BP_MODE_BEST:
             count += segment_chunk(trie, chunk, n, start, BP_MODE_BEST, alpha, key, ws, out);
             break;
-        case BP_MODE_SAMPLE_PERFECT:
-            count += segment_chunk(trie, chunk, n, start, BP_MODE_SAMPLE_PERFECT, alpha, key, ws, out);
+        case BP_MODE_SAMPLE_PERFECT: {
+            size_t linear = ws->weights ? sample_chunk_linear(trie, chunk, n, start, key, ws, out) : SIZE_MAX;
+            count += linear != SIZE_MAX
+                         ? linear
+                         : segment_chunk(trie, chunk, n, start, BP_MODE_SAMPLE_PERFECT, alpha, key, ws, out);
             break;
+        }
         case BP_MODE_SAMPLE_VITERBI:
             count += segment_chunk(trie, chunk, n, start, BP_MODE_SAMPLE_VITERBI, alpha, key, ws, out);
             break;
@@ -229,9 +321,26 @@ int bp_encode(const bp_trie *trie, const uint8_t *text, size_t len,
     return BP_OK;
 }
 
+int bp_sampling_weights(const bp_trie *trie, double alpha, double *out)
+{
+    if (!trie || !out || check_mode(BP_MODE_SAMPLE_PERFECT, alpha) != BP_OK)
+        return BP_ERR_INVALID;
+    int rc = BP_OK;
+    for (size_t u = 0; u < trie->num_units; u++) {
+        out[u] = 0.0;
+        if (trie->units[u].check >= 0 && (trie->units[u].base & BP_TERMINAL)) {
+            const double x = alpha * trie->units[u].score;
+            if (!(fabs(x) <= BP_LINEAR_MAX_EXPONENT))
+                rc = BP_ERR_TOO_LARGE;
+            out[u] = exp(x);
+        }
+    }
+    return rc;
+}
+
 int bp_encode_batch(const bp_trie *trie, const uint8_t *const *texts, const size_t *lengths, size_t num_texts,
-                    bp_mode mode, double alpha, const uint64_t *keys, int add_bos, int add_eos,
-                    int32_t *out_ids, int64_t *out_offsets)
+                    bp_mode mode, double alpha, const double *weights, const uint64_t *keys, int add_bos,
+                    int add_eos, int32_t *out_ids, int64_t *out_offsets)
 {
     if (!trie || !out_offsets || (num_texts && (!texts || !lengths || !out_ids)) || check_mode(mode, alpha) != BP_OK)
         return BP_ERR_INVALID;
@@ -248,6 +357,8 @@ int bp_encode_batch(const bp_trie *trie, const uint8_t *const *texts, const size
     int rc = workspace_init(&ws, trie, longest);
     if (rc != BP_OK)
         return rc;
+    if (mode == BP_MODE_SAMPLE_PERFECT)
+        ws.weights = weights;
     int64_t count = 0;
     out_offsets[0] = 0;
     for (size_t k = 0; k < num_texts; k++) {

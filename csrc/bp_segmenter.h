@@ -42,10 +42,32 @@ int bp_encode(const bp_trie *trie, const uint8_t *text, size_t len,
               bp_mode mode, double alpha, uint64_t stream_key,
               int32_t *out_ids, size_t *num_ids);
 
+/* The largest |alpha * score| of a piece for which bp_sampling_weights
+ * gives usable weights: within it, the linear-space sampler keeps every
+ * value a normal float64 (docs/spec/segmentation.md §3). */
+#define BP_LINEAR_MAX_EXPONENT 200.0
+
+/*
+ * The perfect sampler's weights for one alpha: out[u] = exp(alpha * score)
+ * of the piece that ends at trie unit u, 0 where none ends; out has
+ * trie->num_units entries (caller-owned). Given to bp_encode_batch, they
+ * let BP_MODE_SAMPLE_PERFECT run without an exp or log per candidate.
+ * Returns BP_ERR_TOO_LARGE when some |alpha * score| exceeds
+ * BP_LINEAR_MAX_EXPONENT (out is then filled but must not be used: pass
+ * NULL weights), BP_ERR_INVALID for a NULL argument or an alpha outside
+ * [0, BP_MAX_ALPHA]. O(num_units) exp calls.
+ */
+int bp_sampling_weights(const bp_trie *trie, double alpha, double *out);
+
 /*
  * Segments every text texts[k][0 .. lengths[k]) of a batch (bytes), text k with
  * random stream keys[k] (keys may be NULL in BP_MODE_BEST), each as
- * bp_encode would, reusing one workspace. The ids of text k, with BP_BOS_ID
+ * bp_encode would, reusing one workspace. weights: NULL, or what
+ * bp_sampling_weights gave for this trie and alpha (BP_OK), used by
+ * BP_MODE_SAMPLE_PERFECT only: the same draws in linear space (a chunk
+ * whose values would leave the normal float64 range is sampled in log space
+ * instead); the samples equal those of NULL weights except where a draw
+ * falls within rounding of its threshold. The ids of text k, with BP_BOS_ID
  * before them and BP_EOS_ID after them when asked, go to
  * out_ids[out_offsets[k] .. out_offsets[k+1]). out_ids needs room for the
  * total length of the texts plus 2 per text; out_offsets num_texts + 1.
@@ -55,8 +77,8 @@ int bp_encode(const bp_trie *trie, const uint8_t *text, size_t len,
  * BP_ERR_NOMEM.
  */
 int bp_encode_batch(const bp_trie *trie, const uint8_t *const *texts, const size_t *lengths, size_t num_texts,
-                    bp_mode mode, double alpha, const uint64_t *keys, int add_bos, int add_eos,
-                    int32_t *out_ids, int64_t *out_offsets);
+                    bp_mode mode, double alpha, const double *weights, const uint64_t *keys, int add_bos,
+                    int add_eos, int32_t *out_ids, int64_t *out_offsets);
 
 /*
  * For the trainer's pruning: segments every text data[offsets[k] ..

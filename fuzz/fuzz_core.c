@@ -108,9 +108,18 @@ static void run_segmenters(const uint8_t *data, size_t size, uint8_t flags, doub
         size_t lengths[2] = {text_len / 2, text_len - text_len / 2};
         uint64_t keys[2] = {1, 2};
         int64_t out_offsets[3];
-        CHECK(bp_encode_batch(trie, texts, lengths, 2, BP_MODE_SAMPLE_PERFECT, alpha, keys, 1, 1, out,
+        CHECK(bp_encode_batch(trie, texts, lengths, 2, BP_MODE_SAMPLE_PERFECT, alpha, NULL, keys, 1, 1, out,
                               out_offsets) == BP_OK);
         CHECK(out_offsets[2] <= (int64_t)text_len + 4);
+        /* The same batch in linear space, where the weights allow it. */
+        double *piece_weights = malloc(trie->num_units * sizeof *piece_weights);
+        CHECK(piece_weights);
+        if (bp_sampling_weights(trie, alpha, piece_weights) == BP_OK) {
+            CHECK(bp_encode_batch(trie, texts, lengths, 2, BP_MODE_SAMPLE_PERFECT, alpha, piece_weights, keys, 1, 1,
+                                  out, out_offsets) == BP_OK);
+            CHECK(out_offsets[2] <= (int64_t)text_len + 4);
+        }
+        free(piece_weights);
 
         if (text_len <= 512) { /* n-best memory is k * len */
             int64_t nb_offsets[17];

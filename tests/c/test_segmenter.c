@@ -1,5 +1,6 @@
 /* Unit tests of bp_segmenter.h: bp_encode in its three modes,
- * bp_encode_batch and bp_count_tokens, on hand-made vocabularies. */
+ * bp_encode_batch (log-space and linear perfect sampling), bp_sampling_weights
+ * and bp_count_tokens, on hand-made vocabularies. */
 #include "bp_rng.h"
 #include "bp_segmenter.h"
 #include "bp_test.h"
@@ -234,6 +235,113 @@ static void test_perfect_sampling_with_huge_alpha_is_best(void)
     CHECK_EQ(differ, 0);
 }
 
+/* Perfect sampling of texts[0 .. n) through bp_encode_batch with the given
+ * weights (NULL: the log-space form); ids into *ids (caller frees). */
+static int sample_batch(const bp_trie *trie, const double *weights, double alpha, const uint8_t *const *texts,
+                        const size_t *lengths, size_t n, const uint64_t *keys, int32_t **ids, int64_t *offsets)
+{
+    size_t total = 0;
+    for (size_t k = 0; k < n; k++)
+        total += lengths[k];
+    *ids = malloc((total + 2 * n + 1) * sizeof **ids);
+    return bp_encode_batch(trie, texts, lengths, n, BP_MODE_SAMPLE_PERFECT, alpha, weights, keys, 0, 0, *ids,
+                           offsets);
+}
+
+/* 1 iff the linear form (weights of bp_sampling_weights) draws exactly what
+ * the log-space form draws for every text and key. */
+static int linear_equals_log(const bp_trie *trie, double alpha, const uint8_t *const *texts, const size_t *lengths,
+                             size_t n, const uint64_t *keys)
+{
+    double *weights = malloc(trie->num_units * sizeof *weights);
+    int32_t *linear = NULL, *logspace = NULL;
+    int64_t *off_linear = malloc((n + 1) * sizeof *off_linear), *off_log = malloc((n + 1) * sizeof *off_log);
+    int same = bp_sampling_weights(trie, alpha, weights) == BP_OK &&
+               sample_batch(trie, weights, alpha, texts, lengths, n, keys, &linear, off_linear) == BP_OK &&
+               sample_batch(trie, NULL, alpha, texts, lengths, n, keys, &logspace, off_log) == BP_OK &&
+               memcmp(off_linear, off_log, (n + 1) * sizeof *off_log) == 0 &&
+               memcmp(linear, logspace, (size_t)off_log[n] * sizeof *linear) == 0;
+    if (!same)
+        fprintf(stderr, "  alpha %g: the linear and log-space samples differ\n", alpha);
+    free(weights);
+    free(linear);
+    free(logspace);
+    free(off_linear);
+    free(off_log);
+    return same;
+}
+
+static void test_linear_sampling_draws_what_log_space_draws(void)
+{
+    /* Random texts over the pieces' letters, some with long chunks (no
+     * '\n' for thousands of bytes): Z shrinks by about e^-10 a byte there,
+     * so the scaled form rescales every few dozen bytes. */
+    enum { N = 40 };
+    uint8_t *texts[N];
+    size_t lengths[N];
+    uint64_t keys[N], state = 12345;
+    const char letters[] = "abcdxy\n";
+    for (size_t k = 0; k < N; k++) {
+        lengths[k] = k < 30 ? 1 + k * 7 : 2000 + 300 * k;
+        texts[k] = malloc(lengths[k]);
+        for (size_t i = 0; i < lengths[k]; i++) {
+            state = bp_mix64(state);
+            texts[k][i] = (uint8_t)letters[state % (k < 30 ? 7 : 6)];
+        }
+        keys[k] = bp_stream_key(3, k);
+    }
+    const double alphas[] = {0.0, 0.1, 0.5, 1.0, 5.0, 7.5}; /* 7.5 * -25: near the limit */
+    for (int a = 0; a < 6; a++)
+        CHECK(linear_equals_log(t1, alphas[a], (const uint8_t *const *)texts, lengths, N, keys));
+    for (size_t k = 0; k < N; k++)
+        free(texts[k]);
+}
+
+static void test_sampling_weights(void)
+{
+    double *weights = malloc(t1->num_units * sizeof *weights);
+    CHECK_EQ(bp_sampling_weights(t1, 0.5, weights), BP_OK);
+    int32_t node = 0;
+    for (const char *p = "ab"; *p; p++)
+        node = bp_trie_child(t1, node, (uint8_t)*p);
+    CHECK(node > 0 && weights[node] == exp(0.5 * -12.0));
+    CHECK(weights[0] == 0.0); /* the root ends no piece */
+    /* |alpha * score| beyond BP_LINEAR_MAX_EXPONENT: the log-space form must run. */
+    CHECK_EQ(bp_sampling_weights(t1, 8.0, weights), BP_OK);              /* 8 * -25 = -200: within */
+    CHECK_EQ(bp_sampling_weights(t1, 8.1, weights), BP_ERR_TOO_LARGE);   /* 8.1 * -25 = -202.5 */
+    CHECK_EQ(bp_sampling_weights(t1, -1.0, weights), BP_ERR_INVALID);
+    CHECK_EQ(bp_sampling_weights(t1, NAN, weights), BP_ERR_INVALID);
+    CHECK_EQ(bp_sampling_weights(NULL, 1.0, weights), BP_ERR_INVALID);
+    CHECK_EQ(bp_sampling_weights(t1, 1.0, NULL), BP_ERR_INVALID);
+    free(weights);
+}
+
+static void test_linear_sampling_falls_back_where_the_scale_would_overflow(void)
+{
+    /* Bytes at -200 and "abbbbbbbbb" at +200: from position 0 the long piece
+     * leaves a partial Z of 2^288 ten bytes ahead while Z falls by 2^-288 a
+     * byte, so rescaling to keep Z[s] near 1 would overflow that partial:
+     * the chunk must be sampled in log space, with the same result. */
+    const test_piece extra[] = {PIECE("abbbbbbbbb", 200.0), PIECE("bb", -150.0)};
+    test_vocab v;
+    bp_trie *trie = NULL;
+    CHECK_EQ(test_vocab_build(&v, -200.0, extra, 2, &trie), BP_OK);
+    if (!trie) {
+        test_vocab_free(&v);
+        return;
+    }
+    const uint8_t *texts[] = {(const uint8_t *)"abbbbbbbbbbbbbbbbbbb", (const uint8_t *)"abbbbbbbbbb\nabbbbbbbbb"};
+    const size_t lengths[] = {20, 21};
+    uint64_t keys[] = {1, 2};
+    for (uint64_t k = 0; k < 50; k++) {
+        keys[0] = bp_stream_key(k, 0);
+        keys[1] = bp_stream_key(k, 1);
+        CHECK(linear_equals_log(trie, 1.0, texts, lengths, 2, keys));
+    }
+    bp_trie_free(trie);
+    test_vocab_free(&v);
+}
+
 /* Regression: an alpha whose product with a score overflows made the perfect
  * sampler's weights NaN and its backtrack read unset memory. */
 static void test_samplers_refuse_alpha_above_the_maximum(void)
@@ -305,7 +413,7 @@ static int batch(bp_mode mode, double alpha, const char *const *texts, size_t n,
         total += lengths[k] = strlen(texts[k]);
     *ids = malloc((total + 2 * n + 1) * sizeof **ids);
     *offsets = malloc((n + 1) * sizeof **offsets);
-    int rc = bp_encode_batch(t1, (const uint8_t *const *)texts, lengths, n, mode, alpha, keys, bos, eos, *ids,
+    int rc = bp_encode_batch(t1, (const uint8_t *const *)texts, lengths, n, mode, alpha, NULL, keys, bos, eos, *ids,
                              *offsets);
     free(lengths);
     return rc;
@@ -345,7 +453,7 @@ static void test_batch_adds_bos_and_eos(void)
 
     /* An empty batch writes out_offsets[0] = 0 and nothing else. */
     int64_t one_offset = -5;
-    CHECK_EQ(bp_encode_batch(t1, NULL, NULL, 0, BP_MODE_SAMPLE_PERFECT, 1.0, NULL, 1, 1, NULL, &one_offset), BP_OK);
+    CHECK_EQ(bp_encode_batch(t1, NULL, NULL, 0, BP_MODE_SAMPLE_PERFECT, 1.0, NULL, NULL, 1, 1, NULL, &one_offset), BP_OK);
     CHECK_EQ(one_offset, 0);
 }
 
@@ -380,25 +488,25 @@ static void test_batch_errors(void)
     int32_t ids[8];
     int64_t off[3];
     /* NULL keys for a sampler. */
-    CHECK_EQ(bp_encode_batch(t1, raw, lengths, 2, BP_MODE_SAMPLE_PERFECT, 1.0, NULL, 0, 0, ids, off), BP_ERR_INVALID);
-    CHECK_EQ(bp_encode_batch(t1, raw, lengths, 2, BP_MODE_SAMPLE_VITERBI, 1.0, NULL, 0, 0, ids, off), BP_ERR_INVALID);
-    CHECK_EQ(bp_encode_batch(t1, raw, lengths, 2, BP_MODE_BEST, 1.0, NULL, 0, 0, ids, off), BP_OK);
+    CHECK_EQ(bp_encode_batch(t1, raw, lengths, 2, BP_MODE_SAMPLE_PERFECT, 1.0, NULL, NULL, 0, 0, ids, off), BP_ERR_INVALID);
+    CHECK_EQ(bp_encode_batch(t1, raw, lengths, 2, BP_MODE_SAMPLE_VITERBI, 1.0, NULL, NULL, 0, 0, ids, off), BP_ERR_INVALID);
+    CHECK_EQ(bp_encode_batch(t1, raw, lengths, 2, BP_MODE_BEST, 1.0, NULL, NULL, 0, 0, ids, off), BP_OK);
     /* Bad mode and alpha. */
-    CHECK_EQ(bp_encode_batch(t1, raw, lengths, 2, (bp_mode)7, 1.0, keys, 0, 0, ids, off), BP_ERR_INVALID);
-    CHECK_EQ(bp_encode_batch(t1, raw, lengths, 2, BP_MODE_SAMPLE_PERFECT, -0.5, keys, 0, 0, ids, off), BP_ERR_INVALID);
-    CHECK_EQ(bp_encode_batch(t1, raw, lengths, 2, BP_MODE_SAMPLE_VITERBI, NAN, keys, 0, 0, ids, off), BP_ERR_INVALID);
-    CHECK_EQ(bp_encode_batch(t1, raw, lengths, 2, BP_MODE_SAMPLE_PERFECT, INFINITY, keys, 0, 0, ids, off),
+    CHECK_EQ(bp_encode_batch(t1, raw, lengths, 2, (bp_mode)7, 1.0, NULL, keys, 0, 0, ids, off), BP_ERR_INVALID);
+    CHECK_EQ(bp_encode_batch(t1, raw, lengths, 2, BP_MODE_SAMPLE_PERFECT, -0.5, NULL, keys, 0, 0, ids, off), BP_ERR_INVALID);
+    CHECK_EQ(bp_encode_batch(t1, raw, lengths, 2, BP_MODE_SAMPLE_VITERBI, NAN, NULL, keys, 0, 0, ids, off), BP_ERR_INVALID);
+    CHECK_EQ(bp_encode_batch(t1, raw, lengths, 2, BP_MODE_SAMPLE_PERFECT, INFINITY, NULL, keys, 0, 0, ids, off),
              BP_ERR_INVALID);
     /* NULL arguments. */
-    CHECK_EQ(bp_encode_batch(NULL, raw, lengths, 2, BP_MODE_BEST, 0.0, NULL, 0, 0, ids, off), BP_ERR_INVALID);
-    CHECK_EQ(bp_encode_batch(t1, NULL, lengths, 2, BP_MODE_BEST, 0.0, NULL, 0, 0, ids, off), BP_ERR_INVALID);
-    CHECK_EQ(bp_encode_batch(t1, raw, NULL, 2, BP_MODE_BEST, 0.0, NULL, 0, 0, ids, off), BP_ERR_INVALID);
-    CHECK_EQ(bp_encode_batch(t1, raw, lengths, 2, BP_MODE_BEST, 0.0, NULL, 0, 0, NULL, off), BP_ERR_INVALID);
-    CHECK_EQ(bp_encode_batch(t1, raw, lengths, 2, BP_MODE_BEST, 0.0, NULL, 0, 0, ids, NULL), BP_ERR_INVALID);
+    CHECK_EQ(bp_encode_batch(NULL, raw, lengths, 2, BP_MODE_BEST, 0.0, NULL, NULL, 0, 0, ids, off), BP_ERR_INVALID);
+    CHECK_EQ(bp_encode_batch(t1, NULL, lengths, 2, BP_MODE_BEST, 0.0, NULL, NULL, 0, 0, ids, off), BP_ERR_INVALID);
+    CHECK_EQ(bp_encode_batch(t1, raw, NULL, 2, BP_MODE_BEST, 0.0, NULL, NULL, 0, 0, ids, off), BP_ERR_INVALID);
+    CHECK_EQ(bp_encode_batch(t1, raw, lengths, 2, BP_MODE_BEST, 0.0, NULL, NULL, 0, 0, NULL, off), BP_ERR_INVALID);
+    CHECK_EQ(bp_encode_batch(t1, raw, lengths, 2, BP_MODE_BEST, 0.0, NULL, NULL, 0, 0, ids, NULL), BP_ERR_INVALID);
     const uint8_t *with_null[] = {(const uint8_t *)"ab", NULL};
-    CHECK_EQ(bp_encode_batch(t1, with_null, lengths, 2, BP_MODE_BEST, 0.0, NULL, 0, 0, ids, off), BP_ERR_INVALID);
+    CHECK_EQ(bp_encode_batch(t1, with_null, lengths, 2, BP_MODE_BEST, 0.0, NULL, NULL, 0, 0, ids, off), BP_ERR_INVALID);
     size_t zero_second[] = {2, 0}; /* a NULL text of length 0 is an empty text */
-    CHECK_EQ(bp_encode_batch(t1, with_null, zero_second, 2, BP_MODE_BEST, 0.0, NULL, 1, 1, ids, off), BP_OK);
+    CHECK_EQ(bp_encode_batch(t1, with_null, zero_second, 2, BP_MODE_BEST, 0.0, NULL, NULL, 1, 1, ids, off), BP_OK);
     CHECK(off[0] == 0 && off[1] == 3 && off[2] == 5);
 }
 
@@ -511,6 +619,9 @@ int main(void)
     RUN(test_count_tokens);
     RUN(test_alternative_lengths);
     RUN(test_samplers_refuse_alpha_above_the_maximum);
+    RUN(test_linear_sampling_draws_what_log_space_draws);
+    RUN(test_sampling_weights);
+    RUN(test_linear_sampling_falls_back_where_the_scale_would_overflow);
     bp_trie_free(t1);
     test_vocab_free(&v1);
     return bp_test_report("segmenter");
