@@ -1,14 +1,21 @@
 """Tokenizer throughput: MB/s of UTF-8 input, ``encode`` over every document.
 
-    python benchmarks/bench_tokenize.py CORPUS.jsonl MODEL [--compare-063 PYTHON]
+    python benchmarks/bench_tokenize.py CORPUS.jsonl MODEL [--repeat 3] [--compare-063 PYTHON]
+        [--compare-spm NAME=SP.model ...]
 
 CORPUS is JSON lines {"text": ...} (e.g. from shared/corpus/build_dev_corpus.sh);
 MODEL any bytepiece/BytePiece model. The model is loaded before timing; each
-mode runs over the whole corpus in one thread, str in, list of ids out. The
-pure-Python reference decoder runs over the first --reference-mb MB only.
+mode runs over the whole corpus in one thread, str in, list of ids out, best
+of --repeat runs. The pure-Python reference decoder runs over the first
+--reference-mb MB only (once).
 --compare-063 names a Python interpreter with BytePiece 0.6.3 installed (a
 throwaway venv, never a dependency) and times it on the same corpus in the
-same run, so the ratios are like for like.
+same run, best of --repeat as well, so the ratios are like for like.
+--compare-spm times a SentencePiece model (the sentencepiece package must be
+importable here; train it on the same corpus as MODEL, lossless:
+normalization_rule_name="identity", add_dummy_prefix=False,
+remove_extra_whitespaces=False, byte_fallback=True): ``encode`` per document,
+and, when NAME contains "unigram", sampling with alpha 0.1 (nbest_size=-1, exact).
 """
 import argparse
 import os
@@ -33,27 +40,34 @@ assert not hasattr(bytepiece, "__version__") or bytepiece.__version__.startswith
 texts = [json.loads(l)["text"] for l in open(sys.argv[1], encoding="utf-8")]
 tok = Tokenizer(sys.argv[2])
 for alpha in (-1, 0.1):
-    start = time.perf_counter()
-    for t in texts:
-        tok.encode(t, alpha=alpha)
-    print(alpha, time.perf_counter() - start)
+    best = float("inf")
+    for _ in range(int(sys.argv[3])):
+        start = time.perf_counter()
+        for t in texts:
+            tok.encode(t, alpha=alpha)
+        best = min(best, time.perf_counter() - start)
+    print(alpha, best)
 """
 
 
-def timed(fn, texts):
-    start = time.perf_counter()
-    for t in texts:
-        fn(t)
-    return time.perf_counter() - start
+def timed(fn, texts, repeat=1):
+    """The best of ``repeat`` runs of ``fn`` over every text, in seconds."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for t in texts:
+            fn(t)
+        best = min(best, time.perf_counter() - start)
+    return best
 
 
-def run_063(python, corpus, tok):
+def run_063(python, corpus, tok, repeat):
     """Time BytePiece 0.6.3 in its own interpreter, away from this checkout."""
     with tempfile.TemporaryDirectory() as tmp:
         model_path = os.path.join(tmp, "model.json")  # 0.6.3 reads plain JSON only
         tok.save(model_path)
         return subprocess.run(
-            [python, "-c", BASELINE_063, os.path.abspath(corpus), model_path],
+            [python, "-c", BASELINE_063, os.path.abspath(corpus), model_path, str(repeat)],
             check=True, capture_output=True, text=True, cwd=tmp,
         ).stdout.split("\n")
 
@@ -63,7 +77,10 @@ def main():
     parser.add_argument("corpus")
     parser.add_argument("model")
     parser.add_argument("--reference-mb", type=float, default=0.5)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the best is reported")
     parser.add_argument("--compare-063", metavar="PYTHON", help="interpreter with BytePiece 0.6.3 installed")
+    parser.add_argument("--compare-spm", metavar="NAME=PATH", action="append", default=[],
+                        help="a SentencePiece model to time on the same corpus (repeatable)")
     args = parser.parse_args()
 
     texts = read_texts(args.corpus)
@@ -81,7 +98,7 @@ def main():
         ("viterbi sampling, alpha 0.1", dict(alpha=0.1, sampler="viterbi", seed=1)),
     ]
     for name, kwargs in modes:
-        seconds = timed(lambda t, kw=kwargs: tok.encode(t, **kw), texts)
+        seconds = timed(lambda t, kw=kwargs: tok.encode(t, **kw), texts, args.repeat)
         results[name] = total / seconds / 1e6
         print(f"{name:32s} {results[name]:8.2f} MB/s")
     tokens = sum(len(tok.encode(t)) for t in texts)
@@ -100,12 +117,24 @@ def main():
     print(f"{'pure-Python reference':32s} {results['reference']:8.2f} MB/s (first {size / 1e6:.2f} MB)")
 
     if args.compare_063:
-        out = run_063(args.compare_063, args.corpus, tok)
+        out = run_063(args.compare_063, args.corpus, tok, args.repeat)
         base = {float(line.split()[0]): total / float(line.split()[1]) / 1e6 for line in out if line.strip()}
         print(f"{'BytePiece 0.6.3 deterministic':32s} {base[-1]:8.2f} MB/s "
               f"-> bytepiece is {results['deterministic'] / base[-1]:.1f}x")
         print(f"{'BytePiece 0.6.3 alpha 0.1':32s} {base[0.1]:8.2f} MB/s "
               f"-> perfect sampling is {results['perfect sampling, alpha 0.1'] / base[0.1]:.1f}x")
+    for spec in args.compare_spm:
+        import sentencepiece as spm
+
+        name, _, path = spec.partition("=")
+        sp = spm.SentencePieceProcessor(model_file=path)
+        rate = total / timed(sp.encode, texts, args.repeat) / 1e6
+        print(f"{'SentencePiece ' + name:32s} {rate:8.2f} MB/s -> bytepiece is {results['deterministic'] / rate:.1f}x")
+        if "unigram" in name.lower():  # BPE has no exact sampler to compare with
+            sample = lambda t: sp.encode(t, enable_sampling=True, alpha=0.1, nbest_size=-1)  # noqa: E731
+            rate = total / timed(sample, texts, args.repeat) / 1e6
+            print(f"{'SentencePiece ' + name + ' alpha 0.1':32s} {rate:8.2f} MB/s "
+                  f"-> perfect sampling is {results['perfect sampling, alpha 0.1'] / rate:.1f}x")
 
 
 if __name__ == "__main__":

@@ -83,15 +83,20 @@ static BP_ALWAYS_INLINE size_t segment_chunk(const bp_trie *trie, const uint8_t 
                 break;
             const int32_t node = cursor.node;
             e++;
-            if (u->base & BP_TERMINAL) {
+            if (mode == BP_MODE_BEST) {
+                /* No test for the end of a piece: where none ends the score
+                 * is -inf, which never wins. Branch-free: which candidate
+                 * wins is a guess the CPU would often get wrong. */
                 const size_t slot = e & mask;
-                if (mode == BP_MODE_BEST) {
-                    const double x = from + u->score;
-                    if (x > score[slot]) { /* strict: the first (longest) of equals stays */
-                        score[slot] = x;
-                        back[e] = node;
-                    }
-                } else if (mode == BP_MODE_SAMPLE_PERFECT) {
+                const double x = from + u->score, y = score[slot];
+                /* strict: the first (longest) of equals stays. Selected with a
+                 * mask, as compilers turn a ternary back into a branch. */
+                const int32_t take = -(int32_t)(x > y), kept = back[e];
+                score[slot] = x > y ? x : y;
+                back[e] = (node & take) | (kept & ~take);
+            } else if (u->base & BP_TERMINAL) {
+                const size_t slot = e & mask;
+                if (mode == BP_MODE_SAMPLE_PERFECT) {
                     /* Forward filtering with a weighted reservoir draw: after the
                      * candidates s' <= s, back[e] holds s' with probability
                      * exp(w(s') - logsumexp(w)). Z[e] is kept as (max m, mass). */
@@ -197,17 +202,19 @@ static size_t sample_chunk_linear(const bp_trie *trie, const uint8_t *text, size
             if (!u)
                 break;
             e++;
-            if (u->base & BP_TERMINAL) {
-                const size_t slot = e & mask;
-                const double before = z[slot];
-                const double c = from * weights[cursor.node];
-                const double total = before + c;
-                z[slot] = total;
-                /* Kept with probability c / total; the first candidate surely.
-                 * Branch-free: the outcome is a coin flip the CPU cannot predict. */
-                const int take = (before == 0.0) | (bp_uniform(key, offset + e, e - s) * total < c);
-                back[e] = take ? cursor.node : back[e];
-            }
+            /* No test for the end of a piece: where none ends the weight is
+             * 0, which adds nothing and is never kept. */
+            const size_t slot = e & mask;
+            const double before = z[slot];
+            const double c = from * weights[cursor.node];
+            const double total = before + c;
+            z[slot] = total;
+            /* Kept with probability c / total; the first candidate surely.
+             * Selected with a mask: the outcome is a coin flip the CPU
+             * cannot predict, and compilers turn a ternary into a branch. */
+            const int32_t take = -(int32_t)((c > 0.0) & ((before == 0.0) | (bp_uniform(key, offset + e, e - s) * total < c)));
+            const int32_t kept = back[e];
+            back[e] = (cursor.node & take) | (kept & ~take);
             if (e == n)
                 break;
         }

@@ -1,6 +1,7 @@
 /* bp_trie.c: construction of the double-array trie (see bp_trie.h). */
 #include "bp_trie.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,7 +66,7 @@ static int builder_reserve(builder *b, size_t need)
     for (size_t p = b->capacity; p < cap; p++) {
         units[p].base = 0;
         units[p].check = -1;
-        units[p].score = 0.0;
+        units[p].score = -INFINITY; /* no piece ends here (see bp_unit) */
         info[p].id = -1;
         info[p].length = 0;
         next_free[p] = (uint32_t)p;

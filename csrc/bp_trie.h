@@ -24,7 +24,7 @@
 typedef struct {
     uint32_t base;  /* BP_TERMINAL flag | offset of the children */
     int32_t check;  /* parent node, or -1 for a free unit */
-    double score;   /* score of the piece ending here (terminal units only) */
+    double score;   /* score of the piece ending here; -inf where none ends */
 } bp_unit;
 
 typedef struct {
