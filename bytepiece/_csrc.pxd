@@ -48,6 +48,10 @@ cdef extern from "bp_nbest.h":
     int bp_nbest(const bp_trie *trie, const uint8_t *text, size_t length, size_t k,
                  int32_t *out_ids, int64_t *out_offsets, double *out_scores, size_t *num_found) nogil
 
+cdef extern from "bp_chunk.h":
+    size_t bp_training_chunk_end(const uint8_t *text, size_t len, size_t start, size_t max_units,
+                                 size_t max_newlines, int count_characters) nogil
+
 cdef extern from "bp_model_json.h":
     ctypedef struct bp_model_entries:
         uint8_t *bytes

@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-"""Binding of the trainer's core (csrc/bp_ngram, bp_bnlm, bp_pieces).
+"""Binding of the trainer's core (csrc/bp_ngram, bp_bnlm, bp_pieces; training chunks of bp_chunk.h).
 
 Each pass over a batch of chunks is one C call with the GIL released; the
 Python layer (bytepiece/trainer.py) schedules them on threads.
@@ -12,6 +12,46 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from bytepiece._csrc cimport *
 
 import numpy as np
+
+
+def training_chunk_offsets(bytes data not None, const int64_t[::1] doc_offsets not None,
+                           const uint8_t[::1] count_characters not None, size_t max_units, size_t max_newlines):
+    """The offsets (int64, from 0 to len(data)) of the training chunks of the
+    documents data[doc_offsets[k]:doc_offsets[k+1]], each cut by
+    bp_training_chunk_end, in characters where count_characters[k] (UTF-8
+    of a str) else in bytes. Chunks never cross documents; an empty
+    document has none."""
+    cdef Py_ssize_t k, pass_, num_docs = doc_offsets.shape[0] - 1
+    if num_docs < 0 or count_characters.shape[0] != num_docs:
+        raise ValueError("doc_offsets needs one entry more than count_characters")
+    check_within(data, doc_offsets)
+    for k in range(num_docs):
+        if doc_offsets[k + 1] < doc_offsets[k]:
+            raise ValueError("doc_offsets must not decrease")
+    if max_units < 1 or max_newlines < 1:
+        raise ValueError("max_units and max_newlines must be at least 1")
+    cdef const uint8_t *raw = <const uint8_t *>PyBytes_AS_STRING(data)
+    cdef size_t at, end, count = 0
+    cdef int64_t[::1] view
+    out = None
+    for pass_ in range(2):  # count, then fill
+        if pass_ == 1:
+            out = np.empty(count + 1, dtype=np.int64)
+            view = out
+            view[0] = 0
+        count = 0
+        with nogil:
+            for k in range(num_docs):
+                at = <size_t>doc_offsets[k]
+                end = <size_t>doc_offsets[k + 1]
+                while at < end:
+                    at = doc_offsets[k] + bp_training_chunk_end(raw + doc_offsets[k], end - <size_t>doc_offsets[k],
+                                                                at - <size_t>doc_offsets[k], max_units, max_newlines,
+                                                                count_characters[k])
+                    count += 1
+                    if pass_ == 1:
+                        view[count] = <int64_t>at
+    return out
 
 
 def balanced_partitions(const uint64_t[::1] byte_counts not None, int num_partitions):

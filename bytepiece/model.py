@@ -90,7 +90,7 @@ class PackedPieces:
 def pack_pieces(pieces: Sequence[bytes]) -> PackedPieces:
     """Concatenate ``pieces`` into a :class:`PackedPieces`."""
     offsets = np.zeros(len(pieces) + 1, dtype=np.int64)
-    np.cumsum([len(p) for p in pieces], out=offsets[1:])
+    np.cumsum(np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces)), out=offsets[1:])
     return PackedPieces(b"".join(pieces), offsets)
 
 

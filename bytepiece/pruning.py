@@ -121,10 +121,12 @@ def vocabularies(vocabulary: Model, sizes: Sequence[int], counter: TokenCounter 
         if vocabulary.vocab_size > size:
             counts = _counts(vocabulary)
             pieces = vocabulary.pieces
-            ranked = sorted(range(len(pieces)), key=lambda i: (len(pieces[i]) > 1, -vocabulary.counts[i],
-                                                               -len(pieces[i]), pieces[i]))
-            top = sorted(ranked[:size - NUM_SPECIAL])
-            rest = ranked[size - NUM_SPECIAL:]
+            lengths = np.diff(vocabulary.packed().offsets)
+            # Ranked by (longer than a byte, -count, -length, bytes); in
+            # canonical order the index orders pieces of one length by bytes.
+            ranked = np.lexsort((np.arange(len(pieces)), -lengths, np.iinfo(np.uint64).max - counts, lengths > 1))
+            top = np.sort(ranked[:size - NUM_SPECIAL]).tolist()
+            rest = ranked[size - NUM_SPECIAL:].tolist()
             kept = in_canonical_order([pieces[i] for i in top], counts[top])
             extra = counter(kept, [pieces[i] for i in rest], counts[rest])
             vocabulary = drop_wasted(with_extra_counts(kept, extra), counter)

@@ -12,19 +12,21 @@ import re
 import unicodedata
 from typing import List, Union
 
-__all__ = ["split_chunks", "normalize", "to_utf8", "TRAINING_CHUNK_CHARS"]
+__all__ = ["split_chunks", "normalize", "to_utf8", "TRAINING_CHUNK_CHARS", "TRAINING_CHUNK_NEWLINES"]
 
 TextLike = Union[str, bytes]
 
-#: The trainer caps a chunk at this many characters (as 0.6.3 does).
+#: The trainer caps a chunk at this many characters (as 0.6.3 does)...
 TRAINING_CHUNK_CHARS = 10000
+#: ...and its run of newlines at this many.
+TRAINING_CHUNK_NEWLINES = 100
 
 # Chunk patterns as in BytePiece 0.6.3 (str patterns: \d is any Unicode
 # decimal digit and the training caps count characters, not bytes).
 _CHUNK = r".*\n+|.+"
 _CHUNK_DIGITS = r"\d|[^\n\d]*\n+|[^\n\d]+"
-_CHUNK_CAPPED = r".{,%d}\n{1,100}|.{1,%d}"
-_CHUNK_DIGITS_CAPPED = r"\d|[^\n\d]{,%d}\n{1,100}|[^\n\d]{1,%d}"
+_CHUNK_CAPPED = r".{,%d}\n{1,%d}|.{1,%d}"
+_CHUNK_DIGITS_CAPPED = r"\d|[^\n\d]{,%d}\n{1,%d}|[^\n\d]{1,%d}"
 
 
 def _chunk_pattern(maxlen: int, isolate_digits: bool) -> str:
@@ -32,7 +34,7 @@ def _chunk_pattern(maxlen: int, isolate_digits: bool) -> str:
         raise ValueError(f"maxlen must be >= 0, got {maxlen}")
     if maxlen == 0:
         return _CHUNK_DIGITS if isolate_digits else _CHUNK
-    return (_CHUNK_DIGITS_CAPPED if isolate_digits else _CHUNK_CAPPED) % (maxlen, maxlen)
+    return (_CHUNK_DIGITS_CAPPED if isolate_digits else _CHUNK_CAPPED) % (maxlen, TRAINING_CHUNK_NEWLINES, maxlen)
 
 
 def to_utf8(text: TextLike, normalize: bool = True) -> bytes:

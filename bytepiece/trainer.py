@@ -26,9 +26,9 @@ import numpy as np
 
 from . import _training
 from ._core import MAX_ORDER, MAX_PARTITIONS, MAX_PIECE_LEN, NUM_SPECIAL
-from .model import Model, PathLike, save_model
+from .model import Model, PathLike, pack_pieces, save_model
 from .progress import progress_bar
-from .pruning import TokenCounter, count_tokens, prune_pieces, with_progress
+from .pruning import TokenCounter, count_tokens_packed, prune_pieces, with_progress
 from .pruning_em import prune_em
 from .training.primitives import DUPLICATE_WARNING, DuplicateEstimate, chunk_batches, finish_language_model
 from .validation import check_int
@@ -60,9 +60,16 @@ def threaded_counter(pool: ThreadPoolExecutor, num_threads: int) -> TokenCounter
     """A pruning TokenCounter that splits the pieces over ``num_threads`` threads of ``pool``."""
 
     def counter(vocabulary: Model, pieces: Sequence[bytes], weights: np.ndarray) -> np.ndarray:
-        vocabulary.segmenter()  # build the trie once, before the threads share it
-        bounds = np.linspace(0, len(pieces), num_threads + 1).astype(np.int64).tolist()
-        futures = [pool.submit(count_tokens, vocabulary, pieces[a:b], weights[a:b])
+        # The trie is built and the pieces packed here, once: in the threads
+        # that Python work would hold the GIL and run one at a time.
+        segmenter = vocabulary.segmenter()
+        packed = vocabulary.packed() if pieces is vocabulary.pieces else pack_pieces(pieces)
+        # Split by bytes, not pieces: canonical order puts the long pieces,
+        # the slow ones to segment, last.
+        cuts = np.linspace(0, packed.offsets[-1], num_threads + 1)[1:-1]
+        bounds = [0] + np.searchsorted(packed.offsets, cuts).tolist() + [len(packed)]
+        futures = [pool.submit(count_tokens_packed, segmenter, len(vocabulary.pieces), packed.slice(a, b),
+                               weights[a:b])
                    for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
         totals = np.zeros(len(vocabulary.pieces), dtype=np.uint64)
         for future in futures:

@@ -4,8 +4,9 @@
  * A chunk is everything up to and including the next maximal run of '\n'
  * bytes ('\r' is an ordinary byte): BytePiece's regex `.*\n+|.+`. Pieces
  * never cross a chunk, so the segmenters work chunk by chunk. This is the
- * only place in C that knows the rule; bytepiece/text.py cuts the
- * training chunks, whose caps count characters.
+ * only place in C that knows the rule. The trainer's chunks add caps
+ * (bp_training_chunk_end); bytepiece/text.py holds the same rules as regular
+ * expressions, and cuts what C does not (isolated digits).
  */
 #ifndef BP_CHUNK_H
 #define BP_CHUNK_H
@@ -24,6 +25,41 @@ static inline size_t bp_chunk_end(const uint8_t *text, size_t len, size_t start)
     while (end < len && text[end] == '\n')
         end++;
     return end;
+}
+
+/* 1 iff byte b starts a character (UTF-8 counting; any byte is one character
+ * in byte counting). */
+static inline int bp_starts_unit(uint8_t b, int count_characters)
+{
+    return !count_characters || (b & 0xC0) != 0x80;
+}
+
+/* The end (exclusive) of the training chunk of text[0 .. len) that starts at
+ * `start` (< len): BytePiece 0.6.3's `.{,max_units}\n{1,max_newlines}|.{1,max_units}`
+ * (docs/spec/text.md §3): up to max_units units other than '\n' followed by
+ * 1 to max_newlines '\n'; or, when no '\n' follows within max_units units,
+ * max_units units (or what is left). Units are characters of UTF-8 text
+ * when count_characters is set (text must then be valid UTF-8, as from
+ * str.encode), else bytes. max_units >= 1, max_newlines >= 1.
+ * O(chunk length). */
+static inline size_t bp_training_chunk_end(const uint8_t *text, size_t len, size_t start, size_t max_units,
+                                           size_t max_newlines, int count_characters)
+{
+    size_t i = start, units = 0;
+    while (i < len && text[i] != '\n') {
+        if (bp_starts_unit(text[i], count_characters)) {
+            if (units == max_units)
+                return i; /* the cap: the second alternative */
+            units++;
+        }
+        i++;
+    }
+    size_t newlines = 0;
+    while (i < len && text[i] == '\n' && newlines < max_newlines) {
+        i++;
+        newlines++;
+    }
+    return i;
 }
 
 #endif

@@ -5,10 +5,14 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import bytepiece
 from bytepiece.training import (CountingPlan, count_ngrams, count_pieces, finish_ngrams, language_model,
                                 merge_pieces, prune, total_positions)
+from bytepiece import _training
+from bytepiece.text import split_chunks
 from conftest import ROOT
 
 SAMPLE = ROOT / "data" / "sample.jsonl"
@@ -74,3 +78,46 @@ def test_the_documented_process_pool_example_trains_the_local_model(monkeypatch,
     models = example.train(str(SAMPLE), bytepiece.Trainer(max_vocab_size=2500), num_shards=3, num_partitions=3)
     trainer.train(texts, progress=False)
     assert models == trainer.models()
+
+
+# -- training chunks cut in C (bp_training_chunk_end) ------------------------
+
+_CHUNK_TEXT = st.lists(st.sampled_from(list("ab\n\r 中é") + ["\U0001F600", "e\u0301", "\n" * 40]),
+                       max_size=120).map("".join)
+
+
+def _cut_in_c(texts, max_units):
+    from bytepiece.model import pack_pieces
+    from bytepiece.text import to_utf8
+
+    packed = pack_pieces([to_utf8(t) for t in texts])
+    flags = np.array([isinstance(t, str) for t in texts], dtype=np.uint8)
+    offsets = _training.training_chunk_offsets(packed.data, packed.offsets, flags, max_units, 100)
+    return [packed.data[a:b] for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_CHUNK_TEXT, _CHUNK_TEXT.map(lambda t: t.encode("utf-8"))), max_size=5),
+       st.integers(1, 12))
+def test_training_chunks_cut_in_c_equal_the_regular_expression(texts, max_units):
+    expected = [chunk for text in texts for chunk in split_chunks(text, max_units)]
+    assert _cut_in_c(texts, max_units) == expected
+
+
+def test_training_chunks_cap_newline_runs_at_100_and_lines_at_the_character_cap():
+    texts = ["x" + "\n" * 250 + "y", "中" * 25 + "\n", b"\xe4\xb8\xad" * 4]
+    assert _cut_in_c(texts, 10) == [c for t in texts for c in split_chunks(t, 10)]
+    assert [len(c) for c in _cut_in_c(texts[:1], 10)] == [101, 100, 50, 1]
+    assert _cut_in_c(texts[1:2], 10)[0] == "中".encode() * 10  # ten characters, thirty bytes
+    assert _cut_in_c(texts[2:], 10) == [b"\xe4\xb8\xad\xe4\xb8\xad\xe4\xb8\xad\xe4", b"\xb8\xad"]  # bytes: ten bytes
+
+
+def test_training_chunk_offsets_refuse_broken_arguments():
+    with pytest.raises(ValueError, match="must not decrease"):
+        _training.training_chunk_offsets(b"abcd", np.array([0, 3, 2], dtype=np.int64), np.ones(2, np.uint8), 5, 100)
+    with pytest.raises(ValueError, match="within data"):
+        _training.training_chunk_offsets(b"abcd", np.array([0, 9], dtype=np.int64), np.ones(1, np.uint8), 5, 100)
+    with pytest.raises(ValueError, match="one entry more"):
+        _training.training_chunk_offsets(b"abcd", np.array([0, 4], dtype=np.int64), np.ones(2, np.uint8), 5, 100)
+    with pytest.raises(ValueError, match="at least 1"):
+        _training.training_chunk_offsets(b"abcd", np.array([0, 4], dtype=np.int64), np.ones(1, np.uint8), 0, 100)

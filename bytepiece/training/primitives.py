@@ -35,7 +35,7 @@ from .. import _training
 from .._core import MAX_ORDER, MAX_PARTITIONS
 from ..model import Model, PackedPieces, pack_pieces
 from ..pruning import TokenCounter, count_tokens, initial_vocabulary, keep_mask, vocabularies, with_extra_counts
-from ..text import TRAINING_CHUNK_CHARS, TextLike, split_chunks
+from ..text import TRAINING_CHUNK_CHARS, TRAINING_CHUNK_NEWLINES, TextLike, split_chunks, to_utf8
 
 __all__ = [
     "CountingPlan", "ShardSummary", "NgramPartition", "FinishedPartition", "PiecePartition",
@@ -180,20 +180,41 @@ def chunk_batches(texts: Iterable[TextLike], isolate_digits: bool, batch_documen
     """The training chunks of ``texts`` (docs/spec/text.md §3), packed, with the
     number of documents, ``batch_documents`` documents at a time; each
     document noted in ``duplicates`` when given."""
-    chunks: List[bytes] = []
-    docs = 0
+    if isolate_digits:  # \d is any Unicode digit: the regular expressions of text.py cut these
+        cut = _cut_by_regex
+    else:
+        cut = _cut_in_c
+    batch: List[TextLike] = []
     for text in texts:
         if not isinstance(text, (str, bytes)):
             raise TypeError(f"texts must yield str (or bytes), got {type(text).__name__}")
         if duplicates is not None:
             duplicates.add(text)
-        chunks += split_chunks(text, TRAINING_CHUNK_CHARS, isolate_digits)
-        docs += 1
-        if docs == batch_documents:
-            yield pack_pieces(chunks), docs
-            chunks, docs = [], 0
-    if docs:
-        yield pack_pieces(chunks), docs
+        batch.append(text)
+        if len(batch) == batch_documents:
+            yield cut(batch), len(batch)
+            batch = []
+    if batch:
+        yield cut(batch), len(batch)
+
+
+def _cut_by_regex(texts: Sequence[TextLike]) -> PackedPieces:
+    chunks: List[bytes] = []
+    for text in texts:
+        chunks += split_chunks(text, TRAINING_CHUNK_CHARS, isolate_digits=True)
+    return pack_pieces(chunks)
+
+
+def _cut_in_c(texts: Sequence[TextLike]) -> PackedPieces:
+    """split_chunks(text, TRAINING_CHUNK_CHARS) of each text, packed, with
+    no Python object per chunk: NFC and UTF-8 per document, the cuts in C
+    (counting characters for str, bytes for bytes, as the patterns do)."""
+    encoded = [to_utf8(text) for text in texts]
+    packed = pack_pieces(encoded)
+    count_characters = np.fromiter((isinstance(t, str) for t in texts), dtype=np.uint8, count=len(texts))
+    offsets = _training.training_chunk_offsets(packed.data, packed.offsets, count_characters,
+                                               TRAINING_CHUNK_CHARS, TRAINING_CHUNK_NEWLINES)
+    return PackedPieces(packed.data, offsets)
 
 
 def peak_memory() -> int:

@@ -81,6 +81,35 @@ static void test_chunks_tile_the_text(void)
     CHECK_EQ(chunks, 4);
 }
 
+/* bp_training_chunk_end on an exact-size heap copy. */
+static size_t training_end(const char *text, size_t len, size_t start, size_t max_units, size_t max_newlines,
+                           int count_characters)
+{
+    uint8_t *copy = malloc(len);
+    memcpy(copy, text, len);
+    size_t end = bp_training_chunk_end(copy, len, start, max_units, max_newlines, count_characters);
+    free(copy);
+    return end;
+}
+#define TEND(lit, start, units, newlines, chars) training_end(lit, sizeof(lit) - 1, start, units, newlines, chars)
+
+static void test_training_chunks_are_capped(void)
+{
+    /* A line within the cap keeps its newlines, up to max_newlines of them. */
+    CHECK_EQ(TEND("abc\n\nd", 0, 5, 100, 1), 5);
+    CHECK_EQ(TEND("abc\n\n\n\nd", 0, 5, 2, 1), 5);
+    CHECK_EQ(TEND("abc\n\n\n\nd", 5, 5, 2, 1), 7); /* the rest of the run: no characters, newlines */
+    /* A line longer than the cap: exactly max_units units, newlines left for the next chunk. */
+    CHECK_EQ(TEND("abcdefg\n", 0, 3, 100, 1), 3);
+    CHECK_EQ(TEND("abc\n", 0, 3, 100, 1), 4); /* exactly the cap, then a newline: one chunk */
+    CHECK_EQ(TEND("abcdefg", 6, 3, 100, 1), 7);
+    /* Characters, not bytes, when counting characters: U+4E2D is 3 bytes. */
+    CHECK_EQ(TEND("\xe4\xb8\xad\xe4\xb8\xad\xe4\xb8\xad", 0, 2, 100, 1), 6);
+    CHECK_EQ(TEND("\xe4\xb8\xad\xe4\xb8\xad\xe4\xb8\xad", 0, 2, 100, 0), 2);
+    CHECK_EQ(TEND("\xe4\xb8\xad\n", 0, 1, 100, 1), 4);
+    CHECK_EQ(TEND("\r\r\n", 0, 5, 100, 1), 3); /* '\r' is an ordinary character */
+}
+
 int main(void)
 {
     RUN(test_cut_after_a_run_of_newlines);
@@ -89,5 +118,6 @@ int main(void)
     RUN(test_carriage_return_is_an_ordinary_byte);
     RUN(test_len_bounds_the_search);
     RUN(test_chunks_tile_the_text);
+    RUN(test_training_chunks_are_capped);
     return bp_test_report("chunk");
 }
