@@ -218,6 +218,7 @@ cdef class Segmenter:
     cdef tuple _id_objects  # the int objects 0 .. largest id, shared by every returned list (made on first use)
     cdef int32_t max_id
     cdef dict _weights  # alpha -> bp_sampling_weights (float64 array), or None where unusable
+    cdef dict _sampled_bytes  # alpha -> bytes sampled while its weights were not made yet
 
     def __cinit__(self, bytes data not None, const int64_t[::1] offsets not None,
                   const double[::1] scores not None, const int32_t[::1] ids not None):
@@ -261,23 +262,32 @@ cdef class Segmenter:
                 return -1
         return self.trie.info[node].id
 
-    cdef object _sampling_weights(self, int mode, double alpha):
-        """The perfect sampler's weights for alpha (bp_sampling_weights), made
-        once per alpha and kept (a few alphas: a cache, not a history); None
-        in other modes or when the weights are unusable (the log-space sampler
-        then runs). Called with the GIL held, so the cache needs no lock."""
+    cdef object _sampling_weights(self, int mode, double alpha, size_t num_bytes):
+        """The perfect sampler's weights for alpha (bp_sampling_weights), or None
+        (the log-space sampler then runs: the same samples, up to rounding).
+        Making them costs an exp per trie unit, so they are made once the
+        texts sampled with this alpha add up to a quarter of the units, and
+        kept for a few alphas. Called with the GIL held: no lock needed."""
         if mode != BP_MODE_SAMPLE_PERFECT:
             return None
         if self._weights is None:
             self._weights = {}
+            self._sampled_bytes = {}
         if alpha in self._weights:
             return self._weights[alpha]
+        seen = self._sampled_bytes.get(alpha, 0) + num_bytes
+        if seen < self.trie.num_units // 4:
+            if len(self._sampled_bytes) >= 64:
+                self._sampled_bytes.clear()
+            self._sampled_bytes[alpha] = seen
+            return None
+        self._sampled_bytes.pop(alpha, None)
         weights = np.empty(self.trie.num_units, dtype=np.float64)
         cdef double[::1] view = weights
         rc = bp_sampling_weights(self.trie, alpha, &view[0])
         if rc != BP_OK and rc != BP_ERR_TOO_LARGE:
             check(rc, "invalid alpha")
-        if len(self._weights) >= 8:
+        if len(self._weights) >= 4:
             self._weights.clear()
         self._weights[alpha] = weights if rc == BP_OK else None
         return self._weights[alpha]
@@ -288,7 +298,7 @@ cdef class Segmenter:
         cdef const uint64_t[::1] key_view
         cdef const uint64_t *key_ptr = NULL
         cdef int rc
-        weights = self._sampling_weights(mode, alpha)
+        weights = self._sampling_weights(mode, alpha, batch.total)
         cdef const double[::1] weight_view
         cdef const double *weight_ptr = NULL
         if weights is not None:
@@ -370,7 +380,7 @@ cdef class Segmenter:
         if ids == NULL:
             raise MemoryError()
         try:
-            weights = self._sampling_weights(mode, alpha)
+            weights = self._sampling_weights(mode, alpha, length)
             if weights is not None:
                 weight_view = weights
                 weight_ptr = &weight_view[0]

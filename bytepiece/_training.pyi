@@ -4,6 +4,8 @@ from typing import Any, List, Optional, Sequence, Tuple
 import numpy as np
 import numpy.typing as npt
 
+def training_chunk_offsets(data: bytes, doc_offsets: npt.NDArray[np.int64], count_characters: npt.NDArray[np.uint8],
+                           max_units: int, max_newlines: int) -> npt.NDArray[np.int64]: ...
 def balanced_partitions(byte_counts: npt.NDArray[np.uint64], num_partitions: int) -> npt.NDArray[np.uint8]: ...
 
 class NgramModel:

@@ -119,3 +119,21 @@ def test_viterbi_sampling_is_biased_away_from_the_exact_distribution(tiny):
     freqs = sample_frequencies(tiny, data, 0.0, "viterbi")
     measured = 0.5 * sum(abs(freqs.get(s, 0) - p) for s, p in exact.items())
     assert measured > 0.1
+
+
+def test_perfect_sampling_draws_the_same_before_and_after_its_linear_weights_exist():
+    """The weights of the linear-space sampler are made once enough text was
+    sampled with an alpha; before, the log-space form runs. Same draws either way."""
+    import bytepiece
+    from conftest import MODEL_40K
+
+    tok = bytepiece.Tokenizer(MODEL_40K)  # fresh: no weights made yet
+    units = tok.model.segmenter().num_units
+    short = "BytePiece 是一个 Byte-based 的 Unigram 分词器。\nSubword regularization samples.\n" * 4
+    assert len(short.encode()) < units // 4
+    seeds = range(20)
+    before = [tok.encode(short, alpha=0.3, seed=s) for s in seeds]  # log space (too little text yet)
+    tok.encode(short * (units // len(short.encode()) + 1), alpha=0.3, seed=0)  # enough: the weights are made
+    after = [tok.encode(short, alpha=0.3, seed=s) for s in seeds]
+    assert after == before
+    assert len({tuple(ids) for ids in before}) > 1  # they are samples, not one segmentation
