@@ -230,7 +230,7 @@ class Trainer:
             with self._phase("count n-grams"):
                 lm = self._count_ngrams(texts, pool, num_threads, batch_size, progress)
             with self._phase("prune n-grams"):
-                finish_language_model(lm, self.min_count)
+                finish_language_model(lm, self.min_count, pool)
             with self._phase("count pieces"):
                 pieces, counts = self._count_pieces(texts, lm, pool, num_threads, batch_size, progress)
             del lm

@@ -3,6 +3,7 @@
 #include "bp_rng.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,10 @@ struct bp_ngrams {
     int finished;   /* every partition finished: the model answers lookups */
     int borrowed;   /* a view (bp_ngrams_view): the tables' slots belong to the caller */
     int started;    /* counting or merging has begun: the partition map is fixed */
+    /* Partitions finished so far: concurrent bp_ngrams_finish_partition calls
+     * count themselves here, and the one that makes it num_partitions sets
+     * `finished` (no call reads another's part_finished). */
+    atomic_int num_finished;
     uint8_t part_finished[BP_MAX_PARTITIONS];
     uint8_t part_of_byte[256]; /* partition of the n-grams starting with each byte */
     uint64_t positions; /* count of the empty n-gram */
@@ -451,10 +456,8 @@ int bp_ngrams_finish_partition_logs(bp_ngrams *g, int partition, uint64_t min_co
         }
     }
     g->part_finished[p] = 1;
-    int all = 1;
-    for (int q = 0; q < g->num_partitions; q++)
-        all &= g->part_finished[q];
-    g->finished = all;
+    if (atomic_fetch_add(&g->num_finished, 1) + 1 == g->num_partitions)
+        g->finished = 1;
     return BP_OK;
 }
 

@@ -91,7 +91,8 @@ int bp_ngrams_add_missing_bytes(bp_ngrams *ngrams, int partition, size_t *num_ad
 
 /* Finishes one partition as bp_ngrams_finish does, with the positions
  * counted so far (which must then be the global number). The model answers
- * lookups once every partition is finished. Errors: BP_ERR_INVALID (bad
+ * lookups once every partition is finished (after the last of these calls
+ * returned). Calls on different partitions may run concurrently. Errors: BP_ERR_INVALID (bad
  * partition or min_count, finished already, or a prefix missing: counts
  * that were not merged whole), BP_ERR_NOMEM. Time O(table size). */
 int bp_ngrams_finish_partition(bp_ngrams *ngrams, int partition, uint64_t min_count);

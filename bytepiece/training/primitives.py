@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import zlib
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Iterable, List, Optional, Sequence, Tuple
 
@@ -299,15 +300,21 @@ def finish_partition(counter: "_training.NgramModel", partition: int, min_count:
     counter.finish_partition(partition, min_count, numpy_logs(counter, partition, min_count))
 
 
-def finish_language_model(counter: "_training.NgramModel", min_count: int) -> None:
+def finish_language_model(counter: "_training.NgramModel", min_count: int, pool: Optional[Executor] = None) -> None:
     """What C's ``bp_ngrams_finish`` does (missing bytes, pruning,
     log-probabilities), with numpy's logarithms: 0.6.3's model bit for bit on
     the machine it runs on. The binding offers no libm shortcut, so that
-    every trainer finishes this way."""
+    every trainer finishes this way. With a thread ``pool`` the partitions
+    are finished concurrently (the C calls release the GIL)."""
     for partition in range(counter.num_partitions):
         counter.add_missing_bytes(partition)
-    for partition in range(counter.num_partitions):
-        finish_partition(counter, partition, min_count)
+    if pool is None:
+        for partition in range(counter.num_partitions):
+            finish_partition(counter, partition, min_count)
+        return
+    futures = [pool.submit(finish_partition, counter, p, min_count) for p in range(counter.num_partitions)]
+    for future in futures:
+        future.result()
 
 
 def finish_ngrams(plan: CountingPlan, index: int, parts: Sequence[NgramPartition], positions: int,
