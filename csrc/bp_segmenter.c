@@ -141,8 +141,9 @@ static BP_ALWAYS_INLINE size_t segment_chunk(const bp_trie *trie, const uint8_t 
     return backtrack(trie, back, n, out);
 }
 
-/* The scaled partition functions are kept within [2^-Z_RANGE, 2^Z_RANGE]. */
-#define Z_RANGE 400
+/* The scaled partition functions are kept within [Z_MIN, Z_MAX]. */
+#define Z_MIN 0x1p-400
+#define Z_MAX 0x1p400
 
 /* Multiplies every entry of the ring by f (a power of two, so exactly);
  * 0 if one of them left the normal range (the linear form would lose
@@ -164,7 +165,7 @@ static int rescale_ring(double *z, size_t ring, double f)
  * log-space form in segment_chunk, on Z[e] = sum over candidates of
  * Z[s] * w(piece), with w = exp(alpha * score) looked up in ws->weights. No
  * exp or log per candidate. The ring mass[] holds Z times one power of two
- * shared by every live entry; when Z[s] leaves [2^-Z_RANGE, 2^Z_RANGE] all
+ * shared by every live entry; when Z[s] leaves [Z_MIN, Z_MAX] all
  * entries are rescaled, and every value stays a normal float64, so each
  * draw compares the same quantities as the log form up to rounding.
  * Returns the number of ids, or SIZE_MAX when a rescaling would leave the
@@ -185,7 +186,7 @@ static size_t sample_chunk_linear(const bp_trie *trie, const uint8_t *text, size
         const size_t slot_s = s & mask;
         double from = z[slot_s];
         z[slot_s] = 0.0; /* the slot now serves position s + ring size */
-        if (!(from >= 0x1p-400 && from <= 0x1p400)) {
+        if (!(from >= Z_MIN && from <= Z_MAX)) {
             int exponent;
             frexp(from, &exponent);
             const double f = ldexp(1.0, -exponent);
