@@ -26,7 +26,7 @@ import numpy as np
 
 from . import _training
 from ._core import MAX_ORDER, MAX_PARTITIONS, MAX_PIECE_LEN, NUM_SPECIAL
-from .model import Model, PathLike, pack_pieces, save_model
+from .model import Model, PackedPieces, PathLike, pack_pieces, save_model
 from .progress import progress_bar
 from .pruning import TokenCounter, count_tokens_packed, prune_pieces, with_progress
 from .pruning_em import prune_em
@@ -200,7 +200,7 @@ class Trainer:
         data, offsets, counts = counters[0].export()
         self.stats["distinct_pieces"] = len(counts)
         self.stats["piece_memory"] = sum(c.memory for c in counters)
-        return [data[a:b] for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist())], counts
+        return PackedPieces(data, offsets).pieces(), counts
 
     # -- public API --------------------------------------------------------
 
