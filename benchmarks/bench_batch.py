@@ -8,7 +8,6 @@ model loaded beforehand), a plain loop of encode as the baseline, then
 `bytepiece encode` and `bytepiece sample --n 4 --alpha 0.1` end to end
 (process start and model load included). MB = UTF-8 input bytes.
 """
-import argparse
 import os
 import subprocess
 import sys
@@ -16,15 +15,11 @@ import tempfile
 import time
 
 import bytepiece
-from common import best_rate, read_texts, utf8_bytes
+from common import best_rate, corpus_model_parser, read_texts, utf8_bytes
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("corpus")
-    parser.add_argument("model")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser = corpus_model_parser(__doc__)
     args = parser.parse_args()
     texts = read_texts(args.corpus)
     size = utf8_bytes(texts)

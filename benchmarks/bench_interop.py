@@ -8,21 +8,16 @@ Exports MODEL with Tokenizer.to_huggingface and to_sentencepiece (needs
 one batch on --threads threads, best of --repeat. Prints MB/s of UTF-8 input
 and how often each export gave bytepiece's ids. MB = UTF-8 input bytes.
 """
-import argparse
 import os
 import sys
 import tempfile
 
 import bytepiece
-from common import best_rate, read_texts, utf8_bytes
+from common import best_rate, corpus_model_parser, read_texts, utf8_bytes
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("corpus")
-    parser.add_argument("model")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser = corpus_model_parser(__doc__)
     parser.add_argument("--limit", type=int, default=0, help="documents to use (0: all)")
     args = parser.parse_args()
     os.environ["RAYON_NUM_THREADS"] = str(args.threads)  # HF's batch threads (read when it starts its pool)

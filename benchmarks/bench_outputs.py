@@ -8,23 +8,20 @@ the baseline), FILE.bin (Megatron .bin/.idx), FILE.npy (.npy + .offsets.npy)
 and jsonl, best of --repeat, and prints MB/s of UTF-8 input and the ratio to
 text ids. MB = bytes of the corpus file.
 """
-import argparse
 import os
 import subprocess
 import sys
 import tempfile
 import time
 
+from common import corpus_model_parser
+
 FORMATS = [("ids", "out.ids", []), ("bin", "out.bin", []), ("npy", "out.npy", []),
            ("jsonl", "out.jsonl", ["--output-format", "jsonl"])]
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("corpus")
-    parser.add_argument("model")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser = corpus_model_parser(__doc__)
     args = parser.parse_args()
     size = os.path.getsize(args.corpus)
     print(f"corpus: {size / 1e6:.2f} MB; {args.threads} threads; best of {args.repeat}; rounds interleaved")

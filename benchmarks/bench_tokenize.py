@@ -26,7 +26,7 @@ import time
 import unicodedata
 
 import bytepiece
-from common import read_texts, utf8_bytes
+from common import best_rate, read_texts, utf8_bytes
 
 # The pure-Python reference segmenter is the tests' oracle, not part of the package.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
@@ -50,15 +50,9 @@ for alpha in (-1, 0.1):
 """
 
 
-def timed(fn, texts, repeat=1):
-    """The best of ``repeat`` runs of ``fn`` over every text, in seconds."""
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for t in texts:
-            fn(t)
-        best = min(best, time.perf_counter() - start)
-    return best
+def over(fn, texts):
+    """A call of ``fn`` on every text (what best_rate times)."""
+    return lambda: [fn(t) for t in texts]
 
 
 def run_063(python, corpus, tok, repeat):
@@ -98,8 +92,7 @@ def main():
         ("viterbi sampling, alpha 0.1", dict(alpha=0.1, sampler="viterbi", seed=1)),
     ]
     for name, kwargs in modes:
-        seconds = timed(lambda t, kw=kwargs: tok.encode(t, **kw), texts, args.repeat)
-        results[name] = total / seconds / 1e6
+        results[name] = best_rate(over(lambda t, kw=kwargs: tok.encode(t, **kw), texts), total, args.repeat)
         print(f"{name:32s} {results[name]:8.2f} MB/s")
     tokens = sum(len(tok.encode(t)) for t in texts)
     print(f"deterministic: {tokens} tokens, {total / tokens:.3f} bytes/token")
@@ -112,8 +105,8 @@ def main():
         size += len(t.encode("utf-8"))
     model = tok.model
     ref = reference.ReferenceDecoder(model.pieces, model.scores(), model.ids)
-    seconds = timed(lambda t: ref.encode(unicodedata.normalize("NFC", t).encode()), subset)
-    results["reference"] = size / seconds / 1e6
+    results["reference"] = best_rate(over(lambda t: ref.encode(unicodedata.normalize("NFC", t).encode()), subset),
+                                     size, 1)
     print(f"{'pure-Python reference':32s} {results['reference']:8.2f} MB/s (first {size / 1e6:.2f} MB)")
 
     if args.compare_063:
@@ -128,11 +121,11 @@ def main():
 
         name, _, path = spec.partition("=")
         sp = spm.SentencePieceProcessor(model_file=path)
-        rate = total / timed(sp.encode, texts, args.repeat) / 1e6
+        rate = best_rate(over(sp.encode, texts), total, args.repeat)
         print(f"{'SentencePiece ' + name:32s} {rate:8.2f} MB/s -> bytepiece is {results['deterministic'] / rate:.1f}x")
         if "unigram" in name.lower():  # BPE has no exact sampler to compare with
             sample = lambda t: sp.encode(t, enable_sampling=True, alpha=0.1, nbest_size=-1)  # noqa: E731
-            rate = total / timed(sample, texts, args.repeat) / 1e6
+            rate = best_rate(over(sample, texts), total, args.repeat)
             print(f"{'SentencePiece ' + name + ' alpha 0.1':32s} {rate:8.2f} MB/s "
                   f"-> perfect sampling is {results['perfect sampling, alpha 0.1'] / rate:.1f}x")
 

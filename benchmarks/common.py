@@ -1,10 +1,23 @@
-"""What the benchmark scripts share: reading a JSON lines corpus, and the best rate of repeated runs.
+"""What the benchmark scripts share: their common arguments, reading a JSON
+lines corpus, and the best rate of repeated runs.
 
 The scripts run as ``python benchmarks/NAME.py``, so this folder is on their
 import path: ``from common import read_texts, utf8_bytes, best_rate``.
 """
+import argparse
 import json
 import time
+
+
+def corpus_model_parser(doc):
+    """An argument parser described by the first line of ``doc`` (a script's
+    docstring) with CORPUS, MODEL, --threads (2) and --repeat (3)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("corpus")
+    parser.add_argument("model")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
+    return parser
 
 
 def read_texts(path):

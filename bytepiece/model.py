@@ -45,7 +45,7 @@ from ._core import MAX_PIECE_LEN, NUM_SPECIAL
 from .outputs import atomic_file
 
 __all__ = [
-    "Model", "PackedPieces", "pack_pieces", "canonical_order", "piece_scores", "SPECIAL_TOKENS",
+    "Model", "PackedPieces", "pack_pieces", "byte_lengths", "canonical_order", "piece_scores", "SPECIAL_TOKENS",
     "load_model", "parse_model", "model_from_counts", "dump_model", "save_model",
 ]
 
@@ -87,10 +87,15 @@ class PackedPieces:
         return PackedPieces(self.data[offsets[0]:offsets[-1]], offsets - offsets[0])
 
 
+def byte_lengths(pieces: Sequence[bytes]) -> np.ndarray:
+    """``len`` of each of ``pieces``, as an int64 array."""
+    return np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
+
+
 def pack_pieces(pieces: Sequence[bytes]) -> PackedPieces:
     """Concatenate ``pieces`` into a :class:`PackedPieces`."""
     offsets = np.zeros(len(pieces) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces)), out=offsets[1:])
+    np.cumsum(byte_lengths(pieces), out=offsets[1:])
     return PackedPieces(b"".join(pieces), offsets)
 
 
@@ -99,8 +104,7 @@ def canonical_order(pieces: Sequence[bytes]) -> List[int]:
     0.6.3's trainer numbers pieces (ids NUM_SPECIAL, NUM_SPECIAL + 1, ...)."""
     # By bytes (a C-level key), then stably by length: no Python call per comparison.
     by_bytes = sorted(range(len(pieces)), key=pieces.__getitem__)
-    lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
-    return [by_bytes[k] for k in np.argsort(lengths[by_bytes], kind="stable").tolist()]
+    return [by_bytes[k] for k in np.argsort(byte_lengths(pieces)[by_bytes], kind="stable").tolist()]
 
 
 @dataclass(frozen=True)
@@ -181,7 +185,7 @@ class Model:
 
     @cached_property
     def _lengths_by_id(self) -> np.ndarray:
-        return np.fromiter(map(len, self._bytes_by_id), dtype=np.int64, count=self.vocab_size)
+        return byte_lengths(self._bytes_by_id)
 
     @cached_property
     def _segmenter(self) -> "_core.Segmenter":
@@ -525,7 +529,7 @@ def save_model(model: Model, path: PathLike) -> None:
 def model_summary(model: Model) -> Dict[str, Any]:
     """What ``bytepiece info`` shows: sizes, the special tokens, how many
     pieces are whole UTF-8 text, and a histogram of piece lengths in bytes."""
-    lengths = np.fromiter((len(p) for p in model.pieces), dtype=np.int64, count=len(model.pieces))
+    lengths = byte_lengths(model.pieces)
     histogram = np.bincount(lengths) if len(lengths) else np.zeros(1, dtype=np.int64)
     text_pieces = 0
     for piece in model.pieces:

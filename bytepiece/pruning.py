@@ -19,7 +19,7 @@ import numpy as np
 
 from . import _core
 from ._core import NUM_SPECIAL
-from .model import Model, PackedPieces, pack_pieces, piece_scores
+from .model import Model, PackedPieces, byte_lengths, pack_pieces, piece_scores
 
 __all__ = [
     "with_progress", "in_canonical_order",
@@ -79,7 +79,7 @@ def with_progress(counter: TokenCounter, bar: Any) -> TokenCounter:
 def keep_mask(pieces: Sequence[bytes], counts: np.ndarray, max_piece_length: int, min_count: int) -> np.ndarray:
     """Which found pieces stay: every single byte, and the pieces of at most
     ``max_piece_length`` bytes seen at least ``min_count`` times."""
-    lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
+    lengths = byte_lengths(pieces)
     return (lengths == 1) | ((lengths <= max_piece_length) & (np.asarray(counts) >= min_count))
 
 

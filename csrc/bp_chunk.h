@@ -11,8 +11,8 @@
 #ifndef BP_CHUNK_H
 #define BP_CHUNK_H
 
-#include <stddef.h>
-#include <stdint.h>
+#include "bp_common.h"
+
 #include <string.h>
 
 /* The end (exclusive) of the chunk of text[0 .. len) that starts at byte
@@ -27,11 +27,11 @@ static inline size_t bp_chunk_end(const uint8_t *text, size_t len, size_t start)
     return end;
 }
 
-/* 1 iff byte b starts a character (UTF-8 counting; any byte is one character
- * in byte counting). */
+/* 1 iff byte b starts a unit: a character of UTF-8 text when counting
+ * characters, any byte when counting bytes. */
 static inline int bp_starts_unit(uint8_t b, int count_characters)
 {
-    return !count_characters || (b & 0xC0) != 0x80;
+    return !count_characters || !bp_is_utf8_continuation(b);
 }
 
 /* The end (exclusive) of the training chunk of text[0 .. len) that starts at
