@@ -1,6 +1,14 @@
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* madvise, MADV_HUGEPAGE */
+#endif
 #include "bp_common.h"
 
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 const char *bp_strerror(int code)
 {
@@ -23,4 +31,20 @@ size_t bp_grow_capacity(size_t current, size_t need, size_t initial)
         cap *= 2;
     }
     return cap;
+}
+
+void *bp_table_alloc(size_t bytes)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (bytes >= BP_HUGE_PAGE) {
+        size_t rounded = (bytes + BP_HUGE_PAGE - 1) & ~(BP_HUGE_PAGE - 1);
+        void *p = NULL;
+        if (rounded < bytes || posix_memalign(&p, BP_HUGE_PAGE, rounded) != 0)
+            return NULL;
+        (void)madvise(p, rounded, MADV_HUGEPAGE); /* a hint: refused, the table still works */
+        memset(p, 0, bytes);
+        return p;
+    }
+#endif
+    return calloc(1, bytes ? bytes : 1);
 }

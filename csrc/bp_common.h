@@ -61,6 +61,18 @@ static inline int bp_is_utf8_continuation(uint8_t b) { return (b & 0xC0) == 0x80
  * that would overflow size_t (the caller reports BP_ERR_NOMEM). O(log need). */
 size_t bp_grow_capacity(size_t current, size_t need, size_t initial);
 
+/* `bytes` zeroed bytes for a large, randomly accessed table (caller frees
+ * with free()), or NULL when out of memory. Where the system offers it
+ * (Linux), a table of at least BP_HUGE_PAGE bytes is aligned to it and
+ * asked to live on huge pages, and is zeroed by writing: probes that land
+ * anywhere in hundreds of MB then miss the TLB far less, and no page is
+ * first mapped to the shared zero page by a read and then copied on the
+ * first write (a fault that also stops every other thread of the process
+ * to flush its TLB). Smaller sizes are plain calloc. O(bytes). */
+void *bp_table_alloc(size_t bytes);
+
+#define BP_HUGE_PAGE ((size_t)2 << 20)
+
 /* A short English description of a BP_* code (static storage, never NULL). */
 const char *bp_strerror(int code);
 

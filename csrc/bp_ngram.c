@@ -77,7 +77,9 @@ static inline uint64_t pack(const uint8_t *text, int length)
 
 static int table_init(table *t, size_t capacity)
 {
-    t->slots = calloc(capacity, sizeof(slot));
+    if (capacity > SIZE_MAX / sizeof(slot))
+        return BP_ERR_NOMEM;
+    t->slots = bp_table_alloc(capacity * sizeof(slot));
     if (!t->slots)
         return BP_ERR_NOMEM;
     t->mask = capacity - 1;
