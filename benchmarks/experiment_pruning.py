@@ -26,7 +26,7 @@ import numpy as np
 
 import bytepiece
 from bytepiece import trainer as trainer_module
-from bytepiece.model import Model
+from bytepiece.model import Model, pack_pieces
 from bytepiece.pruning import count_tokens, drop_wasted, initial_vocabulary, keep_mask, with_extra_counts
 from common import read_texts, utf8_bytes
 
@@ -57,15 +57,16 @@ def shrink(vocab, size, fraction, after):
 
 
 def gain_pruning(pieces, counts, size, min_count, fraction):
-    kept = keep_mask(pieces, counts, 36, min_count)
-    rows, dropped = np.flatnonzero(kept).tolist(), np.flatnonzero(~kept).tolist()
-    vocab = initial_vocabulary([pieces[i] for i in rows], counts[rows])
-    vocab = drop_wasted(with_extra_counts(vocab, count_tokens(vocab, [pieces[i] for i in dropped], counts[dropped])))
+    packed = pack_pieces(pieces)
+    kept = keep_mask(packed, counts, 36, min_count)
+    rows, dropped = np.flatnonzero(kept), np.flatnonzero(~kept)
+    vocab = initial_vocabulary(packed.take(rows), counts[rows])
+    vocab = drop_wasted(with_extra_counts(vocab, count_tokens(vocab, packed.take(dropped), counts[dropped])))
 
     def redistribute(vocab, kept, removed):
         counts_of = np.array(vocab.counts, dtype=np.uint64)
         smaller = Model.canonical([vocab.pieces[i] for i in kept], counts_of[kept])
-        extra = count_tokens(smaller, [vocab.pieces[i] for i in removed], counts_of[removed])
+        extra = count_tokens(smaller, vocab.packed().take(removed), counts_of[removed])
         return drop_wasted(with_extra_counts(smaller, extra))
 
     return shrink(vocab, size, fraction, redistribute)
@@ -87,8 +88,10 @@ def over_generation(pieces, counts, size, min_count, fraction, longest):
     for b in range(256):
         candidates.setdefault(bytes([b]), 1)
 
+    packed = pack_pieces(pieces)
+
     def em(vocab):
-        totals = count_tokens(vocab, pieces, counts)
+        totals = count_tokens(vocab, packed, counts)
         used = [i for i, t in enumerate(totals) if t > 0 or len(vocab.pieces[i]) == 1]
         return Model.canonical([vocab.pieces[i] for i in used], np.maximum(totals[used], 1).astype(np.uint64))
 
@@ -119,7 +122,7 @@ def main():
     original = trainer_module.prune_pieces
 
     def capture(pieces, counts, *rest, **options):
-        captured["pieces"], captured["counts"] = list(pieces), np.asarray(counts, dtype=np.uint64)
+        captured["pieces"], captured["counts"] = pieces.pieces(), np.asarray(counts, dtype=np.uint64)
         return original(pieces, counts, *rest, **options)
 
     trainer_module.prune_pieces = capture

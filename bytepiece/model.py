@@ -86,6 +86,32 @@ class PackedPieces:
         offsets = self.offsets[start:stop + 1]
         return PackedPieces(self.data[offsets[0]:offsets[-1]], offsets - offsets[0])
 
+    def lengths(self) -> np.ndarray:
+        """The byte length of each piece (int64)."""
+        return np.diff(self.offsets)
+
+    def take(self, rows: Union[Sequence[int], np.ndarray]) -> "PackedPieces":
+        """The pieces at ``rows`` (in that order), packed: one numpy gather,
+        no Python object per piece."""
+        rows = np.asarray(rows, dtype=np.int64)
+        starts = self.offsets[rows]
+        lengths = self.offsets[rows + 1] - starts
+        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        # byte i of the result comes from starts[r] + (i - offsets[r]) for its piece r
+        gather = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1], dtype=np.int64)
+        return PackedPieces(np.frombuffer(self.data, dtype=np.uint8)[gather].tobytes(), offsets)
+
+    @staticmethod
+    def concatenate(parts: Sequence["PackedPieces"]) -> "PackedPieces":
+        """The pieces of every part, in order, packed together."""
+        offsets = np.zeros(sum(len(p) for p in parts) + 1, dtype=np.int64)
+        row, base = 0, 0
+        for part in parts:
+            offsets[row + 1:row + len(part) + 1] = part.offsets[1:] + base
+            row, base = row + len(part), base + int(part.offsets[-1])
+        return PackedPieces(b"".join(p.data for p in parts), offsets)
+
 
 def byte_lengths(pieces: Sequence[bytes]) -> np.ndarray:
     """``len`` of each of ``pieces``, as an int64 array."""
@@ -140,6 +166,19 @@ class Model:
                    else [int(counts[i]) for i in order])
         return cls(tuple(pieces[i] for i in order), tuple(range(NUM_SPECIAL, NUM_SPECIAL + len(order))), tuple(ordered))
 
+    @classmethod
+    def from_canonical(cls, pieces: PackedPieces, counts: np.ndarray) -> "Model":
+        """The model of packed ``pieces`` that are already in canonical order
+        (e.g. rows of a canonical model taken in increasing order) with
+        ``counts`` (uint64): ids NUM_SPECIAL.., nothing sorted, and the packed
+        form and the counts array kept as given instead of rebuilt from the
+        tuples (what pruning, which makes one model per round, needs)."""
+        counts = np.array(counts, dtype=np.uint64)
+        counts.flags.writeable = False
+        model = cls(tuple(pieces.pieces()), tuple(range(NUM_SPECIAL, NUM_SPECIAL + len(pieces))),
+                    tuple(counts.tolist()))
+        return _with_caches(model, _packed=pieces, _counts_array=counts)
+
     @property
     def vocab_size(self) -> int:
         """Number of ids: the pieces and the special tokens."""
@@ -150,7 +189,16 @@ class Model:
         piece_scores), or the explicit scores when the model has them."""
         if self.explicit_scores is not None:
             return np.array(self.explicit_scores, dtype=np.float64)
-        return piece_scores(self.counts)
+        counts = self._counts_array
+        return piece_scores(self.counts if counts is None else counts)
+
+    def counts_array(self) -> np.ndarray:
+        """The counts as a read-only uint64 array (made once). ValueError for
+        a model with a count of 2**64 or more (no trained model has one)."""
+        counts = self._counts_array
+        if counts is None:
+            raise ValueError("the model has a count of 2**64 or more, which no uint64 array holds")
+        return counts
 
     def packed(self) -> PackedPieces:
         """The pieces in one buffer (in the order of ``pieces``)."""
@@ -173,6 +221,14 @@ class Model:
     @cached_property
     def _packed(self) -> PackedPieces:
         return pack_pieces(self.pieces)
+
+    @cached_property
+    def _counts_array(self) -> Optional[np.ndarray]:
+        if max(self.counts, default=0) >= 1 << 64:
+            return None
+        counts = np.array(self.counts, dtype=np.uint64)
+        counts.flags.writeable = False
+        return counts
 
     @cached_property
     def _bytes_by_id(self) -> Tuple[bytes, ...]:
@@ -198,9 +254,9 @@ class Model:
         # training). The derived caches (a C object among them) are rebuilt.
         packed = self.packed()
         # Counts are any positive integers: uint64 when they all fit (always, for real models).
-        fits = max(self.counts, default=0) < 1 << 64
+        counts = self._counts_array
         return {"data": packed.data, "offsets": packed.offsets, "ids": np.array(self.ids, dtype=np.int64),
-                "counts": np.array(self.counts, dtype=np.uint64 if fits else object),
+                "counts": np.array(self.counts, dtype=object) if counts is None else counts,
                 "special_tokens": self.special_tokens, "explicit_scores": self.explicit_scores}
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
@@ -210,6 +266,14 @@ class Model:
         object.__setattr__(self, "counts", tuple(state["counts"].tolist()))
         object.__setattr__(self, "special_tokens", state.get("special_tokens", ()))
         object.__setattr__(self, "explicit_scores", state.get("explicit_scores"))
+
+
+def _with_caches(model: Model, **caches: Any) -> Model:
+    """``model`` with some of its derived caches (the ``cached_property``
+    names, e.g. ``_packed``) filled from arrays at hand, equal to what the
+    properties would compute from the tuples."""
+    model.__dict__.update(caches)  # where cached_property keeps its value
+    return model
 
 
 def piece_scores(counts: Union[Sequence[int], np.ndarray]) -> np.ndarray:
@@ -376,11 +440,7 @@ def _load_plain_model(raw: Union[bytes, bytearray]) -> Optional[Model]:
         segmenter = _core.Segmenter(data, offsets, piece_scores(counts), ids.astype(np.int32))
     except ValueError:
         return None
-    # The derived caches, filled from the arrays at hand (what the
-    # cached_property methods would compute from the tuples).
-    model.__dict__["_packed"] = packed
-    model.__dict__["_segmenter"] = segmenter
-    return model
+    return _with_caches(model, _packed=packed, _segmenter=segmenter)
 
 
 def _is_int(value: Any) -> bool:

@@ -33,8 +33,8 @@ from typing import Callable, List, Sequence
 import numpy as np
 
 from . import _training
-from .model import Model, PackedPieces, pack_pieces
-from .pruning import TokenCounter, in_canonical_order, initial_vocabulary, keep_mask
+from .model import Model, PackedPieces
+from .pruning import TokenCounter, initial_vocabulary, keep_mask
 
 __all__ = ["FoundCounter", "MAX_SUBSTRING", "INITIAL_ROUNDS", "FRACTION", "MIN_REMOVED", "candidate_vocabulary",
            "reestimate", "gains", "prune_by_gain", "vocabularies_em", "prune_em"]
@@ -68,8 +68,7 @@ def candidate_vocabulary(pieces: PackedPieces, counts: np.ndarray, max_substring
     lengths = np.diff(offsets)
     # Single bytes are always candidates (initial_vocabulary adds the missing ones).
     rows = np.union1d(rows, np.flatnonzero(lengths == 1))
-    candidates = [data[offsets[i]:offsets[i + 1]] for i in rows.tolist()]
-    return initial_vocabulary(candidates, totals[rows])
+    return initial_vocabulary(PackedPieces(data, offsets).take(rows), totals[rows])
 
 
 def reestimate(vocabulary: Model, counter: FoundCounter) -> Model:
@@ -77,9 +76,9 @@ def reestimate(vocabulary: Model, counter: FoundCounter) -> Model:
     pieces tokenized with ``vocabulary``; pieces that no token uses go, except
     the single bytes (kept with count at least 1, so every text stays encodable)."""
     totals = counter(vocabulary)
-    lengths = np.diff(vocabulary.packed().offsets)
-    rows = np.flatnonzero((totals > 0) | (lengths == 1))
-    return in_canonical_order([vocabulary.pieces[i] for i in rows.tolist()], np.maximum(totals[rows], 1))
+    packed = vocabulary.packed()
+    rows = np.flatnonzero((totals > 0) | (packed.lengths() == 1))
+    return Model.from_canonical(packed.take(rows), np.maximum(totals[rows], 1))
 
 
 def gains(vocabulary: Model) -> np.ndarray:
@@ -87,7 +86,7 @@ def gains(vocabulary: Model) -> np.ndarray:
     segmentation without it - 1); +inf for single bytes, which always stay."""
     packed = vocabulary.packed()
     alternative = vocabulary.segmenter().alternative_lengths(packed.data, packed.offsets).astype(np.float64)
-    counts = np.array(vocabulary.counts, dtype=np.float64)
+    counts = vocabulary.counts_array().astype(np.float64)
     result = counts * (alternative - 1)
     result[alternative == 0] = np.inf
     return result
@@ -104,35 +103,34 @@ def prune_by_gain(vocabulary: Model, sizes: Sequence[int], counter: FoundCounter
             removed = min(excess, max(MIN_REMOVED, int(fraction * len(vocabulary.pieces))))
             order = np.argsort(gains(vocabulary), kind="stable")
             kept = np.sort(order[removed:])
-            counts = np.array(vocabulary.counts, dtype=np.uint64)
-            smaller = in_canonical_order([vocabulary.pieces[i] for i in kept.tolist()], counts[kept])
+            smaller = Model.from_canonical(vocabulary.packed().take(kept), vocabulary.counts_array()[kept])
             vocabulary = reestimate(smaller, counter)
         results.append(vocabulary)
     return results
 
 
-def vocabularies_em(sources: Sequence[bytes], source_counts: np.ndarray, sizes: Sequence[int], min_count: int,
+def vocabularies_em(sources: PackedPieces, source_counts: np.ndarray, sizes: Sequence[int], min_count: int,
                     counter: FoundCounter) -> List[Model]:
     """One vocabulary per size in ``sizes`` (largest first): the candidates
     from ``sources`` (the found pieces that :func:`bytepiece.pruning.keep_mask`
-    keeps) with their counts, then hard EM and pruning by gain, re-tokenizing
+    keeps, packed) with their counts, then hard EM and pruning by gain, re-tokenizing
     all the found pieces with ``counter`` (wherever the engine keeps them)."""
-    vocabulary = candidate_vocabulary(pack_pieces(sources), source_counts, MAX_SUBSTRING, min_count)
+    vocabulary = candidate_vocabulary(sources, source_counts, MAX_SUBSTRING, min_count)
     for _ in range(INITIAL_ROUNDS):
         vocabulary = reestimate(vocabulary, counter)
     return prune_by_gain(vocabulary, sizes, counter, FRACTION)
 
 
-def prune_em(pieces: Sequence[bytes], counts: np.ndarray, sizes: Sequence[int], max_piece_length: int,
+def prune_em(pieces: PackedPieces, counts: np.ndarray, sizes: Sequence[int], max_piece_length: int,
              min_count: int, counter: TokenCounter) -> List[Model]:
     """The "em" pruning in one process (the counterpart of
-    :func:`bytepiece.pruning.prune_pieces`): the found ``pieces`` (any order)
+    :func:`bytepiece.pruning.prune_pieces`): the found ``pieces`` (packed, any order)
     with their ``counts`` -> one vocabulary per size in ``sizes`` (largest
     first). ``counter`` re-tokenizes (see :func:`bytepiece.pruning.count_tokens`)."""
     counts = np.asarray(counts, dtype=np.uint64)
-    rows = np.flatnonzero(keep_mask(pieces, counts, max_piece_length, min_count)).tolist()
+    rows = np.flatnonzero(keep_mask(pieces, counts, max_piece_length, min_count))
 
     def found(vocabulary: Model) -> np.ndarray:
         return counter(vocabulary, pieces, counts)
 
-    return vocabularies_em([pieces[i] for i in rows], counts[rows], sizes, min_count, found)
+    return vocabularies_em(pieces.take(rows), counts[rows], sizes, min_count, found)

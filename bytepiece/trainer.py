@@ -26,7 +26,7 @@ import numpy as np
 
 from . import _training
 from ._core import MAX_ORDER, MAX_PARTITIONS, MAX_PIECE_LEN, NUM_SPECIAL
-from .model import Model, PackedPieces, PathLike, pack_pieces, save_model
+from .model import Model, PackedPieces, PathLike, save_model
 from .progress import progress_bar
 from .pruning import TokenCounter, count_tokens_packed, prune_pieces, with_progress
 from .pruning_em import prune_em
@@ -59,16 +59,15 @@ def _join(futures: list) -> None:
 def threaded_counter(pool: ThreadPoolExecutor, num_threads: int) -> TokenCounter:
     """A pruning TokenCounter that splits the pieces over ``num_threads`` threads of ``pool``."""
 
-    def counter(vocabulary: Model, pieces: Sequence[bytes], weights: np.ndarray) -> np.ndarray:
-        # The trie is built and the pieces packed here, once: in the threads
-        # that Python work would hold the GIL and run one at a time.
+    def counter(vocabulary: Model, texts: PackedPieces, weights: np.ndarray) -> np.ndarray:
+        # The trie is built here, once: in the threads that Python work
+        # would hold the GIL and run one at a time.
         segmenter = vocabulary.segmenter()
-        packed = vocabulary.packed() if pieces is vocabulary.pieces else pack_pieces(pieces)
         # Split by bytes, not pieces: canonical order puts the long pieces,
         # the slow ones to segment, last.
-        cuts = np.linspace(0, packed.offsets[-1], num_threads + 1)[1:-1]
-        bounds = [0] + np.searchsorted(packed.offsets, cuts).tolist() + [len(packed)]
-        futures = [pool.submit(count_tokens_packed, segmenter, len(vocabulary.pieces), packed.slice(a, b),
+        cuts = np.linspace(0, texts.offsets[-1], num_threads + 1)[1:-1]
+        bounds = [0] + np.searchsorted(texts.offsets, cuts).tolist() + [len(texts)]
+        futures = [pool.submit(count_tokens_packed, segmenter, len(vocabulary.pieces), texts.slice(a, b),
                                weights[a:b])
                    for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
         totals = np.zeros(len(vocabulary.pieces), dtype=np.uint64)
@@ -178,7 +177,7 @@ class Trainer:
         self.stats["ngram_memory"] = lm.memory
         return lm
 
-    def _count_pieces(self, texts, lm, pool, num_threads, batch_size, progress) -> Tuple[List[bytes], np.ndarray]:
+    def _count_pieces(self, texts, lm, pool, num_threads, batch_size, progress) -> Tuple[PackedPieces, np.ndarray]:
         counters = [_training.PieceCounter() for _ in range(num_threads)]
         bar = progress_bar("Count pieces", total=self.stats["bytes"], unit="B", enabled=progress)
         pending: list = []
@@ -200,7 +199,7 @@ class Trainer:
         data, offsets, counts = counters[0].export()
         self.stats["distinct_pieces"] = len(counts)
         self.stats["piece_memory"] = sum(c.memory for c in counters)
-        return PackedPieces(data, offsets).pieces(), counts
+        return PackedPieces(data, offsets), counts
 
     # -- public API --------------------------------------------------------
 

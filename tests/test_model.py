@@ -4,10 +4,13 @@ import gzip
 import json
 import zipfile
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import bytepiece
-from bytepiece.model import dump_model, load_model, model_from_counts, parse_model
+from bytepiece.model import Model, PackedPieces, dump_model, load_model, model_from_counts, pack_pieces, parse_model
 from conftest import MODEL_40K, TINY_COUNTS
 
 
@@ -163,3 +166,38 @@ def test_from_pieces_assigns_ids_in_length_then_byte_order():
     assert tok.piece_to_id(b"\xff") == 258
     assert tok.piece_to_id(b"ab") == 259
     assert tok.piece_to_id(b"zz") == 260
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.binary(max_size=6), max_size=12), st.data())
+def test_packed_pieces_take_and_concatenate_equal_list_indexing(pieces, data):
+    packed = pack_pieces(pieces)
+    rows = data.draw(st.lists(st.integers(0, max(len(pieces) - 1, 0)), max_size=10 if pieces else 0))
+    taken = packed.take(rows)
+    assert taken.pieces() == [pieces[i] for i in rows]
+    assert taken.lengths().tolist() == [len(pieces[i]) for i in rows]
+    cut = data.draw(st.integers(0, len(pieces)))
+    joined = PackedPieces.concatenate([pack_pieces(pieces[:cut]), pack_pieces([]), pack_pieces(pieces[cut:])])
+    assert joined.pieces() == pieces
+    assert joined.offsets.tolist() == packed.offsets.tolist()
+
+
+def test_model_from_canonical_equals_the_model_of_its_tuples():
+    full = model_from_counts(TINY_COUNTS, add_missing_bytes=True)
+    rows = np.arange(0, len(full.pieces), 2)
+    counts = np.array(full.counts, dtype=np.uint64)[rows]
+    made = Model.from_canonical(full.packed().take(rows), counts)
+    plain = Model(tuple(full.pieces[i] for i in rows), tuple(range(3, 3 + len(rows))), tuple(counts.tolist()))
+    assert made == plain
+    assert made.scores().tolist() == plain.scores().tolist()
+    assert made.counts_array().tolist() == list(plain.counts)
+    assert made.packed().offsets.tolist() == plain.packed().offsets.tolist()
+    with pytest.raises(ValueError):  # the cached array is the model's: read-only
+        made.counts_array()[0] = 7
+
+
+def test_counts_array_refuses_counts_beyond_uint64():
+    model = Model((b"a",), (3,), (1 << 64,))
+    with pytest.raises(ValueError, match="2\\*\\*64"):
+        model.counts_array()
+    assert np.isfinite(model.scores()).all()  # scores still come from the integers

@@ -14,7 +14,7 @@ from typing import Dict, Mapping, Union
 import numpy as np
 
 from .._core import MAX_PIECE_LEN, NUM_SPECIAL
-from ..model import Model, save_model
+from ..model import Model, pack_pieces, save_model
 from ..pruning import prune_pieces
 from ..validation import is_index
 
@@ -45,7 +45,7 @@ def model_from_words(words: WordCounts) -> Model:
     found = list(pieces)
     counts = np.array([pieces[p] for p in found], dtype=np.uint64)
     size = len(found) + 256 + NUM_SPECIAL  # no size pruning: every word may stay
-    return prune_pieces(found, counts, [size], max_piece_length=MAX_PIECE_LEN, min_count=1)[0]
+    return prune_pieces(pack_pieces(found), counts, [size], max_piece_length=MAX_PIECE_LEN, min_count=1)[0]
 
 
 def read_word_counts(path: PathLike) -> Dict[str, int]:

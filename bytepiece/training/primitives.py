@@ -135,7 +135,16 @@ class PiecePartition:
 
     def pieces(self) -> List[bytes]:
         """The pieces as a list."""
-        return PackedPieces(self.data, self.offsets).pieces()
+        return self.packed().pieces()
+
+    def packed(self) -> PackedPieces:
+        """The pieces, packed (no copy)."""
+        return PackedPieces(self.data, self.offsets)
+
+    def take(self, rows: np.ndarray) -> "PiecePartition":
+        """The pieces at ``rows`` with their counts, as a partition of the same index."""
+        packed = self.packed().take(rows)
+        return PiecePartition(self.index, packed.data, packed.offsets, self.counts[rows])
 
     def __len__(self) -> int:
         return len(self.counts)
@@ -348,18 +357,13 @@ def language_model(plan: CountingPlan, finished: Sequence[FinishedPartition]) ->
 
 def _split_pieces(counter: "_training.PieceCounter", num_partitions: int) -> List[PiecePartition]:
     data, offsets, counts = counter.export()
+    found = PackedPieces(data, offsets)
     which = counter.partitions(num_partitions)
-    raw = np.frombuffer(data, dtype=np.uint8)
     parts = []
     for q in range(num_partitions):
         rows = np.flatnonzero(which == q)
-        starts, ends = offsets[rows], offsets[rows + 1]
-        lengths = ends - starts
-        part_offsets = np.zeros(len(rows) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=part_offsets[1:])
-        # gather the bytes of the rows: position i of piece r is starts[r] + i
-        gather = np.repeat(starts - part_offsets[:-1], lengths) + np.arange(part_offsets[-1], dtype=np.int64)
-        parts.append(PiecePartition(q, raw[gather].tobytes(), part_offsets, counts[rows]))
+        part = found.take(rows)
+        parts.append(PiecePartition(q, part.data, part.offsets, counts[rows]))
     return parts
 
 
@@ -390,15 +394,8 @@ def merge_pieces(parts: Sequence[PiecePartition], max_piece_length: int, min_cou
         counter.add_packed(part.data, part.offsets, part.counts)
         check_memory(memory_limit, f"merging piece partition {index}")
     merged = PiecePartition(index, *counter.export())
-    pieces = merged.pieces()
-    kept = keep_mask(pieces, merged.counts, max_piece_length, min_count)
-
-    def take(mask: np.ndarray) -> PiecePartition:
-        rows = np.flatnonzero(mask)
-        packed = pack_pieces([pieces[i] for i in rows])
-        return PiecePartition(index, packed.data, packed.offsets, merged.counts[rows])
-
-    return take(kept), take(~kept)
+    kept = keep_mask(merged.packed(), merged.counts, max_piece_length, min_count)
+    return merged.take(np.flatnonzero(kept)), merged.take(np.flatnonzero(~kept))
 
 
 def prune(kept: Sequence[PiecePartition], dropped: Sequence[PiecePartition], sizes: Sequence[int],
@@ -406,11 +403,11 @@ def prune(kept: Sequence[PiecePartition], dropped: Sequence[PiecePartition], siz
     """The vocabularies of each size (largest first) from every partition's
     kept and dropped pieces (docs/spec/training.md §4-5); ``counter``
     re-tokenizes pieces, and may spread that work over workers."""
-    pieces = [p for part in kept for p in part.pieces()]
+    pieces = PackedPieces.concatenate([part.packed() for part in kept])
     counts = np.concatenate([part.counts for part in kept]) if kept else np.zeros(0, dtype=np.uint64)
     vocabulary = initial_vocabulary(pieces, counts)
     extra = np.zeros(len(vocabulary.pieces), dtype=np.uint64)
     for part in dropped:
         if len(part):
-            extra += counter(vocabulary, part.pieces(), part.counts)
+            extra += counter(vocabulary, part.packed(), part.counts)
     return vocabularies(with_extra_counts(vocabulary, extra), sizes, counter)

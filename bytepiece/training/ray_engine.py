@@ -27,7 +27,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .._core import MAX_PARTITIONS
-from ..model import Model, PackedPieces, pack_pieces
+from ..model import Model, PackedPieces
 from ..progress import progress_bar
 from ..pruning import (canonical_segmenter, count_tokens_packed, initial_vocabulary, vocabularies, with_extra_counts,
                        with_progress)
@@ -328,12 +328,12 @@ def _train(ray: Any, trainer: Any, source: Any, options: ReadOptions, num_partit
     phase("count pieces")
 
     # Pruning: the re-tokenizing runs as tasks over slices of the pieces.
-    pieces = [p for part in kept for p in part.pieces()]
+    pieces = PackedPieces.concatenate([part.packed() for part in kept])
     counts = np.concatenate([part.counts for part in kept])
     dropped_sizes = ray.get(dropped_sizes)
 
     def put(vocab: Model) -> Tuple[Any, Any]:
-        return ray.put(vocab.packed()), ray.put(np.array(vocab.counts, dtype=np.uint64))
+        return ray.put(vocab.packed()), ray.put(vocab.counts_array())
 
     def count_dropped(refs: Tuple[Any, Any]) -> List[Any]:
         # The dropped pieces never leave the object store: one task per partition.
@@ -349,9 +349,9 @@ def _train(ray: Any, trainer: Any, source: Any, options: ReadOptions, num_partit
     def summed(vocab: Model, parts: List[Any]) -> np.ndarray:
         return sum(ray.get(parts), np.zeros(len(vocab.pieces), dtype=np.uint64))
 
-    def counter(vocab: Model, texts: Sequence[bytes], weights: np.ndarray) -> np.ndarray:
+    def counter(vocab: Model, texts: PackedPieces, weights: np.ndarray) -> np.ndarray:
         refs = put(vocab)
-        texts_ref = refs[0] if texts is vocab.pieces else ray.put(pack_pieces(texts))
+        texts_ref = refs[0] if texts is vocab.packed() else ray.put(texts)
         return summed(vocab, count_texts(texts_ref, ray.put(np.asarray(weights, dtype=np.uint64)), len(texts), refs))
 
     bar = progress_bar("Prune pieces", unit=" passes", enabled=progress)
@@ -360,7 +360,7 @@ def _train(ray: Any, trainer: Any, source: Any, options: ReadOptions, num_partit
         vocabulary = with_extra_counts(vocabulary, summed(vocabulary, count_dropped(put(vocabulary))))
         models = vocabularies(vocabulary, trainer.max_vocab_size, with_progress(counter, bar))
     else:
-        kept_ref, kept_counts_ref = ray.put(pack_pieces(pieces)), ray.put(counts)
+        kept_ref, kept_counts_ref = ray.put(pieces), ray.put(counts)
 
         def count_found(vocab: Model) -> np.ndarray:
             refs = put(vocab)
