@@ -8,6 +8,7 @@ csrc/bp_common.h). Validation of models and options is the Python layer's.
 """
 from libc.stdint cimport uint8_t, int32_t, int64_t, uint64_t
 from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
 from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.ref cimport PyObject, Py_INCREF
@@ -103,6 +104,31 @@ def split_packed(bytes data not None, const int64_t[::1] offsets not None):
         Py_INCREF(item)
         PyList_SET_ITEM(out, k, item)
     return out
+
+
+def take_packed(bytes data not None, const int64_t[::1] offsets not None, const int64_t[::1] rows not None):
+    """(bytes, int64 offsets) of the pieces data[offsets[r]:offsets[r + 1]]
+    for each r in rows, in that order, packed: one copy of their bytes."""
+    cdef Py_ssize_t k, r, n = offsets.shape[0] - 1, m = rows.shape[0], size = PyBytes_GET_SIZE(data)
+    if n < 0 or (n > 0 and offsets[0] < 0) or (n >= 0 and offsets[n] > size):
+        raise ValueError("offsets must lie within data")
+    for k in range(n):
+        if offsets[k + 1] < offsets[k]:
+            raise ValueError("offsets must not decrease")
+    taken = np.zeros(m + 1, dtype=np.int64)
+    cdef int64_t[::1] out_offsets = taken
+    for k in range(m):
+        r = rows[k]
+        if r < 0 or r >= n:
+            raise ValueError(f"row {r} is not a piece (there are {n})")
+        out_offsets[k + 1] = out_offsets[k] + offsets[r + 1] - offsets[r]
+    out = PyBytes_FromStringAndSize(NULL, out_offsets[m])
+    cdef char *target = PyBytes_AS_STRING(out)
+    cdef const char *source = PyBytes_AS_STRING(data)
+    with nogil:
+        for k in range(m):
+            memcpy(target + out_offsets[k], source + offsets[rows[k]], out_offsets[k + 1] - out_offsets[k])
+    return out, taken
 
 
 cdef void _copy_int64(const int64_t *source, int64_t[::1] target) noexcept:

@@ -201,3 +201,11 @@ def test_counts_array_refuses_counts_beyond_uint64():
     with pytest.raises(ValueError, match="2\\*\\*64"):
         model.counts_array()
     assert np.isfinite(model.scores()).all()  # scores still come from the integers
+
+
+def test_packed_pieces_take_refuses_rows_that_are_not_pieces():
+    packed = pack_pieces([b"ab", b"c"])
+    for rows in ([2], [-1], [0, 5]):
+        with pytest.raises(ValueError, match="not a piece"):
+            packed.take(rows)
+    assert packed.take(np.zeros(0, dtype=np.int64)).pieces() == []
