@@ -38,9 +38,18 @@ struct bp_ngrams {
     uint8_t part_of_byte[256]; /* partition of the n-grams starting with each byte */
     uint64_t positions; /* count of the empty n-gram */
     table tables[BP_MAX_ORDER + 1][BP_MAX_PARTITIONS]; /* [length][partition] */
+    /* Once finished: the log-probability of every 1-gram (at its byte) and
+     * 2-gram (at DENSE_1 + its packed key), -INFINITY where pruned; the
+     * emissions read these instead of hashing (see build_dense). */
+    double *dense_logprob;
 };
 
 #define INITIAL_CAPACITY 1024
+
+/* Entries of the dense 1- and 2-gram arrays: of the counts in
+ * bp_ngrams_count, of the log-probabilities once finished. */
+#define DENSE_1 256u
+#define DENSE_2 65536u
 
 static inline uint64_t hash_key(uint64_t key, int length)
 {
@@ -174,6 +183,7 @@ void bp_ngrams_free(bp_ngrams *g)
         for (int j = 0; j <= BP_MAX_ORDER; j++)
             for (int p = 0; p < BP_MAX_PARTITIONS; p++)
                 free(g->tables[j][p].slots);
+    free(g->dense_logprob);
     free(g);
 }
 
@@ -239,6 +249,16 @@ int bp_ngrams_count(bp_ngrams *g, int partition, const uint8_t *data,
     if (!g || partition < 0 || partition >= g->num_partitions || g->part_finished[partition] || g->borrowed ||
         !offsets || (num_chunks && !data))
         return BP_ERR_INVALID;
+    for (size_t k = 0; k < num_chunks; k++)
+        if (offsets[k] < 0 || offsets[k + 1] < offsets[k])
+            return BP_ERR_INVALID;
+    /* 1- and 2-grams are counted in dense arrays indexed by their bytes
+     * (no hashing: they are a third of the work and always cached), and
+     * added to their tables once at the end. */
+    uint64_t *dense = calloc(DENSE_1 + DENSE_2, sizeof *dense);
+    if (!dense)
+        return BP_ERR_NOMEM;
+    uint64_t *count1 = dense, *count2 = dense + DENSE_1;
     g->started = 1;
     const int order = g->order;
     table *tables[BP_MAX_ORDER + 1];
@@ -250,21 +270,24 @@ int bp_ngrams_count(bp_ngrams *g, int partition, const uint8_t *data,
     int rc = BP_OK;
     for (size_t k = 0; k < num_chunks && rc == BP_OK; k++) {
         int64_t a = offsets[k], b = offsets[k + 1];
-        if (a < 0 || b < a)
-            return BP_ERR_INVALID;
         for (int64_t i = a; i < b && rc == BP_OK; i++) {
             if (g->part_of_byte[data[i]] != partition)
                 continue;
+            int avail = b - i < order ? (int)(b - i) : order;
+            count1[data[i]]++;
+            if (avail >= 2)
+                count2[data[i] | (unsigned)data[i + 1] << 8]++;
+            if (avail < 3)
+                continue;
             pending_position *pos = &ring[head % PIPELINE];
             if (in_flight == PIPELINE) { /* the slot holds the oldest position: insert it */
-                for (int j = 1; j <= pos->lengths && rc == BP_OK; j++)
+                for (int j = 3; j <= pos->lengths && rc == BP_OK; j++)
                     rc = table_add(tables[j], pos->key[j], pos->hash[j], 1, j);
                 in_flight--;
             }
-            int avail = b - i < order ? (int)(b - i) : order;
             uint64_t window = pack(data + i, avail);
             pos->lengths = avail;
-            for (int j = 1; j <= avail; j++) {
+            for (int j = 3; j <= avail; j++) {
                 pos->key[j] = j == 8 ? window : window & ((1ULL << (8 * j)) - 1);
                 pos->hash[j] = hash_key(pos->key[j], j);
                 prefetch_slot(tables[j], pos->hash[j]);
@@ -277,9 +300,16 @@ int bp_ngrams_count(bp_ngrams *g, int partition, const uint8_t *data,
     }
     for (; in_flight > 0 && rc == BP_OK; in_flight--) { /* drain, oldest first */
         pending_position *pos = &ring[(head - in_flight) % PIPELINE];
-        for (int j = 1; j <= pos->lengths && rc == BP_OK; j++)
+        for (int j = 3; j <= pos->lengths && rc == BP_OK; j++)
             rc = table_add(tables[j], pos->key[j], pos->hash[j], 1, j);
     }
+    for (uint64_t key = 0; key < DENSE_1 && rc == BP_OK; key++)
+        if (count1[key])
+            rc = table_add(tables[1], key, hash_key(key, 1), count1[key], 1);
+    for (uint64_t key = 0; key < DENSE_2 && rc == BP_OK && order >= 2; key++)
+        if (count2[key])
+            rc = table_add(tables[2], key, hash_key(key, 2), count2[key], 2);
+    free(dense);
     return rc;
 }
 
@@ -414,6 +444,27 @@ static double table_log(const bp_log_table *logs, uint64_t c)
     return lo < logs->num_large && logs->large_counts[lo] == c ? logs->large_logs[lo] : NAN;
 }
 
+/* Fills g->dense_logprob from the finished 1- and 2-gram tables of every
+ * partition (called once, when the last partition is finished). */
+static int build_dense(bp_ngrams *g)
+{
+    double *dense = malloc((DENSE_1 + DENSE_2) * sizeof *dense);
+    if (!dense)
+        return BP_ERR_NOMEM;
+    for (size_t i = 0; i < DENSE_1 + DENSE_2; i++)
+        dense[i] = -INFINITY;
+    for (int j = 1; j <= 2 && j <= g->order; j++) {
+        for (int p = 0; p < g->num_partitions; p++) {
+            const table *t = &g->tables[j][p];
+            for (size_t i = 0; i <= t->mask; i++)
+                if (!isnan(t->slots[i].value.logprob))
+                    dense[(j == 2 ? DENSE_1 : 0) + (t->slots[i].key & 0xFFFF)] = t->slots[i].value.logprob;
+        }
+    }
+    g->dense_logprob = dense;
+    return BP_OK;
+}
+
 int bp_ngrams_finish_partition(bp_ngrams *g, int partition, uint64_t min_count)
 {
     return bp_ngrams_finish_partition_logs(g, partition, min_count, NULL);
@@ -458,8 +509,13 @@ int bp_ngrams_finish_partition_logs(bp_ngrams *g, int partition, uint64_t min_co
         }
     }
     g->part_finished[p] = 1;
-    if (atomic_fetch_add(&g->num_finished, 1) + 1 == g->num_partitions)
+    if (atomic_fetch_add(&g->num_finished, 1) + 1 == g->num_partitions) {
+        /* The last one: every other partition's tables are final. */
+        int rc = build_dense(g);
+        if (rc != BP_OK)
+            return rc;
         g->finished = 1;
+    }
     return BP_OK;
 }
 
@@ -598,6 +654,10 @@ int bp_ngrams_view(int order, int num_partitions, const uint8_t part_of_byte[256
         for (int p = 0; p < num_partitions; p++)
             g->part_finished[p] = 1;
     }
+    if (build_dense(g) != BP_OK) {
+        bp_ngrams_free(g);
+        return BP_ERR_NOMEM;
+    }
     *out = g;
     return BP_OK;
 }
@@ -631,8 +691,9 @@ int bp_ngrams_emissions(const bp_ngrams *g, const uint8_t *text, size_t n, doubl
     if (!g || !g->finished || (n && (!text || !out)))
         return BP_ERR_INVALID;
     const int K = g->order;
+    const double *dense1 = g->dense_logprob, *dense2 = g->dense_logprob + DENSE_1;
     /* keys[i % PIPELINE][j]: the n-gram text[i-j .. i], hashed and prefetched
-     * PIPELINE positions before it is probed. */
+     * PIPELINE positions before it is probed (j >= 2: shorter ones are dense). */
     uint64_t keys[PIPELINE][BP_MAX_ORDER], hashes[PIPELINE][BP_MAX_ORDER];
     const table *tables[PIPELINE][BP_MAX_ORDER];
     for (size_t i = 0; i < n + PIPELINE; i++) {
@@ -643,7 +704,9 @@ int bp_ngrams_emissions(const bp_ngrams *g, const uint8_t *text, size_t n, doubl
             double *row = out + p * (size_t)K;
             int j = 0;
             for (; j < K && (size_t)j <= p; j++) {
-                row[j] = table_logprob(tables[r][j], keys[r][j], hashes[r][j]);
+                row[j] = j == 0 ? dense1[text[p]]
+                         : j == 1 ? dense2[keys[r][1]]
+                         : table_logprob(tables[r][j], keys[r][j], hashes[r][j]);
                 if (row[j] == -INFINITY)
                     break;
             }
@@ -656,6 +719,8 @@ int bp_ngrams_emissions(const bp_ngrams *g, const uint8_t *text, size_t n, doubl
             for (int j = 0; j < K && (size_t)j <= i; j++) {
                 key = (key << 8) | text[i - (size_t)j]; /* text[i-j] becomes the low (first) byte */
                 keys[r][j] = key;
+                if (j < 2)
+                    continue;
                 hashes[r][j] = hash_key(key, j + 1);
                 tables[r][j] = &g->tables[j + 1][partition_of(g, key)];
                 prefetch_slot(tables[r][j], hashes[r][j]);
