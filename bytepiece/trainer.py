@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor, wait
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -49,10 +50,47 @@ ALGORITHMS: Dict[str, Dict[str, int]] = {
 MIN_VOCAB_SIZE = 256 + NUM_SPECIAL
 
 
-def _join(futures: list) -> None:
-    """Wait for every future; re-raise the first error of a C pass."""
-    wait(futures)
-    for future in futures:
+#: Batches a worker of a pass may have waiting: enough that no worker idles
+#: while the others finish a batch or this thread prepares the next one.
+QUEUED_BATCHES = 4
+
+
+def _run_workers(pool: ThreadPoolExecutor, num_workers: int, jobs: Iterable[Sequence[Any]],
+                 work: Callable[..., None]) -> None:
+    """For each item of ``jobs`` (one argument tuple per worker), call
+    ``work(w, *job[w])`` on worker ``w``'s thread, each worker taking its jobs
+    in order. Workers run ahead of each other by up to
+    :data:`QUEUED_BATCHES` jobs, so no worker waits at the end of a batch for
+    the slowest one, and this thread prepares jobs meanwhile. Re-raises the
+    first error of a worker (after stopping them all)."""
+    queues: List["queue.Queue[Optional[Sequence[Any]]]"] = [queue.Queue(QUEUED_BATCHES) for _ in range(num_workers)]
+
+    def serve(w: int) -> None:
+        while (job := queues[w].get()) is not None:
+            work(w, *job)
+
+    workers = [pool.submit(serve, w) for w in range(num_workers)]
+
+    def hand(w: int, job: Optional[Sequence[Any]]) -> None:
+        while True:  # a worker that failed takes nothing more: its error is raised below
+            try:
+                queues[w].put(job, timeout=0.05)
+                return
+            except queue.Full:
+                if workers[w].done():
+                    return
+
+    try:
+        for job in jobs:
+            if any(f.done() for f in workers):
+                break  # a worker failed: stop feeding
+            for w in range(num_workers):
+                hand(w, job[w])
+    finally:
+        for w in range(num_workers):
+            hand(w, None)
+        wait(workers)
+    for future in workers:
         future.result()
 
 
@@ -155,17 +193,19 @@ class Trainer:
     def _count_ngrams(self, texts, pool, num_threads, batch_size, progress) -> "_training.NgramModel":
         lm = _training.NgramModel(self.order, min(num_threads, MAX_PARTITIONS))
         bar = progress_bar("Count n-grams", unit="B", enabled=progress)
-        pending: list = []
         docs = 0
         duplicates = DuplicateEstimate()
-        for data, offsets, n in self._batches(texts, batch_size, duplicates):
-            if docs == 0:  # spread the work of the threads by the first batch's bytes
-                lm.balance(np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256).astype(np.uint64))
-            _join(pending)  # the next batch was prepared while this one counted
-            pending = [pool.submit(lm.count, p, data, offsets) for p in range(lm.num_partitions)]
-            bar.update(len(data))
-            docs += n
-        _join(pending)
+
+        def jobs() -> Iterator[List[Tuple[bytes, np.ndarray]]]:
+            nonlocal docs
+            for data, offsets, n in self._batches(texts, batch_size, duplicates):
+                if docs == 0:  # spread the work of the threads by the first batch's bytes
+                    lm.balance(np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256).astype(np.uint64))
+                yield [(data, offsets)] * lm.num_partitions  # every partition reads the whole batch
+                bar.update(len(data))
+                docs += n
+
+        _run_workers(pool, lm.num_partitions, jobs(), lm.count)
         bar.close()
         self.stats["documents"] = docs
         self.stats["duplicate_documents"] = duplicates.fraction
@@ -180,19 +220,19 @@ class Trainer:
     def _count_pieces(self, texts, lm, pool, num_threads, batch_size, progress) -> Tuple[PackedPieces, np.ndarray]:
         counters = [_training.PieceCounter() for _ in range(num_threads)]
         bar = progress_bar("Count pieces", total=self.stats["bytes"], unit="B", enabled=progress)
-        pending: list = []
-        for data, offsets, _ in self._batches(texts, batch_size):
-            _join(pending)
-            # Contiguous runs of chunks with about the same number of bytes.
-            cuts = np.searchsorted(offsets, np.linspace(0, offsets[-1], num_threads + 1)[1:-1])
-            bounds = [0, *cuts.tolist(), len(offsets) - 1]
-            pending = [
-                pool.submit(_training.bnlm_count_pieces, lm, self.ensure_unicode, data,
-                            offsets[bounds[w]:bounds[w + 1] + 1], counters[w])
-                for w in range(num_threads)
-            ]
-            bar.update(len(data))
-        _join(pending)
+
+        def jobs() -> Iterator[List[Tuple[bytes, np.ndarray]]]:
+            for data, offsets, _ in self._batches(texts, batch_size):
+                # Contiguous runs of chunks with about the same number of bytes.
+                cuts = np.searchsorted(offsets, np.linspace(0, offsets[-1], num_threads + 1)[1:-1])
+                bounds = [0, *cuts.tolist(), len(offsets) - 1]
+                yield [(data, offsets[bounds[w]:bounds[w + 1] + 1]) for w in range(num_threads)]
+                bar.update(len(data))
+
+        def count(w: int, data: bytes, offsets: np.ndarray) -> None:
+            _training.bnlm_count_pieces(lm, self.ensure_unicode, data, offsets, counters[w])
+
+        _run_workers(pool, num_threads, jobs(), count)
         for other in counters[1:]:
             counters[0].merge(other)
         bar.close()

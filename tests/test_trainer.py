@@ -236,3 +236,36 @@ def test_heavy_duplication_is_reported_with_what_to_do():
         warnings.simplefilter("error")  # no warning without duplicates
         trainer.train(texts)
     assert trainer.stats["duplicate_documents"] == 0.0
+
+
+def test_workers_take_their_jobs_in_order_and_a_failure_stops_the_pass():
+    from concurrent.futures import ThreadPoolExecutor
+    from bytepiece.trainer import QUEUED_BATCHES, _run_workers
+
+    seen = {0: [], 1: []}
+    with ThreadPoolExecutor(2) as pool:
+        _run_workers(pool, 2, ([(k,), (-k,)] for k in range(50)), lambda w, x: seen[w].append(x))
+        assert seen == {0: list(range(50)), 1: [-k for k in range(50)]}
+
+        fed = []
+
+        def jobs():
+            for k in range(1000):
+                fed.append(k)
+                yield [(k,), (k,)]
+
+        def work(w, k):
+            if w == 1 and k == 3:
+                raise MemoryError("the C pass ran out of memory")
+
+        with pytest.raises(MemoryError, match="ran out of memory"):
+            _run_workers(pool, 2, jobs(), work)
+        # Feeding stopped soon after the failure instead of running through the corpus.
+        assert len(fed) < 3 + 2 * QUEUED_BATCHES + 5
+
+        def failing_jobs():
+            yield [(0,), (0,)]
+            raise TypeError("texts must yield str")
+
+        with pytest.raises(TypeError, match="must yield str"):
+            _run_workers(pool, 2, failing_jobs(), lambda w, k: None)
