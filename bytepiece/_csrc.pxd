@@ -17,6 +17,7 @@ cdef extern from "bp_rng.h":
 
 cdef extern from "bp_trie.h":
     ctypedef struct bp_piece_info:
+        double score
         int32_t id
         int32_t length
     ctypedef struct bp_trie:

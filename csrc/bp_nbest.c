@@ -62,7 +62,7 @@ int bp_nbest(const bp_trie *trie, const uint8_t *text, size_t len, size_t k,
             if (u->base & BP_TERMINAL) {
                 nbest_entry *to = lists + e * k;
                 for (size_t r = 0; r < from_count; r++) {
-                    nbest_entry x = {from[r].score + u->score, cursor.node, (int32_t)r};
+                    nbest_entry x = {from[r].score + trie->info[cursor.node].score, cursor.node, (int32_t)r};
                     if (!nbest_insert(to, &counts[e], k, x))
                         break; /* from[] is sorted: later ranks score no better */
                 }

@@ -58,6 +58,7 @@ static BP_ALWAYS_INLINE size_t segment_chunk(const bp_trie *trie, const uint8_t 
     double *score = ws->score, *mass = ws->mass;
     int32_t *back = ws->back;
     const size_t mask = ws->mask;
+    const bp_piece_info *info = trie->info;
     const bp_trie_cursor root = bp_trie_root(trie);
 
     score[0] = 0.0;
@@ -88,7 +89,7 @@ static BP_ALWAYS_INLINE size_t segment_chunk(const bp_trie *trie, const uint8_t 
                  * is -inf, which never wins. Branch-free: which candidate
                  * wins is a guess the CPU would often get wrong. */
                 const size_t slot = e & mask;
-                const double x = from + u->score, y = score[slot];
+                const double x = from + info[node].score, y = score[slot];
                 /* strict: the first (longest) of equals stays. Selected with a
                  * mask, as compilers turn a ternary back into a branch. */
                 const int32_t take = -(int32_t)(x > y), kept = back[e];
@@ -100,7 +101,7 @@ static BP_ALWAYS_INLINE size_t segment_chunk(const bp_trie *trie, const uint8_t 
                     /* Forward filtering with a weighted reservoir draw: after the
                      * candidates s' <= s, back[e] holds s' with probability
                      * exp(w(s') - logsumexp(w)). Z[e] is kept as (max m, mass). */
-                    const double w = from + alpha * u->score;
+                    const double w = from + alpha * info[node].score;
                     double m = score[slot], total = mass[slot], p;
                     if (w > m) {
                         total = total * exp(m - w) + 1.0;
@@ -117,7 +118,7 @@ static BP_ALWAYS_INLINE size_t segment_chunk(const bp_trie *trie, const uint8_t 
                     if (p >= 1.0 || bp_uniform(key, offset + e, e - s) < p)
                         back[e] = node;
                 } else { /* BP_MODE_SAMPLE_VITERBI */
-                    const double x = from + u->score, y = score[slot];
+                    const double x = from + info[node].score, y = score[slot];
                     int take = y == -INFINITY;
                     if (!take) {
                         const double p = 1.0 / (1.0 + exp(-alpha * (x - y)));
@@ -337,7 +338,7 @@ int bp_sampling_weights(const bp_trie *trie, double alpha, double *out)
     for (size_t u = 0; u < trie->num_units; u++) {
         out[u] = 0.0;
         if (trie->units[u].check >= 0 && (trie->units[u].base & BP_TERMINAL)) {
-            const double x = alpha * trie->units[u].score;
+            const double x = alpha * trie->info[u].score;
             if (!(fabs(x) <= BP_LINEAR_MAX_EXPONENT))
                 rc = BP_ERR_TOO_LARGE;
             out[u] = exp(x);
@@ -444,7 +445,7 @@ int bp_alternative_lengths(const bp_trie *trie, const uint8_t *data, const int64
                     break;
                 e++;
                 if ((u->base & BP_TERMINAL) && !(s == 0 && e == n)) {
-                    const double x = score[s] + u->score;
+                    const double x = score[s] + trie->info[cursor.node].score;
                     if (x > score[e]) { /* strict: the longest of equals stays, as in segment_chunk */
                         score[e] = x;
                         tokens[e] = tokens[s] + 1;

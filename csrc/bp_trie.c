@@ -66,7 +66,7 @@ static int builder_reserve(builder *b, size_t need)
     for (size_t p = b->capacity; p < cap; p++) {
         units[p].base = 0;
         units[p].check = -1;
-        units[p].score = -INFINITY; /* no piece ends here (see bp_unit) */
+        info[p].score = -INFINITY; /* no piece ends here (see bp_piece_info) */
         info[p].id = -1;
         info[p].length = 0;
         next_free[p] = (uint32_t)p;
@@ -207,7 +207,7 @@ static int place_nodes(builder *b, const key_ref *keys, size_t n, size_t total_b
         if (keys[lo].length == cur.depth) { /* a piece ends here (sorted: first) */
             const key_ref *k = &keys[lo];
             b->units[cur.node].base |= BP_TERMINAL;
-            b->units[cur.node].score = scores[k->index];
+            b->info[cur.node].score = scores[k->index];
             b->info[cur.node].id = ids[k->index];
             b->info[cur.node].length = (int32_t)k->length;
             lo++;

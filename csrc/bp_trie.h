@@ -5,13 +5,14 @@
  * so a step must cost one cache line and no bounds check):
  *   - node 0 is the root; the child of node n on byte c is t = base(n) + c,
  *     valid iff units[t].check == n;
- *   - a unit is 16 bytes and carries the score of the piece that ends at the
- *     node, so on the common path (most steps end a piece) one load gives
- *     the transition check, the end-of-piece flag and the score;
+ *   - a unit is 8 bytes: the transition check and the end-of-piece flag,
+ *     all that the chain of dependent loads of a walk reads, so the units
+ *     of a 32k vocabulary (~100k) fit a core's L2 cache;
  *   - the array is padded so that base(n) + 255 is always in range: a walk
  *     never needs a bounds check, whatever bytes it reads;
- *   - what only backtracking needs (token id, piece length) lives in a
- *     parallel array, out of the hot cache lines.
+ *   - the piece ending at a node (score, token id, length) lives in a
+ *     parallel array: the score load of a step is off the walk's chain, so
+ *     its latency overlaps the next step.
  * The trie is immutable once built; any number of threads may read it.
  */
 #ifndef BP_TRIE_H
@@ -24,11 +25,11 @@
 typedef struct {
     uint32_t base;  /* BP_TERMINAL flag | offset of the children */
     int32_t check;  /* parent node, or -1 for a free unit */
-    double score;   /* score of the piece ending here; -inf where none ends */
 } bp_unit;
 
 typedef struct {
-    int32_t id;     /* token id of the piece ending at this node */
+    double score;   /* score of the piece ending at this node; -inf where none ends */
+    int32_t id;     /* its token id */
     int32_t length; /* its length in bytes (= depth of the node) */
 } bp_piece_info;
 
