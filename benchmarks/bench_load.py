@@ -41,7 +41,8 @@ def main():
             times.append(time.perf_counter() - start)
     print(f"{len(counts)} pieces, {size / 1e6:.1f} MB JSON: load {min(times):.3f} s "
           f"(best of {args.repeat}; median {sorted(times)[len(times) // 2]:.3f} s), "
-          f"trie {tok.model.segmenter().num_units} units = {tok.model.segmenter().num_units * 16 / 1e6:.2f} MB")
+          f"trie {tok.model.segmenter().num_units} units = {tok.model.segmenter().num_units * 24 / 1e6:.2f} MB "
+          "(8-byte units, 16-byte piece info)")
 
 
 if __name__ == "__main__":

@@ -287,8 +287,12 @@ def piece_scores(counts: Union[Sequence[int], np.ndarray]) -> np.ndarray:
     (more than 308 digits) take ``math.log`` of the integers.
     """
     if isinstance(counts, np.ndarray) and counts.dtype.kind in "iu":
-        values = counts.tolist()
         logs = np.log(counts)
+        if len(counts) and counts.min() >= 0 and int(counts.max()) <= _INT64_MAX // len(counts):
+            # No partial sum can overflow int64: numpy's sum is the exact
+            # total, without a Python int per count.
+            return logs - np.log(float(int(counts.sum(dtype=np.int64))))
+        values = counts.tolist()
     else:
         values = [int(c) for c in counts]
         logs = None

@@ -199,6 +199,13 @@ def test_ordinary_scores_are_063s_bit_for_bit(tok40k):
     assert np.array_equal(scores, piece_scores(np.array(counts, dtype=np.uint64)))
 
 
+@pytest.mark.parametrize("count", [2**60 - 1, 2**61 - 1, 2**61, 2**62])
+def test_scores_of_large_array_counts_equal_063s_on_both_sides_of_the_int64_sum(count):
+    # Four counts whose int64 sum fits (up to 2**61 - 1 each), and beyond.
+    counts = np.array([count, count - 12345, 3, count // 7], dtype=np.uint64)
+    assert np.array_equal(piece_scores(counts), scores_as_063(counts.tolist()))
+
+
 def test_counts_between_2_63_and_2_64_score_as_063_did():
     rng = np.random.default_rng(5)
     extra = {bytes([97, b]): int(c) for b, c in enumerate(rng.integers(2**50, 2**57, 40))}
