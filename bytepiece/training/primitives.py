@@ -198,28 +198,32 @@ def chunk_batches(texts: Iterable[TextLike], isolate_digits: bool, batch_documen
     for text in texts:
         if not isinstance(text, (str, bytes)):
             raise TypeError(f"texts must yield str (or bytes), got {type(text).__name__}")
-        if duplicates is not None:
-            duplicates.add(text)
         batch.append(text)
         if len(batch) == batch_documents:
-            yield cut(batch), len(batch)
+            yield cut(batch, duplicates), len(batch)
             batch = []
     if batch:
-        yield cut(batch), len(batch)
+        yield cut(batch, duplicates), len(batch)
 
 
-def _cut_by_regex(texts: Sequence[TextLike]) -> PackedPieces:
+def _cut_by_regex(texts: Sequence[TextLike], duplicates: Optional[DuplicateEstimate]) -> PackedPieces:
     chunks: List[bytes] = []
     for text in texts:
+        if duplicates is not None:
+            duplicates.add(text)
         chunks += split_chunks(text, TRAINING_CHUNK_CHARS, isolate_digits=True)
     return pack_pieces(chunks)
 
 
-def _cut_in_c(texts: Sequence[TextLike]) -> PackedPieces:
+def _cut_in_c(texts: Sequence[TextLike], duplicates: Optional[DuplicateEstimate]) -> PackedPieces:
     """split_chunks(text, TRAINING_CHUNK_CHARS) of each text, packed, with
     no Python object per chunk: NFC and UTF-8 per document, the cuts in C
-    (counting characters for str, bytes for bytes, as the patterns do)."""
+    (counting characters for str, bytes for bytes, as the patterns do).
+    Each document's UTF-8 is noted in ``duplicates`` (no second encoding)."""
     encoded = [to_utf8(text) for text in texts]
+    if duplicates is not None:
+        for data in encoded:
+            duplicates.add(data)
     packed = pack_pieces(encoded)
     count_characters = np.fromiter((isinstance(t, str) for t in texts), dtype=np.uint8, count=len(texts))
     offsets = _training.training_chunk_offsets(packed.data, packed.offsets, count_characters,
