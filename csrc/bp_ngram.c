@@ -17,7 +17,13 @@ typedef struct {
     } value;
 } slot;
 
-/* Open addressing, linear probing, load factor at most 1/2. */
+/* Open addressing, linear probing. While counting the load factor is at
+ * most 3/4: these tables are the trainer's peak memory, and a probe's
+ * neighbours share its cache line (4 slots), so fuller tables cost little
+ * time (dev corpus, order 6: peak 318 -> 259 MB, time unchanged). A
+ * finished table is rebuilt at most half full (prune_table): the second
+ * pass looks up n-grams that are mostly absent, and a miss probes to the
+ * next free slot. */
 typedef struct {
     slot *slots;
     size_t mask; /* capacity - 1, a power of two */
@@ -134,7 +140,7 @@ static inline int table_add(table *t, uint64_t key, uint64_t h, uint64_t count, 
     }
     s->key = key;
     s->value.count = count;
-    if (++t->size * 2 > t->mask + 1)
+    if (++t->size * 4 > (t->mask + 1) * 3)
         return table_resize(t, (t->mask + 1) * 2, length);
     return BP_OK;
 }
