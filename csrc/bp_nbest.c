@@ -59,7 +59,7 @@ int bp_nbest(const bp_trie *trie, const uint8_t *text, size_t len, size_t k,
             if (!u)
                 break;
             e++;
-            if (u->base & BP_TERMINAL) {
+            if (bp_trie_is_piece(trie, cursor.node)) {
                 nbest_entry *to = lists + e * k;
                 for (size_t r = 0; r < from_count; r++) {
                     nbest_entry x = {from[r].score + trie->info[cursor.node].score, cursor.node, (int32_t)r};

@@ -95,7 +95,7 @@ static BP_ALWAYS_INLINE size_t segment_chunk(const bp_trie *trie, const uint8_t 
                 const int32_t take = -(int32_t)(x > y), kept = back[e];
                 score[slot] = x > y ? x : y;
                 back[e] = (node & take) | (kept & ~take);
-            } else if (u->base & BP_TERMINAL) {
+            } else if (bp_trie_is_piece(trie, node)) {
                 const size_t slot = e & mask;
                 if (mode == BP_MODE_SAMPLE_PERFECT) {
                     /* Forward filtering with a weighted reservoir draw: after the
@@ -337,7 +337,7 @@ int bp_sampling_weights(const bp_trie *trie, double alpha, double *out)
     int rc = BP_OK;
     for (size_t u = 0; u < trie->num_units; u++) {
         out[u] = 0.0;
-        if (trie->units[u].check >= 0 && (trie->units[u].base & BP_TERMINAL)) {
+        if (trie->units[u].check >= 0 && bp_trie_is_piece(trie, (int32_t)u)) {
             const double x = alpha * trie->info[u].score;
             if (!(fabs(x) <= BP_LINEAR_MAX_EXPONENT))
                 rc = BP_ERR_TOO_LARGE;
@@ -444,7 +444,7 @@ int bp_alternative_lengths(const bp_trie *trie, const uint8_t *data, const int64
                 if (!u)
                     break;
                 e++;
-                if ((u->base & BP_TERMINAL) && !(s == 0 && e == n)) {
+                if (bp_trie_is_piece(trie, cursor.node) && !(s == 0 && e == n)) {
                     const double x = score[s] + trie->info[cursor.node].score;
                     if (x > score[e]) { /* strict: the longest of equals stays, as in segment_chunk */
                         score[e] = x;

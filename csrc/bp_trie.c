@@ -49,7 +49,7 @@ static int builder_reserve(builder *b, size_t need)
         cap = need;
     if (cap < 1024)
         cap = 1024;
-    if (cap > (size_t)BP_BASE_MASK + 257)
+    if (cap > (size_t)BP_MAX_BASE + 257)
         return BP_ERR_TOO_LARGE;
     bp_unit *units = realloc(b->units, cap * sizeof *units);
     if (!units)
@@ -206,7 +206,6 @@ static int place_nodes(builder *b, const key_ref *keys, size_t n, size_t total_b
         uint32_t lo = cur.lo;
         if (keys[lo].length == cur.depth) { /* a piece ends here (sorted: first) */
             const key_ref *k = &keys[lo];
-            b->units[cur.node].base |= BP_TERMINAL;
             b->info[cur.node].score = scores[k->index];
             b->info[cur.node].id = ids[k->index];
             b->info[cur.node].length = (int32_t)k->length;
@@ -233,7 +232,7 @@ static int place_nodes(builder *b, const key_ref *keys, size_t n, size_t total_b
         if (base > *max_base)
             *max_base = base;
         /* find_base may have moved the arrays: index them afresh. */
-        b->units[cur.node].base |= base;
+        b->units[cur.node].base = base;
         for (int k = 0; k < num_labels; k++) {
             uint32_t t = base + labels[k];
             b->units[t].check = cur.node;

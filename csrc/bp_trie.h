@@ -5,14 +5,15 @@
  * so a step must cost one cache line and no bounds check):
  *   - node 0 is the root; the child of node n on byte c is t = base(n) + c,
  *     valid iff units[t].check == n;
- *   - a unit is 8 bytes: the transition check and the end-of-piece flag,
- *     all that the chain of dependent loads of a walk reads, so the units
- *     of a 32k vocabulary (~100k) fit a core's L2 cache;
+ *   - a unit is 8 bytes, the children's base and the transition check:
+ *     all that the chain of dependent loads of a walk reads (no flag bits
+ *     to mask off on it), so the units of a 32k vocabulary (~100k) fit a
+ *     core's L2 cache;
  *   - the array is padded so that base(n) + 255 is always in range: a walk
  *     never needs a bounds check, whatever bytes it reads;
- *   - the piece ending at a node (score, token id, length) lives in a
- *     parallel array: the score load of a step is off the walk's chain, so
- *     its latency overlaps the next step.
+ *   - the piece ending at a node (score, token id, length; length 0 where
+ *     none ends) lives in a parallel array: the score load of a step is off
+ *     the walk's chain, so its latency overlaps the next step.
  * The trie is immutable once built; any number of threads may read it.
  */
 #ifndef BP_TRIE_H
@@ -20,10 +21,10 @@
 
 #include "bp_common.h"
 
-#define BP_TERMINAL 0x80000000u
-#define BP_BASE_MASK 0x7fffffffu
+/* The largest base (node indices are int32). */
+#define BP_MAX_BASE 0x7fffffffu
 typedef struct {
-    uint32_t base;  /* BP_TERMINAL flag | offset of the children */
+    uint32_t base;  /* offset of the children: nothing to mask on a walk's chain of loads */
     int32_t check;  /* parent node, or -1 for a free unit */
 } bp_unit;
 
@@ -69,13 +70,16 @@ typedef struct {
 /* A cursor at the root. */
 static inline bp_trie_cursor bp_trie_root(const bp_trie *trie)
 {
-    bp_trie_cursor cursor = {0, trie->units[0].base & BP_BASE_MASK};
+    bp_trie_cursor cursor = {0, trie->units[0].base};
     return cursor;
 }
 
-/* Moves the cursor down by byte c and returns the unit reached (its
- * BP_TERMINAL flag and score say whether a piece ends there), or NULL if
- * the node has no child c (the cursor is then unchanged). O(1). */
+/* 1 iff a piece ends at `node` (then info[node] holds its score, id and length). */
+static inline int bp_trie_is_piece(const bp_trie *trie, int32_t node) { return trie->info[node].length > 0; }
+
+/* Moves the cursor down by byte c and returns the unit reached (whether a
+ * piece ends there: bp_trie_is_piece of the cursor's node), or NULL if the
+ * node has no child c (the cursor is then unchanged). O(1). */
 static inline const bp_unit *bp_trie_step(const bp_trie *trie, bp_trie_cursor *cursor, uint8_t c)
 {
     const uint32_t t = cursor->base + c;
@@ -83,14 +87,14 @@ static inline const bp_unit *bp_trie_step(const bp_trie *trie, bp_trie_cursor *c
     if (u->check != cursor->node)
         return NULL;
     cursor->node = (int32_t)t;
-    cursor->base = u->base & BP_BASE_MASK;
+    cursor->base = u->base;
     return u;
 }
 
 /* The node reached from `node` by byte c, or -1 if there is none. O(1). */
 static inline int32_t bp_trie_child(const bp_trie *trie, int32_t node, uint8_t c)
 {
-    bp_trie_cursor cursor = {node, trie->units[node].base & BP_BASE_MASK};
+    bp_trie_cursor cursor = {node, trie->units[node].base};
     return bp_trie_step(trie, &cursor, c) ? cursor.node : -1;
 }
 

@@ -42,7 +42,7 @@ static void test_every_piece_is_found_with_its_score_and_id(void)
         CHECK(u != NULL);
         if (!u)
             continue;
-        CHECK(u->base & BP_TERMINAL);
+        CHECK(bp_trie_is_piece(trie, node));
         CHECK(trie->info[node].score == v.scores[i]);
         CHECK_EQ(trie->info[node].id, v.ids[i]);
         CHECK_EQ(trie->info[node].length, len);
@@ -50,7 +50,7 @@ static void test_every_piece_is_found_with_its_score_and_id(void)
     }
     int32_t node = -1;
     const bp_unit *xy = walk(trie, "xy", 2, &node);
-    CHECK(xy != NULL && !(xy->base & BP_TERMINAL)); /* a prefix, not a piece */
+    CHECK(xy != NULL && !bp_trie_is_piece(trie, node)); /* a prefix, not a piece */
     CHECK(walk(trie, "abd", 3, &node) == NULL);
     CHECK(walk(trie, "abcd", 4, &node) == NULL);
     CHECK(walk(trie, "\0\0\0", 3, &node) == NULL);
@@ -152,7 +152,7 @@ static void test_many_pieces(void)
             int32_t node = -1;
             size_t len = (size_t)(v.offsets[i + 1] - v.offsets[i]);
             const bp_unit *u = walk(trie, (const char *)v.bytes + v.offsets[i], len, &node);
-            wrong += !u || !(u->base & BP_TERMINAL) || trie->info[node].score != v.scores[i] || trie->info[node].id != v.ids[i] ||
+            wrong += !u || !bp_trie_is_piece(trie, node) || trie->info[node].score != v.scores[i] || trie->info[node].id != v.ids[i] ||
                      trie->info[node].length != (int32_t)len;
         }
         CHECK_EQ(wrong, 0);
