@@ -56,6 +56,9 @@ struct bp_ngrams {
  * bp_ngrams_count, of the log-probabilities once finished. */
 #define DENSE_1 256u
 #define DENSE_2 65536u
+/* Bytes of a bp_ngrams_count call from which its 1- and 2-grams are counted
+ * in the dense arrays (their making and scanning cost ~50 us). */
+#define DENSE_MIN_BYTES 65536
 
 static inline uint64_t hash_key(uint64_t key, int length)
 {
@@ -260,11 +263,14 @@ int bp_ngrams_count(bp_ngrams *g, int partition, const uint8_t *data,
             return BP_ERR_INVALID;
     /* 1- and 2-grams are counted in dense arrays indexed by their bytes
      * (no hashing: they are a third of the work and always cached), and
-     * added to their tables once at the end. */
-    uint64_t *dense = calloc(DENSE_1 + DENSE_2, sizeof *dense);
-    if (!dense)
+     * added to their tables once at the end; for a small input, making and
+     * scanning the arrays would cost more than hashing them. */
+    const int use_dense = num_chunks > 0 && offsets[num_chunks] - offsets[0] >= DENSE_MIN_BYTES;
+    const int first_hashed = use_dense ? 3 : 1; /* the shortest n-gram that goes through the tables */
+    uint64_t *dense = use_dense ? calloc(DENSE_1 + DENSE_2, sizeof *dense) : NULL;
+    if (use_dense && !dense)
         return BP_ERR_NOMEM;
-    uint64_t *count1 = dense, *count2 = dense + DENSE_1;
+    uint64_t *count1 = dense, *count2 = use_dense ? dense + DENSE_1 : NULL;
     g->started = 1;
     const int order = g->order;
     table *tables[BP_MAX_ORDER + 1];
@@ -280,20 +286,22 @@ int bp_ngrams_count(bp_ngrams *g, int partition, const uint8_t *data,
             if (g->part_of_byte[data[i]] != partition)
                 continue;
             int avail = b - i < order ? (int)(b - i) : order;
-            count1[data[i]]++;
-            if (avail >= 2)
-                count2[data[i] | (unsigned)data[i + 1] << 8]++;
-            if (avail < 3)
-                continue;
+            if (use_dense) {
+                count1[data[i]]++;
+                if (avail >= 2)
+                    count2[data[i] | (unsigned)data[i + 1] << 8]++;
+                if (avail < 3)
+                    continue;
+            }
             pending_position *pos = &ring[head % PIPELINE];
             if (in_flight == PIPELINE) { /* the slot holds the oldest position: insert it */
-                for (int j = 3; j <= pos->lengths && rc == BP_OK; j++)
+                for (int j = first_hashed; j <= pos->lengths && rc == BP_OK; j++)
                     rc = table_add(tables[j], pos->key[j], pos->hash[j], 1, j);
                 in_flight--;
             }
             uint64_t window = pack(data + i, avail);
             pos->lengths = avail;
-            for (int j = 3; j <= avail; j++) {
+            for (int j = first_hashed; j <= avail; j++) {
                 pos->key[j] = j == 8 ? window : window & ((1ULL << (8 * j)) - 1);
                 pos->hash[j] = hash_key(pos->key[j], j);
                 prefetch_slot(tables[j], pos->hash[j]);
@@ -306,13 +314,13 @@ int bp_ngrams_count(bp_ngrams *g, int partition, const uint8_t *data,
     }
     for (; in_flight > 0 && rc == BP_OK; in_flight--) { /* drain, oldest first */
         pending_position *pos = &ring[(head - in_flight) % PIPELINE];
-        for (int j = 3; j <= pos->lengths && rc == BP_OK; j++)
+        for (int j = first_hashed; j <= pos->lengths && rc == BP_OK; j++)
             rc = table_add(tables[j], pos->key[j], pos->hash[j], 1, j);
     }
-    for (uint64_t key = 0; key < DENSE_1 && rc == BP_OK; key++)
+    for (uint64_t key = 0; key < DENSE_1 && rc == BP_OK && use_dense; key++)
         if (count1[key])
             rc = table_add(tables[1], key, hash_key(key, 1), count1[key], 1);
-    for (uint64_t key = 0; key < DENSE_2 && rc == BP_OK && order >= 2; key++)
+    for (uint64_t key = 0; key < DENSE_2 && rc == BP_OK && use_dense && order >= 2; key++)
         if (count2[key])
             rc = table_add(tables[2], key, hash_key(key, 2), count2[key], 2);
     free(dense);

@@ -471,6 +471,65 @@ static void test_lifecycle_errors(void)
     bp_ngrams_free(NULL); /* a no-op */
 }
 
+/* A call of 64 KB or more counts its 1- and 2-grams in dense arrays, a
+ * smaller one hashes them: the counts are the same either way, in every
+ * partition, chunk boundaries and 2-byte chunks included. */
+static void test_large_and_small_calls_count_alike(void)
+{
+    enum { LEN = 200000, PIECE = 1000, ORDER = 4, PARTS = 2 };
+    uint8_t *text = malloc(LEN);
+    int64_t *whole = malloc((LEN / 2 + 1) * sizeof *whole);
+    if (!text || !whole) {
+        free(text);
+        free(whole);
+        CHECK(0);
+        return;
+    }
+    uint64_t state = 0x9E3779B97F4A7C15ULL;
+    for (size_t i = 0; i < LEN; i++) {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        text[i] = (uint8_t)("abcdefgh\xe4\xb8\x80\n"[(state >> 33) % 12]);
+    }
+    /* Chunks of 2..7 bytes, one of them of 2 (the dense path's edge). */
+    size_t chunks = 0;
+    whole[0] = 0;
+    for (int64_t at = 0; at < LEN;) {
+        int64_t next = at + 2 + (int64_t)(chunks % 6);
+        at = next < LEN ? next : LEN;
+        whole[++chunks] = at;
+    }
+    bp_ngrams *big = NULL, *small = NULL;
+    CHECK_EQ(bp_ngrams_new(ORDER, PARTS, &big), BP_OK);
+    CHECK_EQ(bp_ngrams_new(ORDER, PARTS, &small), BP_OK);
+    if (big && small) {
+        for (int p = 0; p < PARTS; p++) {
+            CHECK_EQ(bp_ngrams_count(big, p, text, whole, chunks), BP_OK); /* one call of 200 KB */
+            size_t k = 0;
+            while (k < chunks) { /* calls of about PIECE bytes each */
+                size_t end = k;
+                while (end < chunks && whole[end + 1] - whole[k] <= PIECE)
+                    end++;
+                if (end == k)
+                    end = k + 1;
+                CHECK_EQ(bp_ngrams_count(small, p, text, whole + k, end - k), BP_OK);
+                k = end;
+            }
+        }
+        for (int j = 1; j <= ORDER; j++)
+            CHECK_EQ(bp_ngrams_size(big, j), bp_ngrams_size(small, j));
+        size_t differ = 0;
+        for (size_t i = 0; i + ORDER <= LEN; i += 7)
+            for (int j = 1; j <= ORDER; j++)
+                differ += bp_ngrams_get_count(big, text + i, j) != bp_ngrams_get_count(small, text + i, j);
+        CHECK_EQ(differ, 0);
+        CHECK(bp_ngrams_get_count(big, U8("ab"), 2) > 0);
+    }
+    bp_ngrams_free(big);
+    bp_ngrams_free(small);
+    free(text);
+    free(whole);
+}
+
 int main(void)
 {
     RUN(test_counts_of_a_small_text);
@@ -483,6 +542,7 @@ int main(void)
     RUN(test_emissions_follow_the_rule_on_a_long_text);
     RUN(test_partitions_and_balance_never_change_the_counts);
     RUN(test_many_distinct_ngrams);
+    RUN(test_large_and_small_calls_count_alike);
     RUN(test_lifecycle_errors);
     return bp_test_report("ngram");
 }
