@@ -33,6 +33,19 @@ size_t bp_grow_capacity(size_t current, size_t need, size_t initial)
     return cap;
 }
 
+int bp_resize_array(void **array, size_t count, size_t unit)
+{
+    if (!array || count == 0 || unit == 0)
+        return BP_ERR_INVALID;
+    if (count > SIZE_MAX / unit)
+        return BP_ERR_NOMEM;
+    void *resized = realloc(*array, count * unit);
+    if (!resized)
+        return BP_ERR_NOMEM;
+    *array = resized;
+    return BP_OK;
+}
+
 void *bp_table_alloc(size_t bytes)
 {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)

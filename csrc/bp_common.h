@@ -61,6 +61,13 @@ static inline int bp_is_utf8_continuation(uint8_t b) { return (b & 0xC0) == 0x80
  * that would overflow size_t (the caller reports BP_ERR_NOMEM). O(log need). */
 size_t bp_grow_capacity(size_t current, size_t need, size_t initial);
 
+/* Resizes the array *array (malloc'd, or NULL) to `count` items of `unit`
+ * bytes with realloc. On success *array is the resized block; on failure it
+ * is left as it was, still the caller's to free: BP_ERR_NOMEM (also when
+ * count * unit overflows size_t), BP_ERR_INVALID (count or unit 0, or array
+ * NULL). O(count). */
+int bp_resize_array(void **array, size_t count, size_t unit);
+
 /* `bytes` zeroed bytes for a large, randomly accessed table (caller frees
  * with free()), or NULL when out of memory. Where the system offers it
  * (Linux), a table of at least BP_HUGE_PAGE bytes is aligned to it and

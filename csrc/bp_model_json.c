@@ -192,27 +192,20 @@ static int reserve(bp_model_entries *e, size_t *entry_cap, size_t *byte_cap, siz
 {
     if (e->num_pieces + 2 > *entry_cap) {
         size_t cap = bp_grow_capacity(*entry_cap, e->num_pieces + 2, 1024);
-        if (!cap || cap > SIZE_MAX / sizeof(int64_t))
-            return BP_ERR_NOMEM;
-        int64_t *offsets = realloc(e->offsets, cap * sizeof *offsets);
-        if (offsets)
-            e->offsets = offsets;
-        int64_t *ids = realloc(e->ids, cap * sizeof *ids);
-        if (ids)
-            e->ids = ids;
-        int64_t *counts = realloc(e->counts, cap * sizeof *counts);
-        if (counts)
-            e->counts = counts;
-        if (!offsets || !ids || !counts)
-            return BP_ERR_NOMEM;
+        int rc = cap ? bp_resize_array((void **)&e->offsets, cap, sizeof *e->offsets) : BP_ERR_NOMEM;
+        if (rc == BP_OK)
+            rc = bp_resize_array((void **)&e->ids, cap, sizeof *e->ids);
+        if (rc == BP_OK)
+            rc = bp_resize_array((void **)&e->counts, cap, sizeof *e->counts);
+        if (rc != BP_OK)
+            return rc;
         *entry_cap = cap;
     }
     if (used_bytes + piece_bytes > *byte_cap) {
         size_t cap = bp_grow_capacity(*byte_cap, used_bytes + piece_bytes, 1 << 16);
-        uint8_t *bytes = cap ? realloc(e->bytes, cap) : NULL;
-        if (!bytes)
-            return BP_ERR_NOMEM;
-        e->bytes = bytes;
+        int rc = cap ? bp_resize_array((void **)&e->bytes, cap, 1) : BP_ERR_NOMEM;
+        if (rc != BP_OK)
+            return rc;
         *byte_cap = cap;
     }
     return BP_OK;

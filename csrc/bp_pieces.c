@@ -92,14 +92,10 @@ static int reserve(void **buffer, size_t *capacity, size_t need, size_t unit)
     if (need <= *capacity)
         return BP_OK;
     size_t cap = bp_grow_capacity(*capacity, need, 256);
-    if (cap == 0 || cap > SIZE_MAX / unit)
-        return BP_ERR_NOMEM;
-    void *grown = realloc(*buffer, cap * unit);
-    if (!grown)
-        return BP_ERR_NOMEM;
-    *buffer = grown;
-    *capacity = cap;
-    return BP_OK;
+    int rc = cap ? bp_resize_array(buffer, cap, unit) : BP_ERR_NOMEM;
+    if (rc == BP_OK)
+        *capacity = cap;
+    return rc;
 }
 
 int bp_piece_counts_add(bp_piece_counts *c, const uint8_t *piece, size_t length, uint64_t count)

@@ -51,18 +51,16 @@ static int builder_reserve(builder *b, size_t need)
         cap = 1024;
     if (cap > (size_t)BP_MAX_BASE + 257)
         return BP_ERR_TOO_LARGE;
-    bp_unit *units = realloc(b->units, cap * sizeof *units);
-    if (!units)
-        return BP_ERR_NOMEM;
-    b->units = units;
-    bp_piece_info *info = realloc(b->info, cap * sizeof *info);
-    if (!info)
-        return BP_ERR_NOMEM;
-    b->info = info;
-    uint32_t *next_free = realloc(b->next_free, (cap + 1) * sizeof *next_free);
-    if (!next_free)
-        return BP_ERR_NOMEM;
-    b->next_free = next_free;
+    int rc = bp_resize_array((void **)&b->units, cap, sizeof *b->units);
+    if (rc == BP_OK)
+        rc = bp_resize_array((void **)&b->info, cap, sizeof *b->info);
+    if (rc == BP_OK)
+        rc = bp_resize_array((void **)&b->next_free, cap + 1, sizeof *b->next_free);
+    if (rc != BP_OK)
+        return rc;
+    bp_unit *units = b->units;
+    bp_piece_info *info = b->info;
+    uint32_t *next_free = b->next_free;
     for (size_t p = b->capacity; p < cap; p++) {
         units[p].base = 0;
         units[p].check = -1;
@@ -251,15 +249,12 @@ static int shrink_into_trie(builder *b, size_t num_units, size_t num_pieces, uin
     bp_trie *trie = malloc(sizeof *trie);
     if (!trie)
         return BP_ERR_NOMEM;
-    bp_unit *units = realloc(b->units, num_units * sizeof *units);
-    if (units)
-        b->units = units;
-    bp_piece_info *info = realloc(b->info, num_units * sizeof *info);
-    if (info)
-        b->info = info;
-    if (!units || !info) {
+    int rc = bp_resize_array((void **)&b->units, num_units, sizeof *b->units);
+    if (rc == BP_OK)
+        rc = bp_resize_array((void **)&b->info, num_units, sizeof *b->info);
+    if (rc != BP_OK) {
         free(trie);
-        return BP_ERR_NOMEM;
+        return rc;
     }
     *trie = (bp_trie){b->units, b->info, num_units, num_pieces, max_len};
     b->units = NULL;

@@ -1,5 +1,5 @@
 /* Unit tests of bp_common.h: error codes, special ids, limits,
- * bp_grow_capacity, bp_strerror and bp_table_alloc. */
+ * bp_grow_capacity, bp_strerror, bp_resize_array and bp_table_alloc. */
 #include "bp_common.h"
 #include "bp_rng.h"
 #include "bp_test.h"
@@ -86,6 +86,28 @@ static void test_grow_capacity_overflow_returns_zero(void)
     }
 }
 
+/* Growing keeps the items; a failed or refused resize leaves the array as it was. */
+static void test_resize_array_keeps_items_and_fails_cleanly(void)
+{
+    int32_t *items = NULL;
+    CHECK_EQ(bp_resize_array((void **)&items, 4, sizeof *items), BP_OK);
+    CHECK(items != NULL);
+    if (!items)
+        return;
+    for (int i = 0; i < 4; i++)
+        items[i] = 10 * i;
+    CHECK_EQ(bp_resize_array((void **)&items, 1000, sizeof *items), BP_OK);
+    CHECK(items[0] == 0 && items[3] == 30);
+    int32_t *before = items;
+    CHECK_EQ(bp_resize_array((void **)&items, SIZE_MAX / 2, sizeof *items), BP_ERR_NOMEM); /* overflows */
+    CHECK(items == before && items[3] == 30);
+    CHECK_EQ(bp_resize_array((void **)&items, 0, sizeof *items), BP_ERR_INVALID);
+    CHECK_EQ(bp_resize_array((void **)&items, 4, 0), BP_ERR_INVALID);
+    CHECK_EQ(bp_resize_array(NULL, 4, 1), BP_ERR_INVALID);
+    CHECK(items == before);
+    free(items);
+}
+
 /* Zeroed and writable at every size, freed with free(); a large table on
  * Linux starts on a huge-page boundary (what makes madvise apply to all of it). */
 static void test_table_alloc_is_zeroed_writable_and_freeable(void)
@@ -123,6 +145,7 @@ int main(void)
     RUN(test_strerror_describes_every_code);
     RUN(test_grow_capacity_doubles_from_initial);
     RUN(test_grow_capacity_overflow_returns_zero);
+    RUN(test_resize_array_keeps_items_and_fails_cleanly);
     RUN(test_table_alloc_is_zeroed_writable_and_freeable);
     return bp_test_report("common");
 }
