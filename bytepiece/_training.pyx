@@ -259,6 +259,15 @@ cdef class NgramModel:
         return bp_ngrams_memory(self.ngrams)
 
 
+cdef const uint8_t *_packed_bytes(bytes data, const int64_t[::1] offsets, size_t n, str per) except NULL:
+    """The bytes of n packed texts data[offsets[k]:offsets[k+1]], after checking
+    that offsets has one entry more than ``per`` (n of them) and lies within data."""
+    if offsets.shape[0] != <Py_ssize_t>n + 1:
+        raise ValueError(f"offsets must have one entry more than {per}")
+    check_within(data, offsets)
+    return <const uint8_t *>PyBytes_AS_STRING(data)
+
+
 cdef class PieceCounter:
     """Counts of byte strings (bp_pieces.h); one per thread, merged at the end."""
 
@@ -287,10 +296,7 @@ cdef class PieceCounter:
                    const uint64_t[::1] counts not None):
         """Add counts[k] to piece data[offsets[k]:offsets[k+1]] for each k."""
         cdef size_t n = counts.shape[0]
-        if offsets.shape[0] != <Py_ssize_t>n + 1:
-            raise ValueError("offsets must have one entry more than counts")
-        check_within(data, offsets)
-        cdef const uint8_t *raw = <const uint8_t *>PyBytes_AS_STRING(data)
+        cdef const uint8_t *raw = _packed_bytes(data, offsets, n, "counts")
         cdef int rc
         with nogil:
             rc = bp_piece_counts_add_packed(self.counts, raw, &offsets[0], &counts[0] if n else NULL, n)
@@ -302,10 +308,7 @@ cdef class PieceCounter:
         character boundaries of text data[offsets[k]:offsets[k+1]] (and to the
         text when longer): the "em" trainer's candidates (bp_pieces.h)."""
         cdef size_t n = weights.shape[0]
-        if offsets.shape[0] != <Py_ssize_t>n + 1:
-            raise ValueError("offsets must have one entry more than weights")
-        check_within(data, offsets)
-        cdef const uint8_t *raw = <const uint8_t *>PyBytes_AS_STRING(data)
+        cdef const uint8_t *raw = _packed_bytes(data, offsets, n, "weights")
         cdef int rc
         with nogil:
             rc = bp_piece_counts_add_substrings(self.counts, raw, &offsets[0], &weights[0] if n else NULL, n,

@@ -432,12 +432,12 @@ def _load_plain_model(raw: Union[bytes, bytearray]) -> Optional[Model]:
         return None
     data, offsets, ids, counts = scanned
     n = len(ids)
-    lengths = np.diff(offsets)
+    packed = PackedPieces(data, offsets)
+    lengths = packed.lengths()
     if (lengths.min() < 1 or lengths.max() > MAX_PIECE_LEN or counts.min() < 1
             or ids.min() < NUM_SPECIAL or ids.max() >= n + NUM_SPECIAL
             or np.bincount(ids - NUM_SPECIAL, minlength=n).max() != 1):
         return None
-    packed = PackedPieces(data, offsets)
     build = partial(_core.Segmenter, data, offsets, piece_scores(counts), ids.astype(np.int32))
     # A large trie is built on a helper thread (the C build releases the
     # GIL) while this one makes the tuples: a million pieces loaded in

@@ -64,11 +64,11 @@ def candidate_vocabulary(pieces: PackedPieces, counts: np.ndarray, max_substring
     counter = _training.PieceCounter()
     counter.add_substrings(pieces.data, pieces.offsets, np.asarray(counts, dtype=np.uint64), 1, max_substring)
     data, offsets, totals = counter.export()
+    substrings = PackedPieces(data, offsets)
     rows = np.flatnonzero(totals >= min_count)
-    lengths = np.diff(offsets)
     # Single bytes are always candidates (initial_vocabulary adds the missing ones).
-    rows = np.union1d(rows, np.flatnonzero(lengths == 1))
-    return initial_vocabulary(PackedPieces(data, offsets).take(rows), totals[rows])
+    rows = np.union1d(rows, np.flatnonzero(substrings.lengths() == 1))
+    return initial_vocabulary(substrings.take(rows), totals[rows])
 
 
 def reestimate(vocabulary: Model, counter: FoundCounter) -> Model:
