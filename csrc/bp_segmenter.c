@@ -30,6 +30,39 @@ typedef struct {
     const double *weights; /* PERFECT in linear space: bp_sampling_weights, or NULL */
 } workspace;
 
+/* How many starts ahead prefetch_walk looks, and how deep (trie levels). */
+#define PREFETCH_AHEAD 2
+#define PREFETCH_DEPTH 3
+
+/*
+ * Prefetches the units and piece infos that the walk from start s +
+ * PREFETCH_AHEAD will read at its levels 2 and 3, where they are (a few
+ * dependent loads, off the current walk's chain). The walk from s ends in
+ * a mispredicted branch that throws away the speculative work after it, so
+ * the CPU does not overlap consecutive walks by itself; issued before it,
+ * these loads are not thrown away, and that walk finds its deeper nodes in
+ * L1. Measured: +3-10% on a 32k and a 40k model (levels 1 are L1-resident,
+ * deeper or farther ahead gained nothing more). Reads text[s + 2 .. s + 5).
+ */
+static inline void prefetch_walk(const bp_trie *trie, const uint8_t *text, size_t n, size_t s)
+{
+#if defined(__GNUC__)
+    if (s + PREFETCH_AHEAD + PREFETCH_DEPTH <= n) {
+        const uint8_t *ahead = text + s + PREFETCH_AHEAD;
+        const bp_unit *units = trie->units;
+        const uint32_t level1 = units[0].base + ahead[0];
+        const uint32_t level2 = units[level1].base + ahead[1];
+        const uint32_t level3 = units[level2].base + ahead[2];
+        __builtin_prefetch(&units[level2]);
+        __builtin_prefetch(&trie->info[level2]);
+        __builtin_prefetch(&units[level3]);
+        __builtin_prefetch(&trie->info[level3]);
+    }
+#else
+    (void)trie, (void)text, (void)n, (void)s;
+#endif
+}
+
 /* Backtracks the chunk's choices from back[] and writes its ids in text order. */
 static size_t backtrack(const bp_trie *trie, const int32_t *back, size_t n, int32_t *out)
 {
@@ -66,6 +99,7 @@ static BP_ALWAYS_INLINE size_t segment_chunk(const bp_trie *trie, const uint8_t 
         mass[0] = 1.0; /* Z[0] = m + log(mass) = 0 */
 
     for (size_t s = 0; s < n; s++) {
+        prefetch_walk(trie, text, n, s);
         const size_t slot_s = s & mask;
         double from; /* BEST/VITERBI: path score at s; PERFECT: log Z[s] */
         if (mode == BP_MODE_SAMPLE_PERFECT) {
@@ -184,6 +218,7 @@ static size_t sample_chunk_linear(const bp_trie *trie, const uint8_t *text, size
 
     z[0] = 1.0;
     for (size_t s = 0; s < n; s++) {
+        prefetch_walk(trie, text, n, s);
         const size_t slot_s = s & mask;
         double from = z[slot_s];
         z[slot_s] = 0.0; /* the slot now serves position s + ring size */
