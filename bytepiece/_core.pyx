@@ -24,6 +24,11 @@ cdef extern from "Python.h":
     void PyObject_GC_Track(object op)
     void PyObject_GC_UnTrack(object op)
     int PyObject_GC_IsTracked(object op)
+    # The storage of a str (PEP 393): `kind` bytes per code point.
+    bint PyUnicode_IS_ASCII(object text)
+    int PyUnicode_KIND(object text)
+    void *PyUnicode_DATA(object text)
+    Py_ssize_t PyUnicode_GET_LENGTH(object text)
 
 import numpy as np
 
@@ -396,8 +401,35 @@ cdef class Segmenter:
                     bint add_eos=False):
         """:meth:`encode_lists` of one text with stream key ``key``, without the
         batch's bookkeeping: the per-call cost of short texts is what this saves."""
-        cdef const uint8_t *pointer = <const uint8_t *>PyBytes_AS_STRING(text)
-        cdef size_t length = <size_t>PyBytes_GET_SIZE(text)
+        return self._encode_one(<const uint8_t *>PyBytes_AS_STRING(text), <size_t>PyBytes_GET_SIZE(text), mode,
+                                alpha, key, add_bos, add_eos)
+
+    def encode_str(self, str text not None, int mode, double alpha, uint64_t key, bint add_bos=False,
+                   bint add_eos=False):
+        """:meth:`encode_text` of a str's UTF-8 made in C (bp_utf8.h), or None
+        when NFC might change ``text`` or it has no UTF-8 (a surrogate): the
+        caller then normalizes and encodes it the general way. For text that
+        is NFC already this is ``encode_text(normalize(text).encode())``
+        without the two passes and the bytes object in between."""
+        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
+        cdef uint8_t *buffer = NULL
+        cdef size_t length
+        if PyUnicode_IS_ASCII(text):  # its storage is its UTF-8
+            return self._encode_one(<const uint8_t *>PyUnicode_DATA(text), n, mode, alpha, key, add_bos, add_eos)
+        buffer = <uint8_t *>malloc(3 * n)
+        if buffer == NULL:
+            raise MemoryError()
+        try:
+            length = bp_utf8_encode_inert(PyUnicode_DATA(text), PyUnicode_KIND(text), n, buffer)
+            if length == BP_UTF8_NOT_INERT:
+                return None
+            return self._encode_one(buffer, length, mode, alpha, key, add_bos, add_eos)
+        finally:
+            free(buffer)
+
+    cdef list _encode_one(self, const uint8_t *pointer, size_t length, int mode, double alpha, uint64_t key,
+                          bint add_bos, bint add_eos):
+        """The ids of text pointer[0 .. length) (borrowed; its owner must stay alive)."""
         cdef int64_t offsets[2]
         cdef int32_t *ids = <int32_t *>malloc((length + 3) * sizeof(int32_t))
         cdef int rc

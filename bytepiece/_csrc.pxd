@@ -45,6 +45,10 @@ cdef extern from "bp_segmenter.h":
     int bp_alternative_lengths(const bp_trie *trie, const uint8_t *data, const int64_t *offsets,
                                size_t num_texts, int32_t *out) nogil
 
+cdef extern from "bp_utf8.h":
+    size_t BP_UTF8_NOT_INERT
+    size_t bp_utf8_encode_inert(const void *data, int kind, size_t n, uint8_t *out) nogil
+
 cdef extern from "bp_nbest.h":
     int bp_nbest(const bp_trie *trie, const uint8_t *text, size_t length, size_t k,
                  int32_t *out_ids, int64_t *out_offsets, double *out_scores, size_t *num_found) nogil

@@ -127,6 +127,10 @@ class Encoder:
         first_stream=stream)[0]`` at a fraction of the per-call cost."""
         mode, alpha, seed = segmentation
         key = 0 if mode == _MODE_BEST else _core.stream_key(seed, stream)
+        if text.__class__ is str:  # the common case: NFC and UTF-8 in one pass in C where they are trivial
+            ids = self._segmenter.encode_str(text, mode, alpha, key, add_bos, add_eos)
+            if ids is not None:
+                return ids
         return self._segmenter.encode_text(to_utf8(text, normalize), mode, alpha, key, add_bos, add_eos)
 
     def encode_lists(self, texts: Sequence[TextLike], segmentation: Segmentation, *, first_stream: int = 0,

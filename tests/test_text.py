@@ -1,5 +1,7 @@
 """Chunking and normalization (docs/spec/text.md), as BytePiece 0.6.3 does them."""
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bytepiece import normalize
 from bytepiece.text import to_utf8
@@ -42,3 +44,65 @@ def test_isolate_digits_makes_each_digit_a_chunk():
 def test_negative_maxlen_is_rejected():
     with pytest.raises(ValueError, match="maxlen"):
         normalize("abc", maxlen=-1)
+
+
+# -- the one-pass UTF-8 of NFC-inert str (csrc/bp_utf8.h) ----------------------------------------------------
+
+def _byte_segmenter():
+    """A vocabulary of the 256 single bytes, byte b with id b + 3: its ids spell out the UTF-8 it segmented."""
+    import numpy as np
+    from bytepiece import _core
+
+    return _core.Segmenter(bytes(range(256)), np.arange(257, dtype=np.int64), np.zeros(256),
+                           np.arange(3, 259, dtype=np.int32))
+
+
+def _composition_seconds():
+    """Code points that NFC may compose with a character before them: the second of each
+    canonical pair decomposition, and Hangul's vowel and trailing jamo (composed by rule)."""
+    import sys
+    import unicodedata
+
+    seconds = set(range(0x1161, 0x1176)) | set(range(0x11A8, 0x11C3))
+    for cp in range(sys.maxunicode + 1):
+        parts = unicodedata.decomposition(chr(cp)).split()
+        if len(parts) == 2 and not parts[0].startswith("<"):
+            seconds.add(int(parts[1], 16))
+    return seconds
+
+
+def test_one_pass_utf8_only_for_characters_nfc_never_touches():
+    import unicodedata
+
+    from bytepiece import _core
+
+    segmenter, seconds = _byte_segmenter(), _composition_seconds()
+    inert = 0
+    for cp in range(0x10000):
+        char = chr(cp)
+        ids = segmenter.encode_str(char, _core.MODE_BEST, 0.0, 0)
+        if ids is None:
+            continue
+        inert += 1
+        assert unicodedata.combining(char) == 0, hex(cp)
+        assert cp not in seconds, hex(cp)
+        assert unicodedata.normalize("NFC", char) == char, hex(cp)
+        assert ids == [b + 3 for b in char.encode()], hex(cp)
+    assert inert > 40000  # the common scripts take the fast path (a regression guard on its reach)
+    for common in "aZ é ß α Ж ệ 中 한 ア ！ → ─ — “ ”".split():
+        assert segmenter.encode_str(common, _core.MODE_BEST, 0.0, 0) is not None, common
+    for other in ["e\u0301", "\u212b", "\ud800", "\U0001f600", "\u304b\u3099"]:
+        assert segmenter.encode_str(other, _core.MODE_BEST, 0.0, 0) is None, ascii(other)
+
+
+_MIXED = st.text(st.sampled_from("ab \n\u00e9e\u0301\u4e2d\u6587\u2192\u212b\uac00\u11a8\u304b\u3099\U0001f600\u0416"),
+                 max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_MIXED)
+def test_str_ids_equal_those_of_its_nfc_utf8_on_either_path(tok40k, text):
+    """Regression guard for the one-pass path: a str's ids are those of its NFC UTF-8,
+    whether it is all inert (one pass in C) or not (CPython's normalize and encode)."""
+    assert tok40k.encode(text) == tok40k.encode(to_utf8(text))
+    assert tok40k.encode(text, normalize=False) == tok40k.encode(text.encode())

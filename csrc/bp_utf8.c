@@ -1,0 +1,51 @@
+/* bp_utf8.c: UTF-8 of NFC-inert text (see bp_utf8.h). */
+#include "bp_utf8.h"
+
+/* Appends the UTF-8 of cp (< 0x10000, not a surrogate) at out; returns the bytes written. */
+static inline size_t put_utf8(uint32_t cp, uint8_t *out)
+{
+    if (cp < 0x80) {
+        out[0] = (uint8_t)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (uint8_t)(0xC0 | (cp >> 6));
+        out[1] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    out[0] = (uint8_t)(0xE0 | (cp >> 12));
+    out[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+    out[2] = (uint8_t)(0x80 | (cp & 0x3F));
+    return 3;
+}
+
+/* The loop for one storage width: `unit` is uint8_t, uint16_t or uint32_t. */
+#define ENCODE_INERT(unit)                                  \
+    do {                                                    \
+        const unit *in = (const unit *)data;                \
+        for (size_t i = 0; i < n; i++) {                    \
+            const uint32_t cp = in[i];                      \
+            if (!bp_nfc_inert(cp))                          \
+                return BP_UTF8_NOT_INERT;                   \
+            written += put_utf8(cp, out + written);         \
+        }                                                   \
+    } while (0)
+
+size_t bp_utf8_encode_inert(const void *data, int kind, size_t n, uint8_t *out)
+{
+    size_t written = 0;
+    switch (kind) {
+    case 1:
+        ENCODE_INERT(uint8_t);
+        break;
+    case 2:
+        ENCODE_INERT(uint16_t);
+        break;
+    case 4:
+        ENCODE_INERT(uint32_t);
+        break;
+    default:
+        return BP_UTF8_NOT_INERT;
+    }
+    return written;
+}
