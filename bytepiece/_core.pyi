@@ -1,5 +1,5 @@
 """Type stubs of the tokenizing binding (bytepiece/_core.pyx)."""
-from typing import List, Optional, Tuple, Union
+from typing import Any, Callable, List, Optional, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -33,10 +33,12 @@ class Segmenter:
     @property
     def num_units(self) -> int: ...
     def lookup(self, piece: bytes) -> int: ...
-    def encode_arrays(self, texts: List[bytes], mode: int, alpha: float, keys: Optional[npt.NDArray[np.uint64]],
-                      add_bos: bool = ..., add_eos: bool = ...) -> Tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]: ...
-    def encode_lists(self, texts: List[bytes], mode: int, alpha: float, keys: Optional[npt.NDArray[np.uint64]],
-                     add_bos: bool = ..., add_eos: bool = ..., track: bool = ...) -> List[List[int]]: ...
+    def encode_arrays(self, texts: List[Any], mode: int, alpha: float, keys: Optional[npt.NDArray[np.uint64]],
+                      add_bos: bool = ..., add_eos: bool = ...,
+                      fallback: Optional[Callable[[Any], bytes]] = ...) -> Tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]: ...
+    def encode_lists(self, texts: List[Any], mode: int, alpha: float, keys: Optional[npt.NDArray[np.uint64]],
+                     add_bos: bool = ..., add_eos: bool = ..., track: bool = ...,
+                     fallback: Optional[Callable[[Any], bytes]] = ...) -> List[List[int]]: ...
     def encode_text(self, text: bytes, mode: int, alpha: float, key: int, add_bos: bool = ...,
                     add_eos: bool = ...) -> List[int]: ...
     def encode_str(self, text: str, mode: int, alpha: float, key: int, add_bos: bool = ...,

@@ -7,7 +7,7 @@ ids of the C core are exported from here (their one definition is
 csrc/bp_common.h). Validation of models and options is the Python layer's.
 """
 from libc.stdint cimport uint8_t, int32_t, int64_t, uint64_t
-from libc.stdlib cimport malloc, free
+from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memcpy
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
 from cpython.list cimport PyList_New, PyList_SET_ITEM
@@ -208,30 +208,68 @@ cdef list _id_list(tuple id_objects, const int32_t *ids, Py_ssize_t n):
 
 
 cdef class _TextBatch:
-    """Pointers to and lengths of a list of bytes, read in place (the list keeps them alive)."""
+    """Pointers to and lengths of the UTF-8 of a list of texts: bytes read in
+    place (the list keeps them alive); str whose NFC is itself (bp_utf8.h) in
+    place when ASCII, else made here in C; any other item replaced by
+    ``fallback(item)`` (bytes), or a TypeError without a fallback."""
 
     cdef const uint8_t **pointers
     cdef size_t *lengths
+    cdef uint8_t **buffers  # the UTF-8 made here, per text (NULL where none)
     cdef Py_ssize_t num_texts, total
-    cdef list texts
+    cdef list texts, made  # made: what fallback gave (kept alive while pointed to)
 
-    def __cinit__(self, list texts not None):
+    def __cinit__(self, list texts not None, fallback=None):
         cdef Py_ssize_t k, n = len(texts)
-        cdef bytes text
         self.texts = texts
+        self.made = []
         self.num_texts = n
         self.total = 0
         self.pointers = <const uint8_t **>malloc((n if n else 1) * sizeof(uint8_t *))
         self.lengths = <size_t *>malloc((n if n else 1) * sizeof(size_t))
-        if self.pointers == NULL or self.lengths == NULL:
+        self.buffers = <uint8_t **>calloc(n if n else 1, sizeof(uint8_t *))
+        if self.pointers == NULL or self.lengths == NULL or self.buffers == NULL:
             raise MemoryError()
         for k in range(n):
-            text = texts[k]  # a TypeError unless bytes
-            self.pointers[k] = <const uint8_t *>PyBytes_AS_STRING(text)
-            self.lengths[k] = PyBytes_GET_SIZE(text)
+            item = texts[k]
+            if not (isinstance(item, bytes) or (isinstance(item, str) and self._inert_utf8(item, k))):
+                if fallback is None:
+                    raise TypeError(f"texts must be bytes, not {type(item).__name__}")
+                item = fallback(item)
+                if not isinstance(item, bytes):
+                    raise TypeError(f"fallback must give bytes, not {type(item).__name__}")
+                self.made.append(item)
+            if isinstance(item, bytes):
+                self.pointers[k] = <const uint8_t *>PyBytes_AS_STRING(item)
+                self.lengths[k] = PyBytes_GET_SIZE(item)
             self.total += self.lengths[k]
 
+    cdef bint _inert_utf8(self, str text, Py_ssize_t k) except -1:
+        """Points text k at the UTF-8 of ``text``; False (nothing set) where NFC might change it."""
+        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
+        cdef size_t length
+        if PyUnicode_IS_ASCII(text):  # its storage is its UTF-8
+            self.pointers[k] = <const uint8_t *>PyUnicode_DATA(text)
+            self.lengths[k] = n
+            return True
+        self.buffers[k] = <uint8_t *>malloc(3 * n)
+        if self.buffers[k] == NULL:
+            raise MemoryError()
+        length = bp_utf8_encode_inert(PyUnicode_DATA(text), PyUnicode_KIND(text), n, self.buffers[k])
+        if length == BP_UTF8_NOT_INERT:
+            free(self.buffers[k])
+            self.buffers[k] = NULL
+            return False
+        self.pointers[k] = self.buffers[k]
+        self.lengths[k] = length
+        return True
+
     def __dealloc__(self):
+        cdef Py_ssize_t k
+        if self.buffers != NULL:
+            for k in range(self.num_texts):
+                free(self.buffers[k])
+        free(self.buffers)
         free(self.pointers)
         free(self.lengths)
 
@@ -351,11 +389,14 @@ cdef class Segmenter:
         return check(rc, "encoding failed")
 
     def encode_arrays(self, list texts not None, int mode, double alpha, keys, bint add_bos=False,
-                      bint add_eos=False):
-        """Ids of every text (bytes, already normalized; text k with random stream
-        key ``keys[k]``, or ``keys=None`` for MODE_BEST) as flat ``(ids int32,
-        offsets int64)`` arrays: text k's ids are ``ids[offsets[k]:offsets[k+1]]``."""
-        cdef _TextBatch batch = _TextBatch(texts)
+                      bint add_eos=False, fallback=None):
+        """Ids of every text (text k with random stream key ``keys[k]``, or
+        ``keys=None`` for MODE_BEST) as flat ``(ids int32, offsets int64)``
+        arrays: text k's ids are ``ids[offsets[k]:offsets[k+1]]``. A text is
+        bytes (segmented as they are), or str whose NFC is itself (its UTF-8
+        made in C, see bp_utf8.h); any other is replaced by ``fallback(text)``
+        (its bytes; without a fallback, a TypeError)."""
+        cdef _TextBatch batch = _TextBatch(texts, fallback)
         ids = np.empty(max(batch.total + 2 * batch.num_texts, 1), dtype=np.int32)
         offsets = np.empty(batch.num_texts + 1, dtype=np.int64)
         cdef int32_t[::1] id_view = ids
@@ -364,13 +405,13 @@ cdef class Segmenter:
         return ids[:offsets[batch.num_texts]], offsets
 
     def encode_lists(self, list texts not None, int mode, double alpha, keys, bint add_bos=False,
-                     bint add_eos=False, bint track=True):
+                     bint add_eos=False, bint track=True, fallback=None):
         """:meth:`encode_arrays` as one list of ids per text.
 
         With ``track=False`` the lists are left out of the cyclic GC; the
         caller must pass them to :func:`track_lists` before handing them out.
         """
-        cdef _TextBatch batch = _TextBatch(texts)
+        cdef _TextBatch batch = _TextBatch(texts, fallback)
         cdef Py_ssize_t k, n = batch.num_texts
         cdef int32_t *ids = <int32_t *>malloc((batch.total + 2 * n + 1) * sizeof(int32_t))
         cdef int64_t *offsets = <int64_t *>malloc((n + 1) * sizeof(int64_t))

@@ -15,6 +15,7 @@ number of threads, and a corpus encoded batch by batch with a running
 """
 from __future__ import annotations
 
+import functools
 import math
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, List, NamedTuple, Optional, Sequence, Tuple
@@ -166,14 +167,19 @@ class Encoder:
         first_stream = check_int("first_stream", first_stream, 0)
         segmenter = self._segmenter
 
+        # The segmenter takes bytes and the str that NFC leaves unchanged as they
+        # are (most text: one pass in C); to_utf8 makes the bytes of the rest.
+        fallback = functools.partial(to_utf8, normalize=normalize)
+
         def task(bounds: Tuple[int, int]) -> Any:
             lo, hi = bounds
-            datas = [to_utf8(t, normalize) for t in texts[lo:hi]]
+            batch = list(texts[lo:hi])
             keys = segmentation.stream_keys(first_stream + lo, hi - lo)
             if as_lists:
-                return segmenter.encode_lists(datas, segmentation.mode, segmentation.alpha, keys, add_bos, add_eos,
-                                              track=False)
-            return segmenter.encode_arrays(datas, segmentation.mode, segmentation.alpha, keys, add_bos, add_eos)
+                return segmenter.encode_lists(batch, segmentation.mode, segmentation.alpha, keys, add_bos, add_eos,
+                                              track=False, fallback=fallback)
+            return segmenter.encode_arrays(batch, segmentation.mode, segmentation.alpha, keys, add_bos, add_eos,
+                                           fallback=fallback)
 
         ranges = _task_ranges(texts, threads)
         if len(ranges) == 1:

@@ -106,3 +106,16 @@ def test_str_ids_equal_those_of_its_nfc_utf8_on_either_path(tok40k, text):
     whether it is all inert (one pass in C) or not (CPython's normalize and encode)."""
     assert tok40k.encode(text) == tok40k.encode(to_utf8(text))
     assert tok40k.encode(text, normalize=False) == tok40k.encode(text.encode())
+
+
+@settings(max_examples=100, deadline=None)
+@given(texts=st.lists(_MIXED | st.binary(max_size=20), max_size=8))
+def test_batch_of_str_and_bytes_takes_the_ids_of_their_nfc_utf8(tok40k, texts):
+    """Batches take str without a bytes copy where NFC leaves it unchanged (one pass in C),
+    and to_utf8 for the rest: either way, the ids of each text's NFC UTF-8."""
+    expected = [tok40k.encode(to_utf8(t)) for t in texts]
+    assert tok40k.encode_batch(texts) == expected
+    ids, offsets = tok40k.encode_batch_numpy(texts)
+    assert [ids[offsets[k]:offsets[k + 1]].tolist() for k in range(len(texts))] == expected
+    raw = [to_utf8(t, normalize=False) for t in texts]
+    assert tok40k.encode_batch(texts, normalize=False) == [tok40k.encode(b) for b in raw]
