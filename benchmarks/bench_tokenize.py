@@ -10,7 +10,10 @@ of --repeat runs. The pure-Python reference decoder runs over the first
 --reference-mb MB only (once).
 --compare-063 names a Python interpreter with BytePiece 0.6.3 installed (a
 throwaway venv, never a dependency) and times it on the same corpus in the
-same run, best of --repeat as well, so the ratios are like for like.
+same run: its passes alternate with bytepiece's (one of each per round, best
+of --repeat each), so a machine whose speed drifts between rounds slows
+both alike and the ratios are like for like. The median of the rounds'
+ratios is printed too.
 --compare-spm times a SentencePiece model (the sentencepiece package must be
 importable here; train it on the same corpus as MODEL, lossless:
 normalization_rule_name="identity", add_dummy_prefix=False,
@@ -20,8 +23,9 @@ and, when NAME contains "unigram", sampling with alpha 0.1 (nbest_size=-1, exact
 import argparse
 import os
 import subprocess
-import tempfile
+import statistics
 import sys
+import tempfile
 import time
 import unicodedata
 
@@ -39,14 +43,13 @@ from bytepiece import Tokenizer
 assert not hasattr(bytepiece, "__version__") or bytepiece.__version__.startswith("0."), bytepiece.__file__
 texts = [json.loads(l)["text"] for l in open(sys.argv[1], encoding="utf-8")]
 tok = Tokenizer(sys.argv[2])
-for alpha in (-1, 0.1):
-    best = float("inf")
-    for _ in range(int(sys.argv[3])):
-        start = time.perf_counter()
-        for t in texts:
-            tok.encode(t, alpha=alpha)
-        best = min(best, time.perf_counter() - start)
-    print(alpha, best)
+print("ready", flush=True)
+for line in sys.stdin:  # one timed pass over the corpus per line: its alpha
+    alpha = float(line)
+    start = time.perf_counter()
+    for t in texts:
+        tok.encode(t, alpha=alpha)
+    print(time.perf_counter() - start, flush=True)
 """
 
 
@@ -55,15 +58,37 @@ def over(fn, texts):
     return lambda: [fn(t) for t in texts]
 
 
-def run_063(python, corpus, tok, repeat):
-    """Time BytePiece 0.6.3 in its own interpreter, away from this checkout."""
-    with tempfile.TemporaryDirectory() as tmp:
-        model_path = os.path.join(tmp, "model.json")  # 0.6.3 reads plain JSON only
+class Baseline063:
+    """BytePiece 0.6.3 in its own interpreter, away from this checkout, timing
+    one pass over the corpus whenever asked (so its passes can alternate with ours)."""
+
+    def __init__(self, python, corpus, tok):
+        self._tmp = tempfile.TemporaryDirectory()
+        model_path = os.path.join(self._tmp.name, "model.json")  # 0.6.3 reads plain JSON only
         tok.save(model_path)
-        return subprocess.run(
-            [python, "-c", BASELINE_063, os.path.abspath(corpus), model_path, str(repeat)],
-            check=True, capture_output=True, text=True, cwd=tmp,
-        ).stdout.split("\n")
+        self._process = subprocess.Popen([python, "-c", BASELINE_063, os.path.abspath(corpus), model_path],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                         cwd=self._tmp.name)
+        if self._process.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"BytePiece 0.6.3 did not start under {python}")
+
+    def seconds(self, alpha):
+        """The time of one pass of ``tok.encode(text, alpha=alpha)`` over the corpus."""
+        self._process.stdin.write(f"{alpha}\n")
+        self._process.stdin.flush()
+        return float(self._process.stdout.readline())
+
+    def close(self):
+        self._process.stdin.close()
+        self._process.wait()
+        self._tmp.cleanup()
+
+
+def alternate(ours, theirs, repeat):
+    """``repeat`` rounds of one pass of ``ours`` then one of ``theirs`` (each a
+    function giving MB/s): (best of ours, best of theirs, median ratio of the rounds)."""
+    rates = [(ours(), theirs()) for _ in range(repeat)]
+    return max(r for r, _ in rates), max(b for _, b in rates), statistics.median(r / b for r, b in rates)
 
 
 def main():
@@ -85,15 +110,26 @@ def main():
     tok = bytepiece.Tokenizer(args.model)
     print(f"model load: {time.perf_counter() - start:.3f} s ({tok.vocab_size} ids)")
 
-    results = {}
-    modes = [
-        ("deterministic", dict()),
-        ("perfect sampling, alpha 0.1", dict(alpha=0.1, seed=1)),
-        ("viterbi sampling, alpha 0.1", dict(alpha=0.1, sampler="viterbi", seed=1)),
+    peer = Baseline063(args.compare_063, args.corpus, tok) if args.compare_063 else None
+    results, peer_lines = {}, []
+    modes = [  # (name, keyword arguments, the alpha 0.6.3 is compared at, or None)
+        ("deterministic", dict(), -1),
+        ("perfect sampling, alpha 0.1", dict(alpha=0.1, seed=1), 0.1),
+        ("viterbi sampling, alpha 0.1", dict(alpha=0.1, sampler="viterbi", seed=1), None),
     ]
-    for name, kwargs in modes:
-        results[name] = best_rate(over(lambda t, kw=kwargs: tok.encode(t, **kw), texts), total, args.repeat)
+    for name, kwargs, peer_alpha in modes:
+        ours = over(lambda t, kw=kwargs: tok.encode(t, **kw), texts)
+        if peer is None or peer_alpha is None:
+            results[name] = best_rate(ours, total, args.repeat)
+        else:
+            results[name], base, ratio = alternate(lambda: best_rate(ours, total, 1),
+                                                   lambda a=peer_alpha: total / peer.seconds(a) / 1e6, args.repeat)
+            label = "deterministic" if peer_alpha < 0 else f"alpha {peer_alpha}"
+            peer_lines.append(f"{'BytePiece 0.6.3 ' + label:32s} {base:8.2f} MB/s -> {name} is "
+                              f"{results[name] / base:.1f}x (median of rounds {ratio:.1f}x)")
         print(f"{name:32s} {results[name]:8.2f} MB/s")
+    if peer is not None:
+        peer.close()
     tokens = sum(len(tok.encode(t)) for t in texts)
     print(f"deterministic: {tokens} tokens, {total / tokens:.3f} bytes/token")
 
@@ -108,14 +144,8 @@ def main():
     results["reference"] = best_rate(over(lambda t: ref.encode(unicodedata.normalize("NFC", t).encode()), subset),
                                      size, 1)
     print(f"{'pure-Python reference':32s} {results['reference']:8.2f} MB/s (first {size / 1e6:.2f} MB)")
-
-    if args.compare_063:
-        out = run_063(args.compare_063, args.corpus, tok, args.repeat)
-        base = {float(line.split()[0]): total / float(line.split()[1]) / 1e6 for line in out if line.strip()}
-        print(f"{'BytePiece 0.6.3 deterministic':32s} {base[-1]:8.2f} MB/s "
-              f"-> bytepiece is {results['deterministic'] / base[-1]:.1f}x")
-        print(f"{'BytePiece 0.6.3 alpha 0.1':32s} {base[0.1]:8.2f} MB/s "
-              f"-> perfect sampling is {results['perfect sampling, alpha 0.1'] / base[0.1]:.1f}x")
+    for line in peer_lines:
+        print(line)
     for spec in args.compare_spm:
         import sentencepiece as spm
 
