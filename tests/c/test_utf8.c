@@ -65,6 +65,29 @@ static void test_gives_up_on_what_nfc_may_change(void)
     CHECK(encodes_as(combining, 3, 2, NULL, 0)); /* no such width */
 }
 
+static void test_ascii_runs_around_other_characters(void)
+{
+    /* Runs of ASCII go 8 at a time: every place of a non-ASCII character among
+     * 20 ASCII ones must still be encoded (inert) or refused (not inert). */
+    for (size_t at = 0; at < 20; at++) {
+        uint16_t text[20];
+        char want[24];
+        size_t len = 0;
+        for (size_t i = 0; i < 20; i++) {
+            text[i] = i == at ? 0x4E2D : (uint16_t)('a' + i);
+            if (i == at) {
+                memcpy(want + len, "\xE4\xB8\xAD", 3);
+                len += 3;
+            } else {
+                want[len++] = (char)('a' + i);
+            }
+        }
+        CHECK(encodes_as(text, 2, 20, want, len));
+        text[at] = 0x301; /* a combining mark */
+        CHECK(encodes_as(text, 2, 20, NULL, 0));
+    }
+}
+
 static void test_range_edges(void)
 {
     CHECK(bp_nfc_inert(0x2FF) && !bp_nfc_inert(0x300));
@@ -78,6 +101,7 @@ int main(void)
     RUN(test_each_width_encodes_the_same_text);
     RUN(test_every_latin1_byte_is_inert);
     RUN(test_gives_up_on_what_nfc_may_change);
+    RUN(test_ascii_runs_around_other_characters);
     RUN(test_range_edges);
     return bp_test_report("utf8");
 }
