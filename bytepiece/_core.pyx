@@ -315,7 +315,7 @@ cdef class Segmenter:
 
     @property
     def num_units(self):
-        """Units of the double array (each 16 bytes)."""
+        """Units of the double array (each 8 bytes; bp_trie.h)."""
         return self.trie.num_units
 
     def lookup(self, bytes piece not None):
