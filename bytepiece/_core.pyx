@@ -207,6 +207,27 @@ cdef list _id_list(tuple id_objects, const int32_t *ids, Py_ssize_t n):
     return out
 
 
+cdef bint _inert_utf8(str text, const uint8_t **pointer, size_t *length, uint8_t **buffer) except -1:
+    """Points ``*pointer`` and ``*length`` at the UTF-8 of ``text`` when NFC leaves
+    it unchanged (bp_utf8.h): its own storage when ASCII, else a new ``*buffer``
+    (the caller frees it). False, with nothing to free, where NFC might change it."""
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
+    if PyUnicode_IS_ASCII(text):  # its storage is its UTF-8
+        pointer[0] = <const uint8_t *>PyUnicode_DATA(text)
+        length[0] = n
+        return True
+    buffer[0] = <uint8_t *>malloc(3 * n)
+    if buffer[0] == NULL:
+        raise MemoryError()
+    length[0] = bp_utf8_encode_inert(PyUnicode_DATA(text), PyUnicode_KIND(text), n, buffer[0])
+    if length[0] == BP_UTF8_NOT_INERT:
+        free(buffer[0])
+        buffer[0] = NULL
+        return False
+    pointer[0] = buffer[0]
+    return True
+
+
 cdef class _TextBatch:
     """Pointers to and lengths of the UTF-8 of a list of texts: bytes read in
     place (the list keeps them alive); str whose NFC is itself (bp_utf8.h) in
@@ -232,7 +253,8 @@ cdef class _TextBatch:
             raise MemoryError()
         for k in range(n):
             item = texts[k]
-            if not (isinstance(item, bytes) or (isinstance(item, str) and self._inert_utf8(item, k))):
+            if not (isinstance(item, bytes) or (type(item) is str and _inert_utf8(
+                    item, &self.pointers[k], &self.lengths[k], &self.buffers[k]))):
                 if fallback is None:
                     raise TypeError(f"texts must be bytes, not {type(item).__name__}")
                 item = fallback(item)
@@ -243,26 +265,6 @@ cdef class _TextBatch:
                 self.pointers[k] = <const uint8_t *>PyBytes_AS_STRING(item)
                 self.lengths[k] = PyBytes_GET_SIZE(item)
             self.total += self.lengths[k]
-
-    cdef bint _inert_utf8(self, str text, Py_ssize_t k) except -1:
-        """Points text k at the UTF-8 of ``text``; False (nothing set) where NFC might change it."""
-        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
-        cdef size_t length
-        if PyUnicode_IS_ASCII(text):  # its storage is its UTF-8
-            self.pointers[k] = <const uint8_t *>PyUnicode_DATA(text)
-            self.lengths[k] = n
-            return True
-        self.buffers[k] = <uint8_t *>malloc(3 * n)
-        if self.buffers[k] == NULL:
-            raise MemoryError()
-        length = bp_utf8_encode_inert(PyUnicode_DATA(text), PyUnicode_KIND(text), n, self.buffers[k])
-        if length == BP_UTF8_NOT_INERT:
-            free(self.buffers[k])
-            self.buffers[k] = NULL
-            return False
-        self.pointers[k] = self.buffers[k]
-        self.lengths[k] = length
-        return True
 
     def __dealloc__(self):
         cdef Py_ssize_t k
@@ -452,19 +454,13 @@ cdef class Segmenter:
         caller then normalizes and encodes it the general way. For text that
         is NFC already this is ``encode_text(normalize(text).encode())``
         without the two passes and the bytes object in between."""
-        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
-        cdef uint8_t *buffer = NULL
+        cdef const uint8_t *pointer
         cdef size_t length
-        if PyUnicode_IS_ASCII(text):  # its storage is its UTF-8
-            return self._encode_one(<const uint8_t *>PyUnicode_DATA(text), n, mode, alpha, key, add_bos, add_eos)
-        buffer = <uint8_t *>malloc(3 * n)
-        if buffer == NULL:
-            raise MemoryError()
+        cdef uint8_t *buffer = NULL
+        if not _inert_utf8(text, &pointer, &length, &buffer):
+            return None
         try:
-            length = bp_utf8_encode_inert(PyUnicode_DATA(text), PyUnicode_KIND(text), n, buffer)
-            if length == BP_UTF8_NOT_INERT:
-                return None
-            return self._encode_one(buffer, length, mode, alpha, key, add_bos, add_eos)
+            return self._encode_one(pointer, length, mode, alpha, key, add_bos, add_eos)
         finally:
             free(buffer)
 

@@ -49,9 +49,9 @@ def to_utf8(text: TextLike, normalize: bool = True) -> bytes:
         if normalize and not text.isascii():
             text = unicodedata.normalize("NFC", text)
         return text.encode("utf-8")
-    if isinstance(text, bytes):
+    if type(text) is bytes:
         return text
-    if isinstance(text, (bytearray, memoryview)):
+    if isinstance(text, (bytes, bytearray, memoryview)):  # a bytes subclass too: the C binding takes exact bytes
         return bytes(text)
     raise TypeError(f"text must be str or bytes, not {type(text).__name__}")
 

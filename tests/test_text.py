@@ -119,3 +119,17 @@ def test_batch_of_str_and_bytes_takes_the_ids_of_their_nfc_utf8(tok40k, texts):
     assert [ids[offsets[k]:offsets[k + 1]].tolist() for k in range(len(texts))] == expected
     raw = [to_utf8(t, normalize=False) for t in texts]
     assert tok40k.encode_batch(texts, normalize=False) == [tok40k.encode(b) for b in raw]
+
+
+def test_str_and_bytes_subclasses_are_texts_too(tok40k):
+    """Regression guard: the one-pass path takes exact str only; subclasses go the general way."""
+    class Text(str):
+        pass
+
+    class Data(bytes):
+        pass
+
+    texts = [Text("h\u00e9llo \u4e2d\u6587"), Text("abc"), Data("caf\u00e9".encode())]
+    expected = [tok40k.encode(str(t)) if isinstance(t, str) else tok40k.encode(bytes(t)) for t in texts]
+    assert tok40k.encode_batch(texts) == expected
+    assert [tok40k.encode(t) for t in texts] == expected
