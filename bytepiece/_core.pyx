@@ -368,26 +368,34 @@ cdef class Segmenter:
         """bp_encode_batch over the batch into ids (room for total + 2 per text) and offsets."""
         cdef const uint64_t[::1] key_view
         cdef const uint64_t *key_ptr = NULL
-        cdef int rc
-        weights = self._sampling_weights(mode, alpha, batch.total)
-        cdef const double[::1] weight_view
-        cdef const double *weight_ptr = NULL
-        if weights is not None:
-            weight_view = weights
-            weight_ptr = &weight_view[0]
         if keys is not None:
             key_view = keys
             if key_view.shape[0] != batch.num_texts:
                 raise ValueError("keys must have one entry per text")
             if batch.num_texts:
                 key_ptr = &key_view[0]
-        if batch.total >= NOGIL_MIN_BYTES:
+        return self._segment(batch.pointers, batch.lengths, batch.num_texts, batch.total, mode, alpha, key_ptr,
+                             add_bos, add_eos, ids, offsets)
+
+    cdef int _segment(self, const uint8_t **pointers, const size_t *lengths, size_t num_texts, size_t total,
+                      int mode, double alpha, const uint64_t *keys, bint add_bos, bint add_eos, int32_t *ids,
+                      int64_t *offsets) except -1:
+        """The one call of bp_encode_batch: with this alpha's sampling weights
+        (if made), and without the GIL when the texts (total bytes) are large."""
+        cdef int rc
+        weights = self._sampling_weights(mode, alpha, total)
+        cdef const double[::1] weight_view
+        cdef const double *weight_ptr = NULL
+        if weights is not None:
+            weight_view = weights
+            weight_ptr = &weight_view[0]
+        if total >= NOGIL_MIN_BYTES:
             with nogil:
-                rc = bp_encode_batch(self.trie, batch.pointers, batch.lengths, batch.num_texts, <bp_mode>mode,
-                                     alpha, weight_ptr, key_ptr, add_bos, add_eos, ids, offsets)
+                rc = bp_encode_batch(self.trie, pointers, lengths, num_texts, <bp_mode>mode, alpha, weight_ptr, keys,
+                                     add_bos, add_eos, ids, offsets)
         else:
-            rc = bp_encode_batch(self.trie, batch.pointers, batch.lengths, batch.num_texts, <bp_mode>mode,
-                                 alpha, weight_ptr, key_ptr, add_bos, add_eos, ids, offsets)
+            rc = bp_encode_batch(self.trie, pointers, lengths, num_texts, <bp_mode>mode, alpha, weight_ptr, keys,
+                                 add_bos, add_eos, ids, offsets)
         return check(rc, "encoding failed")
 
     def encode_arrays(self, list texts not None, int mode, double alpha, keys, bint add_bos=False,
@@ -469,24 +477,10 @@ cdef class Segmenter:
         """The ids of text pointer[0 .. length) (borrowed; its owner must stay alive)."""
         cdef int64_t offsets[2]
         cdef int32_t *ids = <int32_t *>malloc((length + 3) * sizeof(int32_t))
-        cdef int rc
-        cdef const double[::1] weight_view
-        cdef const double *weight_ptr = NULL
         if ids == NULL:
             raise MemoryError()
         try:
-            weights = self._sampling_weights(mode, alpha, length)
-            if weights is not None:
-                weight_view = weights
-                weight_ptr = &weight_view[0]
-            if length >= NOGIL_MIN_BYTES:
-                with nogil:
-                    rc = bp_encode_batch(self.trie, &pointer, &length, 1, <bp_mode>mode, alpha, weight_ptr, &key,
-                                         add_bos, add_eos, ids, offsets)
-            else:
-                rc = bp_encode_batch(self.trie, &pointer, &length, 1, <bp_mode>mode, alpha, weight_ptr, &key,
-                                     add_bos, add_eos, ids, offsets)
-            check(rc, "encoding failed")
+            self._segment(&pointer, &length, 1, length, mode, alpha, &key, add_bos, add_eos, ids, offsets)
             return _id_list(self._ids(), ids, offsets[1])
         finally:
             free(ids)
