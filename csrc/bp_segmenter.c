@@ -30,9 +30,8 @@ typedef struct {
     const double *weights; /* PERFECT in linear space: bp_sampling_weights, or NULL */
 } workspace;
 
-/* How many starts ahead prefetch_walk looks, and how deep (trie levels). */
+/* How many starts ahead prefetch_walk looks. */
 #define PREFETCH_AHEAD 2
-#define PREFETCH_DEPTH 3
 
 /*
  * Prefetches the units and piece infos that the walk from start s +
@@ -47,7 +46,7 @@ typedef struct {
 static inline void prefetch_walk(const bp_trie *trie, const uint8_t *text, size_t n, size_t s)
 {
 #if defined(__GNUC__)
-    if (s + PREFETCH_AHEAD + PREFETCH_DEPTH <= n) {
+    if (s + PREFETCH_AHEAD + 3 <= n) { /* the 3 bytes of levels 1-3 */
         const uint8_t *ahead = text + s + PREFETCH_AHEAD;
         const bp_unit *units = trie->units;
         const uint32_t level1 = units[0].base + ahead[0];
