@@ -91,6 +91,12 @@ class PackedPieces:
         """The byte length of each piece (int64)."""
         return np.diff(self.offsets)
 
+    def balanced_bounds(self, parts: int) -> List[int]:
+        """Row bounds ``[0, ..., len(self)]`` that cut the pieces into ``parts``
+        contiguous runs of about the same number of bytes (some may be empty)."""
+        cuts = np.searchsorted(self.offsets, np.linspace(0, self.offsets[-1], parts + 1)[1:-1])
+        return [0, *cuts.tolist(), len(self)]
+
     def take(self, rows: Union[Sequence[int], np.ndarray]) -> "PackedPieces":
         """The pieces at ``rows`` (in that order), packed: one copy of their
         bytes, no Python object per piece."""

@@ -103,8 +103,7 @@ def threaded_counter(pool: ThreadPoolExecutor, num_threads: int) -> TokenCounter
         segmenter = vocabulary.segmenter()
         # Split by bytes, not pieces: canonical order puts the long pieces,
         # the slow ones to segment, last.
-        cuts = np.linspace(0, texts.offsets[-1], num_threads + 1)[1:-1]
-        bounds = [0] + np.searchsorted(texts.offsets, cuts).tolist() + [len(texts)]
+        bounds = texts.balanced_bounds(num_threads)
         futures = [pool.submit(count_tokens_packed, segmenter, len(vocabulary.pieces), texts.slice(a, b),
                                weights[a:b])
                    for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
@@ -223,9 +222,7 @@ class Trainer:
 
         def jobs() -> Iterator[List[Tuple[bytes, np.ndarray]]]:
             for data, offsets, _ in self._batches(texts, batch_size):
-                # Contiguous runs of chunks with about the same number of bytes.
-                cuts = np.searchsorted(offsets, np.linspace(0, offsets[-1], num_threads + 1)[1:-1])
-                bounds = [0, *cuts.tolist(), len(offsets) - 1]
+                bounds = PackedPieces(data, offsets).balanced_bounds(num_threads)
                 yield [(data, offsets[bounds[w]:bounds[w + 1] + 1]) for w in range(num_threads)]
                 bar.update(len(data))
 

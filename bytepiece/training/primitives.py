@@ -141,10 +141,11 @@ class PiecePartition:
         """The pieces, packed (no copy)."""
         return PackedPieces(self.data, self.offsets)
 
-    def take(self, rows: np.ndarray) -> "PiecePartition":
-        """The pieces at ``rows`` with their counts, as a partition of the same index."""
+    def take(self, rows: np.ndarray, index: Optional[int] = None) -> "PiecePartition":
+        """The pieces at ``rows`` with their counts, as partition ``index``
+        (by default this one's index)."""
         packed = self.packed().take(rows)
-        return PiecePartition(self.index, packed.data, packed.offsets, self.counts[rows])
+        return PiecePartition(self.index if index is None else index, packed.data, packed.offsets, self.counts[rows])
 
     def __len__(self) -> int:
         return len(self.counts)
@@ -360,15 +361,9 @@ def language_model(plan: CountingPlan, finished: Sequence[FinishedPartition]) ->
 
 
 def _split_pieces(counter: "_training.PieceCounter", num_partitions: int) -> List[PiecePartition]:
-    data, offsets, counts = counter.export()
-    found = PackedPieces(data, offsets)
+    found = PiecePartition(0, *counter.export())
     which = counter.partitions(num_partitions)
-    parts = []
-    for q in range(num_partitions):
-        rows = np.flatnonzero(which == q)
-        part = found.take(rows)
-        parts.append(PiecePartition(q, part.data, part.offsets, counts[rows]))
-    return parts
+    return [found.take(np.flatnonzero(which == q), q) for q in range(num_partitions)]
 
 
 def count_pieces(plan: CountingPlan, model: "_training.NgramModel", texts: Iterable[TextLike],
