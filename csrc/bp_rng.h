@@ -35,12 +35,43 @@ static inline uint64_t bp_stream_key(uint64_t seed, uint64_t stream)
     return bp_mix64(seed + BP_GOLDEN_GAMMA * (bp_mix64(stream) + 1));
 }
 
+/* The 53 high bits of h as a double in [0, 1). */
+static inline double bp_unit_interval(uint64_t h) { return (double)(h >> 11) * 0x1.0p-53; }
+
 /* A uniform double in [0, 1) for the candidate (end, length) of a stream. */
 static inline double bp_uniform(uint64_t key, uint64_t end, uint64_t length)
 {
     uint64_t counter = (end << BP_RNG_LEN_BITS) | length;
-    uint64_t h = bp_mix64(key + BP_GOLDEN_GAMMA * counter);
-    return (double)(h >> 11) * 0x1.0p-53;
+    return bp_unit_interval(bp_mix64(key + BP_GOLDEN_GAMMA * counter));
+}
+
+/*
+ * The draws of one trie walk: the candidates (end, length), (end + 1,
+ * length + 1), (end + 2, length + 2), ... of a stream, in that order. The
+ * k-th bp_walk_draws_next equals bp_uniform(key, end + k, length + k)
+ * bit for bit; it saves bp_uniform's multiplication of the counter, because
+ * each step adds the same (1 << BP_RNG_LEN_BITS) + 1 to the counter (while
+ * length + k stays below 2^BP_RNG_LEN_BITS, as for every piece), so the
+ * hashed word advances by a constant mod 2^64. A value on the stack: no
+ * state outlives the walk.
+ */
+typedef struct {
+    uint64_t word; /* key + GAMMA * counter of the next candidate */
+} bp_walk_draws;
+
+#define BP_WALK_DRAWS_STEP (BP_GOLDEN_GAMMA * ((1ULL << BP_RNG_LEN_BITS) + 1))
+
+static inline bp_walk_draws bp_walk_draws_start(uint64_t key, uint64_t end, uint64_t length)
+{
+    bp_walk_draws draws = {key + BP_GOLDEN_GAMMA * ((end << BP_RNG_LEN_BITS) | length)};
+    return draws;
+}
+
+static inline double bp_walk_draws_next(bp_walk_draws *draws)
+{
+    const uint64_t h = bp_mix64(draws->word);
+    draws->word += BP_WALK_DRAWS_STEP;
+    return bp_unit_interval(h);
 }
 
 #endif

@@ -233,11 +233,14 @@ static size_t sample_chunk_linear(const bp_trie *trie, const uint8_t *text, size
         }
         bp_trie_cursor cursor = root;
         size_t e = s;
+        /* Its draws: at every step, bp_uniform(key, offset + e, e - s). */
+        bp_walk_draws draws = bp_walk_draws_start(key, offset + s + 1, 1);
         for (;;) {
             const bp_unit *u = bp_trie_step(trie, &cursor, text[e]);
             if (!u)
                 break;
             e++;
+            const double draw = bp_walk_draws_next(&draws);
             /* No test for the end of a piece: where none ends the weight is
              * 0, which adds nothing and is never kept. */
             const size_t slot = e & mask;
@@ -248,7 +251,7 @@ static size_t sample_chunk_linear(const bp_trie *trie, const uint8_t *text, size
             /* Kept with probability c / total; the first candidate surely.
              * Selected with a mask: the outcome is a coin flip the CPU
              * cannot predict, and compilers turn a ternary into a branch. */
-            const int32_t take = -(int32_t)((c > 0.0) & ((before == 0.0) | (bp_uniform(key, offset + e, e - s) * total < c)));
+            const int32_t take = -(int32_t)((c > 0.0) & ((before == 0.0) | (draw * total < c)));
             const int32_t kept = back[e];
             back[e] = (cursor.node & take) | (kept & ~take);
             if (e == n)

@@ -89,6 +89,24 @@ static void test_uniform_depends_on_every_input(void)
     CHECK(bp_uniform(key, 5, BP_MAX_PIECE_LEN) != bp_uniform(key, 6, 0));
 }
 
+static void test_walk_draws_equal_uniform(void)
+{
+    /* Keys, ends and lengths at the edges: 0, the counter's length field
+     * filling up, ends near the 2^40 bound, keys that wrap mod 2^64. */
+    const uint64_t keys[] = {0, 1, bp_stream_key(42, 3), ~0ULL, BP_GOLDEN_GAMMA};
+    const uint64_t ends[] = {0, 1, 1000, (1ULL << 40) - 300};
+    const uint64_t lengths[] = {0, 1, 7, BP_MAX_PIECE_LEN - 256};
+    int mismatches = 0;
+    for (size_t a = 0; a < sizeof keys / sizeof *keys; a++)
+        for (size_t b = 0; b < sizeof ends / sizeof *ends; b++)
+            for (size_t c = 0; c < sizeof lengths / sizeof *lengths; c++) {
+                bp_walk_draws draws = bp_walk_draws_start(keys[a], ends[b], lengths[c]);
+                for (uint64_t k = 0; k < 256; k++)
+                    mismatches += bp_walk_draws_next(&draws) != bp_uniform(keys[a], ends[b] + k, lengths[c] + k);
+            }
+    CHECK_EQ(mismatches, 0);
+}
+
 int main(void)
 {
     RUN(test_mix64_known_values);
@@ -97,5 +115,6 @@ int main(void)
     RUN(test_uniform_spec_vectors);
     RUN(test_uniform_range_and_mean);
     RUN(test_uniform_depends_on_every_input);
+    RUN(test_walk_draws_equal_uniform);
     return bp_test_report("rng");
 }
