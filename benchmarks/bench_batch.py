@@ -34,11 +34,11 @@ def main():
 
     loop = best_rate(lambda: [tok.encode(t) for t in texts], size, args.repeat)
     print(f"{'loop of encode':36s} {loop:7.1f} MB/s")
-    ours = {}
+    ours = {}  # name -> (1 thread, --threads) MB/s
     for name, fn in [("encode_batch (lists)", tok.encode_batch), ("encode_batch_numpy", tok.encode_batch_numpy)]:
         one = best_rate(lambda f=fn: f(texts, num_threads=1), size, args.repeat)
         many = best_rate(lambda f=fn: f(texts, num_threads=args.threads), size, args.repeat)
-        ours.setdefault("lists", (one, many))
+        ours[name] = (one, many)
         print(f"{name + ', 1 thread':36s} {one:7.1f} MB/s")
         print(f"{name + f', {args.threads} threads':36s} {many:7.1f} MB/s  -> {many / one:.2f}x")
     for spec in args.compare_spm:
@@ -46,7 +46,7 @@ def main():
 
         name, _, path = spec.partition("=")
         sp = spm.SentencePieceProcessor(model_file=path)
-        for threads, mine in [(1, ours["lists"][0]), (args.threads, ours["lists"][1])]:
+        for threads, mine in zip([1, args.threads], ours["encode_batch (lists)"]):
             theirs = best_rate(lambda n=threads: sp.encode(texts, num_threads=n), size, args.repeat)
             label = f"SentencePiece {name}, {threads} thread{'s' if threads > 1 else ''}"
             print(f"{label:36s} {theirs:7.1f} MB/s  -> encode_batch is {mine / theirs:.1f}x")

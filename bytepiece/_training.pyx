@@ -31,7 +31,7 @@ def training_chunk_offsets(bytes data not None, const int64_t[::1] doc_offsets n
     if max_units < 1 or max_newlines < 1:
         raise ValueError("max_units and max_newlines must be at least 1")
     cdef const uint8_t *raw = <const uint8_t *>PyBytes_AS_STRING(data)
-    cdef size_t at, end, count = 0
+    cdef size_t begin, at, end, count = 0
     cdef int64_t[::1] view
     out = None
     for pass_ in range(2):  # count, then fill
@@ -42,12 +42,12 @@ def training_chunk_offsets(bytes data not None, const int64_t[::1] doc_offsets n
         count = 0
         with nogil:
             for k in range(num_docs):
-                at = <size_t>doc_offsets[k]
+                begin = <size_t>doc_offsets[k]
                 end = <size_t>doc_offsets[k + 1]
-                while at < end:
-                    at = doc_offsets[k] + bp_training_chunk_end(raw + doc_offsets[k], end - <size_t>doc_offsets[k],
-                                                                at - <size_t>doc_offsets[k], max_units, max_newlines,
-                                                                count_characters[k])
+                at = begin
+                while at < end:  # bp_training_chunk_end works within the document: offsets from its start
+                    at = begin + bp_training_chunk_end(raw + begin, end - begin, at - begin, max_units, max_newlines,
+                                                       count_characters[k])
                     count += 1
                     if pass_ == 1:
                         view[count] = <int64_t>at

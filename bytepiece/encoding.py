@@ -161,7 +161,7 @@ class Encoder:
         """The result of each task range, in order."""
         if isinstance(texts, (str, bytes)):
             raise TypeError("a batch is a sequence of texts, not one str or bytes")
-        if not isinstance(texts, (list, tuple)):
+        if type(texts) is not list:  # once here, so that each task's slice is a list already
             texts = list(texts)
         threads = check_num_threads(num_threads)
         first_stream = check_int("first_stream", first_stream, 0)
@@ -173,7 +173,7 @@ class Encoder:
 
         def task(bounds: Tuple[int, int]) -> Any:
             lo, hi = bounds
-            batch = list(texts[lo:hi])
+            batch = texts[lo:hi]
             keys = segmentation.stream_keys(first_stream + lo, hi - lo)
             if as_lists:
                 return segmenter.encode_lists(batch, segmentation.mode, segmentation.alpha, keys, add_bos, add_eos,
