@@ -121,6 +121,11 @@ class Encoder:
 
     def __init__(self, segmenter: "_core.Segmenter") -> None:
         self._segmenter = segmenter
+        #: ``encode_best_str(text, add_bos, add_eos)``: the best segmentation of a
+        #: str whose NFC is itself, or None for any other str (then call
+        #: :meth:`encode_text`). The C method itself, not a wrapper: it is the
+        #: default ``Tokenizer.encode`` call's whole path.
+        self.encode_best_str: Callable[[str, bool, bool], Optional[List[int]]] = segmenter.encode_best_str
 
     def encode_text(self, text: TextLike, segmentation: Segmentation, *, stream: int = 0, add_bos: bool = False,
                     add_eos: bool = False, normalize: bool = True) -> List[int]:

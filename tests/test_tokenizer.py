@@ -187,3 +187,24 @@ def test_regression_model_with_a_huge_piece_still_encodes_short_texts_exactly():
     assert tok.tokenize(b"x" + huge + b"y") == [b"x", huge, b"y"]
     for seed in range(5):
         assert tok.decode_bytes(tok.encode(b"x" + huge + b"y", alpha=0.5, seed=seed)) == b"x" + huge + b"y"
+
+
+def test_regression_default_encode_fast_path_agrees_with_the_general_path(tok40k):
+    """The default ``encode`` call skips Segmentation.resolve and the Encoder
+    (a tenth of a short document's time): whatever str it gets, NFC or not,
+    it must give what the batch path gives, and leave the checks in place."""
+    texts = [TEXT, "", "a", "cafe\u0301 \u212b \uf900 中文\n", "x" * 5000 + "\u0301", "\n\n\n"]
+    for text in texts:
+        for add_bos, add_eos in ((False, False), (True, True)):
+            for normalize in (True, False):
+                expected = tok40k.encode_batch([text], add_bos=add_bos, add_eos=add_eos, normalize=normalize,
+                                               num_threads=1)[0]
+                assert tok40k.encode(text, add_bos, add_eos, normalize=normalize) == expected, (text, normalize)
+                assert tok40k.encode(text, add_bos, add_eos, -1.0, normalize=normalize) == expected
+                assert list(tok40k.encode(text, add_bos, add_eos, iter=True, normalize=normalize)) == expected
+    with pytest.raises(ValueError, match="sampler must be one of"):
+        tok40k.encode("x", sampler="gibbs")  # checked even where alpha < 0 makes it unused
+    with pytest.raises(ValueError, match="seed must be in"):
+        tok40k.encode("x", seed=-1)
+    with pytest.raises(UnicodeEncodeError, match="surrogate"):
+        tok40k.encode("a\ud800b")
