@@ -70,6 +70,7 @@ class Baseline063:
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                          cwd=self._tmp.name)
         if self._process.stdout.readline().strip() != "ready":
+            self.close()
             raise RuntimeError(f"BytePiece 0.6.3 did not start under {python}")
 
     def seconds(self, alpha):
@@ -79,9 +80,15 @@ class Baseline063:
         return float(self._process.stdout.readline())
 
     def close(self):
-        self._process.stdin.close()
-        self._process.wait()
-        self._tmp.cleanup()
+        """Ends the interpreter (killed if it does not exit on end of input) and removes its model."""
+        try:
+            self._process.stdin.close()
+            self._process.wait(timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            self._process.kill()
+            self._process.wait()
+        finally:
+            self._tmp.cleanup()
 
 
 def alternate(ours, theirs, repeat):
@@ -89,6 +96,28 @@ def alternate(ours, theirs, repeat):
     function giving MB/s): (best of ours, best of theirs, median ratio of the rounds)."""
     rates = [(ours(), theirs()) for _ in range(repeat)]
     return max(r for r, _ in rates), max(b for _, b in rates), statistics.median(r / b for r, b in rates)
+
+
+def time_modes(tok, texts, total, peer, repeat):
+    """MB/s of each mode ({name: rate}), and the lines comparing with 0.6.3 (``peer``, or None)."""
+    results, peer_lines = {}, []
+    modes = [  # (name, keyword arguments, the alpha 0.6.3 is compared at, or None)
+        ("deterministic", dict(), -1),
+        ("perfect sampling, alpha 0.1", dict(alpha=0.1, seed=1), 0.1),
+        ("viterbi sampling, alpha 0.1", dict(alpha=0.1, sampler="viterbi", seed=1), None),
+    ]
+    for name, kwargs, peer_alpha in modes:
+        ours = over(lambda t, kw=kwargs: tok.encode(t, **kw), texts)
+        if peer is None or peer_alpha is None:
+            results[name] = best_rate(ours, total, repeat)
+        else:
+            results[name], base, ratio = alternate(lambda: best_rate(ours, total, 1),
+                                                   lambda a=peer_alpha: total / peer.seconds(a) / 1e6, repeat)
+            label = "deterministic" if peer_alpha < 0 else f"alpha {peer_alpha}"
+            peer_lines.append(f"{'BytePiece 0.6.3 ' + label:32s} {base:8.2f} MB/s -> {name} is "
+                              f"{results[name] / base:.1f}x (median of rounds {ratio:.1f}x)")
+        print(f"{name:32s} {results[name]:8.2f} MB/s")
+    return results, peer_lines
 
 
 def main():
@@ -111,25 +140,11 @@ def main():
     print(f"model load: {time.perf_counter() - start:.3f} s ({tok.vocab_size} ids)")
 
     peer = Baseline063(args.compare_063, args.corpus, tok) if args.compare_063 else None
-    results, peer_lines = {}, []
-    modes = [  # (name, keyword arguments, the alpha 0.6.3 is compared at, or None)
-        ("deterministic", dict(), -1),
-        ("perfect sampling, alpha 0.1", dict(alpha=0.1, seed=1), 0.1),
-        ("viterbi sampling, alpha 0.1", dict(alpha=0.1, sampler="viterbi", seed=1), None),
-    ]
-    for name, kwargs, peer_alpha in modes:
-        ours = over(lambda t, kw=kwargs: tok.encode(t, **kw), texts)
-        if peer is None or peer_alpha is None:
-            results[name] = best_rate(ours, total, args.repeat)
-        else:
-            results[name], base, ratio = alternate(lambda: best_rate(ours, total, 1),
-                                                   lambda a=peer_alpha: total / peer.seconds(a) / 1e6, args.repeat)
-            label = "deterministic" if peer_alpha < 0 else f"alpha {peer_alpha}"
-            peer_lines.append(f"{'BytePiece 0.6.3 ' + label:32s} {base:8.2f} MB/s -> {name} is "
-                              f"{results[name] / base:.1f}x (median of rounds {ratio:.1f}x)")
-        print(f"{name:32s} {results[name]:8.2f} MB/s")
-    if peer is not None:
-        peer.close()
+    try:
+        results, peer_lines = time_modes(tok, texts, total, peer, args.repeat)
+    finally:  # a pass that raises must not leave 0.6.3's interpreter behind
+        if peer is not None:
+            peer.close()
     tokens = sum(len(tok.encode(t)) for t in texts)
     print(f"deterministic: {tokens} tokens, {total / tokens:.3f} bytes/token")
 
