@@ -276,6 +276,9 @@ cdef class _TextBatch:
         free(self.lengths)
 
 
+cdef object _NOT_MADE = object()  # _sampling_weights: no entry for this alpha yet
+
+
 cdef class Segmenter:
     """The vocabulary trie built in C, and the one entry to the C segmenter
     (bp_encode_batch). Immutable; safe to share between threads.
@@ -288,7 +291,7 @@ cdef class Segmenter:
     cdef bp_trie *trie
     cdef tuple _id_objects  # the int objects 0 .. largest id, shared by every returned list (made on first use)
     cdef int32_t max_id
-    cdef dict _weights  # alpha -> bp_sampling_weights (float64 array), or None where unusable
+    cdef dict _weights  # alpha -> bp_sampling_weights (bytes of float64: no buffer to acquire per call), or None
     cdef dict _sampled_bytes  # alpha -> bytes sampled while its weights were not made yet
 
     def __cinit__(self, bytes data not None, const int64_t[::1] offsets not None,
@@ -344,8 +347,9 @@ cdef class Segmenter:
         if self._weights is None:
             self._weights = {}
             self._sampled_bytes = {}
-        if alpha in self._weights:
-            return self._weights[alpha]
+        weights = self._weights.get(alpha, _NOT_MADE)
+        if weights is not _NOT_MADE:
+            return weights
         seen = self._sampled_bytes.get(alpha, 0) + num_bytes
         if seen < self.trie.num_units // 4:
             if len(self._sampled_bytes) >= 64:
@@ -353,9 +357,10 @@ cdef class Segmenter:
             self._sampled_bytes[alpha] = seen
             return None
         self._sampled_bytes.pop(alpha, None)
-        weights = np.empty(self.trie.num_units, dtype=np.float64)
-        cdef double[::1] view = weights
-        rc = bp_sampling_weights(self.trie, alpha, &view[0])
+        # A new bytes object's storage is 8-byte aligned (it follows the object's
+        # 32-byte header) and is ours to fill until it is shared.
+        weights = PyBytes_FromStringAndSize(NULL, self.trie.num_units * sizeof(double))
+        rc = bp_sampling_weights(self.trie, alpha, <double *>PyBytes_AS_STRING(weights))
         if rc != BP_OK and rc != BP_ERR_TOO_LARGE:
             check(rc, "invalid alpha")
         if len(self._weights) >= 4:
@@ -384,11 +389,9 @@ cdef class Segmenter:
         (if made), and without the GIL when the texts (total bytes) are large."""
         cdef int rc
         weights = self._sampling_weights(mode, alpha, total)
-        cdef const double[::1] weight_view
         cdef const double *weight_ptr = NULL
         if weights is not None:
-            weight_view = weights
-            weight_ptr = &weight_view[0]
+            weight_ptr = <const double *>PyBytes_AS_STRING(weights)
         if total >= NOGIL_MIN_BYTES:
             with nogil:
                 rc = bp_encode_batch(self.trie, pointers, lengths, num_texts, <bp_mode>mode, alpha, weight_ptr, keys,

@@ -76,7 +76,8 @@ class Segmentation(NamedTuple):
         alpha = float(alpha)
         if math.isnan(alpha):
             raise ValueError("alpha must be a number, got nan")
-        return cls(_SAMPLER_MODES[sampler], alpha, draw_seed() if seed is None else check_seed(seed))
+        # tuple.__new__ directly: the named tuple's own __new__ is a Python frame (a third of this call).
+        return tuple.__new__(cls, (_SAMPLER_MODES[sampler], alpha, draw_seed() if seed is None else check_seed(seed)))
 
     @property
     def samples(self) -> bool:

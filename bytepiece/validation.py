@@ -38,6 +38,8 @@ def check_int(name: str, value: Any, low: int) -> int:
 
 def check_seed(seed: Any) -> int:
     """``seed`` as an int in 0 .. 2**64 - 1."""
+    if seed.__class__ is int and 0 <= seed < _UINT64:  # the common case, on every seeded call
+        return seed
     if not is_index(seed):
         raise TypeError(f"seed must be an integer or None, not {type(seed).__name__}")
     seed = operator.index(seed)
