@@ -357,9 +357,11 @@ cdef class Segmenter:
             self._sampled_bytes[alpha] = seen
             return None
         self._sampled_bytes.pop(alpha, None)
-        # A new bytes object's storage is 8-byte aligned (it follows the object's
-        # 32-byte header) and is ours to fill until it is shared.
+        # A new bytes object is ours to fill until it is shared. Its storage
+        # follows a 32-byte header, so it is 8-byte aligned; checked all the same.
         weights = PyBytes_FromStringAndSize(NULL, self.trie.num_units * sizeof(double))
+        if <size_t>PyBytes_AS_STRING(weights) % sizeof(double) != 0:
+            return None
         rc = bp_sampling_weights(self.trie, alpha, <double *>PyBytes_AS_STRING(weights))
         if rc != BP_OK and rc != BP_ERR_TOO_LARGE:
             check(rc, "invalid alpha")
