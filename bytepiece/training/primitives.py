@@ -150,6 +150,12 @@ class PiecePartition:
     def __len__(self) -> int:
         return len(self.counts)
 
+    @staticmethod
+    def joined(parts: Sequence["PiecePartition"]) -> Tuple[PackedPieces, np.ndarray]:
+        """The pieces of every part, in order, packed together, and their counts (uint64)."""
+        counts = np.concatenate([part.counts for part in parts]) if parts else np.zeros(0, dtype=np.uint64)
+        return PackedPieces.concatenate([part.packed() for part in parts]), counts
+
 
 class DuplicateEstimate:
     """The share of documents that repeat an earlier one, estimated from the
@@ -402,8 +408,7 @@ def prune(kept: Sequence[PiecePartition], dropped: Sequence[PiecePartition], siz
     """The vocabularies of each size (largest first) from every partition's
     kept and dropped pieces (docs/spec/training.md §4-5); ``counter``
     re-tokenizes pieces, and may spread that work over workers."""
-    pieces = PackedPieces.concatenate([part.packed() for part in kept])
-    counts = np.concatenate([part.counts for part in kept]) if kept else np.zeros(0, dtype=np.uint64)
+    pieces, counts = PiecePartition.joined(kept)
     vocabulary = initial_vocabulary(pieces, counts)
     extra = np.zeros(len(vocabulary.pieces), dtype=np.uint64)
     for part in dropped:

@@ -167,7 +167,7 @@ def _count_tokens_task(vocabulary: PackedPieces, counts: np.ndarray, pieces: Any
     """Pruning's token totals of pieces[start:stop] (a PiecePartition, or PackedPieces with
     weights) under the canonical vocabulary of packed pieces and counts."""
     if isinstance(pieces, PiecePartition):
-        pieces, weights = PackedPieces(pieces.data, pieces.offsets), pieces.counts
+        pieces, weights = pieces.packed(), pieces.counts
     assert weights is not None
     segmenter = canonical_segmenter(vocabulary, counts)
     return count_tokens_packed(segmenter, len(vocabulary), pieces.slice(start, stop), weights[start:stop])
@@ -328,8 +328,7 @@ def _train(ray: Any, trainer: Any, source: Any, options: ReadOptions, num_partit
     phase("count pieces")
 
     # Pruning: the re-tokenizing runs as tasks over slices of the pieces.
-    pieces = PackedPieces.concatenate([part.packed() for part in kept])
-    counts = np.concatenate([part.counts for part in kept])
+    pieces, counts = PiecePartition.joined(kept)
     dropped_sizes = ray.get(dropped_sizes)
 
     def put(vocab: Model) -> Tuple[Any, Any]:
