@@ -10,6 +10,7 @@ EOS_ID: int
 NUM_SPECIAL: int
 MAX_PIECE_LEN: int
 MAX_ALPHA: float
+MAX_ABS_SCORE: float
 MAX_ORDER: int
 MAX_PARTITIONS: int
 MODE_BEST: int

@@ -41,6 +41,8 @@ NUM_SPECIAL = BP_NUM_SPECIAL
 MAX_PIECE_LEN = BP_MAX_PIECE_LEN
 #: The largest alpha the samplers take (larger alphas are the best segmentation anyway).
 MAX_ALPHA = BP_MAX_ALPHA
+#: The largest |score| of a piece: no sum of scores along a text can then overflow (csrc/bp_common.h).
+MAX_ABS_SCORE = BP_MAX_ABS_SCORE
 #: The longest n-gram of the trainer's language model.
 MAX_ORDER = BP_MAX_ORDER
 #: The most partitions the trainer's n-gram tables split into.
@@ -285,7 +287,8 @@ cdef class Segmenter:
 
     Piece k is ``data[offsets[k]:offsets[k+1]]`` with ``scores[k]`` and token
     id ``ids[k]``; the C trie builder checks the pieces (distinct, non-empty,
-    at most MAX_PIECE_LEN bytes, all 256 single bytes present).
+    at most MAX_PIECE_LEN bytes, all 256 single bytes present, every score
+    finite with ``abs(score) <= MAX_ABS_SCORE``).
     """
 
     cdef bp_trie *trie

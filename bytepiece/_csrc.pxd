@@ -10,6 +10,7 @@ cdef extern from "bp_common.h":
     int BP_PAD_ID, BP_BOS_ID, BP_EOS_ID, BP_NUM_SPECIAL
     unsigned int BP_MAX_PIECE_LEN
     double BP_MAX_ALPHA
+    double BP_MAX_ABS_SCORE
     int BP_MAX_ORDER, BP_MAX_PARTITIONS
 
 cdef extern from "bp_rng.h":

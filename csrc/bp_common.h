@@ -44,6 +44,17 @@ enum {
  * already the plain Viterbi long before (docs/spec/segmentation.md §5). */
 #define BP_MAX_ALPHA 1e100
 
+/* Largest |score| of a piece (bp_trie_build refuses any other, and NaN and
+ * the infinities). A segmentation's score is a sum along one chunk: bounded
+ * like this, no sum can overflow, even scaled by the samplers' largest
+ * alpha (2^40 bytes, the longest text the random draws index, x 1e9 x
+ * BP_MAX_ALPHA 1e100 is about 1e121, far below DBL_MAX, about 1.8e308),
+ * so the dynamic programmes compare finite numbers only. The log relative
+ * frequency of any count that a real model holds is within it (a count of
+ * 1 in a total of 10^(4e8) is about -9.2e8). The segmenters stay memory-
+ * safe without it (bp_segmenter.h); within it they are also exact. */
+#define BP_MAX_ABS_SCORE 1e9
+
 /* Longest n-gram of the trainer's language model: n-grams are packed into
  * 64-bit keys (bp_ngram.h). */
 #define BP_MAX_ORDER 8

@@ -14,6 +14,9 @@
  * out_scores[r]; *num_found (<= k) says how many there are. Equal scores
  * keep the Viterbi's order, so segmentation 0 is BP_MODE_BEST's. out_ids
  * needs room for k * len ids (at least 1), out_offsets k + 1, out_scores k.
+ * Whatever the trie's scores (NaN and infinities included: bp_segmenter.h),
+ * *num_found >= 1 and every segmentation found is one of the text, its ids
+ * spelling it; only their order and scores then mean nothing.
  * Errors: BP_ERR_INVALID (k == 0), BP_ERR_NOMEM.
  * Time O(len * pieces per position * k), memory 16 * k * (len + 1) bytes.
  */

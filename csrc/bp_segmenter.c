@@ -20,7 +20,16 @@
  * max_piece_len bytes earlier, so the ring stays in L1 whatever the text
  * length. Only the back-pointers (what backtracking needs) span the chunk.
  *
- * Invariant between chunks: score[] is all -inf and mass[] all 0.
+ * Invariant between chunks: score[] is all empty_score(mode) and mass[] all 0.
+ *
+ * Whatever the scores in trie->info (NaN, infinities, values whose sums
+ * overflow: bp_trie_build refuses them, but the segmenters do not rely on
+ * it), every mode writes back[e] for every position e of a chunk in that
+ * chunk, with a node that the walk from some start s reached at e, so its
+ * depth is e - s; and backtrack replaces a node that ends no piece (which
+ * only BEST may choose, and only when no score beats -inf) by the single
+ * byte. The ids are then always a segmentation of the text. With finite
+ * scores within BP_MAX_ABS_SCORE nothing of this changes a result.
  */
 typedef struct {
     double *score; /* BEST, VITERBI sampling: best path score; PERFECT: running max m */
@@ -29,6 +38,19 @@ typedef struct {
     int32_t *back; /* back[e] = trie node of the piece chosen to end at e */
     const double *weights; /* PERFECT in linear space: bp_sampling_weights, or NULL */
 } workspace;
+
+/*
+ * The score of a position that no candidate has reached yet. BEST: NaN, so
+ * that the first candidate to reach a position wins whatever its score
+ * (!(x <= NaN) holds for every x, NaN included): back[e] is then written
+ * in every chunk, before anything reads it, even when every sum is -inf or
+ * NaN. With ordinary scores that first candidate has a finite score or
+ * -inf (a node that ends no piece), and every later one competes with it
+ * exactly as with an empty slot of -inf, so the ids do not change. The
+ * samplers: -inf, the log-space perfect sampler's running maximum before
+ * any candidate (the Viterbi sampler tests for it).
+ */
+static inline double empty_score(bp_mode mode) { return mode == BP_MODE_BEST ? NAN : -INFINITY; }
 
 /* How many starts ahead prefetch_walk looks. */
 #define PREFETCH_AHEAD 2
@@ -62,13 +84,24 @@ static inline void prefetch_walk(const bp_trie *trie, const uint8_t *text, size_
 #endif
 }
 
-/* Backtracks the chunk's choices from back[] and writes its ids in text order. */
-static size_t backtrack(const bp_trie *trie, const int32_t *back, size_t n, int32_t *out)
+/* Backtracks the chunk text[0 .. n)'s choices from back[] and writes its
+ * ids in text order. Every back[e] was written in this chunk by a walk that
+ * reached e (see workspace), so a piece found there has length <= e. A
+ * node that ends no piece (length 0: BEST keeps one only when no candidate
+ * scored above -inf, which finite scores never allow) stands for the
+ * single byte text[e - 1] instead, a piece of every trie: the ids still
+ * spell the text, and the loop always moves back. */
+static size_t backtrack(const bp_trie *trie, const int32_t *back, const uint8_t *text, size_t n, int32_t *out)
 {
     const bp_piece_info *info = trie->info;
     size_t count = 0;
-    for (size_t e = n; e > 0; e -= (size_t)info[back[e]].length)
-        out[count++] = info[back[e]].id;
+    for (size_t e = n; e > 0;) {
+        int32_t node = back[e];
+        if (!bp_trie_is_piece(trie, node))
+            node = bp_trie_child(trie, 0, text[e - 1]);
+        out[count++] = info[node].id;
+        e -= (size_t)info[node].length;
+    }
     for (size_t i = 0, j = count; i + 1 < j; i++, j--) {
         int32_t tmp = out[i];
         out[i] = out[j - 1];
@@ -93,6 +126,7 @@ static BP_ALWAYS_INLINE size_t segment_chunk(const bp_trie *trie, const uint8_t 
     const bp_piece_info *info = trie->info;
     const bp_trie_cursor root = bp_trie_root(trie);
 
+    const double empty = empty_score(mode);
     score[0] = 0.0;
     if (mode == BP_MODE_SAMPLE_PERFECT)
         mass[0] = 1.0; /* Z[0] = m + log(mass) = 0 */
@@ -107,7 +141,7 @@ static BP_ALWAYS_INLINE size_t segment_chunk(const bp_trie *trie, const uint8_t 
         } else {
             from = score[slot_s];
         }
-        score[slot_s] = -INFINITY; /* the slot now serves position s + ring size */
+        score[slot_s] = empty; /* the slot now serves position s + ring size */
 
         bp_trie_cursor cursor = root;
         size_t e = s;
@@ -119,14 +153,19 @@ static BP_ALWAYS_INLINE size_t segment_chunk(const bp_trie *trie, const uint8_t 
             e++;
             if (mode == BP_MODE_BEST) {
                 /* No test for the end of a piece: where none ends the score
-                 * is -inf, which never wins. Branch-free: which candidate
-                 * wins is a guess the CPU would often get wrong. */
+                 * is -inf, which never beats a piece (backtrack covers the
+                 * case where it is all there is). Branch-free: which
+                 * candidate wins is a guess the CPU would often get wrong. */
                 const size_t slot = e & mask;
                 const double x = from + info[node].score, y = score[slot];
-                /* strict: the first (longest) of equals stays. Selected with a
-                 * mask, as compilers turn a ternary back into a branch. */
-                const int32_t take = -(int32_t)(x > y), kept = back[e];
-                score[slot] = x > y ? x : y;
+                /* x > y but true where y is the empty NaN (or x is NaN): the
+                 * first candidate always wins; after it the first (longest)
+                 * of equals stays. Selected with a mask, as compilers turn
+                 * a ternary back into a branch. The kept score is the same
+                 * selection written as maxsd's operands (y > x ? y : x is x
+                 * where take is, and y or an equal x elsewhere). */
+                const int32_t take = -(int32_t)!(x <= y), kept = back[e];
+                score[slot] = y > x ? y : x;
                 back[e] = (node & take) | (kept & ~take);
             } else if (bp_trie_is_piece(trie, node)) {
                 const size_t slot = e & mask;
@@ -136,6 +175,10 @@ static BP_ALWAYS_INLINE size_t segment_chunk(const bp_trie *trie, const uint8_t 
                      * exp(w(s') - logsumexp(w)). Z[e] is kept as (max m, mass). */
                     const double w = from + alpha * info[node].score;
                     double m = score[slot], total = mass[slot], p;
+                    /* The first candidate of e (mass still 0) is kept surely:
+                     * p below is 1 for it with finite w, but NaN where the
+                     * sums overflowed, and then back[e] would never be set. */
+                    const int first = total == 0.0;
                     if (w > m) {
                         total = total * exp(m - w) + 1.0;
                         m = w;
@@ -147,10 +190,15 @@ static BP_ALWAYS_INLINE size_t segment_chunk(const bp_trie *trie, const uint8_t 
                     }
                     score[slot] = m;
                     mass[slot] = total;
-                    /* p == 1 for the first candidate: a sure choice needs no draw. */
-                    if (p >= 1.0 || bp_uniform(key, offset + e, e - s) < p)
+                    /* A sure choice needs no draw. */
+                    if (first || p >= 1.0 || bp_uniform(key, offset + e, e - s) < p)
                         back[e] = node;
                 } else { /* BP_MODE_SAMPLE_VITERBI */
+                    /* The first piece to reach e finds y == -inf (the empty
+                     * slot) and is kept surely, whatever x is (NaN and -inf
+                     * included): back[e] is always a piece set in this chunk.
+                     * Later draws with NaN in them are never taken (u < NaN
+                     * is false), which leaves a valid choice in place. */
                     const double x = from + info[node].score, y = score[slot];
                     int take = y == -INFINITY;
                     if (!take) {
@@ -168,11 +216,11 @@ static BP_ALWAYS_INLINE size_t segment_chunk(const bp_trie *trie, const uint8_t 
         }
     }
     /* Restore the between-chunks invariant (slots of s < n were reset above). */
-    score[n & mask] = -INFINITY;
+    score[n & mask] = empty;
     if (mode == BP_MODE_SAMPLE_PERFECT)
         mass[n & mask] = 0.0;
 
-    return backtrack(trie, back, n, out);
+    return backtrack(trie, back, text, n, out);
 }
 
 /* The scaled partition functions are kept within [Z_MIN, Z_MAX]. */
@@ -250,7 +298,13 @@ static size_t sample_chunk_linear(const bp_trie *trie, const uint8_t *text, size
             z[slot] = total;
             /* Kept with probability c / total; the first candidate surely.
              * Selected with a mask: the outcome is a coin flip the CPU
-             * cannot predict, and compilers turn a ternary into a branch. */
+             * cannot predict, and compilers turn a ternary into a branch.
+             * Why back[e] is always set: with weights from
+             * bp_sampling_weights (BP_OK), a piece's weight is within
+             * e^+-200 and from within [Z_MIN, Z_MAX], so c of every piece
+             * is a positive normal number (>= 2^-689), whatever the scores
+             * in the trie now hold (they are not read here); the first
+             * piece to reach e then finds before == 0 and is kept. */
             const int32_t take = -(int32_t)((c > 0.0) & ((before == 0.0) | (draw * total < c)));
             const int32_t kept = back[e];
             back[e] = (cursor.node & take) | (kept & ~take);
@@ -259,11 +313,12 @@ static size_t sample_chunk_linear(const bp_trie *trie, const uint8_t *text, size
         }
     }
     z[n & mask] = 0.0;
-    return backtrack(trie, back, n, out);
+    return backtrack(trie, back, text, n, out);
 }
 
-/* Allocates the rings and back-pointers for texts of up to `longest` bytes. */
-static int workspace_init(workspace *ws, const bp_trie *trie, size_t longest)
+/* Allocates the rings and back-pointers for texts of up to `longest` bytes,
+ * for one mode (the rings start in that mode's between-chunks state). */
+static int workspace_init(workspace *ws, const bp_trie *trie, size_t longest, bp_mode mode)
 {
     /* A piece spans at most min(longest piece, text) bytes: size the ring by
      * that, so a model with one huge piece does not slow down short texts. */
@@ -284,7 +339,7 @@ static int workspace_init(workspace *ws, const bp_trie *trie, size_t longest)
     ws->mass = ws->score + ring;
     ws->weights = NULL;
     for (size_t i = 0; i < ring; i++) {
-        ws->score[i] = -INFINITY;
+        ws->score[i] = empty_score(mode);
         ws->mass[i] = 0.0;
     }
     return BP_OK;
@@ -359,7 +414,7 @@ int bp_encode(const bp_trie *trie, const uint8_t *text, size_t len,
     if (len == 0)
         return BP_OK;
     workspace ws;
-    int rc = workspace_init(&ws, trie, len);
+    int rc = workspace_init(&ws, trie, len, mode);
     if (rc != BP_OK)
         return rc;
     *num_ids = encode_text(trie, text, len, mode, alpha, stream_key, &ws, out_ids);
@@ -400,7 +455,7 @@ int bp_encode_batch(const bp_trie *trie, const uint8_t *const *texts, const size
             longest = lengths[k];
     }
     workspace ws;
-    int rc = workspace_init(&ws, trie, longest);
+    int rc = workspace_init(&ws, trie, longest, mode);
     if (rc != BP_OK)
         return rc;
     if (mode == BP_MODE_SAMPLE_PERFECT)
@@ -433,7 +488,7 @@ int bp_count_tokens(const bp_trie *trie, const uint8_t *data, const int64_t *off
         return BP_ERR_INVALID;
     workspace ws;
     int32_t *ids = malloc((longest ? longest : 1) * sizeof *ids);
-    int rc = ids ? workspace_init(&ws, trie, longest) : BP_ERR_NOMEM;
+    int rc = ids ? workspace_init(&ws, trie, longest, BP_MODE_BEST) : BP_ERR_NOMEM;
     if (rc != BP_OK) {
         free(ids);
         return rc;
@@ -468,13 +523,20 @@ int bp_alternative_lengths(const bp_trie *trie, const uint8_t *data, const int64
     for (size_t k = 0; k < num_texts; k++) {
         const uint8_t *text = data + offsets[k];
         const size_t n = (size_t)(offsets[k + 1] - offsets[k]);
+        /* tokens[e] == 0: no path reaches e yet (every path to e > 0 has a
+         * token). The scores start as NaN, as in segment_chunk's BEST: the
+         * first piece to reach e is kept whatever its score, so a reached
+         * e always has a token count, even where sums overflow; with
+         * ordinary scores the result is that of an empty score of -inf. */
         score[0] = 0.0;
         tokens[0] = 0;
-        for (size_t e = 1; e <= n; e++)
-            score[e] = -INFINITY;
+        for (size_t e = 1; e <= n; e++) {
+            score[e] = NAN;
+            tokens[e] = 0;
+        }
         for (size_t s = 0; s < n; s++) {
-            if (score[s] == -INFINITY)
-                continue;
+            if (s > 0 && tokens[s] == 0)
+                continue; /* unreachable (a byte the trie lacks) */
             bp_trie_cursor cursor = root;
             for (size_t e = s; e < n;) {
                 const bp_unit *u = bp_trie_step(trie, &cursor, text[e]);
@@ -483,14 +545,16 @@ int bp_alternative_lengths(const bp_trie *trie, const uint8_t *data, const int64
                 e++;
                 if (bp_trie_is_piece(trie, cursor.node) && !(s == 0 && e == n)) {
                     const double x = score[s] + trie->info[cursor.node].score;
-                    if (x > score[e]) { /* strict: the longest of equals stays, as in segment_chunk */
+                    /* x > score[e], or the first piece to reach e: strict, the
+                     * longest of equals stays, as in segment_chunk */
+                    if (!(x <= score[e])) {
                         score[e] = x;
                         tokens[e] = tokens[s] + 1;
                     }
                 }
             }
         }
-        out[k] = n && score[n] != -INFINITY ? tokens[n] : 0;
+        out[k] = tokens[n]; /* 0 when n is unreached: n < 2, or a byte the trie lacks */
     }
     free(score);
     free(tokens);

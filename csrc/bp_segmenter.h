@@ -8,6 +8,14 @@
  * "push" form: from every start s the trie walk finds the pieces s..e and
  * updates position e. All three modes are linear in the text length (each
  * position does at most max_piece_len trie steps) and use no recursion.
+ *
+ * Whatever the scores in the trie's info array (bp_trie_build admits only
+ * finite ones within BP_MAX_ABS_SCORE, but a trie's scores are plain
+ * memory: NaN, infinities or sums that overflow), every function here
+ * reads only what it wrote and its result is a segmentation: the pieces of
+ * the ids concatenate to the text (bp_alternative_lengths: a token count of
+ * one). Which segmentation it is, and with what probability, is only
+ * specified for scores that bp_trie_build accepts.
  */
 #ifndef BP_SEGMENTER_H
 #define BP_SEGMENTER_H
@@ -33,6 +41,7 @@ typedef enum {
  * *num_ids receives the number of ids written. stream_key selects the random
  * stream of the samplers (see bp_rng.h; unused by BP_MODE_BEST): the same
  * key gives the same result. alpha must be in [0, BP_MAX_ALPHA] for the samplers.
+ * Whatever the trie's scores, the ids are a segmentation of the text.
  * The trie is only read, so concurrent calls on one trie are safe.
  * Errors: BP_ERR_INVALID (bad mode or alpha), BP_ERR_NOMEM.
  * Time O(len * max_piece_len) worst case, about 4 trie steps per byte on real
@@ -71,6 +80,8 @@ int bp_sampling_weights(const bp_trie *trie, double alpha, double *out);
  * before them and BP_EOS_ID after them when asked, go to
  * out_ids[out_offsets[k] .. out_offsets[k+1]). out_ids needs room for the
  * total length of the texts plus 2 per text; out_offsets num_texts + 1.
+ * Whatever the trie's scores, the ids of each text are a segmentation of it
+ * (weights other than bp_sampling_weights' BP_OK ones break the contract).
  * Inputs are borrowed (texts point into the caller's buffers, no copy);
  * concurrent calls on one trie are safe.
  * Errors: BP_ERR_INVALID (bad mode/alpha, NULL keys for a sampler),
@@ -87,6 +98,7 @@ int bp_encode_batch(const bp_trie *trie, const uint8_t *const *texts, const size
  * of the trie) and is not cleared first. Inputs are borrowed.
  * Errors: BP_ERR_INVALID (NULL argument, decreasing offsets, an id of the
  * trie >= num_totals), BP_ERR_NOMEM (totals then hold a partial sum).
+ * Whatever the trie's scores, each text adds the ids of a segmentation of it.
  * Time as bp_encode over all texts; memory 4 bytes per byte of the longest.
  */
 int bp_count_tokens(const bp_trie *trie, const uint8_t *data, const int64_t *offsets,
@@ -96,7 +108,9 @@ int bp_count_tokens(const bp_trie *trie, const uint8_t *data, const int64_t *off
  * offsets[k+1]) (bytes; one vocabulary piece each, so no chunking), the
  * number of tokens of its best segmentation (BP_MODE_BEST's scores and
  * ties) that is not the text as one token, into out[k]; 0 when there is no
- * such segmentation (a text of one byte, or bytes the trie lacks).
+ * such segmentation (a text of one byte, or bytes the trie lacks). Whatever
+ * the trie's scores, a text of n >= 2 bytes gets the token count (2 .. n) of
+ * some segmentation other than itself.
  * Inputs are borrowed; concurrent calls on one trie are safe.
  * Errors: BP_ERR_INVALID (NULL argument, decreasing offsets), BP_ERR_NOMEM.
  * Time O(total bytes * max_piece_len) trie steps; memory 12 bytes per byte

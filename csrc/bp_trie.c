@@ -113,15 +113,20 @@ static int find_base(builder *b, const uint8_t *labels, int num_labels, uint32_t
 }
 
 /* Checks the pieces and fills keys[0 .. n) with references to them.
- * Errors: BP_ERR_INVALID (an empty piece, negative offset or id),
- * BP_ERR_TOO_LARGE (a piece longer than BP_MAX_PIECE_LEN). */
-static int collect_keys(const uint8_t *bytes, const int64_t *offsets, size_t n, const int32_t *ids,
-                        key_ref *keys, size_t *total_bytes, uint32_t *max_len)
+ * Errors: BP_ERR_INVALID (an empty piece, negative offset or id, a score
+ * that is NaN, infinite or beyond BP_MAX_ABS_SCORE), BP_ERR_TOO_LARGE (a
+ * piece longer than BP_MAX_PIECE_LEN). */
+static int collect_keys(const uint8_t *bytes, const int64_t *offsets, size_t n, const double *scores,
+                        const int32_t *ids, key_ref *keys, size_t *total_bytes, uint32_t *max_len)
 {
     *total_bytes = 0;
     *max_len = 0;
     for (size_t i = 0; i < n; i++) {
         int64_t len = offsets[i + 1] - offsets[i];
+        /* Written so that NaN fails too: no sum of scores may overflow
+         * (see BP_MAX_ABS_SCORE). */
+        if (!(fabs(scores[i]) <= BP_MAX_ABS_SCORE))
+            return BP_ERR_INVALID;
         if (len <= 0 || offsets[i] < 0 || ids[i] < 0)
             return BP_ERR_INVALID;
         if (len > (int64_t)BP_MAX_PIECE_LEN)
@@ -277,7 +282,7 @@ int bp_trie_build(const uint8_t *bytes, const int64_t *offsets, size_t n,
     builder b = {0};
     size_t total_bytes, max_base = 0;
     uint32_t max_len;
-    int rc = collect_keys(bytes, offsets, n, ids, keys, &total_bytes, &max_len);
+    int rc = collect_keys(bytes, offsets, n, scores, ids, keys, &total_bytes, &max_len);
     if (rc == BP_OK)
         rc = sort_keys(keys, n);
     if (rc == BP_OK)

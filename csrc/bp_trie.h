@@ -29,7 +29,8 @@ typedef struct {
 } bp_unit;
 
 typedef struct {
-    double score;   /* score of the piece ending at this node; -inf where none ends */
+    double score;   /* score of the piece ending at this node; -inf where none ends.
+                     * The segmenters stay memory-safe whatever it holds. */
     int32_t id;     /* its token id */
     int32_t length; /* its length in bytes (= depth of the node) */
 } bp_piece_info;
@@ -47,9 +48,12 @@ typedef struct {
  * with score scores[i] and token id ids[i] (>= 0). Inputs are borrowed.
  * Requires: n >= 1, offsets non-decreasing, every piece non-empty and at most
  * BP_MAX_PIECE_LEN bytes, no piece twice, all 256 single bytes present (the
- * segmenter relies on it: every byte string is then segmentable).
+ * segmenter relies on it: every byte string is then segmentable), every
+ * score finite with |score| <= BP_MAX_ABS_SCORE (then no sum of scores
+ * along a text overflows: the dynamic programmes stay exact).
  * On success *out is a new trie that the caller frees with bp_trie_free.
- * Errors: BP_ERR_INVALID (broken requirement), BP_ERR_DUPLICATE,
+ * Errors: BP_ERR_INVALID (broken requirement: also a NaN, infinite or
+ * out-of-range score), BP_ERR_DUPLICATE,
  * BP_ERR_TOO_LARGE (a piece too long, or more than 2^31 units), BP_ERR_NOMEM.
  * Time O(L log n) for L total bytes (sort) plus the base search, in practice
  * linear; memory about 24 bytes per trie node.

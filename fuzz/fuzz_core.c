@@ -2,10 +2,20 @@
  * fuzz_core.c: a fuzz target for the whole C core (no Python involved).
  *
  * One input drives: building a trie from arbitrary pieces (valid or not),
- * the three segmentation modes, n-best, token counting, and the trainer's
- * n-gram counting, pruning and BNLM segmentation. Any crash, leak, out-of-
- * bounds access or undefined behaviour is a bug; wrong answers are caught
- * by the Python tests, which compare with reference implementations.
+ * the three segmentation modes, n-best, token counting, alternative
+ * lengths, and the trainer's n-gram counting, pruning and BNLM
+ * segmentation. Any crash, leak, out-of-bounds access or undefined
+ * behaviour is a bug, and so is a result that is not a segmentation of its
+ * text; other wrong answers are caught by the Python tests, which compare
+ * with reference implementations.
+ *
+ * Input: flags, alpha, k, order, then the pieces and the text (see
+ * run_segmenters). Flag bits: 0x01 no single bytes added; 0x06 partitions;
+ * 0x18 min count; 0x20 characters as units; 0x40 scores overwritten after
+ * building with extreme values (+-1e308, +-inf, NaN, ...: what
+ * bp_trie_build refuses, as hostile memory could hold them; the segmenters
+ * must still return segmentations); 0x80 with 0x40: on every unit of the
+ * trie, also where no piece ends.
  *
  * libFuzzer (deep, coverage-guided; clang):
  *   clang -g -O1 -DBP_LIBFUZZER -fsanitize=fuzzer,address,undefined -Icsrc csrc/bp_*.c fuzz/fuzz_core.c -lm -o fuzz_core
@@ -15,6 +25,10 @@
  *   ./fuzz_core [--seconds S] [--iterations N] [FILE...]
  * The driver then feeds random inputs (random bytes, UTF-8-like text with
  * newlines, repeated patterns) from a fixed seed, or replays FILEs.
+ * fuzz/regressions/fuzz_core/ holds inputs that once broke the core (the
+ * suite replays them first): pieces with scores of -1e308, +1e308, NaN and
+ * mixtures of extremes written in after building (flag 0x40), on which
+ * the segmenters read back-pointers they never set.
  */
 #include "bp_bnlm.h"
 #include "bp_nbest.h"
@@ -23,6 +37,7 @@
 #include "bp_pieces.h"
 #include "bp_trie.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +51,45 @@
             abort();                                                             \
         }                                                                        \
     } while (0)
+
+/* 1 iff ids[0 .. count) are pieces (id 3 + i is piece i of bytes/offsets,
+ * n pieces) that spell text[0 .. len) exactly. */
+static int spells(const uint8_t *bytes, const int64_t *offsets, size_t n, const int32_t *ids, size_t count,
+                  const uint8_t *text, size_t len)
+{
+    size_t at = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (ids[i] < 3 || (size_t)ids[i] - 3 >= n)
+            return 0;
+        const size_t p = (size_t)ids[i] - 3, piece_len = (size_t)(offsets[p + 1] - offsets[p]);
+        if (piece_len > len - at || memcmp(bytes + offsets[p], text + at, piece_len) != 0)
+            return 0;
+        at += piece_len;
+    }
+    return at == len;
+}
+
+/* Writes extreme scores into the trie (flags 0x40; 0x80: every unit), chosen
+ * by the input's bytes. */
+static void overwrite_scores(bp_trie *trie, const uint8_t *data, size_t size, uint8_t flags)
+{
+    static const double extremes[] = {-1e308, 1e308, -INFINITY, INFINITY, NAN,  -DBL_MAX, DBL_MAX, -1.0,
+                                      0.0,    -0.0,  -DBL_MIN,  1e9,      -1e9, -1e300,   1e300,   -5e307};
+    uint64_t h = 0x9e3779b97f4a7c15ULL;
+    for (size_t i = 0; i < size && i < 64; i++)
+        h = (h ^ data[i]) * 0x100000001b3ULL;
+    /* Half the time one value everywhere (every piece at -1e308, ...), else a mixture. */
+    const int mixture = (h >> 60) & 1;
+    const double everywhere = extremes[(h >> 56) % 16];
+    for (size_t u = 0; u < trie->num_units; u++) {
+        if (!(flags & 0x80) && trie->info[u].length == 0)
+            continue;
+        h ^= h >> 29;
+        h *= 0xbf58476d1ce4e5b9ULL;
+        h ^= h >> 32;
+        trie->info[u].score = mixture ? extremes[h % 16] : everywhere;
+    }
+}
 
 /* Pieces: the input's head split on 0x00 (plus, unless the flags say not,
  * the 256 single bytes); text: the tail after the first 0x00 0x00. */
@@ -87,19 +141,24 @@ static void run_segmenters(const uint8_t *data, size_t size, uint8_t flags, doub
     bp_trie *trie = NULL;
     int rc = n ? bp_trie_build(bytes, offsets, n, scores, ids, &trie) : BP_ERR_INVALID;
     if (rc == BP_OK) {
+        const int hostile = (flags & 0x40) != 0;
+        if (hostile)
+            overwrite_scores(trie, data, size, flags);
         int32_t *out = malloc((text_len + 2) * sizeof *out * (k + 1));
         CHECK(out);
         size_t count = 0;
         CHECK(bp_encode(trie, text, text_len, BP_MODE_BEST, -1.0, 0, out, &count) == BP_OK);
         CHECK(count <= text_len);
-        size_t covered = 0;
-        for (size_t i = 0; i < count; i++) {
-            CHECK(out[i] >= 3 && (size_t)out[i] < n + 3);
-            covered += (size_t)(offsets[out[i] - 3 + 1] - offsets[out[i] - 3]);
-        }
-        CHECK(covered == text_len); /* the pieces tile the text */
+        CHECK(spells(bytes, offsets, n, out, count, text, text_len)); /* the pieces tile the text */
         CHECK(bp_encode(trie, text, text_len, BP_MODE_SAMPLE_PERFECT, alpha, 42, out, &count) == BP_OK);
+        CHECK(spells(bytes, offsets, n, out, count, text, text_len));
         CHECK(bp_encode(trie, text, text_len, BP_MODE_SAMPLE_VITERBI, alpha, 42, out, &count) == BP_OK);
+        CHECK(spells(bytes, offsets, n, out, count, text, text_len));
+        /* The largest alpha: products of alpha and a score overflow first there. */
+        CHECK(bp_encode(trie, text, text_len, BP_MODE_SAMPLE_PERFECT, BP_MAX_ALPHA, 7, out, &count) == BP_OK);
+        CHECK(spells(bytes, offsets, n, out, count, text, text_len));
+        CHECK(bp_encode(trie, text, text_len, BP_MODE_SAMPLE_VITERBI, BP_MAX_ALPHA, 7, out, &count) == BP_OK);
+        CHECK(spells(bytes, offsets, n, out, count, text, text_len));
         CHECK(bp_encode(trie, text, text_len, BP_MODE_SAMPLE_PERFECT, -1.0, 42, out, &count) == BP_ERR_INVALID);
         CHECK(bp_encode(trie, text, text_len, BP_MODE_SAMPLE_PERFECT, NAN, 42, out, &count) == BP_ERR_INVALID);
 
@@ -108,9 +167,18 @@ static void run_segmenters(const uint8_t *data, size_t size, uint8_t flags, doub
         size_t lengths[2] = {text_len / 2, text_len - text_len / 2};
         uint64_t keys[2] = {1, 2};
         int64_t out_offsets[3];
-        CHECK(bp_encode_batch(trie, texts, lengths, 2, BP_MODE_SAMPLE_PERFECT, alpha, NULL, keys, 1, 1, out,
-                              out_offsets) == BP_OK);
-        CHECK(out_offsets[2] <= (int64_t)text_len + 4);
+        /* Each half's ids, between BOS and EOS, spell it. */
+#define CHECK_BATCH_SPELLS()                                                                                 \
+    for (int t = 0; t < 2; t++)                                                                              \
+        CHECK(out_offsets[t + 1] - out_offsets[t] >= 2 &&                                                    \
+              spells(bytes, offsets, n, out + out_offsets[t] + 1, (size_t)(out_offsets[t + 1] - out_offsets[t] - 2), \
+                     texts[t], lengths[t]))
+        for (int m = 0; m <= 2; m++) {
+            CHECK(bp_encode_batch(trie, texts, lengths, 2, (bp_mode)m, alpha, NULL, keys, 1, 1, out, out_offsets) ==
+                  BP_OK);
+            CHECK(out_offsets[2] <= (int64_t)text_len + 4);
+            CHECK_BATCH_SPELLS();
+        }
         /* The same batch in linear space, where the weights allow it. */
         double *piece_weights = malloc(trie->num_units * sizeof *piece_weights);
         CHECK(piece_weights);
@@ -118,8 +186,10 @@ static void run_segmenters(const uint8_t *data, size_t size, uint8_t flags, doub
             CHECK(bp_encode_batch(trie, texts, lengths, 2, BP_MODE_SAMPLE_PERFECT, alpha, piece_weights, keys, 1, 1,
                                   out, out_offsets) == BP_OK);
             CHECK(out_offsets[2] <= (int64_t)text_len + 4);
+            CHECK_BATCH_SPELLS();
         }
         free(piece_weights);
+#undef CHECK_BATCH_SPELLS
 
         if (text_len <= 512) { /* n-best memory is k * len */
             int64_t nb_offsets[17];
@@ -127,16 +197,36 @@ static void run_segmenters(const uint8_t *data, size_t size, uint8_t flags, doub
             size_t found = 0;
             CHECK(bp_nbest(trie, text, text_len, k, out, nb_offsets, nb_scores, &found) == BP_OK);
             CHECK(found >= 1 && found <= k);
-            for (size_t r = 1; r < found; r++)
-                CHECK(nb_scores[r] <= nb_scores[r - 1]);
+            for (size_t r = 0; r < found; r++) {
+                /* Ordered only with scores that bp_trie_build accepts. */
+                CHECK(hostile || r == 0 || nb_scores[r] <= nb_scores[r - 1]);
+                CHECK(spells(bytes, offsets, n, out + nb_offsets[r], (size_t)(nb_offsets[r + 1] - nb_offsets[r]), text,
+                             text_len));
+            }
         }
         uint64_t weights[2] = {3, 5};
         int64_t text_offsets[3] = {0, (int64_t)(text_len / 2), (int64_t)text_len};
         uint64_t *totals = calloc(n + 3, sizeof *totals);
         CHECK(totals);
         CHECK(bp_count_tokens(trie, text, text_offsets, 2, weights, totals, n + 3) == BP_OK);
+        uint64_t counted = 0; /* the counted pieces cover each half, weighted */
+        for (size_t i = 0; i < n; i++)
+            counted += totals[i + 3] * (uint64_t)(offsets[i + 1] - offsets[i]);
+        CHECK(counted == 3 * (text_len / 2) + 5 * (text_len - text_len / 2));
         CHECK(bp_count_tokens(trie, text, text_offsets, 2, weights, totals, 2) == BP_ERR_INVALID);
         free(totals);
+        /* Alternative lengths of each half and of the whole text: a token
+         * count of a segmentation other than the text itself. */
+        for (int whole = 0; whole <= 1; whole++) {
+            int64_t alt_offsets[3] = {0, whole ? (int64_t)text_len : (int64_t)(text_len / 2), (int64_t)text_len};
+            int32_t alternatives[2] = {-1, -1};
+            const size_t num_alt = whole ? 1 : 2;
+            CHECK(bp_alternative_lengths(trie, text, alt_offsets, num_alt, alternatives) == BP_OK);
+            for (size_t t = 0; t < num_alt; t++) {
+                const int64_t len = alt_offsets[t + 1] - alt_offsets[t];
+                CHECK(len < 2 ? alternatives[t] == 0 : alternatives[t] >= 2 && alternatives[t] <= len);
+            }
+        }
         free(out);
         bp_trie_free(trie);
     } else {

@@ -30,15 +30,24 @@ def tiny_json():
 
 
 @pytest.mark.skipif(shutil.which("gcc") is None and shutil.which("cc") is None, reason="needs a C compiler")
-def test_fuzz_harness_runs_clean_under_address_and_undefined_sanitizers(tmp_path):
-    """A bounded run of fuzz/fuzz_core.c (see its header for long libFuzzer runs)."""
+@pytest.mark.parametrize("harness,seconds", [("fuzz_core", 8), ("fuzz_model_json", 4)])
+def test_fuzz_harness_runs_clean_under_address_and_undefined_sanitizers(tmp_path, harness, seconds):
+    """A bounded run of each harness in fuzz/ (the whole C core; the model-file
+    scanner), after replaying the inputs that once broke it, kept in
+    fuzz/regressions/<harness>/ (see each harness's header for long libFuzzer runs)."""
     compiler = shutil.which("gcc") or shutil.which("cc")
-    binary = tmp_path / "fuzz_core"
-    sources = sorted(str(p) for p in (ROOT / "csrc").glob("*.c")) + [str(ROOT / "fuzz" / "fuzz_core.c")]
+    binary = tmp_path / harness
+    sources = sorted(str(p) for p in (ROOT / "csrc").glob("*.c")) + [str(ROOT / "fuzz" / f"{harness}.c")]
     subprocess.run([compiler, "-g", "-O1", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
                     f"-I{ROOT / 'csrc'}", *sources, "-lm", "-o", str(binary)], check=True)
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1", UBSAN_OPTIONS="print_stacktrace=1")
-    result = subprocess.run([str(binary), "--seconds", "8"], capture_output=True, text=True, env=env, timeout=120)
+    regressions = sorted(str(p) for p in (ROOT / "fuzz" / "regressions" / harness).glob("*") if p.is_file())
+    if regressions:
+        replay = subprocess.run([str(binary), *regressions], capture_output=True, text=True, env=env, timeout=120)
+        assert replay.returncode == 0, replay.stderr[-3000:]
+        assert f"replayed {len(regressions)} inputs" in replay.stdout
+    result = subprocess.run([str(binary), "--seconds", str(seconds)], capture_output=True, text=True, env=env,
+                            timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "without a failure" in result.stdout
 

@@ -12,6 +12,8 @@
 
 #include "bp_trie.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,6 +130,66 @@ static inline void test_enumerate(const test_vocab *v, const uint8_t *text, size
             crosses |= test_is_cut(text, len, p);
         if (!crosses)
             test_enumerate(v, text, len, at + n, score + v->scores[i], scores, num, cap);
+    }
+}
+
+/* Hostile score patterns, written into a built trie's info array after
+ * bp_trie_build (which refuses such scores) to check that the segmenters
+ * stay safe whatever the scores. */
+enum {
+    TEST_BYTES_MINUS_1E308,   /* the 256 single bytes at -1e308 (sums reach -inf) */
+    TEST_ONE_PLUS_1E308,      /* one longer piece at +1e308, the rest as built */
+    TEST_ALL_PLUS_1E308,      /* every piece at +1e308 (sums reach +inf, then NaN) */
+    TEST_ALL_MINUS_INF,       /* every piece at -inf */
+    TEST_ALL_PLUS_INF,        /* every piece at +inf */
+    TEST_ALL_NAN,             /* every piece NaN */
+    TEST_MIXED,               /* every piece one of the extremes, or an ordinary score, at random */
+    TEST_EVERY_UNIT_MIXED,    /* as TEST_MIXED, on every unit: also where no piece ends */
+    TEST_NUM_HOSTILE
+};
+
+static inline const char *test_hostile_name(int pattern)
+{
+    static const char *const names[] = {"bytes -1e308", "one piece +1e308", "all +1e308", "all -inf",
+                                        "all +inf",     "all NaN",          "mixed",      "every unit mixed"};
+    return pattern >= 0 && pattern < TEST_NUM_HOSTILE ? names[pattern] : "?";
+}
+
+/* Overwrites trie->info[].score by `pattern` (TEST_*); *state drives the
+ * random patterns (xorshift64, non-zero). */
+static inline void test_overwrite_scores(bp_trie *trie, int pattern, uint64_t *state)
+{
+    static const double extremes[] = {-1e308, 1e308, -INFINITY, INFINITY, NAN, -DBL_MAX, DBL_MAX,
+                                      -1.0,   0.0,   -DBL_MIN,  1e9,      -1e9};
+    int one_done = 0;
+    for (size_t u = 0; u < trie->num_units; u++) {
+        bp_piece_info *info = &trie->info[u];
+        const int piece = info->length > 0;
+        if (!piece && pattern != TEST_EVERY_UNIT_MIXED)
+            continue;
+        double *score = &info->score;
+        switch (pattern) {
+        case TEST_BYTES_MINUS_1E308:
+            if (info->length == 1)
+                *score = -1e308;
+            break;
+        case TEST_ONE_PLUS_1E308:
+            if (info->length > 1 && !one_done) {
+                *score = 1e308;
+                one_done = 1;
+            }
+            break;
+        case TEST_ALL_PLUS_1E308: *score = 1e308; break;
+        case TEST_ALL_MINUS_INF: *score = -INFINITY; break;
+        case TEST_ALL_PLUS_INF: *score = INFINITY; break;
+        case TEST_ALL_NAN: *score = NAN; break;
+        default: /* TEST_MIXED, TEST_EVERY_UNIT_MIXED */
+            *state ^= *state << 13;
+            *state ^= *state >> 7;
+            *state ^= *state << 17;
+            *score = extremes[*state % (sizeof extremes / sizeof extremes[0])];
+            break;
+        }
     }
 }
 

@@ -173,6 +173,54 @@ static void test_agrees_with_best_and_brute_force(void)
     free(all);
 }
 
+/* Regression companion of test_segmenter.c's hostile scores: scores that
+ * bp_trie_build refuses, written into the trie afterwards (NaN breaks the
+ * order of the lists; sums reach +-inf). Every segmentation found must
+ * still spell the text, and there is always at least one. */
+static void test_whatever_the_scores_every_result_is_a_segmentation(void)
+{
+    const test_piece extra[] = {PIECE("ab", -12.0), PIECE("bc", -11.5), PIECE("abc", -25.0), PIECE("aa", -2.5),
+                                PIECE("aaa", -3.0), PIECE("b\n", -1.0), PIECE("\nx", -1.0)};
+    uint64_t state = 0xda942042e4dd58b5ULL;
+    for (int pattern = 0; pattern < TEST_NUM_HOSTILE; pattern++) {
+        test_vocab v;
+        bp_trie *trie = NULL;
+        CHECK_EQ(test_vocab_build(&v, -10.0, extra, sizeof extra / sizeof extra[0], &trie), BP_OK);
+        if (!trie) {
+            test_vocab_free(&v);
+            continue;
+        }
+        test_overwrite_scores(trie, pattern, &state);
+        int failed = 0, none = 0, not_spelled = 0;
+        for (int trial = 0; trial < 60; trial++) {
+            uint8_t text[64];
+            size_t len = trial == 0 ? 0 : 1 + next_random() % 63, k = 1 + next_random() % 9;
+            for (size_t i = 0; i < len; i++)
+                text[i] = trial % 2 ? (uint8_t)"aab\nxc"[next_random() % 6] : (uint8_t)(next_random() >> 3);
+            int32_t *ids = malloc((len ? len : 1) * k * sizeof *ids);
+            int64_t *offsets = malloc((k + 1) * sizeof *offsets);
+            double *scores = malloc(k * sizeof *scores);
+            size_t found = 0;
+            failed += bp_nbest(trie, text, len, k, ids, offsets, scores, &found) != BP_OK;
+            none += found < 1 || found > k;
+            for (size_t r = 0; r < found && r < k; r++)
+                not_spelled += offsets[r + 1] < offsets[r] ||
+                               !test_ids_spell(&v, ids + offsets[r], (size_t)(offsets[r + 1] - offsets[r]), text, len);
+            free(ids);
+            free(offsets);
+            free(scores);
+        }
+        if (failed || none || not_spelled)
+            fprintf(stderr, "  scores \"%s\": %d failed, %d without a result, %d not spelled\n",
+                    test_hostile_name(pattern), failed, none, not_spelled);
+        CHECK_EQ(failed, 0);
+        CHECK_EQ(none, 0);
+        CHECK_EQ(not_spelled, 0);
+        bp_trie_free(trie);
+        test_vocab_free(&v);
+    }
+}
+
 static void test_errors(void)
 {
     int32_t ids[16];
@@ -204,6 +252,7 @@ int main(void)
     RUN(test_chunks_multiply_and_are_never_crossed);
     RUN(test_empty_text_has_the_empty_segmentation);
     RUN(test_agrees_with_best_and_brute_force);
+    RUN(test_whatever_the_scores_every_result_is_a_segmentation);
     RUN(test_errors);
     bp_trie_free(t1);
     test_vocab_free(&v1);

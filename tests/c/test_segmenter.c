@@ -598,6 +598,209 @@ static void test_alternative_lengths(void)
     CHECK_EQ(bp_alternative_lengths(t1, NULL, offsets, 0, NULL), BP_OK);
 }
 
+/* VH: V1 and runs of 'a', so that chunks have many segmentations and
+ * long pieces (a ring of 8 slots wraps within a few bytes). */
+static const test_piece VH[] = {PIECE("ab", -12.0),   PIECE("bc", -11.5), PIECE("abc", -25.0), PIECE("cd", -15.0),
+                                PIECE("xy", -20.0),   PIECE("b\n", -1.0), PIECE("\nx", -1.0),  PIECE("aa", -2.5),
+                                PIECE("aaa", -3.0),   PIECE("aaaa", -3.5), PIECE("aaaaaaa", -4.0)};
+#define NVH (sizeof VH / sizeof VH[0])
+
+/* Random texts for the hostile-score tests: pieces' letters with '\n'
+ * (chunks), other bytes, runs of 'a', one long text (the rings wrap), one
+ * empty text. texts[k] has lengths[k] bytes; caller frees each. */
+enum { HOSTILE_TEXTS = 24 };
+static void hostile_texts(uint8_t **texts, size_t *lengths)
+{
+    for (size_t k = 0; k < HOSTILE_TEXTS; k++) {
+        size_t len = k == 0 ? 0 : k == 1 ? 5000 : 1 + next_random() % 40;
+        texts[k] = malloc(len ? len : 1);
+        for (size_t i = 0; i < len; i++) {
+            const uint64_t r = next_random();
+            texts[k][i] = k % 3 == 0 ? (uint8_t)(r >> 8) : k % 3 == 1 ? (uint8_t)"aaaab\n"[r % 6]
+                                                                       : (uint8_t)"abcdxy\n\n"[r % 8];
+        }
+        lengths[k] = len;
+    }
+}
+
+/* Sum over the ids of count * their byte length (ids outside the
+ * vocabulary count as 0 bytes: the comparison then fails). */
+static uint64_t counted_bytes(const test_vocab *v, const uint64_t *totals, size_t num_totals)
+{
+    uint64_t bytes = 0;
+    for (size_t id = BP_NUM_SPECIAL; id < num_totals && id - BP_NUM_SPECIAL < v->n; id++)
+        bytes += totals[id] * test_piece_len(v, (int32_t)id);
+    return bytes;
+}
+
+/*
+ * Regression: finite but extreme scores overflowed the sums, and the
+ * dynamic programme then read back-pointers it never set (all 256 bytes at
+ * -1e308 crashed BP_MODE_BEST; one piece at +1e308 crashed perfect
+ * sampling). bp_trie_build now refuses such scores; here they are written
+ * into the trie afterwards, as hostile memory would hold them, and every
+ * segmenting function must still return a segmentation of its text.
+ */
+static void test_every_mode_segments_whatever_the_scores(void)
+{
+    uint8_t *texts[HOSTILE_TEXTS];
+    size_t lengths[HOSTILE_TEXTS], total = 0;
+    hostile_texts(texts, lengths);
+    for (size_t k = 0; k < HOSTILE_TEXTS; k++)
+        total += lengths[k];
+    uint64_t keys[HOSTILE_TEXTS], state = 0x853c49e6748fea9bULL;
+    for (size_t k = 0; k < HOSTILE_TEXTS; k++)
+        keys[k] = bp_stream_key(11, k);
+    const double alphas[] = {0.0, 1.0, 1e-3, BP_MAX_ALPHA};
+    int32_t *ids = malloc((total + 2 * HOSTILE_TEXTS) * sizeof *ids);
+    int64_t offsets[HOSTILE_TEXTS + 1];
+
+    for (int pattern = 0; pattern < TEST_NUM_HOSTILE; pattern++) {
+        test_vocab v;
+        bp_trie *trie = NULL;
+        CHECK_EQ(test_vocab_build(&v, -10.0, VH, NVH, &trie), BP_OK);
+        if (!trie) {
+            test_vocab_free(&v);
+            continue;
+        }
+        test_overwrite_scores(trie, pattern, &state);
+        int failed_calls = 0, not_spelled = 0, linear_runs = 0;
+
+        /* bp_encode, text by text, every mode. */
+        for (size_t k = 0; k < HOSTILE_TEXTS; k++) {
+            for (int m = 0; m <= 2; m++) {
+                for (int a = 0; a < (m ? 4 : 1); a++) {
+                    for (uint64_t key = 0; key < (m ? 3u : 1u); key++) {
+                        size_t num = (size_t)-1;
+                        failed_calls += bp_encode(trie, texts[k], lengths[k], (bp_mode)m, alphas[a],
+                                                  bp_stream_key(key, k), ids, &num) != BP_OK;
+                        not_spelled += num > lengths[k] || !test_ids_spell(&v, ids, num, texts[k], lengths[k]);
+                    }
+                }
+            }
+        }
+        /* bp_encode_batch, every mode, the perfect sampler in log space and,
+         * where bp_sampling_weights allows it (alpha 0 with finite scores),
+         * in linear space. */
+        double *weights = malloc(trie->num_units * sizeof *weights);
+        for (int m = 0; m <= 2; m++) {
+            for (int a = 0; a < 4; a++) {
+                for (int linear = 0; linear <= (m == BP_MODE_SAMPLE_PERFECT); linear++) {
+                    if (linear && bp_sampling_weights(trie, alphas[a], weights) != BP_OK)
+                        continue;
+                    linear_runs += linear;
+                    failed_calls += bp_encode_batch(trie, (const uint8_t *const *)texts, lengths, HOSTILE_TEXTS,
+                                                    (bp_mode)m, alphas[a], linear ? weights : NULL, keys, 1, 1,
+                                                    ids, offsets) != BP_OK;
+                    for (size_t k = 0; k < HOSTILE_TEXTS; k++) {
+                        const int64_t n = offsets[k + 1] - offsets[k];
+                        not_spelled += n < 2 || ids[offsets[k]] != BP_BOS_ID || ids[offsets[k + 1] - 1] != BP_EOS_ID ||
+                                       !test_ids_spell(&v, ids + offsets[k] + 1, (size_t)n - 2, texts[k], lengths[k]);
+                    }
+                }
+            }
+        }
+        free(weights);
+        /* bp_count_tokens: the counted pieces cover each text, weighted. */
+        uint8_t *data = malloc(total);
+        int64_t data_offsets[HOSTILE_TEXTS + 1] = {0};
+        uint64_t text_weights[HOSTILE_TEXTS], expected_bytes = 0;
+        for (size_t k = 0; k < HOSTILE_TEXTS; k++) {
+            memcpy(data + data_offsets[k], texts[k], lengths[k]);
+            data_offsets[k + 1] = data_offsets[k] + (int64_t)lengths[k];
+            text_weights[k] = 1 + k % 5;
+            expected_bytes += text_weights[k] * lengths[k];
+        }
+        const size_t num_totals = (size_t)EXTRA_ID(NVH);
+        uint64_t *totals = calloc(num_totals, sizeof *totals);
+        failed_calls += bp_count_tokens(trie, data, data_offsets, HOSTILE_TEXTS, text_weights, totals, num_totals) != BP_OK;
+        const int counts_cover = counted_bytes(&v, totals, num_totals) == expected_bytes;
+        /* bp_alternative_lengths: some segmentation other than the text itself. */
+        int32_t alternatives[HOSTILE_TEXTS];
+        failed_calls += bp_alternative_lengths(trie, data, data_offsets, HOSTILE_TEXTS, alternatives) != BP_OK;
+        int bad_alternatives = 0;
+        for (size_t k = 0; k < HOSTILE_TEXTS; k++)
+            bad_alternatives += lengths[k] < 2 ? alternatives[k] != 0
+                                               : alternatives[k] < 2 || (size_t)alternatives[k] > lengths[k];
+        if (failed_calls || not_spelled || !counts_cover || bad_alternatives)
+            fprintf(stderr, "  scores \"%s\": %d failed calls, %d not spelled, counts %s, %d bad alternatives\n",
+                    test_hostile_name(pattern), failed_calls, not_spelled, counts_cover ? "cover" : "do not cover",
+                    bad_alternatives);
+        CHECK_EQ(failed_calls, 0);
+        CHECK_EQ(not_spelled, 0);
+        CHECK(counts_cover);
+        CHECK_EQ(bad_alternatives, 0);
+        /* alpha 0 with finite scores has weights 1: the linear form ran. */
+        if (pattern == TEST_BYTES_MINUS_1E308 || pattern == TEST_ONE_PLUS_1E308 || pattern == TEST_ALL_PLUS_1E308)
+            CHECK(linear_runs > 0);
+        free(totals);
+        free(data);
+        bp_trie_free(trie);
+        test_vocab_free(&v);
+    }
+    free(ids);
+    for (size_t k = 0; k < HOSTILE_TEXTS; k++)
+        free(texts[k]);
+}
+
+/* Scores at the builder's bounds: accepted, and exact. With every byte at
+ * -BP_MAX_ABS_SCORE a long chunk sums to about -1e13, and the samplers at
+ * BP_MAX_ALPHA reach about 1e113: finite, so BEST is still the maximum and
+ * a sampler at BP_MAX_ALPHA the plain Viterbi. */
+static void test_scores_at_the_bounds_stay_exact(void)
+{
+    const test_piece extra[] = {PIECE("ab", -BP_MAX_ABS_SCORE), PIECE("bc", BP_MAX_ABS_SCORE),
+                                PIECE("abc", -BP_MAX_ABS_SCORE / 2), PIECE("cd", 0.5)};
+    test_vocab v;
+    bp_trie *trie = NULL;
+    CHECK_EQ(test_vocab_build(&v, -BP_MAX_ABS_SCORE, extra, 4, &trie), BP_OK);
+    if (!trie) {
+        test_vocab_free(&v);
+        return;
+    }
+    double all[4096];
+    int bad_best = 0, bad_sample = 0;
+    for (int trial = 0; trial < 200; trial++) {
+        char text[9];
+        size_t len = 1 + next_random() % 8, total = 0;
+        for (size_t i = 0; i < len; i++)
+            text[i] = "abcd\n"[next_random() % 5];
+        int32_t *ids;
+        size_t num;
+        CHECK_EQ(encode(trie, text, len, BP_MODE_BEST, 0.0, 0, &ids, &num), BP_OK);
+        test_enumerate(&v, (const uint8_t *)text, len, 0, 0.0, all, &total, 4096);
+        double best = -INFINITY;
+        for (size_t i = 0; i < total && i < 4096; i++)
+            best = all[i] > best ? all[i] : best;
+        bad_best += !test_ids_spell(&v, ids, num, (const uint8_t *)text, len) || test_ids_score(&v, ids, num) != best;
+        for (int m = 1; m <= 2; m++) {
+            int32_t *sampled;
+            size_t ns;
+            CHECK_EQ(encode(trie, text, len, (bp_mode)m, BP_MAX_ALPHA, bp_stream_key(9, (uint64_t)trial), &sampled, &ns),
+                     BP_OK);
+            bad_sample += !test_ids_spell(&v, sampled, ns, (const uint8_t *)text, len) ||
+                          test_ids_score(&v, sampled, ns) != best;
+            free(sampled);
+        }
+        free(ids);
+    }
+    CHECK_EQ(bad_best, 0);
+    CHECK_EQ(bad_sample, 0);
+    /* 100000 bytes in one chunk: the path score is -1e14, still exact. */
+    enum { LONG = 100000 };
+    char *text = malloc(LONG);
+    memset(text, 'q', LONG);
+    int32_t *ids;
+    size_t num;
+    CHECK_EQ(encode(trie, text, LONG, BP_MODE_BEST, 0.0, 0, &ids, &num), BP_OK);
+    CHECK_EQ(num, LONG);
+    CHECK(test_ids_spell(&v, ids, num, (const uint8_t *)text, LONG));
+    free(ids);
+    free(text);
+    bp_trie_free(trie);
+    test_vocab_free(&v);
+}
+
 int main(void)
 {
     if (test_vocab_build(&v1, -10.0, V1, NV1, &t1) != BP_OK) {
@@ -622,6 +825,8 @@ int main(void)
     RUN(test_linear_sampling_draws_what_log_space_draws);
     RUN(test_sampling_weights);
     RUN(test_linear_sampling_falls_back_where_the_scale_would_overflow);
+    RUN(test_every_mode_segments_whatever_the_scores);
+    RUN(test_scores_at_the_bounds_stay_exact);
     bp_trie_free(t1);
     test_vocab_free(&v1);
     return bp_test_report("segmenter");

@@ -4,6 +4,8 @@
 #include "bp_test_vocab.h"
 #include "bp_trie.h"
 
+#include <float.h>
+
 /* A non-NULL pointer that must be overwritten with NULL on error. */
 #define SENTINEL ((bp_trie *)(uintptr_t)0x1)
 
@@ -277,6 +279,58 @@ static void test_errors(void)
     bp_trie_free(NULL); /* a no-op */
 }
 
+/* bp_trie_build with one score replaced: the code (the trie is freed). */
+static int build_with_score(size_t index, double score)
+{
+    const test_piece extra[] = {PIECE("ab", -1.0), PIECE("abc", -2.0)};
+    test_vocab v;
+    bp_trie *trie = NULL;
+    (void)test_vocab_build(&v, -3.0, extra, 2, &trie); /* fills v */
+    bp_trie_free(trie);
+    v.scores[index] = score;
+    trie = SENTINEL;
+    int rc = bp_trie_build(v.bytes, v.offsets, v.n, v.scores, v.ids, &trie);
+    if (rc == BP_OK && trie != SENTINEL) {
+        int32_t node = 0;
+        for (size_t i = (size_t)v.offsets[index]; i < (size_t)v.offsets[index + 1] && node >= 0; i++)
+            node = bp_trie_child(trie, node, v.bytes[i]);
+        CHECK(node > 0 && trie->info[node].score == score); /* kept as given */
+        bp_trie_free(trie);
+    } else {
+        CHECK(trie == NULL);
+    }
+    test_vocab_free(&v);
+    return rc;
+}
+
+/* Scores must be finite with |score| <= BP_MAX_ABS_SCORE, so that no sum
+ * of them along a text overflows (bp_common.h). */
+static void test_scores_out_of_range_are_refused(void)
+{
+    const double refused[] = {NAN, -NAN, INFINITY, -INFINITY, 1e308, -1e308, DBL_MAX, -DBL_MAX,
+                              nextafter(BP_MAX_ABS_SCORE, INFINITY), -nextafter(BP_MAX_ABS_SCORE, INFINITY),
+                              2 * BP_MAX_ABS_SCORE, -1e10};
+    const double accepted[] = {BP_MAX_ABS_SCORE, -BP_MAX_ABS_SCORE, 0.0, -0.0, DBL_MIN, -DBL_TRUE_MIN, -1e-300,
+                               nextafter(BP_MAX_ABS_SCORE, 0.0), -745.0};
+    /* A single byte (index 0, byte 0), the last single byte, and a longer piece. */
+    const size_t where[] = {0, 255, 257};
+    for (size_t w = 0; w < 3; w++) {
+        for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+            int rc = build_with_score(where[w], refused[i]);
+            if (rc != BP_ERR_INVALID)
+                fprintf(stderr, "  score %g at %zu: rc %d\n", refused[i], where[w], rc);
+            CHECK_EQ(rc, BP_ERR_INVALID);
+        }
+        for (size_t i = 0; i < sizeof accepted / sizeof accepted[0]; i++) {
+            int rc = build_with_score(where[w], accepted[i]);
+            if (rc != BP_OK)
+                fprintf(stderr, "  score %g at %zu: rc %d\n", accepted[i], where[w], rc);
+            CHECK_EQ(rc, BP_OK);
+        }
+    }
+    CHECK(BP_MAX_ABS_SCORE == 1e9);
+}
+
 int main(void)
 {
     RUN(test_every_piece_is_found_with_its_score_and_id);
@@ -285,5 +339,6 @@ int main(void)
     RUN(test_many_pieces);
     RUN(test_longest_piece_is_accepted);
     RUN(test_errors);
+    RUN(test_scores_out_of_range_are_refused);
     return bp_test_report("trie");
 }
