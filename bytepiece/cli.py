@@ -292,6 +292,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"UTF-8 pieces:     {summary['utf8_pieces']} (the others hold part of a character)")
     print(f"piece length:     mean {summary['mean_piece_bytes']:.2f} bytes, longest {summary['longest_piece_bytes']}")
     print(f"training counts:  {summary['total_count']} tokens in all")
+    print(f"scores:           {'explicit (imported or extended vocabulary)' if summary['explicit_scores'] else 'from the counts'}")
     print("training options: not recorded (the 0.6.3 model file holds pieces and counts only)")
     print("length (bytes)   pieces")
     for length, count in summary["length_histogram"].items():
@@ -302,18 +303,21 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_vocab(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     scores = model.scores()
-    rows = [f"{token_id}\t{name}\t0\t" for token_id, name in enumerate(SPECIAL_TOKENS)]
-    order = sorted(range(len(model.pieces)), key=model.ids.__getitem__)
-    rows += [f"{model.ids[i]}\t{writers.escape_piece(model.pieces[i])}\t{model.counts[i]}\t{float(scores[i])!r}"
-             for i in order]
+    # Every id in order: the reserved and user-defined special tokens (count 0, no score) and the pieces.
+    rows = {token_id: f"{token_id}\t{name}\t0\t" for token_id, name in enumerate(SPECIAL_TOKENS)}
+    rows.update((token_id, f"{token_id}\t{writers.escape_piece(name.encode('utf-8'))}\t0\t")
+                for name, token_id in model.special_tokens)
+    rows.update((model.ids[i], f"{model.ids[i]}\t{writers.escape_piece(model.pieces[i])}\t{model.counts[i]}\t"
+                                f"{float(scores[i])!r}") for i in range(len(model.pieces)))
     with _text_output(args.output) as out:
-        out.write(_joined(["id\tpiece\tcount\tscore", *rows]))
+        out.write(_joined(["id\tpiece\tcount\tscore", *(rows[token_id] for token_id in range(model.vocab_size))]))
     return 0
 
 
-def _synthetic_sample(tok: Tokenizer, count: int = 500) -> List[str]:
-    """Texts made of the model's own whole-UTF-8 pieces (seeded), for
-    measuring an export's agreement when no sample text is given."""
+def _synthetic_sample(tok: Tokenizer, count: int) -> Iterator[str]:
+    """``count`` texts made of the model's own whole-UTF-8 pieces (seeded),
+    made as they are read, for measuring an export's agreement when no
+    sample text is given."""
     rng = random.Random(0)
     pieces = []
     for piece in tok.model.pieces:

@@ -23,14 +23,16 @@ from __future__ import annotations
 import base64
 import binascii
 import gzip
+import hashlib
+import io
 import json
 import math
 import os
+import stat
 import zipfile
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cached_property, partial
+from functools import cached_property
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -42,7 +44,7 @@ except ImportError:  # Python built without lzma: zipfile then refuses lzma memb
         pass
 
 from . import _core
-from ._core import MAX_PIECE_LEN, NUM_SPECIAL
+from ._core import MAX_ABS_SCORE, MAX_PIECE_LEN, NUM_SPECIAL
 from .outputs import atomic_file
 
 __all__ = [
@@ -134,7 +136,6 @@ def canonical_order(pieces: Sequence[bytes]) -> List[int]:
     return [by_bytes[k] for k in np.argsort(byte_lengths(pieces)[by_bytes], kind="stable").tolist()]
 
 
-@dataclass(frozen=True)
 class Model:
     """A validated vocabulary: ``pieces[i]`` has token id ``ids[i]`` and ``counts[i]``.
 
@@ -142,64 +143,134 @@ class Model:
     ``<pad>``, ``<bos>``, ``<eos>`` (ids 0-2). ``explicit_scores``: a score per
     piece that replaces ``log(count / total)`` (None for every trained model).
 
-    Immutable. What the C core needs is derived from it once, on first use:
-    :meth:`packed`, :meth:`scores`, :meth:`bytes_by_id`, :meth:`lengths_by_id` and
+    The constructor is the one gate every model passes, whatever made it (a
+    model file, an importer, a dictionary, :meth:`extend`, the trainer): it
+    checks every invariant of docs/spec/model.md §6 and §8 and raises a
+    ValueError (TypeError for arguments of the wrong type) naming the first
+    problem. ``pieces`` may be a sequence of ``bytes`` or a
+    :class:`PackedPieces`; ``ids`` and ``counts`` sequences of integers or
+    integer arrays. The C segmenter is built here too (its builder checks
+    the pieces once more), so a model that exists can encode.
+
+    Immutable. What the C core needs is derived once: :meth:`packed`,
+    :meth:`scores`, :meth:`bytes_by_id`, :meth:`lengths_by_id`,
     :meth:`segmenter`.
     """
 
-    pieces: Tuple[bytes, ...]
-    ids: Tuple[int, ...]
-    counts: Tuple[int, ...]
-    special_tokens: Tuple[Tuple[str, int], ...] = ()
-    explicit_scores: Optional[Tuple[float, ...]] = None
+    _packed: PackedPieces
+    _ids_array: np.ndarray
+    _counts_array: Optional[np.ndarray]
+    _counts_big: Optional[Tuple[int, ...]]
+    _scores: np.ndarray
+    _segmenter: "_core.Segmenter"
+    special_tokens: Tuple[Tuple[str, int], ...]
+    explicit_scores: Optional[Tuple[float, ...]]
+
+    def __init__(self, pieces: Union[Sequence[bytes], PackedPieces], ids: Union[Sequence[int], np.ndarray],
+                 counts: Union[Sequence[int], np.ndarray], special_tokens: Sequence[Tuple[str, int]] = (),
+                 explicit_scores: Optional[Union[Sequence[float], np.ndarray]] = None) -> None:
+        packed = _checked_pieces(pieces)
+        n = len(packed)
+        ids_array = _checked_integers("ids", ids, n)
+        counts_array, counts_big = _checked_counts(counts, n, packed)
+        specials = _checked_special_tokens(special_tokens)
+        if explicit_scores is None:
+            scores = piece_scores(counts_array if counts_array is not None else counts_big or ())
+            explicit = None
+        else:
+            scores = _checked_scores(explicit_scores, n, packed)
+            explicit = tuple(scores.tolist())
+        _check_scores_range(scores, packed)
+        _check_ids(ids_array, specials, packed)
+        _check_single_bytes(packed)
+        scores.flags.writeable = False
+        ids_array.flags.writeable = False
+        try:
+            segmenter = _core.Segmenter(packed.data, packed.offsets, scores, ids_array.astype(np.int32))
+        except ValueError:  # the C builder refuses duplicates (the other checks ran above)
+            raise ValueError(_duplicate_message(packed)) from None
+        for name, _ in specials:
+            if segmenter.lookup(name.encode("utf-8")) >= 0:
+                raise ValueError(f"special token {name!r} is already a piece of this model; "
+                                 "a special token needs text of its own")
+        set_ = object.__setattr__
+        set_(self, "_packed", packed)
+        set_(self, "_ids_array", ids_array)
+        set_(self, "_counts_array", counts_array)
+        set_(self, "_counts_big", counts_big)
+        set_(self, "_scores", scores)
+        set_(self, "_segmenter", segmenter)
+        set_(self, "special_tokens", specials)
+        set_(self, "explicit_scores", explicit)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"a Model is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"a Model is immutable: cannot delete {name!r}")
 
     @classmethod
     def canonical(cls, pieces: Sequence[bytes], counts: Union[Sequence[int], np.ndarray]) -> "Model":
         """The model of ``pieces`` with ``counts``, numbered in canonical order
-        (ids NUM_SPECIAL.. by (length, bytes), as 0.6.3's trainer does).
-
-        Only the C segmenter's checks apply (distinct, non-empty pieces of at
-        most MAX_PIECE_LEN bytes, all 256 single bytes): for vocabularies the
-        trainer builds. Use :func:`model_from_counts` for untrusted input.
-        """
+        (ids NUM_SPECIAL.. by (length, bytes), as 0.6.3's trainer does)."""
         order = canonical_order(pieces)
-        ordered = (counts[order].tolist() if isinstance(counts, np.ndarray)
-                   else [int(counts[i]) for i in order])
-        return cls(tuple(pieces[i] for i in order), tuple(range(NUM_SPECIAL, NUM_SPECIAL + len(order))), tuple(ordered))
+        ordered = (counts[order] if isinstance(counts, np.ndarray) else [counts[i] for i in order])
+        return cls([pieces[i] for i in order], np.arange(NUM_SPECIAL, NUM_SPECIAL + len(order)), ordered)
 
     @classmethod
     def from_canonical(cls, pieces: PackedPieces, counts: np.ndarray) -> "Model":
         """The model of packed ``pieces`` that are already in canonical order
         (e.g. rows of a canonical model taken in increasing order) with
-        ``counts`` (uint64): ids NUM_SPECIAL.., nothing sorted, and the packed
-        form and the counts array kept as given instead of rebuilt from the
-        tuples (what pruning, which makes one model per round, needs)."""
-        counts = np.array(counts, dtype=np.uint64)
-        counts.flags.writeable = False
-        model = cls(tuple(pieces.pieces()), tuple(range(NUM_SPECIAL, NUM_SPECIAL + len(pieces))),
-                    tuple(counts.tolist()))
-        return _with_caches(model, _packed=pieces, _counts_array=counts)
+        ``counts`` (uint64): ids NUM_SPECIAL.., nothing sorted, no Python
+        object per piece (what pruning, which makes one model per round, needs)."""
+        return cls(pieces, np.arange(NUM_SPECIAL, NUM_SPECIAL + len(pieces)), counts)
+
+    # -- what the model is made of ----------------------------------------
+
+    @cached_property
+    def pieces(self) -> Tuple[bytes, ...]:
+        """The pieces (bytes), in the model's order."""
+        return tuple(self._packed.pieces())
+
+    @cached_property
+    def ids(self) -> Tuple[int, ...]:
+        """The token id of each piece."""
+        return tuple(self._ids_array.tolist())
+
+    @cached_property
+    def counts(self) -> Tuple[int, ...]:
+        """The count of each piece (positive integers of any size)."""
+        if self._counts_big is not None:
+            return self._counts_big
+        assert self._counts_array is not None  # one of the two is always set
+        return tuple(self._counts_array.tolist())
+
+    @property
+    def num_pieces(self) -> int:
+        """How many pieces the model has (not counting special tokens)."""
+        return len(self._packed)
 
     @property
     def vocab_size(self) -> int:
         """Number of ids: the pieces and the special tokens."""
-        return len(self.pieces) + NUM_SPECIAL + len(self.special_tokens)
+        return len(self._packed) + NUM_SPECIAL + len(self.special_tokens)
 
     def scores(self) -> np.ndarray:
         """score(p) = log(count(p)) - log(sum of counts), float64 (see
-        piece_scores), or the explicit scores when the model has them."""
-        if self.explicit_scores is not None:
-            return np.array(self.explicit_scores, dtype=np.float64)
-        counts = self._counts_array
-        return piece_scores(self.counts if counts is None else counts)
+        piece_scores), or the explicit scores when the model has them. A
+        read-only array, made once."""
+        return self._scores
+
+    def ids_array(self) -> np.ndarray:
+        """The ids as a read-only int64 array, parallel to ``pieces``."""
+        return self._ids_array
 
     def counts_array(self) -> np.ndarray:
         """The counts as a read-only uint64 array (made once). ValueError for
         a model with a count of 2**64 or more (no trained model has one)."""
-        counts = self._counts_array
-        if counts is None:
+        if self._counts_array is None:
             raise ValueError("the model has a count of 2**64 or more, which no uint64 array holds")
-        return counts
+        return self._counts_array
 
     def packed(self) -> PackedPieces:
         """The pieces in one buffer (in the order of ``pieces``)."""
@@ -216,20 +287,32 @@ class Model:
         return self._lengths_by_id
 
     def segmenter(self) -> "_core.Segmenter":
-        """The C trie and segmenter of this vocabulary (built on first use, then shared)."""
+        """The C trie and segmenter of this vocabulary (built with the model, shared)."""
         return self._segmenter
 
-    @cached_property
-    def _packed(self) -> PackedPieces:
-        return pack_pieces(self.pieces)
+    def fingerprint(self) -> str:
+        """A SHA-256 (64 hex digits) of everything that decides ids and
+        text: each id's bytes, whether it is a special token, and each
+        piece's float64 score. Two models with the same fingerprint encode
+        and decode every text alike; counts that give the same scores do
+        not change it. Token files record it (docs/spec/token_files.md)."""
+        return self._fingerprint
 
     @cached_property
-    def _counts_array(self) -> Optional[np.ndarray]:
-        if max(self.counts, default=0) >= 1 << 64:
-            return None
-        counts = np.array(self.counts, dtype=np.uint64)
-        counts.flags.writeable = False
-        return counts
+    def _fingerprint(self) -> str:
+        digest = hashlib.sha256(b"bytepiece model fingerprint 1\0")
+        kinds = np.zeros(self.vocab_size, dtype=np.uint8)  # 0 reserved, 1 piece, 2 user-defined special
+        scores = np.zeros(self.vocab_size, dtype="<f8")
+        kinds[self._ids_array] = 1
+        scores[self._ids_array] = self._scores
+        for _, token_id in self.special_tokens:
+            kinds[token_id] = 2
+        digest.update(np.int64(self.vocab_size).tobytes())
+        digest.update(kinds.tobytes())
+        digest.update(self.lengths_by_id().astype("<i8").tobytes())
+        digest.update(scores.tobytes())
+        digest.update(b"".join(self.bytes_by_id()))
+        return digest.hexdigest()
 
     @cached_property
     def _bytes_by_id(self) -> Tuple[bytes, ...]:
@@ -242,39 +325,308 @@ class Model:
 
     @cached_property
     def _lengths_by_id(self) -> np.ndarray:
-        return byte_lengths(self._bytes_by_id)
+        lengths = np.zeros(self.vocab_size, dtype=np.int64)
+        lengths[self._ids_array] = self._packed.lengths()
+        for text, token_id in self.special_tokens:
+            lengths[token_id] = len(text.encode("utf-8"))
+        lengths.flags.writeable = False
+        return lengths
 
-    @cached_property
-    def _segmenter(self) -> "_core.Segmenter":
-        packed = self.packed()
-        return _core.Segmenter(packed.data, packed.offsets, self.scores(), np.array(self.ids, dtype=np.int32))
+    # -- vocabulary edits: new models, every id of this one kept ------------
 
-    def __getstate__(self) -> Dict[str, Any]:
+    def with_special_tokens(self, names: Sequence[str]) -> "Model":
+        """This model with user-defined special tokens ``names`` added, with
+        the next ids (docs/spec/model.md §8)."""
+        if isinstance(names, str):
+            raise TypeError("names must be a list of special token names, not one string")
+        names = list(names)
+        for name in names:
+            if not isinstance(name, str):
+                raise TypeError(f"a special token must be a str, got {type(name).__name__}")
+        taken = set(SPECIAL_TOKENS) | {name for name, _ in self.special_tokens}
+        for name in names:
+            if name in taken:
+                raise ValueError(f"{name!r} is already a special token of this model")
+            taken.add(name)
+        first = self.vocab_size
+        added = tuple((name, first + k) for k, name in enumerate(names))
+        return self._edited(special_tokens=self.special_tokens + added)
+
+    def extend(self, pieces: Sequence[bytes], counts: Sequence[Optional[int]]) -> "Model":
+        """This model with ``pieces`` added after every existing id, in their
+        order; ``counts[k]`` is piece k's count, or None to choose one
+        (docs/spec/model.md §9). Every existing piece keeps its score bit
+        for bit, so the ids of any text in which no new piece occurs are
+        unchanged: the result has explicit scores (§8)."""
+        if len(pieces) != len(counts):
+            raise ValueError("extend needs one count (or None) per piece")
+        existing = set(self.pieces) | {name.encode("utf-8") for name, _ in self.special_tokens}
+        log_total = _log(sum(self.counts))
+        scores = self._scores
+        new_counts: List[int] = []
+        for piece, count in zip(pieces, counts):
+            if not isinstance(piece, bytes):
+                raise TypeError(f"a piece must be bytes, got {type(piece).__name__}")
+            if not piece or len(piece) > MAX_PIECE_LEN:
+                raise ValueError(f"a piece must have 1 to {MAX_PIECE_LEN} bytes, got {_describe(piece)} "
+                                 f"({len(piece)} bytes)")
+            if piece in existing:
+                raise ValueError(f"{_describe(piece)} is already in the vocabulary")
+            existing.add(piece)
+            if count is None:
+                # Twice the count at which the piece would tie its best segmentation today.
+                ids = self._segmenter.encode_lists([piece], _core.MODE_BEST, -1.0, None)[0]
+                best = float(sum(scores[self._row_of_id(ids)]))
+                # (Capped where the float would overflow: only explicit scores far above 0 get there.)
+                count = max(1, math.ceil(2 * math.exp(min(best + log_total, 700.0))))
+            elif not _is_integer(count) or count < 1:
+                raise ValueError(f"the count of {_describe(piece)} must be a positive integer, got {count!r:.40}")
+            new_counts.append(int(count))
+        added = np.array([_log(count) - log_total for count in new_counts], dtype=np.float64)
+        first = self.vocab_size
+        new_ids = np.arange(first, first + len(pieces), dtype=np.int64)
+        return Model(PackedPieces.concatenate([self._packed, pack_pieces(list(pieces))]),
+                     np.concatenate([self._ids_array, new_ids]), list(self.counts) + new_counts,
+                     self.special_tokens, np.concatenate([self._scores, added]))
+
+    def _row_of_id(self, ids: Sequence[int]) -> np.ndarray:
+        rows = np.empty(self.vocab_size, dtype=np.int64)
+        rows[self._ids_array] = np.arange(len(self._packed))
+        return rows[np.asarray(ids, dtype=np.int64)]
+
+    def _edited(self, special_tokens: Tuple[Tuple[str, int], ...]) -> "Model":
+        counts = self._counts_big if self._counts_big is not None else self.counts_array()
+        return Model(self._packed, self._ids_array, counts, special_tokens, self.explicit_scores)
+
+    # -- value semantics --------------------------------------------------
+
+    def _key(self) -> Tuple[Any, ...]:
+        return (self._packed.data, self._packed.offsets.tobytes(), self._ids_array.tobytes(), self.counts,
+                self.special_tokens, self.explicit_scores)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Model):
+            return NotImplemented
+        return self is other or self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"<bytepiece.Model {len(self._packed)} pieces, {len(self.special_tokens)} user-defined special "
+                f"tokens, vocab_size={self.vocab_size}{', explicit scores' if self.explicit_scores else ''}>")
+
+    def __reduce__(self) -> Tuple[Any, ...]:
         # Packed: a few buffers pickle far faster and smaller than millions of
         # small objects (models travel between processes in distributed
-        # training). The derived caches (a C object among them) are rebuilt.
-        packed = self.packed()
-        # Counts are any positive integers: uint64 when they all fit (always, for real models).
-        counts = self._counts_array
-        return {"data": packed.data, "offsets": packed.offsets, "ids": np.array(self.ids, dtype=np.int64),
-                "counts": np.array(self.counts, dtype=object) if counts is None else counts,
-                "special_tokens": self.special_tokens, "explicit_scores": self.explicit_scores}
-
-    def __setstate__(self, state: Dict[str, Any]) -> None:
-        packed = PackedPieces(state["data"], state["offsets"])
-        object.__setattr__(self, "pieces", tuple(packed.pieces()))
-        object.__setattr__(self, "ids", tuple(state["ids"].tolist()))
-        object.__setattr__(self, "counts", tuple(state["counts"].tolist()))
-        object.__setattr__(self, "special_tokens", state.get("special_tokens", ()))
-        object.__setattr__(self, "explicit_scores", state.get("explicit_scores"))
+        # training). The copy passes the gate again when it is unpickled.
+        counts = self._counts_array if self._counts_big is None else np.array(self._counts_big, dtype=object)
+        return (_unpickle_model, (self._packed.data, self._packed.offsets, self._ids_array, counts,
+                                  self.special_tokens, self.explicit_scores))
 
 
-def _with_caches(model: Model, **caches: Any) -> Model:
-    """``model`` with some of its derived caches (the ``cached_property``
-    names, e.g. ``_packed``) filled from arrays at hand, equal to what the
-    properties would compute from the tuples."""
-    model.__dict__.update(caches)  # where cached_property keeps its value
-    return model
+def _unpickle_model(data: bytes, offsets: np.ndarray, ids: np.ndarray, counts: np.ndarray,
+                    special_tokens: Tuple[Tuple[str, int], ...], explicit_scores: Optional[Tuple[float, ...]]) -> Model:
+    if counts.dtype == object:
+        counts = counts.tolist()
+    return Model(PackedPieces(data, offsets), ids, counts, special_tokens, explicit_scores)
+
+
+
+
+def _log(value: int) -> float:
+    """numpy's log of the float64 nearest a positive int, as §2's scores
+    take it; the exact logarithm for ints beyond float64's range."""
+    try:
+        return float(np.log(float(value)))
+    except OverflowError:
+        return math.log(value)
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _checked_pieces(pieces: Union[Sequence[bytes], PackedPieces]) -> PackedPieces:
+    if isinstance(pieces, PackedPieces):
+        offsets = np.asarray(pieces.offsets)
+        if (not isinstance(pieces.data, bytes) or offsets.ndim != 1 or offsets.dtype != np.int64 or len(offsets) < 1
+                or offsets[0] != 0 or offsets[-1] != len(pieces.data) or (np.diff(offsets) < 0).any()):
+            raise ValueError("packed pieces must be bytes with int64 offsets from 0 to their length, non-decreasing")
+        packed = pieces
+    else:
+        if isinstance(pieces, (str, bytes)) or not isinstance(pieces, (Sequence, np.ndarray)):
+            raise TypeError(f"pieces must be a sequence of bytes, not {type(pieces).__name__}")
+        for piece in pieces:
+            if type(piece) is not bytes:
+                raise TypeError(f"pieces must be bytes, got {type(piece).__name__} {piece!r:.40}")
+        packed = pack_pieces(pieces)
+    lengths = packed.lengths()
+    if len(lengths):
+        bad = np.flatnonzero((lengths < 1) | (lengths > MAX_PIECE_LEN))
+        if len(bad):
+            k = int(bad[0])
+            piece = packed.data[packed.offsets[k]:packed.offsets[k + 1]]
+            if not piece:
+                raise ValueError(f"piece {k} is empty")
+            raise ValueError(
+                f"piece {_describe(piece)} has {len(piece)} bytes; pieces may have at most {MAX_PIECE_LEN} "
+                "(longer ones would make decoding slow: its work grows with the longest piece)")
+    return packed
+
+
+def _checked_integers(name: str, values: Union[Sequence[int], np.ndarray], n: int) -> np.ndarray:
+    """``values`` as a fresh int64 array of ``n`` entries, or a ValueError/TypeError naming ``name``."""
+    if isinstance(values, np.ndarray):
+        if values.ndim != 1 or values.dtype.kind not in "iu":
+            raise TypeError(f"{name} must be integers, got an array of {values.dtype}")
+        if values.dtype.kind == "u" and len(values) and values.max() > _INT64_MAX:
+            raise ValueError(f"{name} must be below 2**63")
+        array = values.astype(np.int64)
+    else:
+        for value in values:
+            if not _is_integer(value):
+                raise TypeError(f"{name} must be integers, got {type(value).__name__} {value!r:.40}")
+        try:
+            array = np.array(values, dtype=np.int64)
+        except OverflowError:
+            raise ValueError(f"{name} must be below 2**63") from None
+        array = array.reshape(-1)
+    if len(array) != n:
+        raise ValueError(f"{n} pieces need {n} {name}, got {len(array)}")
+    return array
+
+
+def _checked_counts(counts: Union[Sequence[int], np.ndarray], n: int,
+                    packed: PackedPieces) -> Tuple[Optional[np.ndarray], Optional[Tuple[int, ...]]]:
+    """(uint64 array, None), or (None, the Python ints) when a count is 2**64 or more."""
+    if isinstance(counts, np.ndarray):
+        if counts.ndim != 1 or counts.dtype.kind not in "iu":
+            raise TypeError(f"counts must be integers, got an array of {counts.dtype}")
+        if len(counts) != n:
+            raise ValueError(f"{n} pieces need {n} counts, got {len(counts)}")
+        if n and counts.min() < 1:
+            k = int(np.argmin(counts))
+            raise ValueError(f"count of piece {_describe(_piece(packed, k))} must be a positive integer, "
+                             f"got {int(counts[k])}")
+        array = counts.astype(np.uint64)
+        array.flags.writeable = False
+        return array, None
+    values = list(counts)
+    if len(values) != n:
+        raise ValueError(f"{n} pieces need {n} counts, got {len(values)}")
+    big = False
+    for k, value in enumerate(values):
+        if not _is_integer(value) or value < 1:
+            raise ValueError(f"count of piece {_describe(_piece(packed, k))} must be a positive integer, "
+                             f"got {value!r:.40}")
+        big = big or value >= 1 << 64
+    if big:
+        return None, tuple(int(v) for v in values)
+    array = np.array(values, dtype=np.uint64).reshape(-1)
+    array.flags.writeable = False
+    return array, None
+
+
+def _checked_scores(scores: Union[Sequence[float], np.ndarray], n: int, packed: PackedPieces) -> np.ndarray:
+    if isinstance(scores, np.ndarray):
+        if scores.ndim != 1 or scores.dtype.kind not in "fiu":
+            raise TypeError(f"explicit scores must be numbers, got an array of {scores.dtype}")
+        array = scores.astype(np.float64)
+    else:
+        values = []
+        for k, score in enumerate(scores):
+            if isinstance(score, (bool, np.bool_)) or not isinstance(score, (int, float, np.integer, np.floating)):
+                raise TypeError(f"score of piece {_describe(_piece(packed, k))} must be a number, got {score!r:.40}")
+            try:
+                values.append(float(score))
+            except OverflowError:
+                raise ValueError(f"score of piece {_describe(_piece(packed, k))} must be a finite number within "
+                                 f"+-{MAX_ABS_SCORE:g}, got an integer of {len(str(abs(int(score))))} digits") from None
+        array = np.array(values, dtype=np.float64)
+    if len(array) != n:
+        raise ValueError(f"{n} pieces need {n} explicit scores, got {len(array)}")
+    return array
+
+
+def _check_scores_range(scores: np.ndarray, packed: PackedPieces) -> None:
+    bad = np.flatnonzero(~(np.abs(scores) <= MAX_ABS_SCORE))  # NaN fails the test too
+    if len(bad):
+        k = int(bad[0])
+        raise ValueError(f"score of piece {_describe(_piece(packed, k))} must be a finite number within "
+                         f"+-{MAX_ABS_SCORE:g}, got {float(scores[k])!r}")
+
+
+def _checked_special_tokens(special_tokens: Sequence[Tuple[str, int]]) -> Tuple[Tuple[str, int], ...]:
+    result = []
+    seen = set(SPECIAL_TOKENS)
+    for item in special_tokens:
+        if not isinstance(item, (tuple, list)) or len(item) != 2:
+            raise TypeError(f"special tokens must be (name, id) pairs, got {item!r:.60}")
+        name, token_id = item
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"a special token must be a non-empty str, got {name!r:.40}")
+        try:
+            size = len(name.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise ValueError(f"special token {name!r:.60} is not valid text (it holds a lone surrogate)") from None
+        if size > MAX_PIECE_LEN:
+            raise ValueError(f"special token {name[:40]!r}... has {size} bytes of UTF-8; special tokens, like "
+                             f"pieces, may have at most {MAX_PIECE_LEN}")
+        if name in seen:
+            what = "a reserved name (ids 0-2)" if name in SPECIAL_TOKENS else "a special token already"
+            raise ValueError(f"special token {name!r} appears twice: it is {what}")
+        seen.add(name)
+        if not _is_integer(token_id):
+            raise TypeError(f"id of special token {name!r} must be an integer, got {token_id!r:.40}")
+        result.append((name, int(token_id)))
+    return tuple(sorted(result, key=lambda item: item[1]))
+
+
+def _check_ids(ids: np.ndarray, specials: Tuple[Tuple[str, int], ...], packed: PackedPieces) -> None:
+    """Piece and special-token ids together are exactly NUM_SPECIAL .. vocab_size - 1."""
+    n = len(ids)
+    vocab_size = n + NUM_SPECIAL + len(specials)
+    every = np.concatenate([ids, np.array([i for _, i in specials], dtype=np.int64)])
+    out = np.flatnonzero((every < NUM_SPECIAL) | (every >= vocab_size))
+    if len(out):
+        k = int(out[0])
+        what = (f"piece {_describe(_piece(packed, k))}" if k < n else f"special token {specials[k - n][0]!r}")
+        raise ValueError(f"id {int(every[k])} of {what} is out of range: a model with {n} pieces and "
+                         f"{len(specials)} user-defined special tokens uses ids {NUM_SPECIAL}..{vocab_size - 1}")
+    uses = np.bincount(every - NUM_SPECIAL, minlength=vocab_size - NUM_SPECIAL)
+    if len(uses) and uses.max() > 1:
+        token_id = int(np.argmax(uses)) + NUM_SPECIAL
+        first, second = (int(k) for k in np.flatnonzero(every == token_id)[:2])
+        names = [f"piece {_describe(_piece(packed, k))}" if k < n else f"special token {specials[k - n][0]!r}"
+                 for k in (first, second)]
+        raise ValueError(f"id {token_id} is used by both {names[0]} and {names[1]}")
+
+
+def _check_single_bytes(packed: PackedPieces) -> None:
+    lengths = packed.lengths()
+    present = np.zeros(256, dtype=bool)
+    present[np.frombuffer(packed.data, dtype=np.uint8)[packed.offsets[:-1][lengths == 1]]] = True
+    missing = [bytes([b]) for b in np.flatnonzero(~present).tolist()]
+    if missing:
+        shown = ", ".join(repr(m) for m in missing[:8]) + (", ..." if len(missing) > 8 else "")
+        raise ValueError(
+            f"the model lacks {len(missing)} of the 256 single-byte pieces ({shown}); "
+            "every byte must be a piece so that any text can be tokenized"
+        )
+
+
+def _duplicate_message(packed: PackedPieces) -> str:
+    seen = set()
+    for piece in packed.pieces():
+        if piece in seen:
+            return f"the piece {_describe(piece)} appears twice"
+        seen.add(piece)
+    return "the vocabulary trie could not be built"  # not reached: the other checks ran first
+
+
+def _piece(packed: PackedPieces, k: int) -> bytes:
+    return packed.data[packed.offsets[k]:packed.offsets[k + 1]]
 
 
 def piece_scores(counts: Union[Sequence[int], np.ndarray]) -> np.ndarray:
@@ -355,40 +707,60 @@ def _read_limited(stream: Any, limit: int, buffer: Optional[bytearray] = None) -
 
 def _read_model_bytes(path: str) -> Union[bytes, bytearray]:
     """The contents of a model file, decompressed (docs/spec/model.md §5),
-    never more than MAX_MODEL_BYTES."""
+    never more than MAX_MODEL_BYTES. The file is opened once: a path that
+    is not a regular file (a pipe, a device such as /dev/zero) is read
+    into memory up to the limit first, then recognized from its bytes."""
     limit = MAX_MODEL_BYTES
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            members = [m for m in archive.infolist() if not m.is_dir()]
-            if len(members) != 1:
-                raise ValueError(f"a zipped model must hold exactly one file, found {len(members)}")
-            member = members[0]
-            if member.file_size > limit:  # what the archive declares (checked again while reading: it may lie)
-                raise ValueError(
-                    f"refused: the zipped model {member.filename!r} declares {member.file_size} bytes, "
-                    f"more than {limit} (bytepiece.model.MAX_MODEL_BYTES)"
-                )
-            if member.compress_type not in _ZIP_METHODS:
-                raise ValueError(
-                    f"the zipped model {member.filename!r} uses compression method {member.compress_type}; "
-                    f"supported: {', '.join(_ZIP_METHODS.values())}"
-                )
-            if member.flag_bits & 0x1:
-                raise ValueError(f"the zipped model {member.filename!r} is encrypted")
-            with archive.open(member) as f:
-                return _read_limited(f, limit)
     with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        if size > limit:
-            raise ValueError(f"refused: the file has {size} bytes, more than {limit} (bytepiece.model.MAX_MODEL_BYTES)")
-        if f.peek(2)[:2] == b"\x1f\x8b":
-            with gzip.GzipFile(fileobj=f, mode="rb") as g:  # decompressed a chunk at a time
-                return _read_limited(g, limit)
-        # One read of the size fstat gave (no copies), then whatever the file
-        # grew by meanwhile, still under the limit.
-        data = f.read(size)
-        more = f.read(1)
-        return _read_limited(f, limit, bytearray(data + more)) if more else data
+        status = os.fstat(f.fileno())
+        if stat.S_ISREG(status.st_mode):
+            if status.st_size > limit:
+                raise ValueError(f"refused: the file has {status.st_size} bytes, more than {limit} "
+                                 "(bytepiece.model.MAX_MODEL_BYTES)")
+            if zipfile.is_zipfile(f):
+                f.seek(0)
+                return _read_zip_member(f, limit)
+            f.seek(0)
+            if f.peek(2)[:2] == b"\x1f\x8b":
+                with gzip.GzipFile(fileobj=f, mode="rb") as g:  # decompressed a chunk at a time
+                    return _read_limited(g, limit)
+            # One read of the size fstat gave (no copies), then whatever the file
+            # grew by meanwhile, still under the limit.
+            data = f.read(status.st_size)
+            more = f.read(1)
+            return _read_limited(f, limit, bytearray(data + more)) if more else data
+        if stat.S_ISDIR(status.st_mode):
+            raise IsADirectoryError(f"{path} is a directory, not a model file")
+        raw = bytes(_read_limited(f, limit))
+    if zipfile.is_zipfile(io.BytesIO(raw)):
+        return _read_zip_member(io.BytesIO(raw), limit)
+    if raw[:2] == b"\x1f\x8b":
+        with gzip.GzipFile(fileobj=io.BytesIO(raw), mode="rb") as g:
+            return _read_limited(g, limit)
+    return raw
+
+
+def _read_zip_member(f: Any, limit: int) -> bytearray:
+    """The one file of the zip archive ``f`` (a seekable binary file), at most ``limit`` bytes."""
+    with zipfile.ZipFile(f) as archive:
+        members = [m for m in archive.infolist() if not m.is_dir()]
+        if len(members) != 1:
+            raise ValueError(f"a zipped model must hold exactly one file, found {len(members)}")
+        member = members[0]
+        if member.file_size > limit:  # what the archive declares (checked again while reading: it may lie)
+            raise ValueError(
+                f"refused: the zipped model {member.filename!r} declares {member.file_size} bytes, "
+                f"more than {limit} (bytepiece.model.MAX_MODEL_BYTES)"
+            )
+        if member.compress_type not in _ZIP_METHODS:
+            raise ValueError(
+                f"the zipped model {member.filename!r} uses compression method {member.compress_type}; "
+                f"supported: {', '.join(_ZIP_METHODS.values())}"
+            )
+        if member.flag_bits & 0x1:
+            raise ValueError(f"the zipped model {member.filename!r} is encrypted")
+        with archive.open(member) as g:
+            return _read_limited(g, limit)
 
 
 def load_model(path: PathLike) -> Model:
@@ -422,10 +794,6 @@ def load_model(path: PathLike) -> Model:
         raise ValueError(f"{path}: {exc}") from None
 
 
-#: Pieces from which a model file's trie is built beside the making of its tuples.
-_PARALLEL_LOAD_PIECES = 200_000
-
-
 def _load_plain_model(raw: Union[bytes, bytearray]) -> Optional[Model]:
     """The model of a file in the plain form every trained model has
     ({base64: [id, text, count]}, ids a permutation of 3..N+2, counts below
@@ -437,28 +805,10 @@ def _load_plain_model(raw: Union[bytes, bytearray]) -> Optional[Model]:
     if scanned is None:
         return None
     data, offsets, ids, counts = scanned
-    n = len(ids)
-    packed = PackedPieces(data, offsets)
-    lengths = packed.lengths()
-    if (lengths.min() < 1 or lengths.max() > MAX_PIECE_LEN or counts.min() < 1
-            or ids.min() < NUM_SPECIAL or ids.max() >= n + NUM_SPECIAL
-            or np.bincount(ids - NUM_SPECIAL, minlength=n).max() != 1):
+    try:  # the gate checks it all; the general reader then names the problem
+        return Model(PackedPieces(data, offsets), ids, counts)
+    except (ValueError, TypeError):
         return None
-    build = partial(_core.Segmenter, data, offsets, piece_scores(counts), ids.astype(np.int32))
-    # A large trie is built on a helper thread (the C build releases the
-    # GIL) while this one makes the tuples: a million pieces loaded in
-    # 0.68-0.70 s instead of 0.91-1.06 s on two cores (bench_load).
-    pool = ThreadPoolExecutor(1) if n >= _PARALLEL_LOAD_PIECES else None
-    try:
-        pending = pool.submit(build) if pool else None
-        model = Model(tuple(packed.pieces()), tuple(ids.tolist()), tuple(counts.tolist()))
-        segmenter = pending.result() if pending else build()
-    except ValueError:  # the C trie refuses duplicate pieces and a missing single byte
-        return None
-    finally:
-        if pool:
-            pool.shutdown()
-    return _with_caches(model, _packed=packed, _segmenter=segmenter)
 
 
 def _is_int(value: Any) -> bool:
@@ -536,22 +886,18 @@ def parse_model(data: Mapping[str, Sequence[Any]]) -> Model:
             continue
         if "score" in options:
             score = options["score"]
-            if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
+            if isinstance(score, bool) or not isinstance(score, (int, float)):
                 raise ValueError(f"score of piece {_describe(piece)} must be a finite number, got {score!r:.40}")
-            scores.append(float(score))
+            try:
+                scores.append(float(score))  # the gate checks the range
+            except OverflowError:
+                raise ValueError(f"score of piece {_describe(piece)} must be a finite number within "
+                                 f"+-{MAX_ABS_SCORE:g}, got an integer of {len(str(abs(score)))} digits") from None
         pieces.append(piece)
         ids.append(token_id)
         counts.append(count)
     if scores and len(scores) != len(pieces):
         raise ValueError(f"{len(scores)} of {len(pieces)} pieces have an explicit score: give every piece one, or none")
-    present = set(pieces)
-    missing = [bytes([b]) for b in range(256) if bytes([b]) not in present]
-    if missing:
-        shown = ", ".join(repr(m) for m in missing[:8]) + (", ..." if len(missing) > 8 else "")
-        raise ValueError(
-            f"the model lacks {len(missing)} of the 256 single-byte pieces ({shown}); "
-            "every byte must be a piece so that any text can be tokenized"
-        )
     return Model(tuple(pieces), tuple(ids), tuple(counts), tuple(sorted(specials, key=lambda item: item[1])),
                  tuple(scores) if scores else None)
 
@@ -568,17 +914,11 @@ def model_from_counts(counts: Mapping[bytes, int], add_missing_bytes: bool = Fal
     for piece, count in counts.items():
         if not isinstance(piece, bytes):
             raise TypeError(f"pieces must be bytes, got {type(piece).__name__} {piece!r:.40}")
-        table[piece] = count
+        table[bytes(piece)] = count
     if add_missing_bytes:
         for b in range(256):
             table.setdefault(bytes([b]), 1)
-    pieces = list(table)
-    return parse_model(
-        {
-            base64.b64encode(pieces[k]).decode("ascii"): [i + NUM_SPECIAL, "", table[pieces[k]]]
-            for i, k in enumerate(canonical_order(pieces))
-        }
-    )
+    return Model.canonical(list(table), list(table.values()))
 
 
 def dump_model(model: Model) -> Dict[str, List[Any]]:

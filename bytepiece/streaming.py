@@ -32,8 +32,13 @@ class StreamDecoder:
         return self._decoder.decode(self._table[self._check_id(token_id)])
 
     def push_many(self, ids: Iterable[int]) -> str:
-        """The text that ``ids`` complete."""
-        return "".join(self.push(token_id) for token_id in ids)
+        """The text that ``ids`` complete. Every id is checked before any is
+        decoded, so an error (an unknown or non-integer id) leaves the
+        decoder as it was: no consumed bytes are lost."""
+        if self.finished:
+            raise ValueError("this StreamDecoder has finished; make a new one")
+        checked = [self._check_id(token_id) for token_id in ids]
+        return self._decoder.decode(b"".join([self._table[i] for i in checked]))
 
     def finish(self) -> str:
         """What remains: an unfinished character handled by the ``errors``

@@ -11,7 +11,6 @@ import builtins
 import codecs
 import hashlib
 import itertools
-import math
 import os
 import random
 import threading
@@ -21,7 +20,7 @@ from typing import Any, Dict, Iterator, List, Literal, Mapping, Optional, Sequen
 
 import numpy as np
 
-from ._core import BOS_ID, EOS_ID, MAX_PIECE_LEN
+from ._core import BOS_ID, EOS_ID
 from .encoding import SAMPLERS, Encoder, Segmentation
 from .offsets import byte_spans, char_spans
 from .model import SPECIAL_TOKENS, Model, PathLike, load_model, model_from_counts, parse_model, save_model
@@ -31,6 +30,11 @@ from .text import TextLike, to_utf8
 from .validation import check_int, check_seed, is_index
 
 __all__ = ["Tokenizer", "UnknownTokenError", "SAMPLERS"]
+
+
+#: The most (k x text length) that :meth:`Tokenizer.nbest` takes: its search
+#: keeps k paths per byte position, 24 bytes each (about 1.6 GB at the limit).
+MAX_NBEST_ENTRIES = 1 << 26
 
 
 class UnknownTokenError(KeyError, ValueError):
@@ -406,7 +410,13 @@ class Tokenizer:
         """
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}")
-        best = self._model.segmenter().nbest(to_utf8(text, normalize), k)
+        data = to_utf8(text, normalize)
+        if len(data) < 64:
+            k = min(k, 1 << max(len(data) - 1, 0))  # no text has more segmentations than that
+        if k * (len(data) + 1) > MAX_NBEST_ENTRIES:
+            raise ValueError(f"nbest with k={k} on {len(data)} bytes would hold {k * (len(data) + 1)} paths, more "
+                             f"than {MAX_NBEST_ENTRIES} (about 24 bytes each): ask for fewer or split the text")
+        best = self._model.segmenter().nbest(data, k)
         return best if with_scores else [ids for ids, _ in best]
 
     # -- decoding -------------------------------------------------------
@@ -454,27 +464,9 @@ class Tokenizer:
         """A tokenizer with user-defined special tokens ``names`` added, with
         the next ids (every existing id stays). They are never produced from
         text unless allowed (``allowed_special``); ``decode`` writes their text;
-        ``save`` stores them in a way 0.6.3 still loads (as ordinary pieces)."""
-        if isinstance(names, str):
-            raise TypeError("names must be a list of special token names, not one string")
-        model = self._model
-        taken = set(self._special.ids)
-        added: List[Tuple[str, int]] = []
-        next_id = model.vocab_size
-        pieces = set(model.pieces)
-        for name in names:
-            if not isinstance(name, str) or not name:
-                raise ValueError(f"a special token must be a non-empty str, got {name!r:.40}")
-            if name in taken:
-                raise ValueError(f"{name!r} is already a special token of this model")
-            if name.encode("utf-8") in pieces:
-                raise ValueError(f"{name!r} is already a piece of this model; a special token needs text of its own")
-            taken.add(name)
-            added.append((name, next_id))
-            next_id += 1
-        extended = Model(model.pieces, model.ids, model.counts, model.special_tokens + tuple(added),
-                         model.explicit_scores)
-        return Tokenizer(extended, seed=self._seed)
+        ``save`` stores them in a way 0.6.3 still loads (as ordinary pieces).
+        See :meth:`bytepiece.model.Model.with_special_tokens`."""
+        return Tokenizer(self._model.with_special_tokens(names), seed=self._seed)
 
     def extend(self, pieces: Union[Sequence[Union[str, bytes]], Mapping[str, Optional[int]],
                                    Mapping[bytes, Optional[int]]]) -> "Tokenizer":
@@ -482,41 +474,25 @@ class Tokenizer:
         their order (all existing ids stay). ``pieces``: str (as UTF-8) or
         bytes, or a mapping to counts (None: choose one). Without a count, a
         piece gets twice the count at which its score equals that of its best
-        segmentation today, so it is used wherever it occurs whole (its score
-        beats its old segmentation by about log 2). Scores of the other pieces shift by the same small
-        amount (the total count grows). See docs/spec/model.md §9."""
-        model = self._model
-        if model.explicit_scores is not None:
-            raise ValueError("this model has explicit scores (an imported vocabulary): extend works on models "
-                             "whose scores come from counts")
+        segmentation today, so it is used wherever it occurs whole. Every
+        other piece keeps its score exactly, so a text in which no new piece
+        occurs keeps its ids. See :meth:`bytepiece.model.Model.extend` and
+        docs/spec/model.md §9."""
         if isinstance(pieces, (str, bytes)):
             raise TypeError("pieces must be a list of pieces or a mapping to counts, not one string")
         items = list(pieces.items()) if isinstance(pieces, Mapping) else [(p, None) for p in pieces]
-        existing = set(model.pieces) | {name.encode("utf-8") for name in self._special.ids}
-        total = sum(model.counts)
         new_pieces: List[bytes] = []
-        new_counts: List[int] = []
-        scores = dict(zip(model.ids, model.scores().tolist()))
-        for piece, count in items:
-            data = piece.encode("utf-8") if isinstance(piece, str) else piece
-            if not isinstance(data, bytes) or not data or len(data) > MAX_PIECE_LEN:
-                raise ValueError(f"a piece must be 1 to {MAX_PIECE_LEN} bytes of str or bytes, got {piece!r:.40}")
-            if data in existing:
-                raise ValueError(f"{piece!r:.40} is already in the vocabulary")
-            if count is None:
-                segmented = self._encoder.encode_text(data, self._segmentation(-1, "perfect", None),
-                                                      normalize=False)
-                score = sum(scores[i] for i in segmented)
-                count = max(1, math.ceil(2 * total * math.exp(score)))
-            elif not is_index(count) or count < 1:
-                raise ValueError(f"the count of {piece!r:.40} must be a positive integer, got {count!r:.40}")
-            existing.add(data)
-            new_pieces.append(data)
-            new_counts.append(int(count))
-        first = model.vocab_size
-        extended = Model(model.pieces + tuple(new_pieces), model.ids + tuple(range(first, first + len(new_pieces))),
-                         model.counts + tuple(new_counts), model.special_tokens)
-        return Tokenizer(extended, seed=self._seed)
+        for piece, _ in items:
+            if isinstance(piece, str):
+                try:
+                    new_pieces.append(piece.encode("utf-8"))
+                except UnicodeEncodeError:
+                    raise ValueError(f"piece {piece!r:.40} is not valid text (it holds a lone surrogate)") from None
+            elif isinstance(piece, bytes):
+                new_pieces.append(bytes(piece))
+            else:
+                raise TypeError(f"a piece must be str or bytes, got {type(piece).__name__}")
+        return Tokenizer(self._model.extend(new_pieces, [count for _, count in items]), seed=self._seed)
 
     def stream_decoder(self, errors: str = "ignore") -> StreamDecoder:
         """An incremental :meth:`decode` for serving: feed ids one at a time
@@ -553,6 +529,8 @@ class Tokenizer:
         """``(ids, offsets, spans)``: :meth:`encode_batch_numpy` and the
         ``(total tokens, 2)`` spans of :meth:`encode_with_offsets`, text ``i``'s
         rows being ``offsets[i]:offsets[i + 1]``."""
+        if not isinstance(texts, list):
+            texts = list(texts)  # read twice below: an iterator would be exhausted by the first pass
         ids, offsets = self.encode_batch_numpy(texts, alpha=alpha, sampler=sampler, seed=seed,
                                                num_threads=num_threads, normalize=normalize)
         lengths = self._model.lengths_by_id()[ids]

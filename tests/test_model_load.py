@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 import bytepiece
 from bytepiece import _core
-from bytepiece import model as model_module
 from bytepiece.model import _load_plain_model, _reject_duplicate_keys, dump_model, load_model, model_from_counts, parse_model
 from conftest import MODEL_40K, TINY_COUNTS
 
@@ -49,11 +48,7 @@ def test_every_json_layout_of_a_plain_model_takes_the_fast_path(indent, ensure_a
     assert assert_fast_agrees(raw)
 
 
-@pytest.mark.parametrize("helper_thread", [False, True])
-def test_the_published_model_takes_the_fast_path_and_encodes_as_before(tmp_path, tok40k, monkeypatch,
-                                                                       helper_thread):
-    if helper_thread:  # the trie built beside the tuples, as for models of 200k pieces and more
-        monkeypatch.setattr(model_module, "_PARALLEL_LOAD_PIECES", 1)
+def test_the_published_model_takes_the_fast_path_and_encodes_as_before(tmp_path, tok40k):
     raw = json.dumps(dump_model(tok40k.model), indent=4, ensure_ascii=False).encode("utf-8")
     assert assert_fast_agrees(raw)
     path = tmp_path / "40k.model"
@@ -99,10 +94,7 @@ def test_a_key_given_twice_is_named_not_merged(tmp_path):
         load_model(path)
 
 
-@pytest.mark.parametrize("helper_thread", [False, True])
-def test_two_keys_of_one_piece_fall_back_to_the_message(monkeypatch, helper_thread):
-    if helper_thread:  # the trie's refusal comes back from the helper thread
-        monkeypatch.setattr(model_module, "_PARALLEL_LOAD_PIECES", 1)
+def test_two_keys_of_one_piece_fall_back_to_the_message():
     data = dump_model(TINY)
     data["YWJ="] = [len(data) + 3, "ab", 1]  # decodes to b"ab" like "YWI="
     raw = json.dumps(data).encode("utf-8")
