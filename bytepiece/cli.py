@@ -3,8 +3,10 @@
 Inputs are files, globs or directories holding one document per line, or
 JSON lines with ``--field`` (``meta.text`` reaches into nested objects), or
 one document per file with ``--whole-file``; ``-`` (or no file) reads stdin;
-``.gz`` files are read transparently. Every output file appears whole or not
-at all, and is checked before any work starts.
+``.gz`` files are read transparently. Stdin, pipes, FIFOs and ``<(...)`` are
+read once, as they come (``train`` copies them to a temporary file for its
+second pass). Every output file appears whole or not at all, and is checked
+before any work starts.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ from .progress import progress_bar
 from .token_files import TOKEN_FORMATS, TokenFileWriter, read_token_file, token_file_paths
 from .tokenizer import SAMPLERS, Tokenizer
 from .trainer import ALGORITHMS, Trainer
-from .validation import default_num_threads
+from .validation import MAX_THREADS, check_num_threads, default_num_threads
 
 
 def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,7 +48,8 @@ def _add_sampling_arguments(parser: argparse.ArgumentParser, default_alpha: floa
                         help=f"< 0: best segmentation; >= 0: sample, larger = closer to the best (default {default_alpha})")
     parser.add_argument("--sampler", choices=SAMPLERS, default="perfect", help="perfect (exact) or viterbi (biased)")
     parser.add_argument("--seed", type=int, help="makes sampling reproducible: document d draws from stream d of the seed")
-    parser.add_argument("--threads", type=int, help="threads (default: all cores)")
+    parser.add_argument("--threads", type=int,
+                        help=f"threads (default: all cores; at most {MAX_THREADS}, and no more run than the cores)")
     parser.add_argument("--batch-size", type=int, default=1000, help="documents per step (memory stays constant)")
     parser.add_argument("--no-normalize", dest="normalize", action="store_false",
                         help="do not NFC-normalize (decode then gives back the exact input)")
@@ -59,8 +62,11 @@ def _allowed_special(text: str) -> Any:
     return "all" if text == "all" else frozenset(name for name in text.split(",") if name)
 
 
-def _corpus(args: argparse.Namespace) -> Corpus:
-    return Corpus(args.files, field=args.field, whole_file=args.whole_file, errors=args.errors)
+def _corpus(args: argparse.Namespace, spool: bool = True) -> Corpus:
+    """The command's input documents. ``spool``: copy stdin and pipes to a
+    temporary file as they are read, for a command that reads them more than
+    once (training); a command that reads them once passes False."""
+    return Corpus(args.files, field=args.field, whole_file=args.whole_file, errors=args.errors, spool=spool)
 
 
 def _in_batches(items: Iterable, size: int) -> Iterator[list]:
@@ -100,8 +106,8 @@ def _output_format(args: argparse.Namespace) -> str:
 
 def _check_common(args: argparse.Namespace) -> None:
     """Everything about the options that can be wrong, before any work starts."""
-    if args.threads is not None and args.threads < 1:
-        raise ValueError(f"--threads must be at least 1, got {args.threads}")
+    if args.threads is not None:
+        check_num_threads(args.threads, "--threads")
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.output:
@@ -146,7 +152,7 @@ def _written(args: argparse.Namespace, fmt: str) -> str:
 def cmd_encode(args: argparse.Namespace) -> int:
     _check_common(args)
     fmt = _output_format(args)
-    corpus = _corpus(args)
+    corpus = _corpus(args, spool=False)  # read once: stdin and pipes are read as they come
     tok = Tokenizer(args.model)
     options = dict(alpha=args.alpha, sampler=args.sampler, seed=_run_seed(args), num_threads=args.threads,
                    normalize=args.normalize, add_bos=args.add_bos, add_eos=args.add_eos,
@@ -193,7 +199,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if not args.alpha >= 0:
         raise ValueError(f"--alpha must be >= 0 for sampling, got {args.alpha}")
     fmt = _output_format(args)
-    corpus = _corpus(args)
+    corpus = _corpus(args, spool=False)  # read once: stdin and pipes are read as they come
     tok = Tokenizer(args.model)
     n, seed = args.n, _run_seed(args)
 
@@ -416,14 +422,20 @@ def cmd_train(args: argparse.Namespace) -> int:
         ensure_unicode=args.ensure_unicode,
         algorithm=args.algorithm,
     )
-    if args.threads < 1:
-        raise ValueError(f"--threads must be at least 1, got {args.threads}")
+    check_num_threads(args.threads, "--threads")
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
     for path in trainer.save_paths(args.output):
         check_writable(path)
     progress = False if args.quiet else None
     if args.ray is not None:
         return _train_on_ray(args, trainer, progress)
-    corpus = _corpus(args)
+    with _corpus(args) as corpus:  # frees the temporary copy of stdin or pipes, if any
+        return _train_locally(args, trainer, corpus, progress)
+
+
+def _train_locally(args: argparse.Namespace, trainer: Trainer, corpus: Corpus, progress: Optional[bool]) -> int:
+    """Train on this machine, save, and (unless --quiet) report the compression on the training data."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         trainer.train(corpus, num_threads=args.threads, batch_size=args.batch_size, progress=progress)
@@ -456,7 +468,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _train_on_ray(args: argparse.Namespace, trainer: Trainer, progress: Optional[bool]) -> int:
     if not args.files or "-" in args.files:
         raise ValueError("--ray reads files on the workers: name them (standard input cannot be shared)")
-    expand_paths(args.files)  # every file can be read here: fail before any work starts
+    for path in expand_paths(args.files):  # every file can be read here: fail before any work starts
+        if not os.path.isfile(path):
+            raise ValueError(f"--ray reads files on the workers: {path} is not a regular file (a pipe, FIFO or "
+                             "device cannot be shared); save it to a file, or train without --ray")
     trainer.train_ray(args.files, field=args.field, whole_file=args.whole_file, errors=args.errors,
                       address=args.ray or None, num_partitions=args.partitions, max_memory=args.max_memory,
                       progress=progress)
@@ -492,7 +507,13 @@ _EXAMPLES = {
   bytepiece train corpus.txt -o my.model --vocab-size 32000
   bytepiece train --algorithm 0.6.3 corpus.txt -o same-as-0.6.3.model
   bytepiece train --field text 'data/*.jsonl.gz' -o my.model --vocab-size 16000 --vocab-size 32000
-  bytepiece train --ray auto --field text s3-mounted/corpus/ -o my.model --max-memory 8G""",
+  bytepiece train --ray auto --field text s3-mounted/corpus/ -o my.model --max-memory 8G
+  zcat corpus.txt.gz | bytepiece train -o my.model             # or: bytepiece train <(zcat corpus.txt.gz) ...
+
+Training reads the corpus twice. Inputs that can be read only once (stdin, pipes, FIFOs, <(...)) are
+copied to an anonymous temporary file in $TMPDIR as they are read, and the second pass reads the copy;
+it takes as much disk as the (uncompressed) input and is removed when training ends, however it ends.
+One document (a line, or a file with --whole-file) may hold at most 1 GiB.""",
     "encode": """examples:
   bytepiece encode -m my.model corpus.txt                          # one line of ids per document
   bytepiece encode -m my.model --field text data/ -o train.bin --add-eos   # Megatron .bin/.idx
@@ -567,7 +588,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-ensure-unicode", dest="ensure_unicode", action="store_false",
                        help="allow pieces to start inside a UTF-8 character")
     train.add_argument("--threads", "--workers", dest="threads", type=int, default=default_num_threads(),
-                       help="threads for the counting passes (default: all cores; --workers is an old name)")
+                       help=f"threads for the counting passes (default: all cores; at most {MAX_THREADS}, and no "
+                            "more run than the cores; --workers is an old name)")
     train.add_argument("--batch-size", type=int, default=1000, help="documents per processing step")
     train.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
                        help="train on Ray: the cluster at ADDRESS (e.g. auto, or host:6379), or without it a new "
@@ -660,15 +682,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _report_error(message: str) -> int:
+    """Print ``message`` as the one ``bytepiece: error:`` line (line breaks
+    in it, e.g. from a file name, are escaped); returns the exit status 1."""
+    print("bytepiece: error: " + message.replace("\r", "\\r").replace("\n", "\\n"), file=sys.stderr)
+    return 1
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of the ``bytepiece`` command."""
+    """Entry point of the ``bytepiece`` command.
+
+    A command that fails prints exactly one ``bytepiece: error:`` line on
+    stderr, no traceback, and exits with status 1 (130 when interrupted;
+    0 when the reader of stdout went away). Wrong options are argparse's
+    usage message and status 2. An exception that no input should cause is
+    reported the same way, as a bug; ``BYTEPIECE_TRACEBACK=1`` in the
+    environment shows its traceback instead.
+    """
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except BrokenPipeError:
         return 0
-    except (ValueError, TypeError, OSError) as exc:
-        print(f"bytepiece: error: {exc}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         return 130
+    except MemoryError as exc:
+        detail = f" ({exc})" if str(exc) else ""
+        return _report_error(f"out of memory{detail}: use fewer --threads or a smaller --batch-size, split the "
+                             "largest documents, or run where more memory is available")
+    except (ValueError, TypeError, OSError, OverflowError) as exc:  # what inputs and options can cause
+        return _report_error(str(exc) or type(exc).__name__)
+    except Exception as exc:  # a bug: still one line, saying so
+        if os.environ.get("BYTEPIECE_TRACEBACK"):
+            raise
+        return _report_error(f"internal error ({type(exc).__name__}: {exc}); this is a bug in bytepiece: please "
+                             "report it with the command that caused it (BYTEPIECE_TRACEBACK=1 shows where it "
+                             "happened)")

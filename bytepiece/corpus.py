@@ -1,30 +1,68 @@
-"""Reading corpora from files: plain text, JSON lines, gzip, stdin.
+"""Reading corpora from files: plain text, JSON lines, gzip, stdin, pipes.
 
 A :class:`Corpus` is re-iterable (training reads it twice): each iteration
-opens the files again. Files may be named by paths, globs or directories.
-Lines are split on ``\\n`` only, so a ``\\r`` stays in its document. Errors
-name the file and line.
+opens its regular files again. Files may be named by paths, globs or
+directories. Lines are split on ``\\n`` only, so a ``\\r`` stays in its
+document. Errors name the file and line.
+
+Inputs that cannot be read twice (stdin, pipes, FIFOs, process substitution
+such as ``/dev/fd/63``, devices) are read exactly once. By default
+(``spool=True``) the first iteration copies what it reads of them to an
+anonymous temporary file, which later iterations read instead: bounded by
+disk, not memory, and never given a name on disk, so it disappears when the
+corpus is closed or collected, or the process ends, however it ends. With
+``spool=False`` (a reader that reads once, such as ``bytepiece encode``) they
+are read directly and a second iteration is refused.
+
+One document (a line, or a whole file with ``whole_file``) may hold at most
+``validation.MAX_DOCUMENT_BYTES`` bytes: reading never holds more than that
+plus one byte of a document, and refuses a longer one with a ValueError
+naming the file and line.
 """
 from __future__ import annotations
 
+import errno
+import functools
 import glob
 import gzip
+import io
 import json
 import os
+import stat
 import sys
+import tempfile
+import weakref
 from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+
+from . import validation
 
 __all__ = ["Corpus", "expand_paths", "field_value"]
 
 ERROR_POLICIES = ("strict", "replace", "ignore")
 _KIND_NAMES: Dict[type, str] = {str: "string", list: "list of ids"}
 
+#: The first read of a whole file of unknown size; later reads double, up to _LARGEST_READ.
+_FIRST_READ = 1 << 16
+_LARGEST_READ = 1 << 26
+#: A line is read this much at a time: one read for nearly every line, and a
+#: line too long to take is refused before it is joined into one object.
+_LINE_STEP = 1 << 20
+
+
+def _check_readable(path: str) -> None:
+    """OSError naming ``path`` when it does not exist or this process may not
+    read it. Nothing is opened: opening a FIFO would wait for its writer and
+    then take its data from the real read."""
+    os.stat(path)  # FileNotFoundError, NotADirectoryError... with the path
+    if not os.access(path, os.R_OK):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+
 
 def expand_paths(patterns: Sequence[str]) -> List[str]:
     """Files named by ``patterns``: paths, globs (``**`` recursive) and
     directories (every file below, sorted); ``-`` (stdin) stays as it is.
     OSError, naming the pattern or file, when one names nothing or a file
-    cannot be opened."""
+    does not exist or cannot be read. No file is opened here."""
     paths: List[str] = []
     for pattern in patterns:
         if pattern == "-":
@@ -39,8 +77,7 @@ def expand_paths(patterns: Sequence[str]) -> List[str]:
             raise FileNotFoundError(f"no file matches {pattern!r}")
         for path in found:
             if path != "-":
-                with open(path, "rb"):  # fail before any work starts, naming the file
-                    pass
+                _check_readable(path)  # fail before any work starts, naming the file
         paths += found
     return paths
 
@@ -58,6 +95,126 @@ def field_value(record: Dict[str, Any], field: str) -> Any:
     return value
 
 
+def _read_whole(f: Union[IO[bytes], gzip.GzipFile], where: str, limit: int, size_hint: Optional[int]) -> bytes:
+    """The rest of ``f``, refused once it passes ``limit`` bytes (no more
+    than ``limit + 1`` are read). ``size_hint``: the expected size, when known
+    (a regular file is then read in one piece, without a copy)."""
+    want = limit + 1
+    step = min(want, _FIRST_READ if size_hint is None else size_hint + 1)
+    parts: List[bytes] = []
+    size = 0
+    while size < want:
+        part = f.read(min(step, want - size))
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+        step = min(max(step, size), _LARGEST_READ)
+    if size > limit:
+        raise validation.document_too_long(f"{where}: this file (read whole, as one document)")
+    return b"".join(parts)  # the part itself when there is one
+
+
+def _long_line(readline: Any, part: bytes, limit: int, where: str) -> bytes:
+    """The whole raw line (with its ``\\n``, if any) that starts with ``part``,
+    a read that ended inside it; a ValueError naming ``where`` once it passes
+    ``limit`` bytes (no more than ``limit + 1`` are read, and never joined)."""
+    parts, size = [part], len(part)
+    while part[-1] != 10:
+        if size > limit:
+            raise validation.document_too_long(f"{where}: this line")
+        part = readline(min(_LINE_STEP, limit + 1 - size))
+        if not part:  # the last line, without \n
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
+
+
+def _rebuild(paths: List[str], field: Optional[str], whole_file: bool, errors: str, spool: bool) -> "Corpus":
+    return Corpus(paths, field=field, whole_file=whole_file, errors=errors, spool=spool)
+
+
+class _CopyReader(io.RawIOBase):
+    """Reads bytes ``[0, end)`` of an open file descriptor at its own
+    position (pread), so that several readers and the writer of a temporary
+    copy never move each other's offsets."""
+
+    def __init__(self, fd: int, end: int) -> None:
+        super().__init__()
+        self._fd, self._at, self._end = fd, 0, end
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:  # type: ignore[override]
+        count = min(len(buffer), self._end - self._at)
+        if count <= 0:
+            return 0
+        data = os.pread(self._fd, count, self._at)
+        buffer[:len(data)] = data
+        self._at += len(data)
+        return len(data)
+
+
+class _OnceInput:
+    """An input that can be read only once (stdin, a pipe, a FIFO, a device)
+    and what has been read of it: the open source, and with spooling the
+    temporary copy of the documents read so far."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.name = "<stdin>" if path == "-" else path
+        self.source: Optional[Any] = None  # the open input while it has more to give
+        self.raw: Optional[IO[bytes]] = None  # the file under a gzip source
+        self.copy: Optional[IO[bytes]] = None  # anonymous temporary file
+        self.copied = 0  # bytes in the copy
+        self.documents = 0  # lines (or whole files) read from the source so far
+        self.started = False
+        self.finished = False  # the source was read to its end
+        self.reading = False  # an iteration is reading the source now
+        self.failed: Optional[str] = None  # why the source cannot be read on
+        self.closed = False
+
+    def open(self) -> Any:
+        if self.source is None:
+            if self.path == "-":
+                if sys.stdin is None:
+                    raise ValueError("there is no standard input to read")
+                self.source = sys.stdin.buffer
+            else:
+                self.raw = open(self.path, "rb")
+                self.source = gzip.GzipFile(fileobj=self.raw, mode="rb") if self.path.endswith(".gz") else self.raw
+        return self.source
+
+    def close_source(self) -> None:
+        if self.source is not None and self.path != "-":  # stdin stays open for the program
+            self.source.close()
+            if self.raw is not None:
+                self.raw.close()
+        self.source = self.raw = None
+
+    def close(self) -> None:
+        self.closed = True
+        self.close_source()
+        if self.copy is not None:
+            self.copy.close()  # it has no name: the space is freed now
+            self.copy = None
+
+
+def _stdin_stat() -> Optional[os.stat_result]:
+    """What ``sys.stdin`` is (None when it has no file descriptor)."""
+    try:
+        return os.fstat(sys.stdin.fileno())
+    except (AttributeError, ValueError, io.UnsupportedOperation):
+        return None
+
+
+def _close_inputs(inputs: List[_OnceInput]) -> None:
+    for state in inputs:
+        state.close()
+
+
 class Corpus:
     """The documents of ``paths``: files, globs or directories (``-`` is
     stdin, ``.gz`` is decompressed).
@@ -66,12 +223,21 @@ class Corpus:
     each JSON line (blank lines skipped; ``meta.text`` reaches into nested
     objects), or each whole file with ``whole_file``. ``errors`` says what to
     do with invalid UTF-8: ``"strict"`` raises a ValueError naming the place,
-    ``"replace"`` puts U+FFFD there, ``"ignore"`` drops the bytes. Standard input is read once
-    and kept in memory, so that it can be iterated again.
+    ``"replace"`` puts U+FFFD there, ``"ignore"`` drops the bytes. A document
+    longer than ``validation.MAX_DOCUMENT_BYTES`` bytes is refused with a
+    ValueError naming its place.
+
+    Inputs that are not regular files (stdin, pipes, FIFOs, ``/dev/fd/N``,
+    devices) are read once. With ``spool`` (the default) the first iteration
+    copies them to an anonymous temporary file (in ``TMPDIR``) that later
+    iterations read, so the corpus stays re-iterable; :meth:`close` (or the
+    end of a ``with`` block, or the corpus being collected) frees it. Without
+    ``spool`` they are read directly and a second iteration raises a
+    ValueError.
     """
 
     def __init__(self, paths: Sequence[str], field: Optional[str] = None, whole_file: bool = False,
-                 errors: str = "strict") -> None:
+                 errors: str = "strict", *, spool: bool = True) -> None:
         if errors not in ERROR_POLICIES:
             raise ValueError(f"errors must be one of {ERROR_POLICIES}, got {errors!r}")
         if field is not None and whole_file:
@@ -80,21 +246,60 @@ class Corpus:
             raise TypeError("paths must be a list of paths (e.g. [path]), not one string")
         self.paths = expand_paths(list(paths) or ["-"])  # fails before any work starts
         if self.paths.count("-") > 1:
-            raise ValueError("standard input can be read only once")
-        self.field, self.whole_file, self.errors = field, whole_file, errors
-        self._stdin: Optional[List[Tuple[str, bytes]]] = None
+            raise ValueError("standard input can be read only once: name '-' once")
+        self.field, self.whole_file, self.errors, self.spool = field, whole_file, errors, bool(spool)
+        self._once: Dict[int, _OnceInput] = {}
+        seen: Dict[Tuple[int, int], str] = {}
+        for index, path in enumerate(self.paths):
+            try:
+                info = _stdin_stat() if path == "-" else os.stat(path)
+            except OSError:
+                info = None  # stdin closed: reading it says so
+            if path != "-" and info is not None and stat.S_ISREG(info.st_mode):
+                continue
+            state = _OnceInput(path)
+            if info is not None:
+                key = (info.st_dev, info.st_ino)
+                if key in seen:
+                    raise ValueError(f"{seen[key]} and {state.name} are the same input, which is not a regular file "
+                                     "and can be read only once: name it once")
+                seen[key] = state.name
+            self._once[index] = state
         self._finished_bytes = 0
         self._reading: Optional[IO[bytes]] = None
+        self._finalizer = weakref.finalize(self, _close_inputs, list(self._once.values()))
+
+    def close(self) -> None:
+        """Close the inputs that are open and free the temporary copies; the
+        corpus cannot read those inputs again."""
+        self._finalizer()
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        # A corpus of regular files is its paths and options; one that reads
+        # stdin or a pipe is tied to this process.
+        if self._once:
+            name = next(iter(self._once.values())).name
+            raise TypeError(f"a corpus that reads {name} (not a regular file) cannot be pickled: it is read in this "
+                            "process only; save it to a file first")
+        return (_rebuild, (self.paths, self.field, self.whole_file, self.errors, self.spool))
+
+    def __enter__(self) -> "Corpus":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
     def total_bytes(self) -> Optional[int]:
-        """Size of the input files on disk (None when stdin is among them)."""
-        if "-" in self.paths:
+        """Size of the input files on disk; None when one of them is not a
+        regular file (stdin, a pipe, a device), whose size is not known."""
+        if self._once:
             return None
         return sum(os.path.getsize(p) for p in self.paths)
 
     def bytes_read(self) -> int:
         """Bytes of the input files (as on disk: compressed for ``.gz``) that
-        the latest iteration has read so far, for progress bars."""
+        the latest iteration has read so far, for progress bars (regular
+        files only: see :meth:`total_bytes`)."""
         return self._finished_bytes + (self._reading.tell() if self._reading is not None else 0)
 
     def __iter__(self) -> Iterator[str]:
@@ -139,6 +344,8 @@ class Corpus:
                 record = json.loads(self._decode(raw, where))
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{where}: not a JSON line ({exc.msg} at column {exc.colno})") from None
+            except RecursionError:  # arrays or objects nested thousands deep
+                raise ValueError(f"{where}: this JSON line is nested too deeply to read") from None
             if not isinstance(record, dict):
                 raise ValueError(f"{where}: a JSON line must hold an object, not {type(record).__name__}")
             yield where, record
@@ -146,11 +353,10 @@ class Corpus:
     def raw_lines(self) -> Iterator[Tuple[str, bytes]]:
         """(place, raw bytes) of every line (without its \\n), or of every whole file."""
         self._finished_bytes = 0
-        for path in self.paths:
-            if path == "-":
-                if self._stdin is None:
-                    self._stdin = list(self.lines_of(sys.stdin.buffer, "<stdin>"))
-                yield from self._stdin
+        for index, path in enumerate(self.paths):
+            once = self._once.get(index)
+            if once is not None:
+                yield from self._once_lines(once)
                 continue
             with open(path, "rb") as raw:
                 self._reading = raw
@@ -159,27 +365,109 @@ class Corpus:
                         with gzip.GzipFile(fileobj=raw, mode="rb") as g:
                             yield from self.lines_of(g, path)
                     else:
-                        yield from self.lines_of(raw, path)
+                        yield from self.lines_of(raw, path, size_hint=os.fstat(raw.fileno()).st_size)
                     self._finished_bytes += os.fstat(raw.fileno()).st_size
                 finally:  # also when the reader stops early
                     self._reading = None
 
+    def _once_lines(self, once: _OnceInput) -> Iterator[Tuple[str, bytes]]:
+        """The documents of an input that can be read only once: from its
+        temporary copy as far as an earlier iteration read it, then on from
+        the input itself (copying them, with ``spool``)."""
+        if once.closed:
+            raise ValueError(f"{once.name} is not a regular file, and the corpus was closed: it cannot be read again")
+        if once.failed is not None:
+            raise ValueError(f"{once.name}: an earlier pass stopped at an error inside this input ({once.failed}), "
+                             "and it is not a regular file, so it cannot be read again")
+        if not self.spool and once.started:
+            raise ValueError(f"{once.name} is not a regular file (stdin, a pipe, a FIFO or a device), so it can be "
+                             "read only once, and it was read already: save it to a file, or read the corpus "
+                             "with spool=True, which copies it to a temporary file")
+        if once.reading:
+            raise ValueError(f"{once.name} is not a regular file, and another pass over the corpus is reading it "
+                             "now: read the corpus one pass at a time")
+        once.started = True
+        if once.copy is not None:
+            once.copy.flush()
+            end = once.copied
+            with io.BufferedReader(_CopyReader(once.copy.fileno(), end)) as copy:
+                yield from self.lines_of(copy, once.name, size_hint=end)
+        if once.finished:
+            return
+        once.reading = True
+        try:
+            source = once.open()
+            if self.spool and once.copy is None:
+                once.copy = tempfile.TemporaryFile(prefix="bytepiece-")
+            for where, raw in self.lines_of(source, once.name, first=once.documents + 1):
+                if self.spool:
+                    self._write_copy(once, raw)
+                once.documents += 1
+                yield where, raw
+            once.finished = True
+            once.close_source()
+        except GeneratorExit:  # the reader stopped at a document boundary: the next pass goes on from there
+            raise
+        except BaseException as exc:
+            once.failed = str(exc) or type(exc).__name__
+            once.close_source()
+            raise
+        finally:
+            once.reading = False
+
+    def _write_copy(self, once: _OnceInput, raw: bytes) -> None:
+        assert once.copy is not None
+        try:
+            once.copy.write(raw)
+            if not self.whole_file:
+                once.copy.write(b"\n")  # each line whole, so that the copy reads back line for line
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot copy {once.name} to a temporary file in {tempfile.gettempdir()} "
+                                     f"({exc.strerror}): set TMPDIR to a folder with room for the corpus, or "
+                                     "save the input to a file first") from None
+        once.copied += len(raw) + (0 if self.whole_file else 1)
+
     def lines_of(self, f: Union[IO[bytes], gzip.GzipFile], path: str, end: Optional[int] = None,
-                 where: Optional[str] = None) -> Iterator[Tuple[str, bytes]]:
+                 where: Optional[str] = None, *, first: int = 1,
+                 size_hint: Optional[int] = None) -> Iterator[Tuple[str, bytes]]:
         """(place, raw bytes) of the lines of an open binary file from its
         position on, or of the whole file with ``whole_file``. With ``end``,
         only the lines that start before byte ``end``. ``where`` replaces the
-        line number in the places (a shard does not know it)."""
+        line number in the places (a shard does not know it); ``first`` is the
+        first line's number. A line (or whole file) longer than
+        ``validation.MAX_DOCUMENT_BYTES`` raises a ValueError once that many
+        bytes and one more are read. ``size_hint``: the file's size, when known."""
+        limit = validation.MAX_DOCUMENT_BYTES
         if self.whole_file:
-            yield path, f.read()
+            if size_hint is not None and size_hint > limit:
+                raise validation.document_too_long(f"{path}: this file of {size_hint} bytes (read whole, as one "
+                                                   "document)")
+            yield path, _read_whole(f, path, limit, size_hint)
+            return
+        # Bounded reads: a line is read at most `step` bytes at a time, and
+        # one that ends without b"\n" is the last line or goes on (_long_line).
+        readline = f.readline
+        step = min(limit + 1, _LINE_STEP)
+        lines = enumerate(iter(functools.partial(readline, step), b""), first)
+        if end is None and where is None:  # a whole file: the loop that reads most corpora, kept lean
+            for lineno, raw in lines:
+                if raw[-1] == 10:
+                    yield f"{path}:{lineno}", raw[:-1]
+                elif len(raw) < step:  # the last line, without \n
+                    yield f"{path}:{lineno}", raw
+                else:
+                    raw = _long_line(readline, raw, limit, f"{path}:{lineno}")
+                    yield f"{path}:{lineno}", raw[:-1] if raw[-1] == 10 else raw
             return
         at = f.tell() if end is not None else 0
-        for lineno, raw in enumerate(f, 1):
-            if end is not None:
-                if at >= end:
-                    return
-                at += len(raw)
-            yield (f"{path}:{lineno}" if where is None else f"{path}:{where}"), raw[:-1] if raw.endswith(b"\n") else raw
+        for lineno, raw in lines:
+            if end is not None and at >= end:
+                return
+            place = f"{path}:{lineno}" if where is None else f"{path}:{where}"
+            if raw[-1] != 10 and len(raw) == step:
+                raw = _long_line(readline, raw, limit, place)
+            at += len(raw)
+            yield place, raw[:-1] if raw[-1] == 10 else raw
 
     def _decode(self, raw: bytes, where: str) -> str:
         try:

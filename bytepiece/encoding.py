@@ -8,6 +8,12 @@ that are segmented (NFC + UTF-8, docs/spec/text.md), consecutive runs of
 them go to the C segmenter (``bp_encode_batch``) on a pool of threads with
 the GIL released, and the result comes back as lists or as flat arrays.
 
+Size: a text longer than ``validation.MAX_DOCUMENT_BYTES`` bytes of UTF-8 is
+refused with a ValueError before it is normalized or encoded. The check
+costs one comparison per text: the length of a ``str`` bounds its UTF-8
+size (1 to 4 bytes a character), so only texts within a factor of 4 of the
+limit are measured.
+
 Random streams: text ``i`` of a call draws from stream ``first_stream + i``
 of the call's seed (docs/spec/rng.md), so the result does not depend on the
 number of threads, and a corpus encoded batch by batch with a running
@@ -22,9 +28,9 @@ from typing import Any, Callable, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import _core
+from . import _core, validation
 from .text import TextLike, to_utf8
-from .validation import check_int, check_num_threads, check_seed
+from .validation import check_document, check_int, check_num_threads, check_seed, usable_threads
 
 __all__ = ["SAMPLERS", "MAX_ALPHA", "Segmentation", "Encoder"]
 
@@ -93,11 +99,29 @@ _MODE_BEST = _core.MODE_BEST
 _BEST = Segmentation(_MODE_BEST, -1.0, 0)
 
 
-def _task_ranges(texts: Sequence[TextLike], threads: int) -> List[Tuple[int, int]]:
-    """Consecutive ranges of texts, about TASK_CHARS each (one range per thread at most when small)."""
-    if threads == 1 or len(texts) <= 1:
-        return [(0, len(texts))]
-    sizes = [len(t) if isinstance(t, (str, bytes, bytearray)) else 1 for t in texts]  # to_utf8 rejects the rest
+def _text_sizes(texts: List[TextLike]) -> List[int]:
+    """The length of each text: characters of a str, bytes of bytes (1 for an
+    object without a length, which to_utf8 rejects)."""
+    try:
+        return list(map(len, texts))
+    except TypeError:
+        return [len(t) if isinstance(t, (str, bytes, bytearray, memoryview)) else 1 for t in texts]
+
+
+def _check_sizes(texts: List[TextLike], sizes: List[int]) -> None:
+    """Refuse the batch when one of its texts exceeds
+    ``validation.MAX_DOCUMENT_BYTES``: its length bounds its size within a
+    factor of 4, so only texts near the limit are measured."""
+    if sizes and max(sizes) << 2 > validation.MAX_DOCUMENT_BYTES:
+        for text in texts:
+            check_document(text)
+
+
+def _task_ranges(sizes: Sequence[int], threads: int) -> List[Tuple[int, int]]:
+    """Consecutive ranges of the texts of these sizes, about TASK_CHARS each
+    (one range per thread at most when small)."""
+    if threads == 1 or len(sizes) <= 1:
+        return [(0, len(sizes))]
     target = max(1, min(TASK_CHARS, sum(sizes) // threads + 1))
     ranges, lo, size = [], 0, 0
     for i, t in enumerate(sizes):
@@ -105,8 +129,8 @@ def _task_ranges(texts: Sequence[TextLike], threads: int) -> List[Tuple[int, int
         if size >= target:
             ranges.append((lo, i + 1))
             lo, size = i + 1, 0
-    if lo < len(texts):
-        ranges.append((lo, len(texts)))
+    if lo < len(sizes):
+        ranges.append((lo, len(sizes)))
     return ranges
 
 
@@ -117,21 +141,40 @@ class Encoder:
     is NFC-normalized unless ``normalize`` is false), the call's
     :class:`Segmentation`, ``first_stream`` (text ``i`` samples from stream
     ``first_stream + i``), ``add_bos``/``add_eos`` and ``num_threads``
-    (None: all cores).
+    (None: all cores; never more threads than the cores this process may
+    use). Every method but :attr:`encode_best_str_unchecked` refuses a text
+    longer than ``validation.MAX_DOCUMENT_BYTES`` with a ValueError.
     """
 
     def __init__(self, segmenter: "_core.Segmenter") -> None:
         self._segmenter = segmenter
-        #: ``encode_best_str(text, add_bos, add_eos)``: the best segmentation of a
-        #: str whose NFC is itself, or None for any other str (then call
-        #: :meth:`encode_text`). The C method itself, not a wrapper: it is the
-        #: default ``Tokenizer.encode`` call's whole path.
-        self.encode_best_str: Callable[[str, bool, bool], Optional[List[int]]] = segmenter.encode_best_str
+        best = segmenter.encode_best_str
+
+        def encode_best_str(text: str, add_bos: bool = False, add_eos: bool = False) -> Optional[List[int]]:
+            """The best segmentation of a str whose NFC is itself, or None for any
+            other str (then call :meth:`encode_text`): the default
+            ``Tokenizer.encode`` call's whole path, so it is the C method behind
+            one length comparison."""
+            if len(text) << 2 > validation.MAX_DOCUMENT_BYTES:
+                check_document(text)
+            return best(text, add_bos, add_eos)
+
+        self.encode_best_str: Callable[[str, bool, bool], Optional[List[int]]] = encode_best_str
+        #: :attr:`encode_best_str` without the size check: the C method itself, for
+        #: a caller that has compared ``len(text) << 2 <= validation.MAX_DOCUMENT_BYTES``
+        #: inline (calls :attr:`encode_best_str` otherwise). A Python call more
+        #: costs the default ``Tokenizer.encode`` of a short text about a quarter of its time.
+        self.encode_best_str_unchecked: Callable[[str, bool, bool], Optional[List[int]]] = best
 
     def encode_text(self, text: TextLike, segmentation: Segmentation, *, stream: int = 0, add_bos: bool = False,
                     add_eos: bool = False, normalize: bool = True) -> List[int]:
         """The ids of one text, drawing from stream ``stream``: ``encode_lists([text], ...,
         first_stream=stream)[0]`` at a fraction of the per-call cost."""
+        if text.__class__ is str or text.__class__ is bytes:
+            if len(text) << 2 > validation.MAX_DOCUMENT_BYTES:
+                check_document(text)
+        else:
+            check_document(text)  # bytearray, memoryview; any other type is refused by to_utf8
         mode, alpha, seed = segmentation
         key = 0 if mode == _MODE_BEST else _core.stream_key(seed, stream)
         if text.__class__ is str:  # the common case: NFC and UTF-8 in one pass in C where they are trivial
@@ -169,8 +212,10 @@ class Encoder:
             raise TypeError("a batch is a sequence of texts, not one str or bytes")
         if type(texts) is not list:  # once here, so that each task's slice is a list already
             texts = list(texts)
-        threads = check_num_threads(num_threads)
+        threads = usable_threads(check_num_threads(num_threads))
         first_stream = check_int("first_stream", first_stream, 0)
+        sizes = _text_sizes(texts)
+        _check_sizes(texts, sizes)
         segmenter = self._segmenter
 
         # The segmenter takes bytes and the str that NFC leaves unchanged as they
@@ -187,7 +232,7 @@ class Encoder:
             return segmenter.encode_arrays(batch, segmentation.mode, segmentation.alpha, keys, add_bos, add_eos,
                                            fallback=fallback)
 
-        ranges = _task_ranges(texts, threads)
+        ranges = _task_ranges(sizes, threads)
         if len(ranges) == 1:
             return [task(ranges[0])]
         # Each task runs C without the GIL, then builds its lists with it:

@@ -27,6 +27,7 @@ from .model import SPECIAL_TOKENS, Model, PathLike, load_model, model_from_count
 from .special import AllowedSpecial, SpecialTokens
 from .streaming import StreamDecoder
 from .text import TextLike, to_utf8
+from . import validation
 from .validation import check_int, check_seed, is_index
 
 __all__ = ["Tokenizer", "UnknownTokenError", "SAMPLERS"]
@@ -266,10 +267,12 @@ class Tokenizer:
         never forge one (see :mod:`bytepiece.special`).
         """
         if (text.__class__ is str and (alpha.__class__ is int or alpha.__class__ is float) and alpha < 0
-                and seed is None and sampler in SAMPLERS and not iter and not allowed_special):
+                and seed is None and sampler in SAMPLERS and not iter and not allowed_special
+                and len(text) << 2 <= validation.MAX_DOCUMENT_BYTES):
             # The default call. On short documents a tenth of its time went to the
-            # layers above the segmenter: Segmentation.resolve's alpha < 0 case, inline.
-            ids = self._encoder.encode_best_str(text, add_bos, add_eos)
+            # layers above the segmenter: Segmentation.resolve's alpha < 0 case and
+            # the document bound (a str's UTF-8 has at most 4 bytes a character), inline.
+            ids = self._encoder.encode_best_str_unchecked(text, add_bos, add_eos)
             if ids is not None:
                 return ids
             text = to_utf8(text, normalize)  # NFC may change it: the general path, without checking twice

@@ -32,7 +32,7 @@ from .progress import progress_bar
 from .pruning import TokenCounter, count_tokens_packed, prune_pieces, with_progress
 from .pruning_em import prune_em
 from .training.primitives import DUPLICATE_WARNING, DuplicateEstimate, chunk_batches, finish_language_model
-from .validation import check_int
+from .validation import check_int, check_num_threads, usable_threads
 
 __all__ = ["Trainer", "ALGORITHMS"]
 
@@ -124,6 +124,14 @@ def _warn_of_duplicates(fraction: float, min_count: int) -> None:
             UserWarning, stacklevel=3)
 
 
+def _changed_corpus(first_docs: int, first_bytes: int, second: str) -> ValueError:
+    return ValueError(f"the corpus changed between the two passes of training: the first read {first_docs} "
+                      f"documents ({first_bytes} bytes of training chunks), the second {second}. Training "
+                      "reads its texts twice: give it texts that read the same each time (a list, files that "
+                      "do not change while it runs; bytepiece.Corpus copies stdin and pipes to a temporary "
+                      "file for that)")
+
+
 class Trainer:
     """BytePiece's Unigram trainer by n-gram new-word discovery.
 
@@ -209,7 +217,7 @@ class Trainer:
         self.stats["documents"] = docs
         self.stats["duplicate_documents"] = duplicates.fraction
         _warn_of_duplicates(duplicates.fraction, self.min_count)
-        self.stats["bytes"] = int(lm.count_of(b""))
+        self.stats["bytes"] = int(lm.count_of(b""))  # every byte of the chunks
         if self.stats["bytes"] == 0:
             raise ValueError("the corpus has no text to train on")
         self.stats["distinct_ngrams"] = sum(lm.size(j) for j in range(1, self.order + 1))
@@ -220,8 +228,18 @@ class Trainer:
         counters = [_training.PieceCounter() for _ in range(num_threads)]
         bar = progress_bar("Count pieces", total=self.stats["bytes"], unit="B", enabled=progress)
 
+        # What the first pass read: the second must read the same.
+        first_docs, first_bytes = self.stats["documents"], self.stats["bytes"]
+        docs = chunk_bytes = 0
+
         def jobs() -> Iterator[List[Tuple[bytes, np.ndarray]]]:
-            for data, offsets, _ in self._batches(texts, batch_size):
+            nonlocal docs, chunk_bytes
+            for data, offsets, n in self._batches(texts, batch_size):
+                docs += n
+                chunk_bytes += len(data)
+                if docs > first_docs or chunk_bytes > first_bytes:  # no need to read on: it differs already
+                    raise _changed_corpus(first_docs, first_bytes, f"more than {first_docs} documents"
+                                          if docs > first_docs else f"more than {first_bytes} bytes")
                 bounds = PackedPieces(data, offsets).balanced_bounds(num_threads)
                 yield [(data, offsets[bounds[w]:bounds[w + 1] + 1]) for w in range(num_threads)]
                 bar.update(len(data))
@@ -230,6 +248,8 @@ class Trainer:
             _training.bnlm_count_pieces(lm, self.ensure_unicode, data, offsets, counters[w])
 
         _run_workers(pool, num_threads, jobs(), count)
+        if (docs, chunk_bytes) != (first_docs, first_bytes):
+            raise _changed_corpus(first_docs, first_bytes, f"{docs} documents ({chunk_bytes} bytes)")
         for other in counters[1:]:
             counters[0].merge(other)
         bar.close()
@@ -245,26 +265,40 @@ class Trainer:
         """Train on ``texts``, a re-iterable of str (it is read twice).
 
         ``str`` is NFC-normalized; ``bytes`` are taken as they are (then the
-        10,000-character chunk cap counts bytes).
-        ``num_threads`` threads run the C passes in parallel (the result does
-        not depend on it; ``workers`` is 0.6.3's name for it);
-        ``batch_size`` documents are processed per step. ``progress`` draws
-        progress lines on stderr (None: if it is a terminal).
+        10,000-character chunk cap counts bytes). An iterator (a generator, an
+        open file) is refused with a TypeError: it could be read only once.
+        The second pass must read the same documents as the first: when its
+        count of documents or of bytes differs, training stops with a
+        ValueError (a file that changed, a pipe read twice), never with a
+        model of the first pass's statistics alone. A ``bytepiece.Corpus``
+        reads stdin and pipes twice by copying them to a temporary file.
+        ``num_threads`` threads (1 .. ``validation.MAX_THREADS``; no more are
+        started than the cores this process may use) run the C passes in
+        parallel (the result does not depend on it; ``workers`` is 0.6.3's
+        name for it); ``batch_size`` documents are processed per step.
+        ``progress`` draws progress lines on stderr (None: if it is a terminal).
         """
         if isinstance(texts, (str, bytes, bytearray, memoryview)):
             raise TypeError(f"texts must be a list of texts (or another re-iterable of them), not one "
                             f"{type(texts).__name__}: each of its characters would be a document; "
                             "pass a list of texts, e.g. [text]")
-        num_threads = check_int("workers", workers, 1) if num_threads is None else check_int("num_threads", num_threads, 1)
+        num_threads = (check_num_threads(workers, "workers") if num_threads is None
+                       else check_num_threads(num_threads))
+        # More threads than cores could not run at once: they would only add
+        # partitions, counters and queues (the result does not depend on it).
+        num_threads = usable_threads(num_threads)
         batch_size = check_int("batch_size", batch_size, 1)
-        if iter(texts) is texts:
-            raise TypeError("texts must be re-iterable (a list, or an object whose __iter__ starts over): "
-                            "training reads it twice, and an iterator can be read only once")
+        first_pass = iter(texts)  # the first pass reads this one: __iter__ is called once per pass
+        if first_pass is texts:
+            raise TypeError(f"texts is an iterator ({type(texts).__name__}), which can be read only once, but "
+                            "training reads the corpus twice: pass a list, a bytepiece.Corpus, or another "
+                            "re-iterable whose __iter__ starts over (e.g. a class whose __iter__ opens the "
+                            "files again)")
         self.stats = {"num_threads": num_threads, "phases": {}}
         start = time.perf_counter()
         with ThreadPoolExecutor(max_workers=num_threads) as pool:
             with self._phase("count n-grams"):
-                lm = self._count_ngrams(texts, pool, num_threads, batch_size, progress)
+                lm = self._count_ngrams(first_pass, pool, num_threads, batch_size, progress)
             with self._phase("prune n-grams"):
                 finish_language_model(lm, self.min_count, pool)
             with self._phase("count pieces"):
