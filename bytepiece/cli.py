@@ -28,7 +28,8 @@ from .corpus import ERROR_POLICIES, Corpus, expand_paths
 from .model import SPECIAL_TOKENS, load_model, model_summary, save_model
 from .outputs import atomic_file, check_writable
 from .progress import progress_bar
-from .token_files import TOKEN_FORMATS, TokenFileWriter, read_token_file, token_file_paths
+from .token_files import (METADATA_SUFFIX, TOKEN_FORMATS, TokenFileWriter, read_token_file,
+                          read_token_file_metadata, token_file_metadata_path, token_file_paths)
 from .tokenizer import SAMPLERS, Tokenizer
 from .trainer import ALGORITHMS, Trainer
 from .validation import MAX_THREADS, check_num_threads, default_num_threads
@@ -146,7 +147,10 @@ def _joined(lines: Iterable[str]) -> bytes:
 def _written(args: argparse.Namespace, fmt: str) -> str:
     if not args.output:
         return ""
-    return "; wrote " + (" and ".join(token_file_paths(args.output, fmt)) if fmt in TOKEN_FORMATS else args.output)
+    if fmt not in TOKEN_FORMATS:
+        return "; wrote " + args.output
+    data, index = token_file_paths(args.output, fmt)
+    return f"; wrote {data}, {index} and {token_file_metadata_path(args.output, fmt)}"
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
@@ -175,7 +179,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
                        for (_, record), ids in zip(batch, lists))
 
     if fmt in TOKEN_FORMATS:
-        with TokenFileWriter(args.output, fmt, tok.vocab_size) as token_file:
+        with TokenFileWriter(args.output, fmt, tok.vocab_size, tok.model.fingerprint()) as token_file:
             def to_file(batch: list, first: int) -> None:
                 token_file.write(*tok.encode_batch_numpy([text for text, _ in batch], first_stream=first, **options))
 
@@ -222,7 +226,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
                        for (text, record), value in zip(batch, samples))
 
     if fmt in TOKEN_FORMATS:
-        with TokenFileWriter(args.output, fmt, tok.vocab_size) as token_file:
+        with TokenFileWriter(args.output, fmt, tok.vocab_size, tok.model.fingerprint()) as token_file:
             docs, elapsed = _stream(args, corpus, "Sample",
                                     lambda batch, first: token_file.write(*sampled(batch, first)))
     else:
@@ -234,22 +238,76 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def _id_documents(args: argparse.Namespace) -> Iterator[Tuple[str, Any, Optional[Dict[str, Any]]]]:
-    """(place, ids, JSON record or None) of every document that decode reads:
-    token files (.bin with its .idx, .npy with its .offsets.npy), JSON lines
-    with --field, or lines of space-separated ids."""
+def _token_file_of(path: str) -> Optional[str]:
+    """The token file that ``path`` belongs to when it is a token file's
+    index or metadata file (``P.idx``, ``P.offsets.npy``,
+    ``P.bin.bytepiece.json``, ``P.npy.bytepiece.json``), else None."""
+    if path.endswith(METADATA_SUFFIX) and path[:-len(METADATA_SUFFIX)].endswith(tuple("." + f for f in TOKEN_FORMATS)):
+        return path[:-len(METADATA_SUFFIX)]
+    if path.endswith(".idx"):
+        return path[:-4] + ".bin"
+    if path.endswith(".offsets.npy"):
+        return path[:-12] + ".npy"
+    return None
+
+
+def _decode_sources(args: argparse.Namespace) -> List[Tuple[str, Optional[str]]]:
+    """(path, token format or None for id lines / JSON lines) of every input
+    of decode, in order. A token file's index or metadata file stands for
+    the token file (``decode train.idx`` or a folder holding all three files
+    reads ``train.bin`` once)."""
     files = expand_paths(args.files or ["-"])
+    named = {path for path in files if _token_file_of(path) is None}
+    sources: List[Tuple[str, Optional[str]]] = []
+    stood_for = set()
     for path in files:
-        if (path.endswith(".offsets.npy") and path[:-12] + ".npy" in files) or \
-                (path.endswith(".idx") and path[:-4] + ".bin" in files):
-            continue  # the index of a token file that is read with it
-        fmt = next((f for f in TOKEN_FORMATS if path.endswith("." + f)), None)
+        owner = _token_file_of(path)
+        if owner is not None:
+            if owner in named or owner in stood_for:
+                continue  # read with its token file
+            stood_for.add(owner)
+            path = owner
+        sources.append((path, next((f for f in TOKEN_FORMATS if path.endswith("." + f)), None)))
+    return sources
+
+
+def _check_token_file_model(args: argparse.Namespace, tok: Tokenizer, path: str, fmt: str) -> None:
+    """Check the token file whole (a damaged file is reported as such, before
+    any output), then refuse it if it records another model's fingerprint
+    than ``-m``'s (unless --ignore-fingerprint); note one that records none."""
+    read_token_file(path, fmt)
+    meta = read_token_file_metadata(path, fmt)
+    if meta is None or meta.model_fingerprint is None:
+        if not args.quiet:
+            missing = f"no {token_file_metadata_path(path, fmt)} beside it" if meta is None else "none recorded"
+            print(f"bytepiece: note: {path} does not say which model made it ({missing}: a file of another tool "
+                  f"or an older bytepiece); its ids are decoded as {args.model}'s unchecked", file=sys.stderr)
+        return
+    mine = tok.model.fingerprint()
+    if meta.model_fingerprint == mine:
+        return
+    theirs = f"{path} was written with another model than {args.model} (model fingerprint " \
+             f"{meta.model_fingerprint[:16]}... in {meta.path}, {mine[:16]}... for {args.model})"
+    if not args.ignore_fingerprint:
+        raise ValueError(f"{theirs}: its ids would decode to other text; decode it with the model that wrote it, "
+                         "or pass --ignore-fingerprint to decode it anyway")
+    if not args.quiet:
+        print(f"bytepiece: note: {theirs}; decoding it anyway (--ignore-fingerprint)", file=sys.stderr)
+
+
+def _id_documents(args: argparse.Namespace, sources: Sequence[Tuple[str, Optional[str]]]
+                  ) -> Iterator[Tuple[str, Any, Optional[Dict[str, Any]]]]:
+    """(place, ids, JSON record or None) of every document that decode reads
+    from ``sources`` (:func:`_decode_sources`): token files (.bin with its
+    .idx, .npy with its .offsets.npy), JSON lines with --field, or lines of
+    space-separated ids."""
+    for path, fmt in sources:
         if fmt is not None:
-            ids, offsets = read_token_file(path, fmt)
+            ids, offsets = read_token_file(path, fmt)  # checked whole first: ValueError naming the file
             for d in range(len(offsets) - 1):
                 yield f"{path}: document {d + 1}", ids[offsets[d]:offsets[d + 1]], None
             continue
-        corpus = Corpus([path], errors="strict")
+        corpus = Corpus([path], errors="strict", spool=False)  # read once: no copy of a pipe
         if args.field is not None:
             yield from corpus.field_values(args.field, list)
             continue
@@ -268,9 +326,13 @@ def cmd_decode(args: argparse.Namespace) -> int:
     if args.output:
         check_writable(args.output)
     tok = Tokenizer(args.model)
+    sources = _decode_sources(args)
+    for path, fmt in sources:  # every token file's model, before any output
+        if fmt is not None:
+            _check_token_file_model(args, tok, path, fmt)
     docs = 0
     with _text_output(args.output) as out:
-        for where, ids, record in _id_documents(args):
+        for where, ids, record in _id_documents(args, sources):
             try:
                 if args.output_format == "text":
                     out.write(tok.decode_bytes(ids) + b"\n")
@@ -619,7 +681,10 @@ def build_parser() -> argparse.ArgumentParser:
     dec.add_argument("--output-format", choices=("text", "jsonl"), default="text",
                      help="text: one line per document, the exact bytes; jsonl: {\"text\": ...} per document "
                           "(keeps documents that hold newlines apart; with --field, the input record gains 'text')")
-    dec.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+    dec.add_argument("--ignore-fingerprint", action="store_true",
+                     help="decode token files even when their metadata (NAME.bin.bytepiece.json) says another "
+                          "model wrote them (their ids then stand for other text)")
+    dec.add_argument("-q", "--quiet", action="store_true", help="no notes or summary on stderr")
     dec.set_defaults(func=cmd_decode)
 
     smp = _command(sub, "sample", "n sampled segmentations per document (subword regularization)")

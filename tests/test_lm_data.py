@@ -13,7 +13,7 @@ import pytest
 
 import bytepiece
 from bytepiece.cli import main
-from bytepiece.token_files import TokenFileWriter, read_token_file, token_dtype
+from bytepiece.token_files import TokenFileWriter, read_token_file, read_token_file_metadata, token_dtype
 from conftest import MODEL_40K, ROOT
 
 SAMPLE = ROOT / "data" / "sample.jsonl"
@@ -74,6 +74,9 @@ def test_train_encode_read_back_decode_equals_the_corpus(tmp_path, sample_model,
         assert ids[0] == 1 and ids[-1] == 2  # <bos>, <eos>
         assert ids[1:-1].tolist() == tok.encode(text)
         assert tok.decode(ids.tolist()) == unicodedata.normalize("NFC", text)
+    # Beside the files Megatron-LM and numpy read: which model made them.
+    meta = read_token_file_metadata(f"{prefix}.{token_format}")
+    assert (meta.model_fingerprint, meta.documents) == (tok.model.fingerprint(), len(texts))
 
     # The command line reads its own token files back too: JSON lines keep the
     # poems' newlines inside their documents.
@@ -153,10 +156,10 @@ def test_read_token_file_refuses_damaged_files(tmp_path):
     assert [x.tolist() for x in read_token_file(tmp_path / "t.bin")] == [[1, 2, 3], [0, 1, 3]]
     data = (tmp_path / "t.bin").read_bytes()
     (tmp_path / "t.bin").write_bytes(data[:-2])
-    with pytest.raises(ValueError, match="describes 3 ids"):
+    with pytest.raises(ValueError, match="t.bin: 4 bytes, but its index .*t.idx describes 3 ids"):
         read_token_file(tmp_path / "t.bin")
     (tmp_path / "t.idx").write_bytes(b"not an index")
-    with pytest.raises(ValueError, match="not a Megatron"):
+    with pytest.raises(ValueError, match="t.idx: not a Megatron"):
         read_token_file(tmp_path / "t.bin")
 
 
