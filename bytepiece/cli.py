@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import random
@@ -393,10 +394,24 @@ def _synthetic_sample(tok: Tokenizer, count: int) -> Iterator[str]:
             pieces.append(piece.decode("utf-8"))
         except UnicodeDecodeError:
             pass
-    return ["".join(rng.choice(pieces) for _ in range(rng.randint(5, 60))) for _ in range(count)]
+    # Every model has the printable ASCII bytes among its pieces, so the list is never empty.
+    for _ in range(count):
+        yield "".join(rng.choice(pieces) for _ in range(rng.randint(5, 60)))
+
+
+def _rate(rate: float, digits: int) -> str:
+    """A share as a percentage, or "n/a" for a share of nothing (NaN)."""
+    return "n/a" if rate != rate else f"{100 * rate:.{digits}f}%"
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    if args.sample_size < 1:
+        raise ValueError(f"--sample-size must be at least 1, got {args.sample_size}")
+    if args.min_agreement is not None and not 0 <= args.min_agreement <= 1:
+        raise ValueError(f"--min-agreement is a share of texts from 0 to 1, got {args.min_agreement}")
+    if args.format == "hf" and (args.files or args.min_agreement is not None):
+        raise ValueError("--sample and --min-agreement measure a SentencePiece export; a Hugging Face export "
+                         "gives bytepiece's ids by construction")
     tok = Tokenizer(args.model)
     if args.format == "hf":
         report = tok.to_huggingface(args.output)
@@ -406,22 +421,33 @@ def cmd_export(args: argparse.Namespace) -> int:
                      "involving those pieces)")
             print(f"wrote {', '.join(report.files)}: identical ids to bytepiece; {exact}", file=sys.stderr)
         return 0
-    from .formats.sentencepiece import sentencepiece_agreement
+    from .formats.sentencepiece import Agreement, sentencepiece_agreement, to_sentencepiece
 
     check_writable(args.output)
-    texts = [text for text, _ in _corpus(args).records()] if args.files else _synthetic_sample(tok)
-    report = tok.to_sentencepiece(args.output, layout=args.layout)
-    agreement = sentencepiece_agreement(tok, args.output, texts[:args.sample_size])
+    source = "the given texts" if args.files else "texts made of the model's pieces"
+    texts = (itertools.islice((text for text, _ in _corpus(args, spool=False).records()), args.sample_size)
+             if args.files else _synthetic_sample(tok, args.sample_size))
+    measured: List[Agreement] = []
+
+    def measure(temp: str) -> None:
+        # On the temporary file: a refusal leaves whatever was at -o as it was.
+        agreement = sentencepiece_agreement(tok, temp, texts)
+        measured.append(agreement)
+        if not agreement.texts:
+            raise ValueError("no texts to measure agreement on: the --sample files hold no documents; "
+                             "nothing was written")
+        if args.min_agreement is not None and agreement.text_rate < args.min_agreement:
+            raise ValueError(f"refused: {_rate(agreement.text_rate, 1)} of {agreement.texts} texts agree "
+                             f"({_rate(agreement.boundary_rate, 2)} of token boundaries), below --min-agreement "
+                             f"{100 * args.min_agreement:.1f}%; nothing was written")
+
+    report = to_sentencepiece(tok.model, args.output, layout=args.layout, check=measure)
+    agreement = measured[0]
     if not args.quiet:
-        source = "the given texts" if args.files else "texts made of the model's pieces"
         print(f"wrote {report.path}: {report.pieces} pieces, {len(report.unused)} bytepiece pieces unused (not whole "
               f"UTF-8 characters, or names that would repeat); agreement with bytepiece on {agreement.texts} of "
-              f"{source}: {100 * agreement.text_rate:.1f}% of texts identical, "
-              f"{100 * agreement.boundary_rate:.2f}% of token boundaries", file=sys.stderr)
-    if args.min_agreement is not None and agreement.text_rate < args.min_agreement:
-        os.unlink(args.output)
-        raise ValueError(f"refused: {100 * agreement.text_rate:.1f}% of texts agree, below --min-agreement "
-                         f"{100 * args.min_agreement:.1f}% (the file was removed)")
+              f"{source}: {_rate(agreement.text_rate, 1)} of texts identical, "
+              f"{_rate(agreement.boundary_rate, 2)} of token boundaries", file=sys.stderr)
     return 0
 
 
@@ -429,9 +455,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     check_writable(args.output)
     notes: List[str] = []
     if args.format == "dict":
-        from .formats.dictionary import model_from_words, read_word_counts
+        from .formats.dictionary import model_from_dictionary
 
-        model = model_from_words(read_word_counts(args.source))
+        model = model_from_dictionary(args.source)
     elif args.format == "sentencepiece":
         from .formats.sentencepiece import from_sentencepiece
 
@@ -449,19 +475,35 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_pieces_file(path: str, pieces: Dict[str, Optional[int]]) -> None:
+    """Add the pieces of a ``--pieces-file`` to ``pieces``: one per line,
+    optionally ``piece<TAB>count`` (count: ASCII digits, at least 1); a
+    later line overrides an earlier one. ValueError naming the line."""
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"{path}:{lineno}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+            # "\r\n" ends a line as "\n" does (a file saved on Windows).
+            piece, tab, count = line.removesuffix("\n").removesuffix("\r").partition("\t")
+            if not piece and not tab:
+                continue
+            # isdigit() is also true of "²" and other digits that int() refuses: ASCII only,
+            # and fewer digits than Python's limit on reading an int.
+            value = int(count) if count.isascii() and count.isdigit() and len(count) <= 4000 else 0
+            if not piece or (tab and value < 1):
+                raise ValueError(f"{path}:{lineno}: expected 'piece' or 'piece<TAB>count' with a count of at "
+                                 f"least 1, got {line[:60]!r}")
+            pieces[piece] = value if tab else None
+
+
 def cmd_extend(args: argparse.Namespace) -> int:
     check_writable(args.output)
     tok = Tokenizer(args.model)
     pieces: Dict[str, Optional[int]] = {piece: None for piece in args.piece or []}
     for path in args.pieces_file or []:
-        with open(path, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                piece, _, count = line.rstrip("\n").partition("\t")
-                if not piece:
-                    continue
-                if count and not count.isdigit():
-                    raise ValueError(f"{path}:{lineno}: expected 'piece' or 'piece<TAB>count', got {line[:60]!r}")
-                pieces[piece] = int(count) if count else None
+        _read_pieces_file(path, pieces)
     if pieces:
         tok = tok.extend(pieces)
     if args.special:
@@ -714,9 +756,11 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--field", help="JSON field of the sample texts")
     exp.add_argument("--whole-file", action="store_true", help=argparse.SUPPRESS)
     exp.add_argument("--errors", choices=ERROR_POLICIES, default="strict", help=argparse.SUPPRESS)
-    exp.add_argument("--sample-size", type=int, default=1000, help="texts to measure agreement on (default 1000)")
+    exp.add_argument("--sample-size", type=int, default=1000,
+                     help="texts to measure agreement on, at least 1 (default 1000)")
     exp.add_argument("--min-agreement", type=float, metavar="RATE",
-                     help="sentencepiece: refuse (remove the file) if fewer texts than RATE (0-1) agree")
+                     help="sentencepiece: refuse (write nothing, leave any earlier file) if fewer texts than "
+                          "RATE (0-1) agree")
     exp.add_argument("--layout", choices=("bytepiece", "0.6.3"), default="bytepiece",
                      help="sentencepiece: 0.6.3 writes exactly 0.6.3's convert_to_sentencepiece file")
     exp.add_argument("-q", "--quiet", action="store_true", help="no report on stderr")

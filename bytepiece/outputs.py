@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from typing import IO, Any, Iterator, List, Sequence, Union
+from typing import IO, Any, Callable, Iterator, List, Optional, Sequence, Union
 
 __all__ = ["check_writable", "atomic_files", "atomic_file"]
 
@@ -41,11 +41,18 @@ def check_writable(path: PathLike) -> str:
 
 
 @contextlib.contextmanager
-def atomic_files(paths: Sequence[PathLike], mode: str = "wb", **open_args: Any) -> Iterator[List[IO[Any]]]:
+def atomic_files(paths: Sequence[PathLike], mode: str = "wb", *,
+                 check: Optional[Callable[[List[str]], None]] = None,
+                 **open_args: Any) -> Iterator[List[IO[Any]]]:
     """Open files to write for ``paths``, all under temporary names; when the
     with-block ends normally they are renamed to ``paths`` together, and on
     any exception (KeyboardInterrupt included) they are deleted and no final
-    file is created or replaced. ``mode`` and ``open_args`` go to ``open``."""
+    file is created or replaced. ``mode`` and ``open_args`` go to ``open``.
+
+    ``check``, if given, is called with the temporary paths (parallel to
+    ``paths``) once they are complete and closed, before any rename: it can
+    load or measure what was written, and an exception it raises discards
+    the files like any other, leaving every earlier file at ``paths`` as it was."""
     targets = [check_writable(p) for p in paths]
     temps: List[str] = []
     files: List[IO[Any]] = []
@@ -59,6 +66,8 @@ def atomic_files(paths: Sequence[PathLike], mode: str = "wb", **open_args: Any) 
         yield files
         for f in files:
             f.close()  # flushes: a full disk fails here, before any rename
+        if check is not None:
+            check(list(temps))
         for temp, target in zip(temps, targets):
             os.replace(temp, target)
     except BaseException:
@@ -72,7 +81,9 @@ def atomic_files(paths: Sequence[PathLike], mode: str = "wb", **open_args: Any) 
 
 
 @contextlib.contextmanager
-def atomic_file(path: PathLike, mode: str = "wb", **open_args: Any) -> Iterator[IO[Any]]:
-    """:func:`atomic_files` for one file."""
-    with atomic_files([path], mode, **open_args) as files:
+def atomic_file(path: PathLike, mode: str = "wb", *, check: Optional[Callable[[str], None]] = None,
+                **open_args: Any) -> Iterator[IO[Any]]:
+    """:func:`atomic_files` for one file; ``check`` gets its temporary path."""
+    each = None if check is None else (lambda temps: check(temps[0]))
+    with atomic_files([path], mode, check=each, **open_args) as files:
         yield files[0]

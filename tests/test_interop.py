@@ -393,9 +393,16 @@ def test_cli_sentencepiece_export_reports_and_can_refuse(tmp_path, capsys):
                  "--field", "text", "--sample-size", "100"]) == 0
     err = capsys.readouterr().err
     assert "248 bytepiece pieces unused" in err and "% of texts identical" in err
+    earlier = out.read_bytes()
+    # The agreement is measured on the temporary file: a refusal leaves the earlier file as it was.
     assert main(["export", str(MODEL_40K), "--format", "sentencepiece", "-o", str(out), "--sample", str(SAMPLE),
                  "--field", "text", "--sample-size", "100", "--min-agreement", "1.0"]) == 1
-    assert "refused" in capsys.readouterr().err and not out.exists()
+    assert "refused" in capsys.readouterr().err and out.read_bytes() == earlier
+    assert [p.name for p in tmp_path.iterdir()] == ["m.spm"]  # no temporary file left behind
+    fresh = tmp_path / "fresh.spm"
+    assert main(["export", str(MODEL_40K), "--format", "sentencepiece", "-o", str(fresh), "--sample-size", "50",
+                 "--sample", str(SAMPLE), "--field", "text", "--min-agreement", "1.0"]) == 1
+    assert not fresh.exists()
 
 
 def test_cli_extend_and_allowed_special(tmp_path, tok40k):

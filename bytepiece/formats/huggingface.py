@@ -23,15 +23,19 @@ With a directory as the path, ``tokenizer_config.json`` and
 """
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import math
 import os
+import re
+import tempfile
 from fractions import Fraction
 from dataclasses import dataclass
 from typing import Any, Dict, List, Tuple, Union
 
 from ..model import SPECIAL_TOKENS, Model
-from ..outputs import atomic_file
+from ..outputs import atomic_files
 
 __all__ = ["byte_alphabet", "serde_decimal", "HuggingFaceExport", "to_huggingface", "HuggingFaceImport",
            "from_huggingface"]
@@ -141,10 +145,17 @@ def _with_exact_scores(text: str) -> Tuple[str, List[int]]:
 
     data = json.loads(text)
     vocab = data["model"]["vocab"]
-    data["model"]["vocab"] = "\0vocab\0"
+    # A placeholder for the vocabulary that nothing else in the file spells (token names are any text).
+    whole = json.dumps(data, ensure_ascii=False)
+    placeholder = next(json.dumps(f"\0vocab{k}\0") for k in itertools.count()
+                       if json.dumps(f"\0vocab{k}\0") not in whole)
+    data["model"]["vocab"] = json.loads(placeholder)
     rows = ", ".join(f"[{json.dumps(name, ensure_ascii=False)}, {serde_decimal(score)[0]}]" for name, score in vocab)
-    text = json.dumps(data, ensure_ascii=False).replace(json.dumps("\0vocab\0"), f"[{rows}]", 1)
-    loaded = json.loads(Tokenizer.from_str(text).to_str())["model"]["vocab"]  # the scores as Rust holds them
+    text = json.dumps(data, ensure_ascii=False).replace(placeholder, f"[{rows}]", 1)
+    try:
+        loaded = json.loads(Tokenizer.from_str(text).to_str())["model"]["vocab"]  # the scores as Rust holds them
+    except Exception as exc:  # tokenizers raises plain Exception
+        raise ValueError(f"Hugging Face tokenizers cannot read the export ({exc}); nothing was written") from None
     return text, [i for i, ((_, want), (_, got)) in enumerate(zip(vocab, loaded)) if want != got]
 
 
@@ -159,17 +170,70 @@ class HuggingFaceExport:
     inexact: List[bytes]
 
 
+def _check_loads(path: str, model: Model) -> None:
+    """ValueError unless tokenizers loads the ``tokenizer.json`` at ``path``
+    with bytepiece's vocabulary size and every special token at its id."""
+    from tokenizers import Tokenizer
+
+    try:
+        loaded = Tokenizer.from_file(path)
+    except Exception as exc:  # tokenizers raises plain Exception
+        raise ValueError(f"Hugging Face tokenizers cannot load the export ({exc}); nothing was written") from None
+    size = loaded.get_vocab_size(with_added_tokens=True)
+    if size != model.vocab_size:
+        raise ValueError(f"Hugging Face tokenizers reads {size} tokens from the export, not {model.vocab_size}; "
+                         "nothing was written")
+    for name, token_id in [*zip(SPECIAL_TOKENS, range(len(SPECIAL_TOKENS))), *model.special_tokens]:
+        if loaded.token_to_id(name) != token_id:
+            raise ValueError(f"Hugging Face tokenizers gives the special token {name!r:.60} the id "
+                             f"{loaded.token_to_id(name)}, not {token_id}; nothing was written")
+
+
+def _check_transformers(temps: List[str], names: List[str]) -> None:
+    """When transformers is installed: ValueError unless
+    ``AutoTokenizer.from_pretrained`` loads the files ``temps`` (the
+    temporary names of a directory export's ``names``) with <pad> <bos>
+    <eos> at ids 0, 1, 2."""
+    try:
+        import transformers  # type: ignore[import-not-found, import-untyped, unused-ignore]
+    except ImportError:
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        for temp, name in zip(temps, names):  # the files under their final names, without copying them
+            os.symlink(os.path.abspath(temp), os.path.join(folder, name))
+        try:
+            loaded = transformers.AutoTokenizer.from_pretrained(folder)
+        except Exception as exc:  # whatever transformers raises
+            raise ValueError(f"transformers cannot load the export ({exc}); nothing was written") from None
+    ids = (loaded.pad_token_id, loaded.bos_token_id, loaded.eos_token_id)
+    if ids != (0, 1, 2):
+        raise ValueError(f"transformers gives <pad> <bos> <eos> the ids {ids}, not (0, 1, 2); nothing was written")
+
+
 def to_huggingface(model: Model, path: PathLike) -> HuggingFaceExport:
     """Write ``model`` as a Hugging Face tokenizer: ``path`` itself when it
     names a ``.json`` file, else the directory ``path`` (created if needed)
     with ``tokenizer.json``, ``tokenizer_config.json`` and
-    ``special_tokens_map.json``. Returns the files written (each appears
-    whole or not at all). Needs the ``tokenizers`` package."""
+    ``special_tokens_map.json``. Needs the ``tokenizers`` package.
+
+    The files are written under temporary names and the ``tokenizer.json``
+    loaded in tokenizers (a directory also in transformers, when it is
+    installed) before any of them is renamed into place, so they
+    all land together or none does (any earlier files stay as they were);
+    ValueError for what the format cannot hold (a piece spelled like a
+    special token) or a file tokenizers refuses. Returns the files written.
+    """
     path = os.fspath(path)
     text, inexact = _with_exact_scores(_tokenizer(model).to_str(pretty=False))
+    created = None
     if path.endswith(".json"):
         files = {path: text}
     else:
+        if os.path.exists(path) and not os.path.isdir(path):
+            raise FileExistsError(f"cannot write a Hugging Face tokenizer to {path}: it is a file; name a "
+                                  "directory, or a .json file for tokenizer.json alone")
+        if not os.path.isdir(path):
+            created = os.path.abspath(path)
         os.makedirs(path, exist_ok=True)
         names: Dict[str, str] = dict(zip(("pad_token", "bos_token", "eos_token"), SPECIAL_TOKENS))
         config = {"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": 1 << 30,
@@ -177,9 +241,20 @@ def to_huggingface(model: Model, path: PathLike) -> HuggingFaceExport:
         files = {os.path.join(path, "tokenizer.json"): text,
                  os.path.join(path, "tokenizer_config.json"): json.dumps(config, indent=2),
                  os.path.join(path, "special_tokens_map.json"): json.dumps(names, indent=2)}
-    for target, content in files.items():
-        with atomic_file(target, "w", encoding="utf-8") as f:
-            f.write(content)
+    def check(temps: List[str]) -> None:
+        _check_loads(temps[0], model)
+        if len(temps) > 1:
+            _check_transformers(temps, [os.path.basename(name) for name in files])
+
+    try:
+        with atomic_files(list(files), "w", encoding="utf-8", check=check) as handles:
+            for handle, content in zip(handles, files.values()):
+                handle.write(content)
+    except BaseException:
+        if created is not None:  # the directory made for this export, still empty
+            with contextlib.suppress(OSError):
+                os.rmdir(created)
+        raise
     table = model.bytes_by_id()
     return HuggingFaceExport(list(files), [table[i] for i in inexact])
 
@@ -187,43 +262,110 @@ def to_huggingface(model: Model, path: PathLike) -> HuggingFaceExport:
 @dataclass(frozen=True)
 class HuggingFaceImport:
     """A model read from a Hugging Face ``tokenizer.json``, with ``notes`` on
-    what bytepiece does differently with it (normalizer, pre-tokenizer)."""
+    what bytepiece does differently with it (normalizer, pre-tokenizer,
+    added tokens) and on special tokens it renamed."""
 
     model: Model
     notes: List[str]
 
 
-def _components(node: Any) -> List[Dict[str, Any]]:
-    """A normalizer or pre-tokenizer and, for a Sequence, its parts."""
-    if not node:
-        return []
-    parts = node.get("pretokenizers") or node.get("normalizers")
-    return [node] if parts is None else [c for part in parts for c in _components(part)]
+def _components(node: Any, where: str, path: str) -> List[Dict[str, Any]]:
+    """A normalizer or pre-tokenizer and, for a Sequence, its parts (in order,
+    without recursion: a hostile file may nest Sequences deeply)."""
+    result: List[Dict[str, Any]] = []
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if item is None:
+            continue
+        if not isinstance(item, dict):
+            raise ValueError(f"{path}: the {where} must be an object or null, got {type(item).__name__}")
+        if not isinstance(item.get("type"), (str, type(None))):
+            raise ValueError(f"{path}: a {where} has the type {item.get('type')!r:.40}; a type is a string")
+        parts = item.get("pretokenizers", item.get("normalizers"))
+        if parts is None:
+            result.append(item)
+        elif not isinstance(parts, list):
+            raise ValueError(f"{path}: a {where} Sequence must hold a list, got {type(parts).__name__}")
+        else:
+            stack.extend(reversed(parts))
+    return result
+
+
+_HF_BYTE_NAME = re.compile(r"<0x([0-9A-F]{2})>")
+
+
+def _read_json(path: str) -> Any:
+    from .imports import read_source
+
+    raw = read_source(path)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not a tokenizer.json (not UTF-8 text: byte {exc.start} is "
+                         f"0x{raw[exc.start]:02x})") from None
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError(f"{path}: not a tokenizer.json (JSON nested too deeply)") from None
+    except ValueError as exc:  # invalid JSON, or a number of more digits than Python reads
+        raise ValueError(f"{path}: not a tokenizer.json ({exc})") from None
 
 
 def from_huggingface(path: PathLike) -> HuggingFaceImport:
     """A bytepiece model from a Hugging Face Unigram ``tokenizer.json``: same
     ids, same scores (see :mod:`bytepiece.formats.imports`). Token names are
     mapped back to bytes: through the byte alphabet when the pre-tokenizer is
-    ByteLevel, ``▁`` to a space with Metaspace, else as UTF-8. bytepiece runs
-    no Hugging Face normalizer or pre-tokenizer of its own (only NFC and its
-    chunks); the notes say what the source does beyond that. A tokenizer
-    exported by :func:`to_huggingface` imports back to the same model.
-    ValueError for another model type."""
+    ByteLevel, ``▁`` to a space with Metaspace, else as UTF-8. Added tokens
+    (those past the base vocabulary too) are special tokens at their ids.
+    bytepiece runs no Hugging Face normalizer or pre-tokenizer of its own
+    (only NFC and its chunks); the notes say what the source does beyond
+    that. A tokenizer exported by :func:`to_huggingface` imports back to the
+    same model.
+
+    ValueError naming the file (and the token) for anything else: another
+    model type, malformed JSON or structure, a score that is not a finite
+    number within ±MAX_ABS_SCORE, a token name that maps to no bytes, ids
+    with gaps; OSError when the file cannot be read.
+    """
     from .imports import ScoredVocabulary
 
     path = os.fspath(path)
-    with open(path, encoding="utf-8") as f:
-        try:
-            data = json.load(f)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: not a tokenizer.json ({exc})") from None
+    data = _read_json(path)
     model = data.get("model") if isinstance(data, dict) else None
     if not isinstance(model, dict) or model.get("type") != "Unigram":
         kind = model.get("type") if isinstance(model, dict) else None
-        raise ValueError(f"{path}: a {kind or 'non-Unigram'} model; only Unigram tokenizers import")
-    pre = _components(data.get("pre_tokenizer"))
-    kinds = {c.get("type") for c in pre}
+        shown = f"a {kind!r:.40} model" if kind is not None else "not a tokenizer.json with a model"
+        raise ValueError(f"{path}: {shown}; only Unigram tokenizers import")
+    vocab = model.get("vocab")
+    if not isinstance(vocab, list):
+        raise ValueError(f"{path}: the Unigram model has no vocab list (got {type(vocab).__name__})")
+    unk_id = model.get("unk_id")
+    if unk_id is not None and (isinstance(unk_id, bool) or not isinstance(unk_id, int)
+                               or not 0 <= unk_id < len(vocab)):
+        raise ValueError(f"{path}: unk_id is {unk_id!r:.40}, not an id of the vocab (0..{len(vocab) - 1}) or null")
+    byte_fallback = model.get("byte_fallback", False)
+    if not isinstance(byte_fallback, (bool, type(None))):
+        raise ValueError(f"{path}: byte_fallback is {byte_fallback!r:.40}, not true or false")
+    added = data.get("added_tokens")
+    if not isinstance(added, (list, type(None))):
+        raise ValueError(f"{path}: added_tokens must be a list, got {type(added).__name__}")
+    specials: Dict[int, str] = {}
+    ordinary_added = 0
+    for k, item in enumerate(added or []):
+        token_id = item.get("id") if isinstance(item, dict) else None
+        content = item.get("content") if isinstance(item, dict) else None
+        if isinstance(token_id, bool) or not isinstance(token_id, int) or token_id < 0 or \
+                not isinstance(content, str):
+            raise ValueError(f"{path}: added token {k} must be an object with an integer 'id' (0 or more) and a "
+                             f"string 'content', got {item!r:.80}")
+        if token_id in specials:
+            raise ValueError(f"{path}: two added tokens have the id {token_id} ({specials[token_id]!r:.40} and "
+                             f"{content!r:.40})")
+        specials[token_id] = content
+        ordinary_added += item.get("special") is False
+    pre = _components(data.get("pre_tokenizer"), "pre_tokenizer", path)
+    kinds = [c.get("type") for c in pre]
     notes: List[str] = []
     if "ByteLevel" in kinds:
         inverse = {ch: b for b, ch in enumerate(byte_alphabet())}
@@ -232,28 +374,40 @@ def from_huggingface(path: PathLike) -> HuggingFaceImport:
             return bytes(inverse[ch] for ch in name)
     else:
         replacement = next((c.get("replacement", "\u2581") for c in pre if c.get("type") == "Metaspace"), None)
+        if replacement is not None and (not isinstance(replacement, str) or not replacement):
+            raise ValueError(f"{path}: the Metaspace replacement is {replacement!r:.40}, not a character")
 
         def to_bytes(name: str) -> bytes:
             return (name.replace(replacement, " ") if replacement else name).encode("utf-8")
         if replacement:
             notes.append("the source's Metaspace adds a prefix space: prepend one to segment as it does")
-    for kind in sorted(k for k in kinds - {"ByteLevel", "Metaspace"} if k):
-        if kind != "Split":
-            notes.append(f"the source pre-tokenizes with {kind}; bytepiece only cuts after runs of newlines")
-    for c in _components(data.get("normalizer")):
+    for kind in sorted({k for k in kinds if k} - {"ByteLevel", "Metaspace", "Split"}):
+        notes.append(f"the source pre-tokenizes with {kind}; bytepiece only cuts after runs of newlines")
+    for c in _components(data.get("normalizer"), "normalizer", path):
         if c.get("type") != "NFC":
             notes.append(f"the source normalizes with {c.get('type')}; bytepiece applies NFC only")
-    specials = {item["id"]: item["content"] for item in data.get("added_tokens") or []}
-    vocabulary = ScoredVocabulary()
-    unk_id = model.get("unk_id")
-    for token_id, (name, score) in enumerate(model["vocab"]):
-        if token_id in specials or token_id == unk_id:
-            vocabulary.add_special(token_id, specials.get(token_id, name))
-        elif model.get("byte_fallback") and len(name) == 6 and name.startswith("<0x") and name.endswith(">"):
+    if ordinary_added:
+        notes.append(f"{ordinary_added} added token(s) that Hugging Face matches in text as ordinary tokens are "
+                     "special tokens here, matched only when allowed (allowed_special)")
+    vocabulary = ScoredVocabulary(source=path)
+    for token_id, entry in enumerate(vocab):
+        if not isinstance(entry, list) or len(entry) != 2 or not isinstance(entry[0], str):
+            raise ValueError(f"{path}: vocab entry {token_id} must be [token, score], got {entry!r:.80}")
+        name, score = entry
+        if token_id in specials:
+            vocabulary.add_special(token_id, specials[token_id])
+        elif token_id == unk_id:
+            vocabulary.add_special(token_id, name)
+        elif byte_fallback and _HF_BYTE_NAME.fullmatch(name):
             vocabulary.add_byte(token_id, int(name[3:5], 16))
         else:
             try:
-                vocabulary.add_piece(token_id, to_bytes(name), score)
+                piece = to_bytes(name)
             except KeyError:
-                raise ValueError(f"{path}: token {name!r} is not in the byte-level alphabet") from None
-    return HuggingFaceImport(vocabulary.model(), notes)
+                raise ValueError(f"{path}: token {token_id} {name!r:.60} is not in the byte-level alphabet") from None
+            except UnicodeEncodeError:
+                raise ValueError(f"{path}: token {token_id} {name!r:.60} is not valid text") from None
+            vocabulary.add_piece(token_id, piece, score, name)
+    for token_id in sorted(i for i in specials if i >= len(vocab)):  # added tokens past the base vocabulary
+        vocabulary.add_special(token_id, specials[token_id])
+    return HuggingFaceImport(vocabulary.model(), notes + vocabulary.notes)
