@@ -821,6 +821,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                              "largest documents, or run where more memory is available")
     except (ValueError, TypeError, OSError, OverflowError) as exc:  # what inputs and options can cause
         return _report_error(str(exc) or type(exc).__name__)
+    except ImportError as exc:  # an optional package (an export's library) is not installed: says which
+        return _report_error(str(exc))
     except Exception as exc:  # a bug: still one line, saying so
         if os.environ.get("BYTEPIECE_TRACEBACK"):
             raise

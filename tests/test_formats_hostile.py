@@ -22,6 +22,7 @@ import math
 import os
 import pathlib
 import random
+import sys
 import tempfile
 from typing import Any, Callable, Dict, List, Optional
 
@@ -32,8 +33,8 @@ from hypothesis import strategies as st
 import bytepiece
 from bytepiece.formats.dictionary import MAX_COUNT_MASS, model_from_dictionary, model_from_words, read_word_counts
 from bytepiece.model import MAX_ABS_SCORE, load_model, save_model
-from conftest import FIXTURES, TINY_COUNTS
-from hostile import expect_cli_error, expect_ok, run_cli
+from conftest import FIXTURES, MODEL_40K, TINY_COUNTS
+from hostile import expect_cli_error, expect_ok, run_capped, run_cli
 
 spm = pytest.importorskip("sentencepiece")
 pb = pytest.importorskip("sentencepiece.sentencepiece_model_pb2")
@@ -935,3 +936,16 @@ def test_fuzz_exports_write_loadable_files_or_refuse(pieces, specials, layout):
         else:
             loaded = tokenizers.Tokenizer.from_file(str(path))  # it finds special tokens in any text
             assert loaded.encode("ab s<").ids == tok.encode("ab s<", allowed_special="all")
+
+
+def test_a_missing_optional_package_is_one_error_line(tmp_path):
+    """An export whose library is not installed says which package to install, in one line."""
+    code = ("import sys; sys.modules['sentencepiece'] = None; sys.modules['tokenizers'] = None\n"
+            "from bytepiece.cli import main\n"
+            f"sys.exit(main(['export', {str(MODEL_40K)!r}, '--format', sys.argv[1], '-o', sys.argv[2]]))")
+    for fmt, package in (("sentencepiece", "sentencepiece"), ("hf", "tokenizers")):
+        outcome = run_capped([sys.executable, "-c", code, fmt, str(tmp_path / "out.model")])
+        lines = [line for line in outcome.stderr.splitlines() if line.strip()]
+        assert outcome.returncode == 1 and len(lines) == 1, outcome.describe()
+        assert lines[0].startswith("bytepiece: error:") and f"pip install {package}" in lines[0]
+        assert not (tmp_path / "out.model").exists()
