@@ -40,6 +40,8 @@ cdef extern from "bp_segmenter.h":
     int bp_encode_batch(const bp_trie *trie, const uint8_t **texts, const size_t *lengths, size_t num_texts,
                         bp_mode mode, double alpha, const double *weights, const uint64_t *keys, int add_bos,
                         int add_eos, int32_t *out_ids, int64_t *out_offsets) nogil
+
+cdef extern from "bp_retokenize.h":
     int bp_count_tokens(const bp_trie *trie, const uint8_t *data, const int64_t *offsets,
                         size_t num_texts, const uint64_t *weights, uint64_t *totals,
                         size_t num_totals) nogil
@@ -97,6 +99,11 @@ cdef extern from "bp_ngram.h":
     int bp_ngrams_finish_partition_logs(bp_ngrams *ngrams, int partition, uint64_t min_count,
                                         const bp_log_table *logs) nogil
     uint64_t bp_ngrams_positions(const bp_ngrams *ngrams)
+    uint64_t bp_ngrams_get_count(const bp_ngrams *ngrams, const uint8_t *text, int length)
+    size_t bp_ngrams_size(const bp_ngrams *ngrams, int length)
+    size_t bp_ngrams_memory(const bp_ngrams *ngrams)
+
+cdef extern from "bp_ngram_shards.h":
     int bp_ngrams_add_positions(bp_ngrams *ngrams, uint64_t positions)
     size_t bp_ngrams_partition_size(const bp_ngrams *ngrams, int partition, int length)
     int bp_ngrams_export_counts(const bp_ngrams *ngrams, int partition, int length, uint64_t *keys,
@@ -105,12 +112,11 @@ cdef extern from "bp_ngram.h":
                              const uint64_t *counts, size_t n) nogil
     size_t bp_ngrams_table_capacity(const bp_ngrams *ngrams, int partition, int length)
     int bp_ngrams_export_table(const bp_ngrams *ngrams, int partition, int length, void *out) nogil
+
+cdef extern from "bp_ngram_view.h":
     int bp_ngrams_view(int order, int num_partitions, const uint8_t *part_of_byte, const void *const *tables,
                        const size_t *capacities, bp_ngrams **out) nogil
     double bp_ngrams_logprob(const bp_ngrams *ngrams, const uint8_t *text, int length)
-    uint64_t bp_ngrams_get_count(const bp_ngrams *ngrams, const uint8_t *text, int length)
-    size_t bp_ngrams_size(const bp_ngrams *ngrams, int length)
-    size_t bp_ngrams_memory(const bp_ngrams *ngrams)
 
 cdef extern from "bp_pieces.h":
     ctypedef struct bp_piece_counts:

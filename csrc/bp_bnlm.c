@@ -12,26 +12,8 @@ void bp_bnlm_workspace_free(bp_bnlm_workspace *ws)
     free(ws->emit);
     ws->back = NULL;
     ws->emit = NULL;
-    ws->capacity = 0;
-}
-
-static int reserve(bp_bnlm_workspace *ws, size_t need)
-{
-    if (need <= ws->capacity)
-        return BP_OK;
-    size_t cap = bp_grow_capacity(ws->capacity, need, 4096);
-    if (cap == 0 || cap > SIZE_MAX / sizeof(double))
-        return BP_ERR_NOMEM;
-    uint8_t *back = realloc(ws->back, cap);
-    if (back)
-        ws->back = back;
-    double *emit = realloc(ws->emit, cap * sizeof(double));
-    if (emit)
-        ws->emit = emit;
-    if (!back || !emit)
-        return BP_ERR_NOMEM;
-    ws->capacity = cap;
-    return BP_OK;
+    ws->back_capacity = 0;
+    ws->emit_capacity = 0;
 }
 
 int bp_bnlm_segment(const bp_ngrams *lm, int ensure_unicode, const uint8_t *text,
@@ -40,7 +22,11 @@ int bp_bnlm_segment(const bp_ngrams *lm, int ensure_unicode, const uint8_t *text
     if (!lm || !text || n == 0 || !ws || !starts || !num_starts)
         return BP_ERR_INVALID;
     const int order = bp_ngrams_order(lm);
-    if (n > SIZE_MAX / (size_t)order || reserve(ws, n * (size_t)order) != BP_OK)
+    if (n > SIZE_MAX / (size_t)order)
+        return BP_ERR_NOMEM;
+    const size_t entries = n * (size_t)order;
+    if (bp_reserve((void **)&ws->back, &ws->back_capacity, entries, sizeof *ws->back, 4096) != BP_OK ||
+        bp_reserve((void **)&ws->emit, &ws->emit_capacity, entries, sizeof *ws->emit, 4096) != BP_OK)
         return BP_ERR_NOMEM;
     const int K = order;
     uint8_t *back = ws->back;

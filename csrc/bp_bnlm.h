@@ -12,7 +12,7 @@
 #ifndef BP_BNLM_H
 #define BP_BNLM_H
 
-#include "bp_ngram.h"
+#include "bp_ngram_view.h"
 #include "bp_pieces.h"
 
 /* Reusable per-thread buffers (back-pointers, emissions); zero-initialize
@@ -20,7 +20,7 @@
 typedef struct {
     uint8_t *back;
     double *emit;
-    size_t capacity; /* entries of both: n * order */
+    size_t back_capacity, emit_capacity; /* entries of each (bp_reserve): n * order at least */
 } bp_bnlm_workspace;
 
 void bp_bnlm_workspace_free(bp_bnlm_workspace *ws);

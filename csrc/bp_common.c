@@ -46,6 +46,19 @@ int bp_resize_array(void **array, size_t count, size_t unit)
     return BP_OK;
 }
 
+int bp_reserve_grow(void **array, size_t *capacity, size_t need, size_t unit, size_t initial)
+{
+    if (!array || !capacity || unit == 0)
+        return BP_ERR_INVALID;
+    if (need <= *capacity)
+        return BP_OK;
+    size_t grown = bp_grow_capacity(*capacity, need, initial);
+    int rc = grown ? bp_resize_array(array, grown, unit) : BP_ERR_NOMEM;
+    if (rc == BP_OK)
+        *capacity = grown;
+    return rc;
+}
+
 void *bp_table_alloc(size_t bytes)
 {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)

@@ -56,7 +56,7 @@ enum {
 #define BP_MAX_ABS_SCORE 1e9
 
 /* Longest n-gram of the trainer's language model: n-grams are packed into
- * 64-bit keys (bp_ngram.h). */
+ * 64-bit keys (bp_ngram_table.h). */
 #define BP_MAX_ORDER 8
 
 /* Most partitions the n-gram tables split into (one per first byte). */
@@ -78,6 +78,29 @@ size_t bp_grow_capacity(size_t current, size_t need, size_t initial);
  * count * unit overflows size_t), BP_ERR_INVALID (count or unit 0, or array
  * NULL). O(count). */
 int bp_resize_array(void **array, size_t count, size_t unit);
+
+/* The growing half of bp_reserve, out of line so that bp_reserve's test of
+ * room inlines at every call site; call bp_reserve. */
+int bp_reserve_grow(void **array, size_t *capacity, size_t need, size_t unit, size_t initial);
+
+/*
+ * The growable array of the core: makes the array *array (malloc'd, or NULL
+ * while *capacity is 0), which has room for *capacity items of `unit` bytes,
+ * hold at least `need` items. When need <= *capacity nothing changes;
+ * otherwise it is resized with realloc, contents kept, to
+ * bp_grow_capacity(*capacity, need, initial) items, and *capacity becomes
+ * that. Arrays that grow together (parallel arrays) each keep their own
+ * capacity. On failure *array and *capacity are as they were, the array
+ * still the caller's to free: BP_ERR_NOMEM (also when the size overflows
+ * size_t), BP_ERR_INVALID (array or capacity NULL, unit 0). Amortized O(1)
+ * per item appended (the capacity doubles).
+ */
+static inline int bp_reserve(void **array, size_t *capacity, size_t need, size_t unit, size_t initial)
+{
+    if (array && capacity && unit && need <= *capacity)
+        return BP_OK;
+    return bp_reserve_grow(array, capacity, need, unit, initial);
+}
 
 /* `bytes` zeroed bytes for a large, randomly accessed table (caller frees
  * with free()), or NULL when out of memory. Where the system offers it

@@ -187,28 +187,24 @@ static long decode_key(cursor *c, uint8_t *out)
     return (long)written;
 }
 
-/* Makes room for one more entry and `piece_bytes` more bytes. */
-static int reserve(bp_model_entries *e, size_t *entry_cap, size_t *byte_cap, size_t used_bytes, size_t piece_bytes)
+/* Capacities of the arrays of a bp_model_entries being filled. */
+typedef struct {
+    size_t offsets, ids, counts, bytes;
+} capacities;
+
+/* Makes room for one more entry (and the closing offset) and `piece_bytes`
+ * more bytes after the `used` ones. */
+static int make_room(bp_model_entries *e, capacities *cap, size_t used, size_t piece_bytes)
 {
-    if (e->num_pieces + 2 > *entry_cap) {
-        size_t cap = bp_grow_capacity(*entry_cap, e->num_pieces + 2, 1024);
-        int rc = cap ? bp_resize_array((void **)&e->offsets, cap, sizeof *e->offsets) : BP_ERR_NOMEM;
-        if (rc == BP_OK)
-            rc = bp_resize_array((void **)&e->ids, cap, sizeof *e->ids);
-        if (rc == BP_OK)
-            rc = bp_resize_array((void **)&e->counts, cap, sizeof *e->counts);
-        if (rc != BP_OK)
-            return rc;
-        *entry_cap = cap;
-    }
-    if (used_bytes + piece_bytes > *byte_cap) {
-        size_t cap = bp_grow_capacity(*byte_cap, used_bytes + piece_bytes, 1 << 16);
-        int rc = cap ? bp_resize_array((void **)&e->bytes, cap, 1) : BP_ERR_NOMEM;
-        if (rc != BP_OK)
-            return rc;
-        *byte_cap = cap;
-    }
-    return BP_OK;
+    const size_t entries = e->num_pieces + 2;
+    int rc = bp_reserve((void **)&e->offsets, &cap->offsets, entries, sizeof *e->offsets, 1024);
+    if (rc == BP_OK)
+        rc = bp_reserve((void **)&e->ids, &cap->ids, entries, sizeof *e->ids, 1024);
+    if (rc == BP_OK)
+        rc = bp_reserve((void **)&e->counts, &cap->counts, entries, sizeof *e->counts, 1024);
+    if (rc == BP_OK)
+        rc = bp_reserve((void **)&e->bytes, &cap->bytes, used + piece_bytes, 1, 1 << 16);
+    return rc;
 }
 
 int bp_model_json_scan(const uint8_t *json, size_t len, bp_model_entries *out)
@@ -219,7 +215,8 @@ int bp_model_json_scan(const uint8_t *json, size_t len, bp_model_entries *out)
     if (!json)
         return BP_ERR_INVALID;
     cursor c = {json, json + len};
-    size_t entry_cap = 0, byte_cap = 0, used = 0;
+    capacities cap = {0, 0, 0, 0};
+    size_t used = 0;
     int rc = BP_ERR_INVALID;
     if (!expect(&c, '{'))
         goto done;
@@ -231,7 +228,7 @@ int bp_model_json_scan(const uint8_t *json, size_t len, bp_model_entries *out)
         if (!quote || *c.p != '"')
             goto done;
         size_t key_room = (size_t)(quote - c.p) * 3 / 4 + 3;
-        if ((rc = reserve(out, &entry_cap, &byte_cap, used, key_room)) != BP_OK)
+        if ((rc = make_room(out, &cap, used, key_room)) != BP_OK)
             goto done;
         rc = BP_ERR_INVALID;
         out->offsets[out->num_pieces] = (int64_t)used;

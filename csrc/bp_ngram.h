@@ -1,32 +1,29 @@
 /*
- * bp_ngram.h: byte n-gram counts and the n-gram language model of the
- * trainer (docs/spec/training.md, steps 1-2).
+ * bp_ngram.h: byte n-gram counts, finished into the n-gram language model
+ * of the trainer (docs/spec/training.md, steps 1-2).
  *
- * An n-gram of length j <= BP_MAX_ORDER (8, bp_common.h) is packed into a uint64
- * (byte t at bits 8t, the rest zero) and kept in the hash table of its
- * length. Tables are split into `num_partitions` partitions by the n-gram's
- * first byte, so that P threads can count the same text at once, each
- * taking only the positions whose byte belongs to its partition: no locks,
- * no merge, no work on other threads' positions, memory = one copy of the
- * distinct n-grams. An n-gram and its prefixes share a partition.
- * Lookups are prefetched ahead of use: the keys are known from the text, so
- * the cache misses of a hash table (its real cost) overlap.
+ * An n-gram of length j <= BP_MAX_ORDER (8, bp_common.h) is kept in the hash
+ * table of its length (bp_ngram_table.h, internal). Tables are split into
+ * `num_partitions` partitions by the n-gram's first byte, so that P threads
+ * can count the same text at once, each taking only the positions whose
+ * byte belongs to its partition: no locks, no merge, no work on other
+ * threads' positions, memory = one copy of the distinct n-grams. An n-gram
+ * and its prefixes share a partition. Lookups are prefetched ahead of use:
+ * the keys are known from the text, so the cache misses of a hash table
+ * (its real cost) overlap.
  *
  * Lifecycle: bp_ngrams_new -> [bp_ngrams_balance or bp_ngrams_assign] ->
  * bp_ngrams_count (any number of times; calls on different partitions may
  * run concurrently, calls on the same partition may not) -> bp_ngrams_finish
  * (adds missing bytes, prunes, turns counts into log-probabilities) ->
- * bp_ngrams_logprob / bp_ngrams_emissions (read-only, thread-safe) ->
- * bp_ngrams_free.
+ * bp_ngrams_logprob / bp_ngrams_emissions (read-only, thread-safe;
+ * bp_ngram_view.h) -> bp_ngrams_free.
  *
- * Distributed form (docs/spec/training.md §6): counts of one shard are
- * exported partition by partition (bp_ngrams_export_counts), added into the
- * counter of that partition's reducer (bp_ngrams_add_counts, which merges
- * associatively), finished there partition by partition with the global
- * number of positions (bp_ngrams_add_missing_bytes, bp_ngrams_add_positions,
- * bp_ngrams_finish_partition), and the finished tables are exported as raw
- * slot arrays (bp_ngrams_export_table) that bp_ngrams_view reads in place,
- * so that one copy in shared memory serves every worker of a machine.
+ * This header holds the counter itself: making and freeing it, partition
+ * maps, counting, finishing (whole, or partition by partition with the
+ * caller's logarithms) and its statistics. Moving counts and finished
+ * tables between processes is in bp_ngram_shards.h; reading a finished
+ * model (lookups, emissions, views of exported tables) in bp_ngram_view.h.
  */
 #ifndef BP_NGRAM_H
 #define BP_NGRAM_H
@@ -134,60 +131,6 @@ int bp_ngrams_finish_partition_logs(bp_ngrams *ngrams, int partition, uint64_t m
 
 /* The count of the empty n-gram (byte positions) so far. */
 uint64_t bp_ngrams_positions(const bp_ngrams *ngrams);
-
-/* Adds `positions` to that count (merging shards). Errors: BP_ERR_INVALID
- * (finished, a view, or overflow). */
-int bp_ngrams_add_positions(bp_ngrams *ngrams, uint64_t positions);
-
-/* Distinct n-grams of `length` in one partition (0 for bad arguments). */
-size_t bp_ngrams_partition_size(const bp_ngrams *ngrams, int partition, int length);
-
-/* Copies the counts of one partition and length, before it is finished,
- * into keys and counts (bp_ngrams_partition_size entries each; packed keys
- * as above, in no particular order). Errors: BP_ERR_INVALID. */
-int bp_ngrams_export_counts(const bp_ngrams *ngrams, int partition, int length, uint64_t *keys, uint64_t *counts);
-
-/* Adds counts[i] to the n-gram keys[i] (length `length`, packed) for i < n,
- * in `partition`: the merge of exported counts. Every key must belong to
- * the partition, use only `length` bytes, and have a count >= 1; a bad
- * input is refused before anything is added. Errors: BP_ERR_INVALID,
- * BP_ERR_NOMEM (then partly added). Expected O(n). */
-int bp_ngrams_add_counts(bp_ngrams *ngrams, int partition, int length, const uint64_t *keys,
-                         const uint64_t *counts, size_t n);
-
-/* The slots of a finished partition's table of `length` (a power of two; 0
- * for bad arguments or before finishing). Each slot is 16 bytes. */
-size_t bp_ngrams_table_capacity(const bp_ngrams *ngrams, int partition, int length);
-
-/* Copies that table's slots (capacity * 16 bytes) to out. Errors: BP_ERR_INVALID. */
-int bp_ngrams_export_table(const bp_ngrams *ngrams, int partition, int length, void *out);
-
-/*
- * A finished model that reads exported tables in place: tables[(j - 1) *
- * num_partitions + p] holds capacities[...] slots of length j, partition p
- * (as bp_ngrams_export_table wrote them, 8-byte aligned). The tables stay
- * the caller's and must outlive the view; the view never writes them, so
- * any number of views (and processes) may share them. *out is freed with
- * bp_ngrams_free. Errors: BP_ERR_INVALID (bad order, partitions or map, a
- * capacity that is not a power of two, a table with no free slot, which
- * would make lookups endless), BP_ERR_NOMEM; *out is then NULL.
- * Time O(total slots) to check them.
- */
-int bp_ngrams_view(int order, int num_partitions, const uint8_t part_of_byte[256], const void *const *tables,
-                   const size_t *capacities, bp_ngrams **out);
-
-/* The log-probability of the n-gram text[0 .. length) (1 <= length <= order)
- * after bp_ngrams_finish, or -INFINITY if it was pruned or never seen. */
-double bp_ngrams_logprob(const bp_ngrams *ngrams, const uint8_t *text, int length);
-
-/*
- * The emissions of the trainer's Viterbi for one chunk text[0 .. n):
- * out[i * order + j] = lp(text[i-j .. i]) for j <= i, and -INFINITY for j > i
- * or after the first pruned j at that i (a pruned n-gram makes every longer
- * one ending at i pruned too). out has n * order entries.
- * Errors: BP_ERR_INVALID (NULL argument, or the model is not finished).
- */
-int bp_ngrams_emissions(const bp_ngrams *ngrams, const uint8_t *text, size_t n, double *out);
 
 /* The order the counter was created with. */
 int bp_ngrams_order(const bp_ngrams *ngrams);

@@ -87,17 +87,6 @@ static int grow_index(bp_piece_counts *c)
     return BP_OK;
 }
 
-static int reserve(void **buffer, size_t *capacity, size_t need, size_t unit)
-{
-    if (need <= *capacity)
-        return BP_OK;
-    size_t cap = bp_grow_capacity(*capacity, need, 256);
-    int rc = cap ? bp_resize_array(buffer, cap, unit) : BP_ERR_NOMEM;
-    if (rc == BP_OK)
-        *capacity = cap;
-    return rc;
-}
-
 int bp_piece_counts_add(bp_piece_counts *c, const uint8_t *piece, size_t length, uint64_t count)
 {
     if (!c || !piece || length == 0)
@@ -113,9 +102,9 @@ int bp_piece_counts_add(bp_piece_counts *c, const uint8_t *piece, size_t length,
     }
     if (c->arena_used + length > UINT32_MAX || c->size + 1 >= UINT32_MAX)
         return BP_ERR_TOO_LARGE;
-    int rc = reserve((void **)&c->arena, &c->arena_capacity, c->arena_used + length, 1);
+    int rc = bp_reserve((void **)&c->arena, &c->arena_capacity, c->arena_used + length, 1, 256);
     if (rc == BP_OK)
-        rc = reserve((void **)&c->entries, &c->entries_capacity, c->size + 1, sizeof(entry));
+        rc = bp_reserve((void **)&c->entries, &c->entries_capacity, c->size + 1, sizeof(entry), 256);
     if (rc != BP_OK)
         return rc;
     memcpy(c->arena + c->arena_used, piece, length);

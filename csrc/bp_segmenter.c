@@ -1,5 +1,6 @@
 /* bp_segmenter.c: the three segmentation modes (see bp_segmenter.h). */
 #include "bp_segmenter.h"
+#include "bp_best.h"
 #include "bp_chunk.h"
 #include "bp_rng.h"
 
@@ -40,17 +41,13 @@ typedef struct {
 } workspace;
 
 /*
- * The score of a position that no candidate has reached yet. BEST: NaN, so
- * that the first candidate to reach a position wins whatever its score
- * (!(x <= NaN) holds for every x, NaN included): back[e] is then written
- * in every chunk, before anything reads it, even when every sum is -inf or
- * NaN. With ordinary scores that first candidate has a finite score or
- * -inf (a node that ends no piece), and every later one competes with it
- * exactly as with an empty slot of -inf, so the ids do not change. The
- * samplers: -inf, the log-space perfect sampler's running maximum before
- * any candidate (the Viterbi sampler tests for it).
+ * The score of a position that no candidate has reached yet. BEST: NaN
+ * (bp_best.h), so that back[e] is written in every chunk, before anything
+ * reads it, whatever the scores. The samplers: -inf, the log-space perfect
+ * sampler's running maximum before any candidate (the Viterbi sampler tests
+ * for it).
  */
-static inline double empty_score(bp_mode mode) { return mode == BP_MODE_BEST ? NAN : -INFINITY; }
+static inline double empty_score(bp_mode mode) { return mode == BP_MODE_BEST ? bp_best_empty() : -INFINITY; }
 
 /* How many starts ahead prefetch_walk looks. */
 #define PREFETCH_AHEAD 2
@@ -158,14 +155,12 @@ static BP_ALWAYS_INLINE size_t segment_chunk(const bp_trie *trie, const uint8_t 
                  * candidate wins is a guess the CPU would often get wrong. */
                 const size_t slot = e & mask;
                 const double x = from + info[node].score, y = score[slot];
-                /* x > y but true where y is the empty NaN (or x is NaN): the
-                 * first candidate always wins; after it the first (longest)
-                 * of equals stays. Selected with a mask, as compilers turn
-                 * a ternary back into a branch. The kept score is the same
-                 * selection written as maxsd's operands (y > x ? y : x is x
-                 * where take is, and y or an equal x elsewhere). */
-                const int32_t take = -(int32_t)!(x <= y), kept = back[e];
-                score[slot] = y > x ? y : x;
+                /* The rule of bp_best.h: the first candidate always wins;
+                 * after it the first (longest) of equals stays. The node is
+                 * selected with a mask, as compilers turn a ternary back
+                 * into a branch. */
+                const int32_t take = -(int32_t)bp_best_takes(x, y), kept = back[e];
+                score[slot] = bp_best_kept(x, y);
                 back[e] = (node & take) | (kept & ~take);
             } else if (bp_trie_is_piece(trie, node)) {
                 const size_t slot = e & mask;
@@ -390,20 +385,6 @@ static int check_mode(bp_mode mode, double alpha)
     return alpha >= 0.0 && alpha <= BP_MAX_ALPHA ? BP_OK : BP_ERR_INVALID; /* false for NaN */
 }
 
-/* The longest text of a batch, or SIZE_MAX when the offsets are broken. */
-static size_t longest_text(const int64_t *offsets, size_t num_texts)
-{
-    size_t longest = 0;
-    for (size_t k = 0; k < num_texts; k++) {
-        if (offsets[k] < 0 || offsets[k + 1] < offsets[k])
-            return SIZE_MAX;
-        size_t n = (size_t)(offsets[k + 1] - offsets[k]);
-        if (n > longest)
-            longest = n;
-    }
-    return longest;
-}
-
 int bp_encode(const bp_trie *trie, const uint8_t *text, size_t len,
               bp_mode mode, double alpha, uint64_t stream_key,
               int32_t *out_ids, size_t *num_ids)
@@ -472,91 +453,5 @@ int bp_encode_batch(const bp_trie *trie, const uint8_t *const *texts, const size
         out_offsets[k + 1] = count;
     }
     workspace_free(&ws);
-    return BP_OK;
-}
-
-int bp_count_tokens(const bp_trie *trie, const uint8_t *data, const int64_t *offsets,
-                    size_t num_texts, const uint64_t *weights, uint64_t *totals, size_t num_totals)
-{
-    if (!trie || !offsets || !totals || (num_texts && (!data || !weights)))
-        return BP_ERR_INVALID;
-    for (size_t i = 0; i < trie->num_units; i++)
-        if (trie->info[i].id >= 0 && (size_t)trie->info[i].id >= num_totals)
-            return BP_ERR_INVALID;
-    size_t longest = longest_text(offsets, num_texts);
-    if (longest == SIZE_MAX)
-        return BP_ERR_INVALID;
-    workspace ws;
-    int32_t *ids = malloc((longest ? longest : 1) * sizeof *ids);
-    int rc = ids ? workspace_init(&ws, trie, longest, BP_MODE_BEST) : BP_ERR_NOMEM;
-    if (rc != BP_OK) {
-        free(ids);
-        return rc;
-    }
-    for (size_t k = 0; k < num_texts; k++) {
-        size_t count = encode_text(trie, data + offsets[k], (size_t)(offsets[k + 1] - offsets[k]), BP_MODE_BEST,
-                                   -1.0, 0, &ws, ids);
-        for (size_t t = 0; t < count; t++)
-            totals[ids[t]] += weights[k];
-    }
-    workspace_free(&ws);
-    free(ids);
-    return BP_OK;
-}
-
-int bp_alternative_lengths(const bp_trie *trie, const uint8_t *data, const int64_t *offsets,
-                           size_t num_texts, int32_t *out)
-{
-    if (!trie || !offsets || (num_texts && (!data || !out)))
-        return BP_ERR_INVALID;
-    size_t longest = longest_text(offsets, num_texts);
-    if (longest == SIZE_MAX)
-        return BP_ERR_INVALID;
-    double *score = malloc((longest + 1) * sizeof *score);
-    int32_t *tokens = malloc((longest + 1) * sizeof *tokens);
-    if (!score || !tokens) {
-        free(score);
-        free(tokens);
-        return BP_ERR_NOMEM;
-    }
-    const bp_trie_cursor root = bp_trie_root(trie);
-    for (size_t k = 0; k < num_texts; k++) {
-        const uint8_t *text = data + offsets[k];
-        const size_t n = (size_t)(offsets[k + 1] - offsets[k]);
-        /* tokens[e] == 0: no path reaches e yet (every path to e > 0 has a
-         * token). The scores start as NaN, as in segment_chunk's BEST: the
-         * first piece to reach e is kept whatever its score, so a reached
-         * e always has a token count, even where sums overflow; with
-         * ordinary scores the result is that of an empty score of -inf. */
-        score[0] = 0.0;
-        tokens[0] = 0;
-        for (size_t e = 1; e <= n; e++) {
-            score[e] = NAN;
-            tokens[e] = 0;
-        }
-        for (size_t s = 0; s < n; s++) {
-            if (s > 0 && tokens[s] == 0)
-                continue; /* unreachable (a byte the trie lacks) */
-            bp_trie_cursor cursor = root;
-            for (size_t e = s; e < n;) {
-                const bp_unit *u = bp_trie_step(trie, &cursor, text[e]);
-                if (!u)
-                    break;
-                e++;
-                if (bp_trie_is_piece(trie, cursor.node) && !(s == 0 && e == n)) {
-                    const double x = score[s] + trie->info[cursor.node].score;
-                    /* x > score[e], or the first piece to reach e: strict, the
-                     * longest of equals stays, as in segment_chunk */
-                    if (!(x <= score[e])) {
-                        score[e] = x;
-                        tokens[e] = tokens[s] + 1;
-                    }
-                }
-            }
-        }
-        out[k] = tokens[n]; /* 0 when n is unreached: n < 2, or a byte the trie lacks */
-    }
-    free(score);
-    free(tokens);
     return BP_OK;
 }

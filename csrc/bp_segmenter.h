@@ -13,9 +13,12 @@
  * finite ones within BP_MAX_ABS_SCORE, but a trie's scores are plain
  * memory: NaN, infinities or sums that overflow), every function here
  * reads only what it wrote and its result is a segmentation: the pieces of
- * the ids concatenate to the text (bp_alternative_lengths: a token count of
- * one). Which segmentation it is, and with what probability, is only
- * specified for scores that bp_trie_build accepts.
+ * the ids concatenate to the text. Which segmentation it is, and with what
+ * probability, is only specified for scores that bp_trie_build accepts.
+ * BP_MODE_BEST's choice between candidates is the rule of bp_best.h.
+ *
+ * The trainer's re-tokenizing (token totals, alternative segmentations) is
+ * in bp_retokenize.h.
  */
 #ifndef BP_SEGMENTER_H
 #define BP_SEGMENTER_H
@@ -90,33 +93,5 @@ int bp_sampling_weights(const bp_trie *trie, double alpha, double *out);
 int bp_encode_batch(const bp_trie *trie, const uint8_t *const *texts, const size_t *lengths, size_t num_texts,
                     bp_mode mode, double alpha, const double *weights, const uint64_t *keys, int add_bos,
                     int add_eos, int32_t *out_ids, int64_t *out_offsets);
-
-/*
- * For the trainer's pruning: segments every text data[offsets[k] ..
- * offsets[k+1]) (bytes) in BP_MODE_BEST and adds weights[k] to totals[id]
- * for each token id of it. totals has num_totals entries (> the largest id
- * of the trie) and is not cleared first. Inputs are borrowed.
- * Errors: BP_ERR_INVALID (NULL argument, decreasing offsets, an id of the
- * trie >= num_totals), BP_ERR_NOMEM (totals then hold a partial sum).
- * Whatever the trie's scores, each text adds the ids of a segmentation of it.
- * Time as bp_encode over all texts; memory 4 bytes per byte of the longest.
- */
-int bp_count_tokens(const bp_trie *trie, const uint8_t *data, const int64_t *offsets,
-                    size_t num_texts, const uint64_t *weights, uint64_t *totals, size_t num_totals);
-/*
- * For the "em" training's pruning by gain: for every text data[offsets[k] ..
- * offsets[k+1]) (bytes; one vocabulary piece each, so no chunking), the
- * number of tokens of its best segmentation (BP_MODE_BEST's scores and
- * ties) that is not the text as one token, into out[k]; 0 when there is no
- * such segmentation (a text of one byte, or bytes the trie lacks). Whatever
- * the trie's scores, a text of n >= 2 bytes gets the token count (2 .. n) of
- * some segmentation other than itself.
- * Inputs are borrowed; concurrent calls on one trie are safe.
- * Errors: BP_ERR_INVALID (NULL argument, decreasing offsets), BP_ERR_NOMEM.
- * Time O(total bytes * max_piece_len) trie steps; memory 12 bytes per byte
- * of the longest text.
- */
-int bp_alternative_lengths(const bp_trie *trie, const uint8_t *data, const int64_t *offsets,
-                           size_t num_texts, int32_t *out);
 
 #endif

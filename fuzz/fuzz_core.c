@@ -23,8 +23,9 @@
  * Without libFuzzer (any C compiler; what CI runs, bounded):
  *   gcc -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -Icsrc csrc/bp_*.c fuzz/fuzz_core.c -lm -o fuzz_core
  *   ./fuzz_core [--seconds S] [--iterations N] [FILE...]
- * The driver then feeds random inputs (random bytes, UTF-8-like text with
- * newlines, repeated patterns) from a fixed seed, or replays FILEs.
+ * The driver (fuzz_driver.h) then feeds random inputs (random bytes,
+ * UTF-8-like text with newlines, repeated patterns) from a fixed seed, or
+ * replays FILEs.
  * fuzz/regressions/fuzz_core/ holds inputs that once broke the core (the
  * suite replays them first): pieces with scores of -1e308, +1e308, NaN and
  * mixtures of extremes written in after building (flag 0x40), on which
@@ -32,25 +33,15 @@
  */
 #include "bp_bnlm.h"
 #include "bp_nbest.h"
-#include "bp_segmenter.h"
 #include "bp_ngram.h"
 #include "bp_pieces.h"
+#include "bp_retokenize.h"
+#include "bp_segmenter.h"
 #include "bp_trie.h"
+#include "fuzz_driver.h"
 
 #include <float.h>
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            abort();                                                             \
-        }                                                                        \
-    } while (0)
 
 /* 1 iff ids[0 .. count) are pieces (id 3 + i is piece i of bytes/offsets,
  * n pieces) that spell text[0 .. len) exactly. */
@@ -302,70 +293,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifndef BP_LIBFUZZER
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t next_random(void)
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 /* Random inputs of three kinds: raw bytes, text-like bytes, repetitions. */
 static size_t random_input(uint8_t *buf, size_t cap)
 {
-    size_t len = 4 + next_random() % (cap - 4);
-    if (next_random() % 4 == 0)
-        len = 4 + next_random() % 64;
+    size_t len = 4 + fuzz_random() % (cap - 4);
+    if (fuzz_random() % 4 == 0)
+        len = 4 + fuzz_random() % 64;
     for (size_t i = 0; i < 4; i++)
-        buf[i] = (uint8_t)next_random();
+        buf[i] = (uint8_t)fuzz_random();
     static const char alphabet[] = "ab \n\n\x00\xe4\xb8\xad\xe6\x96\x87\x80\xbf\xff";
-    int kind = (int)(next_random() % 3);
-    size_t period = 1 + next_random() % 7;
+    int kind = (int)(fuzz_random() % 3);
+    size_t period = 1 + fuzz_random() % 7;
     for (size_t i = 4; i < len; i++) {
         if (kind == 0)
-            buf[i] = (uint8_t)next_random();
+            buf[i] = (uint8_t)fuzz_random();
         else if (kind == 1)
-            buf[i] = (uint8_t)alphabet[next_random() % (sizeof alphabet - 1)];
+            buf[i] = (uint8_t)alphabet[fuzz_random() % (sizeof alphabet - 1)];
         else
-            buf[i] = i >= 4 + period ? buf[i - period] : (uint8_t)alphabet[next_random() % (sizeof alphabet - 1)];
+            buf[i] = i >= 4 + period ? buf[i - period] : (uint8_t)alphabet[fuzz_random() % (sizeof alphabet - 1)];
     }
     return len;
 }
 
 int main(int argc, char **argv)
 {
-    double seconds = 10.0;
-    long iterations = -1, done = 0;
-    int files = 0;
-    for (int a = 1; a < argc; a++) {
-        if (!strcmp(argv[a], "--seconds") && a + 1 < argc) {
-            seconds = atof(argv[++a]);
-        } else if (!strcmp(argv[a], "--iterations") && a + 1 < argc) {
-            iterations = atol(argv[++a]);
-        } else { /* replay a file */
-            FILE *f = fopen(argv[a], "rb");
-            CHECK(f);
-            static uint8_t file_buf[1 << 20];
-            size_t n = fread(file_buf, 1, sizeof file_buf, f);
-            fclose(f);
-            LLVMFuzzerTestOneInput(file_buf, n);
-            files++;
-        }
-    }
-    if (files) {
-        printf("replayed %d inputs\n", files);
-        return 0;
-    }
     static uint8_t buf[4096];
-    clock_t start = clock();
-    while (iterations < 0 ? (double)(clock() - start) / CLOCKS_PER_SEC < seconds : done < iterations) {
-        size_t len = random_input(buf, sizeof buf);
-        LLVMFuzzerTestOneInput(buf, len);
-        done++;
-    }
-    printf("fuzzed %ld inputs without a failure\n", done);
+    const long done = fuzz_drive(argc, argv, 0x9e3779b97f4a7c15ULL, buf, sizeof buf, random_input);
+    if (done >= 0)
+        printf("fuzzed %ld inputs without a failure\n", done);
     return 0;
 }
 #endif

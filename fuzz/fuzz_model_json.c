@@ -20,7 +20,7 @@
  * Without libFuzzer (any C compiler; what CI runs, bounded):
  *   gcc -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -Icsrc csrc/bp_*.c fuzz/fuzz_model_json.c -lm -o fuzz_model_json
  *   ./fuzz_model_json [--seconds S] [--iterations N] [FILE...]
- * The driver then feeds, from a fixed seed, valid model files (every
+ * The driver (fuzz_driver.h) then feeds, from a fixed seed, valid model files (every
  * whitespace, escape and UTF-8 form the scanner accepts), the same files
  * mutated (bytes flipped, inserted, deleted, duplicated; truncation) and
  * random bytes; or replays FILEs. Inputs that once broke it go to
@@ -29,20 +29,9 @@
 #include "bp_model_json.h"
 #include "bp_segmenter.h"
 #include "bp_trie.h"
+#include "fuzz_driver.h"
 
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            abort();                                                                 \
-        }                                                                            \
-    } while (0)
 
 /* Largest value of 18 decimal digits. */
 #define MAX_18_DIGITS 999999999999999999LL
@@ -107,7 +96,8 @@ static int same_entries(const bp_model_entries *a, const bp_model_entries *b)
            memcmp(a->bytes, b->bytes, (size_t)a->offsets[n]) == 0;
 }
 
-static long tries_built; /* how many inputs reached the segmenter (the driver reports it) */
+static long scans_accepted; /* how many inputs the scanner accepted (the driver reports it) */
+static long tries_built;    /* how many inputs reached the segmenter (the driver reports it) */
 
 /* Builds a trie of the entries (ids 3 + k, scores from the counts) and, when
  * bp_trie_build accepts it, checks that BEST segments text into pieces. */
@@ -164,6 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         bp_model_entries_free(&e);
         return 0;
     }
+    scans_accepted++; /* how much the inputs reach past the grammar */
     const size_t n = e.num_pieces;
     CHECK(n >= 1 && e.offsets && e.ids && e.counts);
     CHECK(e.offsets[0] == 0);
@@ -195,16 +186,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifndef BP_LIBFUZZER
-static uint64_t rng_state = 0x2545f4914f6cdd1dULL;
-
-static uint64_t next_random(void)
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 typedef struct {
     uint8_t *p;
     size_t len, cap;
@@ -224,16 +205,16 @@ static void put_str(buffer *b, const char *s) { put(b, s, strlen(s)); }
 static void put_space(buffer *b)
 {
     static const char *const spaces[] = {"", "", "", " ", "\n    ", "\t", "\r\n", "  \n\t "};
-    put_str(b, spaces[next_random() % 8]);
+    put_str(b, spaces[fuzz_random() % 8]);
 }
 
 /* A decimal number of 1 to 18 digits (mostly small; 0 now and then). */
 static void put_number(buffer *b)
 {
     char digits[24];
-    const uint64_t r = next_random();
-    const long long v = r % 4 == 0 ? (long long)(next_random() % (uint64_t)(MAX_18_DIGITS + 1))
-                                   : (long long)(next_random() % (r % 4 == 1 ? 50 : 100000));
+    const uint64_t r = fuzz_random();
+    const long long v = r % 4 == 0 ? (long long)(fuzz_random() % (uint64_t)(MAX_18_DIGITS + 1))
+                                   : (long long)(fuzz_random() % (r % 4 == 1 ? 50 : 100000));
     put(b, digits, (size_t)snprintf(digits, sizeof digits, "%lld", v));
 }
 
@@ -246,9 +227,9 @@ static void put_text(buffer *b)
                                         "\xe4\xb8\xad", "\xed\x9f\xbf", "\xef\xbf\xbf", "\xf0\x90\x80\x80",
                                         "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf", "~", "{", "}", "[", ",", ":"};
     put_str(b, "\"");
-    const size_t n = next_random() % 6;
+    const size_t n = fuzz_random() % 6;
     for (size_t i = 0; i < n; i++)
-        put_str(b, parts[next_random() % (sizeof parts / sizeof parts[0])]);
+        put_str(b, parts[fuzz_random() % (sizeof parts / sizeof parts[0])]);
     put_str(b, "\"");
 }
 
@@ -266,10 +247,10 @@ static void put_model(buffer *b, size_t pieces, int bytes)
             piece[0] = (uint8_t)k;
             len = 1;
         } else {
-            len = (bytes ? 2 : 1) + next_random() % 12; /* with the bytes: no duplicate single byte */
-            const int small = next_random() % 2;
+            len = (bytes ? 2 : 1) + fuzz_random() % 12; /* with the bytes: no duplicate single byte */
+            const int small = fuzz_random() % 2;
             for (size_t i = 0; i < len; i++)
-                piece[i] = small ? (uint8_t)"ab\n\xe4"[next_random() % 4] : (uint8_t)next_random();
+                piece[i] = small ? (uint8_t)"ab\n\xe4"[fuzz_random() % 4] : (uint8_t)fuzz_random();
         }
         char key[24];
         if (k)
@@ -283,7 +264,7 @@ static void put_model(buffer *b, size_t pieces, int bytes)
         put_space(b);
         put_str(b, "[");
         put_space(b);
-        if (next_random() % 4) { /* the id of canonical numbering, else any */
+        if (fuzz_random() % 4) { /* the id of canonical numbering, else any */
             char id[24];
             put(b, id, (size_t)snprintf(id, sizeof id, "%zu", 3 + k));
         } else {
@@ -309,25 +290,25 @@ static void put_model(buffer *b, size_t pieces, int bytes)
 static void mutate(buffer *b)
 {
     static const char interesting[] = "\"\\{}[],:0123456789=+/-.eE unAQ\n\t\x00\x7f\x80\xbf\xc0\xe0\xed\xf4\xff";
-    const size_t edits = 1 + next_random() % 4;
+    const size_t edits = 1 + fuzz_random() % 4;
     for (size_t m = 0; m < edits && b->len > 0; m++) {
-        const size_t at = next_random() % b->len;
-        switch (next_random() % 7) {
+        const size_t at = fuzz_random() % b->len;
+        switch (fuzz_random() % 7) {
         case 0: /* flip a bit */
-            b->p[at] ^= (uint8_t)(1u << (next_random() % 8));
+            b->p[at] ^= (uint8_t)(1u << (fuzz_random() % 8));
             break;
         case 1: /* overwrite with a byte that matters to the grammar */
-            b->p[at] = (uint8_t)interesting[next_random() % (sizeof interesting - 1)];
+            b->p[at] = (uint8_t)interesting[fuzz_random() % (sizeof interesting - 1)];
             break;
         case 2: /* insert one */
             if (b->len < b->cap) {
                 memmove(b->p + at + 1, b->p + at, b->len - at);
-                b->p[at] = (uint8_t)interesting[next_random() % (sizeof interesting - 1)];
+                b->p[at] = (uint8_t)interesting[fuzz_random() % (sizeof interesting - 1)];
                 b->len++;
             }
             break;
         case 3: { /* delete a span */
-            size_t n = 1 + next_random() % 8;
+            size_t n = 1 + fuzz_random() % 8;
             if (n > b->len - at)
                 n = b->len - at;
             memmove(b->p + at, b->p + at + n, b->len - at - n);
@@ -335,7 +316,7 @@ static void mutate(buffer *b)
             break;
         }
         case 4: { /* duplicate a span */
-            size_t n = 1 + next_random() % 32;
+            size_t n = 1 + fuzz_random() % 32;
             if (n > b->len - at)
                 n = b->len - at;
             if (b->len + n <= b->cap) {
@@ -349,7 +330,7 @@ static void mutate(buffer *b)
             break;
         default: /* swap two bytes */
         {
-            const size_t other = next_random() % b->len;
+            const size_t other = fuzz_random() % b->len;
             const uint8_t t = b->p[at];
             b->p[at] = b->p[other];
             b->p[other] = t;
@@ -363,15 +344,15 @@ static void mutate(buffer *b)
 static size_t random_input(uint8_t *p, size_t cap)
 {
     buffer b = {p, 0, cap};
-    const uint64_t kind = next_random() % 10;
+    const uint64_t kind = fuzz_random() % 10;
     if (kind == 9) {
-        b.len = next_random() % 256;
+        b.len = fuzz_random() % 256;
         for (size_t i = 0; i < b.len; i++)
-            b.p[i] = (uint8_t)next_random();
+            b.p[i] = (uint8_t)fuzz_random();
         return b.len;
     }
-    const int bytes = next_random() % 4 == 0;
-    put_model(&b, (size_t)(next_random() % (bytes ? 40 : 12)), bytes);
+    const int bytes = fuzz_random() % 4 == 0;
+    put_model(&b, (size_t)(fuzz_random() % (bytes ? 40 : 12)), bytes);
     if (kind >= 4)
         mutate(&b);
     return b.len;
@@ -379,42 +360,11 @@ static size_t random_input(uint8_t *p, size_t cap)
 
 int main(int argc, char **argv)
 {
-    double seconds = 10.0;
-    long iterations = -1, done = 0;
-    int files = 0;
-    for (int a = 1; a < argc; a++) {
-        if (!strcmp(argv[a], "--seconds") && a + 1 < argc) {
-            seconds = atof(argv[++a]);
-        } else if (!strcmp(argv[a], "--iterations") && a + 1 < argc) {
-            iterations = atol(argv[++a]);
-        } else { /* replay a file */
-            FILE *f = fopen(argv[a], "rb");
-            CHECK(f);
-            static uint8_t file_buf[1 << 20];
-            size_t n = fread(file_buf, 1, sizeof file_buf, f);
-            fclose(f);
-            LLVMFuzzerTestOneInput(file_buf, n);
-            files++;
-        }
-    }
-    if (files) {
-        printf("replayed %d inputs\n", files);
-        return 0;
-    }
     static uint8_t buf[1 << 16];
-    long accepted = 0;
-    clock_t start = clock();
-    while (iterations < 0 ? (double)(clock() - start) / CLOCKS_PER_SEC < seconds : done < iterations) {
-        size_t len = random_input(buf, sizeof buf);
-        bp_model_entries e;
-        if (bp_model_json_scan(buf, len, &e) == BP_OK) /* how much the inputs reach past the grammar */
-            accepted++;
-        bp_model_entries_free(&e);
-        LLVMFuzzerTestOneInput(buf, len);
-        done++;
-    }
-    printf("fuzzed %ld inputs (%ld accepted by the scanner, %ld built into a trie) without a failure\n", done, accepted,
-           tries_built);
+    const long done = fuzz_drive(argc, argv, 0x2545f4914f6cdd1dULL, buf, sizeof buf, random_input);
+    if (done >= 0)
+        printf("fuzzed %ld inputs (%ld accepted by the scanner, %ld built into a trie) without a failure\n", done,
+               scans_accepted, tries_built);
     return 0;
 }
 #endif

@@ -2,7 +2,8 @@
  * bp_test.h: the smallest test harness that does the job (no library).
  * CHECK records a failed condition with file:line and goes on; CHECK_EQ
  * compares integers and prints both; RUN names a test function;
- * bp_test_report prints one summary line and returns the exit status.
+ * bp_test_report prints one summary line and returns the exit status;
+ * bp_test_random gives reproducible pseudo-random numbers.
  */
 #ifndef BP_TEST_H
 #define BP_TEST_H
@@ -29,6 +30,16 @@ static const char *bp_test_current = "?";
          if (!(bp_a_ == bp_b_ || fabs(bp_a_ - bp_b_) <= (tol))) \
              BP_TEST_FAIL("CHECK_NEAR(%s, %s) failed: %.17g vs %.17g", #a, #b, bp_a_, bp_b_); } while (0)
 #define RUN(test) (bp_test_current = #test, test())
+
+/* xorshift64 (Marsaglia): the next number of the stream *state (never 0;
+ * each test file seeds its own), for small reproducible random inputs. */
+static inline uint64_t bp_test_random(uint64_t *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return *state;
+}
 
 /* Prints "<name>: N checks, F failures" and returns 0 iff nothing failed. */
 static inline int bp_test_report(const char *name)

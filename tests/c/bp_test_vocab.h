@@ -1,7 +1,7 @@
 /*
- * bp_test_vocab.h: small hand-made vocabularies for the trie, segmenter and
- * n-best tests, and a brute-force enumerator of segmentations to check the
- * dynamic programmes against.
+ * bp_test_vocab.h: small hand-made vocabularies for the trie, segmenter,
+ * n-best and retokenizing tests, a brute-force enumerator of segmentations
+ * to check the dynamic programmes against, and hostile scores and texts.
  *
  * A vocabulary is the 256 single bytes (id BP_NUM_SPECIAL + byte, one score
  * for all) plus extra pieces (id BP_NUM_SPECIAL + 256 + i), so the piece of
@@ -10,6 +10,7 @@
 #ifndef BP_TEST_VOCAB_H
 #define BP_TEST_VOCAB_H
 
+#include "bp_test.h"
 #include "bp_trie.h"
 
 #include <float.h>
@@ -35,6 +36,31 @@ typedef struct {
 
 #define BYTE_ID(c) ((int32_t)(BP_NUM_SPECIAL + (uint8_t)(c)))
 #define EXTRA_ID(i) ((int32_t)(BP_NUM_SPECIAL + 256 + (i)))
+
+/*
+ * TEST_V1, built with the 256 bytes at -10:
+ *   259 "ab" -12   260 "bc" -11.5   261 "abc" -25   262 "cd" -15
+ *   263 "xy" -20 (ties with "x"+"y")   264 "b\n" -1   265 "\nx" -1
+ * Worked out by hand (BP_MODE_BEST):
+ *   "abc":  a+bc -21.5 > ab+c -22 > abc -25 > a+b+c -30      -> [100, 260]
+ *   "abcd": ab+cd -27 > a+bc+d -31.5 > abc+d, a+b+cd -35     -> [259, 262]
+ *   "xy":   xy -20 == x+y -20: the longest piece wins        -> [263]
+ *   "x\nx": "\nx" would cross the chunk "x\n" | "x"         -> [123, 13, 123]
+ *   "ab\nab": "ab\n" -> a+"b\n" -11; "ab" -> ab              -> [100, 264, 259]
+ *   "ab\n\nab": a+"b\n"+"\n" -21 > ab+"\n"+"\n" -32; then ab  -> [100, 264, 13, 259]
+ */
+static const test_piece TEST_V1[] = {PIECE("ab", -12.0), PIECE("bc", -11.5), PIECE("abc", -25.0),
+                                     PIECE("cd", -15.0), PIECE("xy", -20.0),  PIECE("b\n", -1.0),
+                                     PIECE("\nx", -1.0)};
+#define TEST_NV1 (sizeof TEST_V1 / sizeof TEST_V1[0])
+
+/* TEST_VH: TEST_V1 and runs of 'a', so that chunks have many segmentations
+ * and long pieces (a ring of 8 slots wraps within a few bytes). */
+static const test_piece TEST_VH[] = {PIECE("ab", -12.0),  PIECE("bc", -11.5),   PIECE("abc", -25.0),
+                                     PIECE("cd", -15.0),  PIECE("xy", -20.0),   PIECE("b\n", -1.0),
+                                     PIECE("\nx", -1.0),  PIECE("aa", -2.5),    PIECE("aaa", -3.0),
+                                     PIECE("aaaa", -3.5), PIECE("aaaaaaa", -4.0)};
+#define TEST_NVH (sizeof TEST_VH / sizeof TEST_VH[0])
 
 /* Fills v (caller frees with test_vocab_free) and builds its trie. */
 static inline int test_vocab_build(test_vocab *v, double byte_score, const test_piece *extra, size_t num_extra,
@@ -156,7 +182,7 @@ static inline const char *test_hostile_name(int pattern)
 }
 
 /* Overwrites trie->info[].score by `pattern` (TEST_*); *state drives the
- * random patterns (xorshift64, non-zero). */
+ * random patterns (bp_test_random). */
 static inline void test_overwrite_scores(bp_trie *trie, int pattern, uint64_t *state)
 {
     static const double extremes[] = {-1e308, 1e308, -INFINITY, INFINITY, NAN, -DBL_MAX, DBL_MAX,
@@ -184,12 +210,28 @@ static inline void test_overwrite_scores(bp_trie *trie, int pattern, uint64_t *s
         case TEST_ALL_PLUS_INF: *score = INFINITY; break;
         case TEST_ALL_NAN: *score = NAN; break;
         default: /* TEST_MIXED, TEST_EVERY_UNIT_MIXED */
-            *state ^= *state << 13;
-            *state ^= *state >> 7;
-            *state ^= *state << 17;
-            *score = extremes[*state % (sizeof extremes / sizeof extremes[0])];
+            *score = extremes[bp_test_random(state) % (sizeof extremes / sizeof extremes[0])];
             break;
         }
+    }
+}
+
+/* Random texts for the hostile-score tests: pieces' letters with '\n'
+ * (chunks), other bytes, runs of 'a', one long text (the rings wrap), one
+ * empty text. texts[k] has lengths[k] bytes; caller frees each. *state
+ * drives them (bp_test_random). */
+enum { TEST_HOSTILE_TEXTS = 24 };
+static inline void test_hostile_texts(uint8_t **texts, size_t *lengths, uint64_t *state)
+{
+    for (size_t k = 0; k < TEST_HOSTILE_TEXTS; k++) {
+        size_t len = k == 0 ? 0 : k == 1 ? 5000 : 1 + bp_test_random(state) % 40;
+        texts[k] = malloc(len ? len : 1);
+        for (size_t i = 0; i < len; i++) {
+            const uint64_t r = bp_test_random(state);
+            texts[k][i] = k % 3 == 0 ? (uint8_t)(r >> 8) : k % 3 == 1 ? (uint8_t)"aaaab\n"[r % 6]
+                                                                       : (uint8_t)"abcdxy\n\n"[r % 8];
+        }
+        lengths[k] = len;
     }
 }
 

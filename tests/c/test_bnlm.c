@@ -156,14 +156,8 @@ static void test_all_minus_infinity_fallback_of_the_spec(void)
     bp_ngrams_free(lm);
 }
 
-static uint64_t rng_state = 0xA0761D6478BD642FULL;
-static uint64_t next_random(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
+/* This file's random stream (bp_test_random). */
+static uint64_t rng = 0xA0761D6478BD642FULL;
 
 /* Random valid UTF-8 of 1- to 4-byte characters, lines cut by '\n'; returns its length. */
 static size_t random_utf8(char *out, size_t chars)
@@ -172,7 +166,7 @@ static size_t random_utf8(char *out, size_t chars)
                                            "\xF0\x9D\x84\x9E", "\n"};
     size_t at = 0;
     for (size_t i = 0; i < chars; i++) {
-        const char *c = alphabet[next_random() % 9];
+        const char *c = alphabet[bp_test_random(&rng) % 9];
         memcpy(out + at, c, strlen(c));
         at += strlen(c);
     }

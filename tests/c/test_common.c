@@ -1,5 +1,6 @@
 /* Unit tests of bp_common.h: error codes, special ids, limits,
- * bp_grow_capacity, bp_strerror, bp_resize_array and bp_table_alloc. */
+ * bp_grow_capacity, bp_strerror, bp_resize_array, bp_reserve and
+ * bp_table_alloc. */
 #include "bp_common.h"
 #include "bp_rng.h"
 #include "bp_test.h"
@@ -108,6 +109,58 @@ static void test_resize_array_keeps_items_and_fails_cleanly(void)
     free(items);
 }
 
+/* The growable array: grows to bp_grow_capacity's capacity, keeps the
+ * items, does nothing while there is room, and fails without touching the
+ * array or its capacity. */
+static void test_reserve_grows_by_doubling_and_fails_cleanly(void)
+{
+    int64_t *items = NULL;
+    size_t capacity = 0;
+    CHECK_EQ(bp_reserve((void **)&items, &capacity, 0, sizeof *items, 16), BP_OK); /* room for 0: nothing */
+    CHECK(items == NULL && capacity == 0);
+    CHECK_EQ(bp_reserve((void **)&items, &capacity, 1, sizeof *items, 16), BP_OK);
+    CHECK(items != NULL);
+    CHECK_EQ(capacity, 16); /* initial */
+    if (!items)
+        return;
+    for (int i = 0; i < 16; i++)
+        items[i] = 7 * i;
+    int64_t *before = items;
+    CHECK_EQ(bp_reserve((void **)&items, &capacity, 16, sizeof *items, 16), BP_OK); /* enough: unchanged */
+    CHECK(items == before && capacity == 16);
+    CHECK_EQ(bp_reserve((void **)&items, &capacity, 17, sizeof *items, 16), BP_OK);
+    CHECK_EQ(capacity, 32);
+    CHECK_EQ(bp_reserve((void **)&items, &capacity, 1000, sizeof *items, 16), BP_OK);
+    CHECK_EQ(capacity, 1024);
+    int kept = 1;
+    for (int i = 0; i < 16; i++)
+        kept &= items[i] == 7 * i;
+    CHECK(kept);
+    items[1023] = -1; /* the whole capacity is writable (ASan checks) */
+    /* Failures: the array and its capacity as they were. */
+    before = items;
+    CHECK_EQ(bp_reserve((void **)&items, &capacity, SIZE_MAX / 4, sizeof *items, 16), BP_ERR_NOMEM); /* overflows */
+    CHECK(items == before && capacity == 1024 && items[15] == 105);
+    CHECK_EQ(bp_reserve((void **)&items, &capacity, SIZE_MAX, 1, 16), BP_ERR_NOMEM); /* no capacity doubles to it */
+    CHECK(items == before && capacity == 1024);
+    CHECK_EQ(bp_reserve(NULL, &capacity, 2000, 1, 16), BP_ERR_INVALID);
+    CHECK_EQ(bp_reserve((void **)&items, NULL, 2000, 1, 16), BP_ERR_INVALID);
+    CHECK_EQ(bp_reserve((void **)&items, &capacity, 2000, 0, 16), BP_ERR_INVALID);
+    CHECK(items == before && capacity == 1024);
+    free(items);
+    /* Parallel arrays keep their own capacities, which grow alike. */
+    uint8_t *bytes = NULL;
+    double *values = NULL;
+    size_t bytes_capacity = 0, values_capacity = 0;
+    for (size_t need = 1; need <= 5000; need += 37) {
+        CHECK_EQ(bp_reserve((void **)&bytes, &bytes_capacity, need, sizeof *bytes, 64), BP_OK);
+        CHECK_EQ(bp_reserve((void **)&values, &values_capacity, need, sizeof *values, 64), BP_OK);
+    }
+    CHECK(bytes_capacity == values_capacity && bytes_capacity == 8192);
+    free(bytes);
+    free(values);
+}
+
 /* Zeroed and writable at every size, freed with free(); a large table on
  * Linux starts on a huge-page boundary (what makes madvise apply to all of it). */
 static void test_table_alloc_is_zeroed_writable_and_freeable(void)
@@ -146,6 +199,7 @@ int main(void)
     RUN(test_grow_capacity_doubles_from_initial);
     RUN(test_grow_capacity_overflow_returns_zero);
     RUN(test_resize_array_keeps_items_and_fails_cleanly);
+    RUN(test_reserve_grows_by_doubling_and_fails_cleanly);
     RUN(test_table_alloc_is_zeroed_writable_and_freeable);
     return bp_test_report("common");
 }

@@ -5,11 +5,9 @@
 #include "bp_test.h"
 #include "bp_test_vocab.h"
 
-/* The vocabulary of test_segmenter.c:
+/* TEST_V1 (bp_test_vocab.h), the vocabulary of test_segmenter.c:
  *   259 "ab" -12   260 "bc" -11.5   261 "abc" -25   262 "cd" -15
  *   263 "xy" -20   264 "b\n" -1     265 "\nx" -1     (bytes -10) */
-static const test_piece V1[] = {PIECE("ab", -12.0), PIECE("bc", -11.5), PIECE("abc", -25.0), PIECE("cd", -15.0),
-                                PIECE("xy", -20.0), PIECE("b\n", -1.0), PIECE("\nx", -1.0)};
 static test_vocab v1;
 static bp_trie *t1;
 
@@ -113,14 +111,8 @@ static void test_empty_text_has_the_empty_segmentation(void)
     nbest_free(&r);
 }
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
-static uint64_t next_random(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
+/* This file's random stream (bp_test_random). */
+static uint64_t rng = 0x9E3779B97F4A7C15ULL;
 
 static void test_agrees_with_best_and_brute_force(void)
 {
@@ -131,9 +123,9 @@ static void test_agrees_with_best_and_brute_force(void)
         repeated = 0;
     for (int trial = 0; trial < 150; trial++) {
         char text[9];
-        size_t len = 1 + next_random() % 8, k = 1 + next_random() % 12;
+        size_t len = 1 + bp_test_random(&rng) % 8, k = 1 + bp_test_random(&rng) % 12;
         for (size_t i = 0; i < len; i++)
-            text[i] = alphabet[next_random() % 7];
+            text[i] = alphabet[bp_test_random(&rng) % 7];
         nbest_result r = nbest(text, len, k);
         CHECK_EQ(r.rc, BP_OK);
         if (r.rc != BP_OK) {
@@ -194,9 +186,10 @@ static void test_whatever_the_scores_every_result_is_a_segmentation(void)
         int failed = 0, none = 0, not_spelled = 0;
         for (int trial = 0; trial < 60; trial++) {
             uint8_t text[64];
-            size_t len = trial == 0 ? 0 : 1 + next_random() % 63, k = 1 + next_random() % 9;
+            size_t len = trial == 0 ? 0 : 1 + bp_test_random(&rng) % 63, k = 1 + bp_test_random(&rng) % 9;
             for (size_t i = 0; i < len; i++)
-                text[i] = trial % 2 ? (uint8_t)"aab\nxc"[next_random() % 6] : (uint8_t)(next_random() >> 3);
+                text[i] = trial % 2 ? (uint8_t)"aab\nxc"[bp_test_random(&rng) % 6]
+                                    : (uint8_t)(bp_test_random(&rng) >> 3);
             int32_t *ids = malloc((len ? len : 1) * k * sizeof *ids);
             int64_t *offsets = malloc((k + 1) * sizeof *offsets);
             double *scores = malloc(k * sizeof *scores);
@@ -242,7 +235,7 @@ static void test_errors(void)
 
 int main(void)
 {
-    if (test_vocab_build(&v1, -10.0, V1, sizeof V1 / sizeof V1[0], &t1) != BP_OK) {
+    if (test_vocab_build(&v1, -10.0, TEST_V1, TEST_NV1, &t1) != BP_OK) {
         fprintf(stderr, "cannot build the test vocabulary\n");
         test_vocab_free(&v1);
         return 1;

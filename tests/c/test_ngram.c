@@ -1,30 +1,17 @@
-/* Unit tests of bp_ngram.h: counting, partitions, balance, finish (missing
- * bytes, pruning, log-probabilities), emissions, and the errors. */
+/* Unit tests of bp_ngram.h: counting, partitions, partition maps and
+ * balance, finish (missing bytes, pruning, log-probabilities), and the
+ * errors. Reading the finished model: test_ngram_view.c; shards:
+ * test_ngram_shards.c. */
 #include "bp_ngram.h"
 #include "bp_test.h"
+#include "bp_test_ngram.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define SENTINEL ((bp_ngrams *)(uintptr_t)0x1)
-#define U8(lit) ((const uint8_t *)(lit))
-#define COUNT(g, lit) bp_ngrams_get_count(g, U8(lit), (int)(sizeof(lit) - 1))
-#define LP(g, lit) bp_ngrams_logprob(g, U8(lit), (int)(sizeof(lit) - 1))
-
-/* A new counter of `order` over one partition, with data[0 .. len) as one chunk counted. */
-static bp_ngrams *counted(int order, const char *data, size_t len)
-{
-    bp_ngrams *g = NULL;
-    CHECK_EQ(bp_ngrams_new(order, 1, &g), BP_OK);
-    const int64_t offsets[] = {0, (int64_t)len};
-    if (g)
-        CHECK_EQ(bp_ngrams_count(g, 0, U8(data), offsets, 1), BP_OK);
-    return g;
-}
-
 static void test_counts_of_a_small_text(void)
 {
-    bp_ngrams *g = counted(3, "abcab", 5);
+    bp_ngrams *g = test_counted(3, "abcab", 5);
     if (!g)
         return;
     CHECK_EQ(bp_ngrams_order(g), 3);
@@ -78,7 +65,7 @@ static void test_ngrams_stay_inside_chunks(void)
 
 static void test_zero_bytes_and_the_longest_order(void)
 {
-    bp_ngrams *g = counted(3, "\0\0\0", 3);
+    bp_ngrams *g = test_counted(3, "\0\0\0", 3);
     if (g) {
         CHECK_EQ(COUNT(g, "\0"), 3);
         CHECK_EQ(COUNT(g, "\0\0"), 2);
@@ -89,7 +76,7 @@ static void test_zero_bytes_and_the_longest_order(void)
     }
     bp_ngrams_free(g);
 
-    g = counted(BP_MAX_ORDER, "abcdefghij", 10);
+    g = test_counted(BP_MAX_ORDER, "abcdefghij", 10);
     if (g) {
         CHECK_EQ(COUNT(g, "abcdefgh"), 1);
         CHECK_EQ(COUNT(g, "cdefghij"), 1);
@@ -99,7 +86,7 @@ static void test_zero_bytes_and_the_longest_order(void)
     }
     bp_ngrams_free(g);
 
-    g = counted(BP_MAX_ORDER, "\xff\xff\xff\xff\xff\xff\xff\xff\xff", 9);
+    g = test_counted(BP_MAX_ORDER, "\xff\xff\xff\xff\xff\xff\xff\xff\xff", 9);
     if (g) {
         CHECK_EQ(COUNT(g, "\xff\xff\xff\xff\xff\xff\xff\xff"), 2);
         CHECK_EQ(COUNT(g, "\xff\xff\xff\xff\xff\xff\xff"), 3);
@@ -111,7 +98,7 @@ static void test_zero_bytes_and_the_longest_order(void)
 
 static void test_finish_adds_missing_bytes_and_gives_logprobs(void)
 {
-    bp_ngrams *g = counted(3, "abcab", 5);
+    bp_ngrams *g = test_counted(3, "abcab", 5);
     if (!g)
         return;
     CHECK_EQ(bp_ngrams_finish(g, 1), BP_OK);
@@ -141,7 +128,7 @@ static void test_finish_adds_missing_bytes_and_gives_logprobs(void)
  * a table lacking a count is an error, not a silent libm fallback. */
 static void test_caller_supplied_logarithms(void)
 {
-    bp_ngrams *g = counted(2, "aaaab", 5);
+    bp_ngrams *g = test_counted(2, "aaaab", 5);
     if (!g)
         return;
     size_t added = 0, n = 0;
@@ -163,7 +150,7 @@ static void test_caller_supplied_logarithms(void)
     CHECK_EQ(bp_ngrams_finish_partition_logs(g, 0, 1, &lacking), BP_ERR_INVALID);
     bp_ngrams_free(g);
 
-    g = counted(2, "aaaab", 5);
+    g = test_counted(2, "aaaab", 5);
     if (!g)
         return;
     CHECK_EQ(bp_ngrams_add_missing_bytes(g, 0, &added), BP_OK);
@@ -182,7 +169,7 @@ static void test_caller_supplied_logarithms(void)
 
 static void test_pruning_below_min_count(void)
 {
-    bp_ngrams *g = counted(3, "abcab", 5);
+    bp_ngrams *g = test_counted(3, "abcab", 5);
     if (!g)
         return;
     CHECK_EQ(bp_ngrams_finish(g, 2), BP_OK);
@@ -197,72 +184,8 @@ static void test_pruning_below_min_count(void)
     bp_ngrams_free(g);
 }
 
-static void test_emissions(void)
-{
-    bp_ngrams *g = counted(3, "abcab", 5);
-    if (!g)
-        return;
-    double out[12];
-    CHECK_EQ(bp_ngrams_emissions(g, U8("abcz"), 4, out), BP_ERR_INVALID); /* not finished */
-    CHECK_EQ(bp_ngrams_finish(g, 1), BP_OK);
-    CHECK_EQ(bp_ngrams_emissions(g, U8("abcz"), 4, out), BP_OK);
-    const double I = -INFINITY;
-    const double want[12] = {LP(g, "a"), I,           I,
-                             LP(g, "b"), LP(g, "ab"), I,
-                             LP(g, "c"), LP(g, "bc"), LP(g, "abc"),
-                             LP(g, "z"), I,           I};
-    int differ = 0;
-    for (int i = 0; i < 12; i++)
-        differ += out[i] != want[i];
-    CHECK_EQ(differ, 0);
-    CHECK(out[8] == log(1.0) - log(2.0));
-    CHECK_EQ(bp_ngrams_emissions(g, U8("a"), 0, out), BP_OK);
-    CHECK_EQ(bp_ngrams_emissions(NULL, U8("a"), 1, out), BP_ERR_INVALID);
-    CHECK_EQ(bp_ngrams_emissions(g, NULL, 1, out), BP_ERR_INVALID);
-    CHECK_EQ(bp_ngrams_emissions(g, U8("a"), 1, NULL), BP_ERR_INVALID);
-    bp_ngrams_free(g);
-}
-
-static uint64_t rng_state = 0xD1B54A32D192ED03ULL;
-static uint64_t next_random(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-
-static void test_emissions_follow_the_rule_on_a_long_text(void)
-{
-    enum { ORDER = 4, LEN = 400, N = 60 };
-    char corpus[LEN], text[N];
-    for (int i = 0; i < LEN; i++)
-        corpus[i] = "abcd"[next_random() % 4];
-    for (int i = 0; i < N; i++)
-        text[i] = "abcde"[next_random() % 5]; /* 'e' is never seen */
-    bp_ngrams *g = counted(ORDER, corpus, LEN);
-    if (!g)
-        return;
-    CHECK_EQ(bp_ngrams_finish(g, 3), BP_OK); /* some n-grams pruned */
-    double *out = malloc(N * ORDER * sizeof *out);
-    CHECK_EQ(bp_ngrams_emissions(g, U8(text), N, out), BP_OK);
-    int differ = 0, pruned = 0;
-    for (int i = 0; i < N; i++) {
-        int cut = 0;
-        for (int j = 0; j < ORDER; j++) {
-            double want = -INFINITY;
-            if (j <= i && !cut)
-                want = bp_ngrams_logprob(g, U8(text + i - j), j + 1);
-            cut |= want == -INFINITY;
-            pruned += j <= i && want == -INFINITY;
-            differ += out[i * ORDER + j] != want;
-        }
-    }
-    CHECK_EQ(differ, 0);
-    CHECK(pruned > 0);
-    free(out);
-    bp_ngrams_free(g);
-}
+/* This file's random stream (bp_test_random). */
+static uint64_t rng = 0xD1B54A32D192ED03ULL;
 
 /* Counts data (chunks cut at every '\n') into a counter of `parts` partitions. */
 static bp_ngrams *counted_in_parts(int order, int parts, const uint64_t *balance, const char *data, size_t len,
@@ -293,7 +216,7 @@ static void test_partitions_and_balance_never_change_the_counts(void)
     enum { ORDER = 3, LEN = 300 };
     char data[LEN];
     for (int i = 0; i < LEN; i++)
-        data[i] = "abcdef\n"[next_random() % 7];
+        data[i] = "abcdef\n"[bp_test_random(&rng) % 7];
     uint64_t byte_counts[256] = {0};
     byte_counts['a'] = 1000;
     byte_counts['b'] = 10;
@@ -352,6 +275,52 @@ static void test_partitions_and_balance_never_change_the_counts(void)
     bp_ngrams_free(all256);
     for (int p = 0; p < 3; p++)
         bp_ngrams_free(parts[p]);
+}
+
+static void test_partition_maps(void)
+{
+    /* Heaviest first, each to the least loaded partition, ties to the lowest:
+     * 'a' (10) -> 0, 'b' (5) -> 1, 'c' (5) -> 1, then the empty bytes all
+     * tie at load 10 and go to 0. */
+    uint64_t byte_counts[256] = {0};
+    byte_counts['a'] = 10;
+    byte_counts['b'] = 5;
+    byte_counts['c'] = 5;
+    uint8_t map[256], again[256];
+    CHECK_EQ(bp_balance_partitions(byte_counts, 2, map), BP_OK);
+    int wrong = 0;
+    for (int b = 0; b < 256; b++)
+        wrong += map[b] != (b == 'b' || b == 'c' ? 1 : 0);
+    CHECK_EQ(wrong, 0);
+    CHECK_EQ(bp_balance_partitions(byte_counts, 2, again), BP_OK);
+    CHECK(memcmp(map, again, 256) == 0); /* deterministic */
+    CHECK_EQ(bp_balance_partitions(byte_counts, 1, again), BP_OK);
+    wrong = 0;
+    for (int b = 0; b < 256; b++)
+        wrong += again[b] != 0;
+    CHECK_EQ(wrong, 0);
+    CHECK_EQ(bp_balance_partitions(byte_counts, 0, again), BP_ERR_INVALID);
+    CHECK_EQ(bp_balance_partitions(byte_counts, BP_MAX_PARTITIONS + 1, again), BP_ERR_INVALID);
+    CHECK_EQ(bp_balance_partitions(NULL, 2, again), BP_ERR_INVALID);
+    CHECK_EQ(bp_balance_partitions(byte_counts, 2, NULL), BP_ERR_INVALID);
+
+    bp_ngrams *g = NULL;
+    CHECK_EQ(bp_ngrams_new(2, 2, &g), BP_OK);
+    if (!g)
+        return;
+    CHECK_EQ(bp_ngrams_balance(g, byte_counts), BP_OK);
+    bp_ngrams_partition_map(g, again);
+    CHECK(memcmp(map, again, 256) == 0); /* balance = assign of bp_balance_partitions */
+    uint8_t bad[256] = {0};
+    bad[7] = 2;
+    CHECK_EQ(bp_ngrams_assign(g, bad), BP_ERR_INVALID); /* a partition >= num_partitions */
+    CHECK_EQ(bp_ngrams_assign(g, NULL), BP_ERR_INVALID);
+    CHECK_EQ(bp_ngrams_assign(NULL, map), BP_ERR_INVALID);
+    bad[7] = 1;
+    CHECK_EQ(bp_ngrams_assign(g, bad), BP_OK);
+    bp_ngrams_partition_map(g, again);
+    CHECK(memcmp(bad, again, 256) == 0);
+    bp_ngrams_free(g);
 }
 
 static void test_many_distinct_ngrams(void)
@@ -538,9 +507,8 @@ int main(void)
     RUN(test_finish_adds_missing_bytes_and_gives_logprobs);
     RUN(test_caller_supplied_logarithms);
     RUN(test_pruning_below_min_count);
-    RUN(test_emissions);
-    RUN(test_emissions_follow_the_rule_on_a_long_text);
     RUN(test_partitions_and_balance_never_change_the_counts);
+    RUN(test_partition_maps);
     RUN(test_many_distinct_ngrams);
     RUN(test_large_and_small_calls_count_alike);
     RUN(test_lifecycle_errors);

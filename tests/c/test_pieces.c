@@ -1,4 +1,5 @@
-/* Unit tests of bp_pieces.h: the piece counter (add, merge, export, sizes). */
+/* Unit tests of bp_pieces.h: the piece counter (add, merge, export, sizes,
+ * packed adds and partitions of the distributed form). */
 #include "bp_pieces.h"
 #include "bp_test.h"
 
@@ -6,6 +7,7 @@
 #include <string.h>
 
 #define SENTINEL ((bp_piece_counts *)(uintptr_t)0x1)
+#define U8(lit) ((const uint8_t *)(lit))
 #define ADD(c, lit, n) bp_piece_counts_add(c, (const uint8_t *)(lit), sizeof(lit) - 1, n)
 
 typedef struct {
@@ -225,6 +227,66 @@ static void test_add_substrings_on_character_boundaries(void)
     bp_piece_counts_free(c);
 }
 
+static void test_piece_counts_packed_and_partitions(void)
+{
+    bp_piece_counts *a = NULL, *b = NULL;
+    CHECK_EQ(bp_piece_counts_new(&a), BP_OK);
+    CHECK_EQ(bp_piece_counts_new(&b), BP_OK);
+    if (!a || !b) {
+        bp_piece_counts_free(a);
+        bp_piece_counts_free(b);
+        return;
+    }
+    const int64_t off[] = {0, 2, 3, 5};
+    const uint64_t cnt[] = {1, 2, 3};
+    CHECK_EQ(bp_piece_counts_add_packed(a, U8("abcab"), off, cnt, 3), BP_OK);
+    CHECK_EQ(bp_piece_counts_size(a), 2);
+    uint8_t data[3];
+    int64_t eo[3];
+    uint64_t ec[2];
+    bp_piece_counts_export(a, data, eo, ec);
+    CHECK(memcmp(data, "abc", 3) == 0 && eo[1] == 2 && ec[0] == 4 && ec[1] == 2);
+    CHECK_EQ(bp_piece_counts_add_packed(a, NULL, NULL, NULL, 0), BP_OK);
+    CHECK_EQ(bp_piece_counts_add_packed(NULL, U8("abcab"), off, cnt, 3), BP_ERR_INVALID);
+    CHECK_EQ(bp_piece_counts_add_packed(a, NULL, off, cnt, 3), BP_ERR_INVALID);
+    CHECK_EQ(bp_piece_counts_add_packed(a, U8("abcab"), NULL, cnt, 3), BP_ERR_INVALID);
+    CHECK_EQ(bp_piece_counts_add_packed(a, U8("abcab"), off, NULL, 3), BP_ERR_INVALID);
+    const int64_t decreasing[] = {2, 1};
+    CHECK_EQ(bp_piece_counts_add_packed(a, U8("abcab"), decreasing, cnt, 1), BP_ERR_INVALID);
+    const int64_t empty[] = {1, 1};
+    CHECK_EQ(bp_piece_counts_add_packed(a, U8("abcab"), empty, cnt, 1), BP_ERR_INVALID);
+    const uint64_t zero[] = {0};
+    CHECK_EQ(bp_piece_counts_add_packed(a, U8("abcab"), off, zero, 1), BP_ERR_INVALID);
+
+    /* Partitions: a function of the bytes, whatever the counter or insertion order. */
+    const char *pieces[] = {"the", "cat", "sat", "\xe4\xb8\xad", "a", "mat", "on", "\0x"};
+    const size_t lengths[] = {3, 3, 3, 3, 1, 3, 2, 2};
+    for (int i = 0; i < 8; i++)
+        bp_piece_counts_add(b, U8(pieces[7 - i]), lengths[7 - i], 1);
+    bp_piece_counts *c = NULL;
+    CHECK_EQ(bp_piece_counts_new(&c), BP_OK);
+    for (int i = 0; c && i < 8; i++)
+        bp_piece_counts_add(c, U8(pieces[i]), lengths[i], 7);
+    uint32_t pb[8], pc[8];
+    CHECK_EQ(bp_piece_counts_partitions(b, 5, pb), BP_OK);
+    CHECK_EQ(bp_piece_counts_partitions(c, 5, pc), BP_OK);
+    int wrong = 0;
+    for (int i = 0; i < 8; i++)
+        wrong += pb[7 - i] != pc[i] || pc[i] >= 5;
+    CHECK_EQ(wrong, 0);
+    CHECK_EQ(bp_piece_counts_partitions(c, 1, pc), BP_OK);
+    wrong = 0;
+    for (int i = 0; i < 8; i++)
+        wrong += pc[i] != 0;
+    CHECK_EQ(wrong, 0);
+    CHECK_EQ(bp_piece_counts_partitions(c, 0, pc), BP_ERR_INVALID);
+    CHECK_EQ(bp_piece_counts_partitions(c, 3, NULL), BP_ERR_INVALID);
+    CHECK_EQ(bp_piece_counts_partitions(NULL, 3, pc), BP_ERR_INVALID);
+    bp_piece_counts_free(a);
+    bp_piece_counts_free(b);
+    bp_piece_counts_free(c);
+}
+
 int main(void)
 {
     RUN(test_add_counts_in_insertion_order);
@@ -233,5 +295,6 @@ int main(void)
     RUN(test_empty_export);
     RUN(test_errors);
     RUN(test_add_substrings_on_character_boundaries);
+    RUN(test_piece_counts_packed_and_partitions);
     return bp_test_report("pieces");
 }

@@ -131,12 +131,8 @@ static void test_many_pieces(void)
     for (size_t i = 0; i < N; i++) {
         char *p = storage + 8 * i;
         size_t len = 2 + i % 6;
-        for (size_t t = 0; t < len; t++) { /* xorshift64 bytes */
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            p[t] = (char)(x % 7 + 'a'); /* a small alphabet: deep, shared prefixes */
-        }
+        for (size_t t = 0; t < len; t++)
+            p[t] = (char)(bp_test_random(&x) % 7 + 'a'); /* a small alphabet: deep, shared prefixes */
         int dup = 0;
         for (size_t j = 0; j < made && !dup; j++)
             dup = extra[j].len == len && memcmp(extra[j].bytes, p, len) == 0;
