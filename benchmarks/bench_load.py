@@ -14,7 +14,8 @@ import tempfile
 import time
 
 import bytepiece
-from bytepiece.model import model_from_counts, save_model
+from bytepiece.formats.native import save_model
+from bytepiece.model import model_from_counts
 
 
 def main():

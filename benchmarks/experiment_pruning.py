@@ -25,9 +25,9 @@ import time
 import numpy as np
 
 import bytepiece
-from bytepiece import trainer as trainer_module
 from bytepiece.model import Model, pack_pieces
-from bytepiece.pruning import count_tokens, drop_wasted, initial_vocabulary, keep_mask, with_extra_counts
+from bytepiece.training import thread_engine
+from bytepiece.training.pruning import count_tokens, drop_wasted, initial_vocabulary, keep_mask, with_extra_counts
 from common import read_texts, utf8_bytes
 
 
@@ -119,13 +119,13 @@ def main():
     corpora.update((spec.partition("=")[0], read_texts(spec.partition("=")[2])) for spec in args.eval)
 
     captured = {}
-    original = trainer_module.prune_pieces
+    original = thread_engine.FoundInProcess  # what the thread engine hands the found pieces to pruning in
 
     def capture(pieces, counts, *rest, **options):
         captured["pieces"], captured["counts"] = pieces.pieces(), np.asarray(counts, dtype=np.uint64)
         return original(pieces, counts, *rest, **options)
 
-    trainer_module.prune_pieces = capture
+    thread_engine.FoundInProcess = capture
     start = time.perf_counter()
     trainer = bytepiece.Trainer(order=args.order, min_count=args.min_count, max_vocab_size=args.size)
     trainer.train(corpora["train"], num_threads=2)

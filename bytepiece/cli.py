@@ -20,20 +20,27 @@ import secrets
 import sys
 import time
 import warnings
-from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from dataclasses import fields
+from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import __version__, writers
+from . import __version__
 from .corpus import ERROR_POLICIES, Corpus, expand_paths
-from .model import SPECIAL_TOKENS, load_model, model_summary, save_model
-from .outputs import atomic_file, check_writable
+from .formats.native import load_model, save_model
+from .model import SPECIAL_TOKENS, Model, byte_lengths
+from .outputs import atomic_file, check_writable, writers
 from .progress import progress_bar
-from .token_files import (METADATA_SUFFIX, TOKEN_FORMATS, TokenFileWriter, read_token_file,
+from .outputs.token_files import (METADATA_SUFFIX, TOKEN_FORMATS, TokenFileWriter, read_token_file,
                           read_token_file_metadata, token_file_metadata_path, token_file_paths)
 from .tokenizer import SAMPLERS, Tokenizer
-from .trainer import ALGORITHMS, Trainer
-from .validation import MAX_THREADS, check_num_threads, default_num_threads
+from .training.options import CLI_DEFAULTS, TrainingOptions, option_help
+from .training.registry import ALGORITHMS
+from .training.stats import RayStats, ThreadStats
+from .validation import MAX_THREADS, check_num_threads
+
+if TYPE_CHECKING:  # the trainer is imported by the train command only
+    from .trainer import Trainer
 
 
 def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
@@ -348,6 +355,32 @@ def cmd_decode(args: argparse.Namespace) -> int:
     return 0
 
 
+def model_summary(model: Model) -> Dict[str, Any]:
+    """What ``bytepiece info`` shows: sizes, the special tokens, how many
+    pieces are whole UTF-8 text, and a histogram of piece lengths in bytes."""
+    lengths = byte_lengths(model.pieces)
+    histogram = np.bincount(lengths) if len(lengths) else np.zeros(1, dtype=np.int64)
+    text_pieces = 0
+    for piece in model.pieces:
+        try:
+            piece.decode("utf-8")
+            text_pieces += 1
+        except UnicodeDecodeError:
+            pass
+    return {
+        "vocab_size": model.vocab_size,
+        "pieces": len(model.pieces),
+        "special_tokens": {**{name: token_id for token_id, name in enumerate(SPECIAL_TOKENS)},
+                           **dict(model.special_tokens)},
+        "explicit_scores": model.explicit_scores is not None,
+        "utf8_pieces": text_pieces,
+        "total_count": sum(model.counts),
+        "longest_piece_bytes": int(lengths.max()) if len(lengths) else 0,
+        "mean_piece_bytes": float(lengths.mean()) if len(lengths) else 0.0,
+        "length_histogram": {int(n): int(c) for n, c in enumerate(histogram) if c},
+    }
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     summary = model_summary(load_model(args.model))
     if args.json:
@@ -383,13 +416,13 @@ def cmd_vocab(args: argparse.Namespace) -> int:
     return 0
 
 
-def _synthetic_sample(tok: Tokenizer, count: int) -> Iterator[str]:
+def _synthetic_sample(model: Model, count: int) -> Iterator[str]:
     """``count`` texts made of the model's own whole-UTF-8 pieces (seeded),
     made as they are read, for measuring an export's agreement when no
     sample text is given."""
     rng = random.Random(0)
     pieces = []
-    for piece in tok.model.pieces:
+    for piece in model.pieces:
         try:
             pieces.append(piece.decode("utf-8"))
         except UnicodeDecodeError:
@@ -412,26 +445,28 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.format == "hf" and (args.files or args.min_agreement is not None):
         raise ValueError("--sample and --min-agreement measure a SentencePiece export; a Hugging Face export "
                          "gives bytepiece's ids by construction")
-    tok = Tokenizer(args.model)
+    model = load_model(args.model)
     if args.format == "hf":
-        report = tok.to_huggingface(args.output)
+        from .formats.huggingface import to_huggingface
+
+        written = to_huggingface(model, args.output)
         if not args.quiet:
-            exact = ("every score exact" if not report.inexact else
-                     f"{len(report.inexact)} scores one ulp off in Rust's reader (ids may differ on exact ties "
+            exact = ("every score exact" if not written.inexact else
+                     f"{len(written.inexact)} scores one ulp off in Rust's reader (ids may differ on exact ties "
                      "involving those pieces)")
-            print(f"wrote {', '.join(report.files)}: identical ids to bytepiece; {exact}", file=sys.stderr)
+            print(f"wrote {', '.join(written.files)}: identical ids to bytepiece; {exact}", file=sys.stderr)
         return 0
     from .formats.sentencepiece import Agreement, sentencepiece_agreement, to_sentencepiece
 
     check_writable(args.output)
     source = "the given texts" if args.files else "texts made of the model's pieces"
     texts = (itertools.islice((text for text, _ in _corpus(args, spool=False).records()), args.sample_size)
-             if args.files else _synthetic_sample(tok, args.sample_size))
+             if args.files else _synthetic_sample(model, args.sample_size))
     measured: List[Agreement] = []
 
     def measure(temp: str) -> None:
         # On the temporary file: a refusal leaves whatever was at -o as it was.
-        agreement = sentencepiece_agreement(tok, temp, texts)
+        agreement = sentencepiece_agreement(model, temp, texts)
         measured.append(agreement)
         if not agreement.texts:
             raise ValueError("no texts to measure agreement on: the --sample files hold no documents; "
@@ -441,7 +476,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                              f"({_rate(agreement.boundary_rate, 2)} of token boundaries), below --min-agreement "
                              f"{100 * args.min_agreement:.1f}%; nothing was written")
 
-    report = to_sentencepiece(tok.model, args.output, layout=args.layout, check=measure)
+    report = to_sentencepiece(model, args.output, layout=args.layout, check=measure)
     agreement = measured[0]
     if not args.quiet:
         print(f"wrote {report.path}: {report.pieces} pieces, {len(report.unused)} bytepiece pieces unused (not whole "
@@ -498,35 +533,40 @@ def _read_pieces_file(path: str, pieces: Dict[str, Optional[int]]) -> None:
             pieces[piece] = value if tab else None
 
 
+def _piece_bytes(piece: str) -> bytes:
+    """The UTF-8 of a piece given as text; ValueError for a lone surrogate
+    (what an argument that is not UTF-8 becomes in ``sys.argv``)."""
+    try:
+        return piece.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"piece {piece!r:.40} is not valid text (it holds a lone surrogate)") from None
+
+
 def cmd_extend(args: argparse.Namespace) -> int:
     check_writable(args.output)
-    tok = Tokenizer(args.model)
+    model = load_model(args.model)
     pieces: Dict[str, Optional[int]] = {piece: None for piece in args.piece or []}
     for path in args.pieces_file or []:
         _read_pieces_file(path, pieces)
     if pieces:
-        tok = tok.extend(pieces)
+        model = model.extend([_piece_bytes(piece) for piece in pieces], list(pieces.values()))
     if args.special:
-        tok = tok.with_special_tokens(args.special)
-    tok.save(args.output)
+        model = model.with_special_tokens(args.special)
+    save_model(model, args.output)
     if not args.quiet:
-        print(f"wrote {args.output}: vocabulary size {tok.vocab_size} ({len(pieces)} pieces and "
+        print(f"wrote {args.output}: vocabulary size {model.vocab_size} ({len(pieces)} pieces and "
               f"{len(args.special or [])} special tokens added; every earlier id unchanged)", file=sys.stderr)
     return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from .trainer import Trainer
+
     # Everything that can be wrong with the options or files fails here, before any work.
-    trainer = Trainer(
-        order=args.order,
-        max_vocab_size=args.vocab_size or [10000],
-        max_piece_length=args.max_piece_length,
-        min_count=args.min_count,
-        isolate_digits=args.isolate_digits,
-        ensure_unicode=args.ensure_unicode,
-        algorithm=args.algorithm,
-    )
-    check_num_threads(args.threads, "--threads")
+    asked = {option.name: getattr(args, option.name) for option in fields(TrainingOptions)}
+    asked["max_vocab_size"] = asked["max_vocab_size"] or [CLI_DEFAULTS.max_vocab_size]  # "append" has no default
+    trainer = Trainer.from_options(TrainingOptions(**asked))
+    num_threads = check_num_threads(args.threads, "--threads")  # None: CLI_DEFAULTS' every core
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
     for path in trainer.save_paths(args.output):
@@ -535,37 +575,38 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.ray is not None:
         return _train_on_ray(args, trainer, progress)
     with _corpus(args) as corpus:  # frees the temporary copy of stdin or pipes, if any
-        return _train_locally(args, trainer, corpus, progress)
+        return _train_locally(args, trainer, corpus, num_threads, progress)
 
 
-def _train_locally(args: argparse.Namespace, trainer: Trainer, corpus: Corpus, progress: Optional[bool]) -> int:
+def _train_locally(args: argparse.Namespace, trainer: Trainer, corpus: Corpus, num_threads: int,
+                   progress: Optional[bool]) -> int:
     """Train on this machine, save, and (unless --quiet) report the compression on the training data."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
-        trainer.train(corpus, num_threads=args.threads, batch_size=args.batch_size, progress=progress)
+        trainer.train(corpus, num_threads=num_threads, batch_size=args.batch_size, progress=progress)
     for warning in caught:  # one line each, as the command's other messages
         print(f"bytepiece: warning: {warning.message}", file=sys.stderr)
     paths = trainer.save(args.output)
     if args.quiet:
         return 0
     stats = trainer.stats
+    assert isinstance(stats, ThreadStats)  # what the thread engine measures
     start = time.perf_counter()
-    texts_bytes = stats["bytes"]
     for path in paths:
         tok = Tokenizer(path)
-        bar = progress_bar(f"Evaluate {os.path.basename(path)}", total=stats["documents"], unit=" docs",
+        bar = progress_bar(f"Evaluate {os.path.basename(path)}", total=stats.documents, unit=" docs",
                            enabled=progress)
         tokens = 0
         for batch in _in_batches(corpus, args.batch_size):
-            tokens += len(tok.encode_batch_numpy(batch, num_threads=args.threads)[0])
+            tokens += len(tok.encode_batch_numpy(batch, num_threads=num_threads)[0])
             bar.update(len(batch))
         bar.close()
-        print(f"{path}: vocab size {tok.vocab_size}, {texts_bytes / max(tokens, 1):.3f} bytes/token "
+        print(f"{path}: vocab size {tok.vocab_size}, {stats.bytes / max(tokens, 1):.3f} bytes/token "
               f"on the training data", file=sys.stderr)
     evaluate = time.perf_counter() - start
-    phases = ", ".join(f"{name} {phase['wall']:.2f} s" for name, phase in stats["phases"].items())
-    print(f"{stats['documents']} documents, {texts_bytes / 1e6:.1f} MB, {stats['num_threads']} threads: {phases} "
-          f"(total {stats['seconds']:.2f} s); evaluation {evaluate:.2f} s", file=sys.stderr)
+    phases = ", ".join(f"{name} {phase.wall:.2f} s" for name, phase in stats.phases.items())
+    print(f"{stats.documents} documents, {stats.bytes / 1e6:.1f} MB, {stats.num_threads} threads: {phases} "
+          f"(total {stats.seconds:.2f} s); evaluation {evaluate:.2f} s", file=sys.stderr)
     return 0
 
 
@@ -582,12 +623,34 @@ def _train_on_ray(args: argparse.Namespace, trainer: Trainer, progress: Optional
     paths = trainer.save(args.output)
     if not args.quiet:
         stats = trainer.stats
-        phases = ", ".join(f"{name} {phase['wall']:.2f} s" for name, phase in stats["phases"].items())
-        print(f"{', '.join(paths)}: {stats['documents']} documents, {stats['bytes'] / 1e6:.1f} MB in "
-              f"{stats['shards']} shards on {stats['cpus']} CPUs, {stats['num_partitions']} partitions: {phases} "
-              f"(total {stats['seconds']:.2f} s); largest worker {stats['peak_worker_memory'] / 1e9:.2f} GB",
+        assert isinstance(stats, RayStats)  # what the Ray engine measures
+        phases = ", ".join(f"{name} {phase.wall:.2f} s" for name, phase in stats.phases.items())
+        print(f"{', '.join(paths)}: {stats.documents} documents, {stats.bytes / 1e6:.1f} MB in "
+              f"{stats.shards} shards on {stats.cpus} CPUs, {stats.num_partitions} partitions: {phases} "
+              f"(total {stats.seconds:.2f} s); largest worker {stats.peak_worker_memory / 1e9:.2f} GB",
               file=sys.stderr)
     return 0
+
+
+def _add_training_options(parser: argparse.ArgumentParser) -> None:
+    """One flag per field of TrainingOptions, with the help and the command
+    line's default written there (CLI_DEFAULTS; order and min_count: the
+    algorithm's), so that a new option shows up here by itself."""
+    for option in fields(TrainingOptions):
+        flag = option.metadata["flag"]
+        default = getattr(CLI_DEFAULTS, option.name, None)
+        settings: Dict[str, Any] = {"dest": option.name, "help": option_help(option.name, CLI_DEFAULTS)}
+        if option.name == "algorithm":
+            settings.update(choices=tuple(ALGORITHMS), default=default)
+        elif isinstance(default, bool):  # a switch that turns the default over
+            settings.update(action="store_false" if default else "store_true")
+        else:
+            settings.update(type=int, metavar=flag[2:].upper().replace("-", "_"))
+            if option.name == "max_vocab_size":
+                settings.update(action="append")  # one model per size
+            else:
+                settings.update(default=default)
+        parser.add_argument(flag, **settings)
 
 
 _SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
@@ -678,23 +741,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_arguments(train)
     train.add_argument("-o", "--output", required=True,
                        help="model file to write (with several --vocab-size: OUTPUT.SIZE each)")
-    train.add_argument("--vocab-size", type=int, action="append",
-                       help="vocabulary size, >= 259; repeat for several models from one run (default 10000)")
-    train.add_argument("--algorithm", choices=tuple(ALGORITHMS), default="em",
-                       help="em (default): pieces chosen by hard EM and pruning by gain, the better compression; "
-                            "0.6.3: BytePiece 0.6.3's algorithm and defaults, the same models as 0.6.3")
-    train.add_argument("--order", type=int, help="longest n-gram of the language model, 1..8 "
-                                                 "(default: 8 with em, 6 with 0.6.3)")
-    train.add_argument("--min-count", type=int, help="drop n-grams and pieces seen fewer times "
-                                                     "(default: 4 with em, 2 with 0.6.3)")
-    train.add_argument("--max-piece-length", type=int, default=36, help="longest piece in bytes (default 36)")
-    train.add_argument("--isolate-digits", action="store_true", help="make every digit a piece of its own")
-    train.add_argument("--no-ensure-unicode", dest="ensure_unicode", action="store_false",
-                       help="allow pieces to start inside a UTF-8 character")
-    train.add_argument("--threads", "--workers", dest="threads", type=int, default=default_num_threads(),
-                       help=f"threads for the counting passes (default: all cores; at most {MAX_THREADS}, and no "
-                            "more run than the cores; --workers is an old name)")
-    train.add_argument("--batch-size", type=int, default=1000, help="documents per processing step")
+    _add_training_options(train)
+    train.add_argument("--threads", "--workers", dest="threads", type=int, default=CLI_DEFAULTS.num_threads,
+                       help=f"threads for the counting passes (default: {CLI_DEFAULTS.num_threads or 'all cores'}; "
+                            f"at most {MAX_THREADS}, and no more run than the cores; --workers is an old name)")
+    train.add_argument("--batch-size", type=int, default=CLI_DEFAULTS.batch_size,
+                       help=f"documents per processing step (default {CLI_DEFAULTS.batch_size})")
     train.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
                        help="train on Ray: the cluster at ADDRESS (e.g. auto, or host:6379), or without it a new "
                             "one on this machine; the workers read FILES (paths, globs, directories) themselves")

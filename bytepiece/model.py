@@ -1,72 +1,52 @@
-"""The model: a validated vocabulary, its packed form, and its file format (docs/spec/model.md).
+"""The model: a validated vocabulary and its packed form (docs/spec/model.md).
 
 :class:`Model` owns everything derived from the vocabulary: the canonical
 order of pieces, the packed arrays the C core takes (bytes, offsets, scores,
-ids), the id -> bytes table, and the C segmenter built from them (once).
+ids), the id -> bytes table, and the C segmenter built from them (once). Its
+constructor is the one gate every model passes, and its vocabulary edits
+(:meth:`Model.extend`, :meth:`Model.with_special_tokens`) return new models.
 
-The file format is BytePiece 0.6.3's JSON: ``{base64(piece): [id, text, count]}``
-where ``text`` is the piece decoded as UTF-8 with errors ignored (for humans
-only). Ids 0, 1, 2 are ``<pad>``, ``<bos>``, ``<eos>``; pieces use 3..N+2.
-Every one of the 256 single bytes must be a piece, so every byte string can
-be tokenized. Files may be plain, gzip (``.gz``) or a zip holding one model;
-what a file holds (after decompression) may not exceed :data:`MAX_MODEL_BYTES`.
+Ids 0, 1, 2 are ``<pad>``, ``<bos>``, ``<eos>``; pieces use 3..N+2 and
+user-defined special tokens the ids after them. Every one of the 256 single
+bytes must be a piece, so every byte string can be tokenized.
 
-Two extensions (docs/spec/model.md §8) use an entry of four items,
-``[id, text, {options}, count]``, which 0.6.3 still loads (it reads the id
-first and the count last): ``{"special": true}`` makes the entry a
-user-defined special token (its key the base64 of its UTF-8 text), never
-matched in text unless allowed; ``{"score": s}`` on every piece gives the
-model explicit scores (imported vocabularies) instead of ``log(count/total)``.
+The model knows nothing about files: reading and writing BytePiece's model
+file is :mod:`bytepiece.formats.native`, other tokenizers' files the rest of
+:mod:`bytepiece.formats`. The file readers enforce :data:`MAX_MODEL_BYTES`.
 """
 from __future__ import annotations
 
-import base64
-import binascii
-import gzip
 import hashlib
-import io
-import json
 import math
-import os
-import stat
-import zipfile
-import zlib
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-try:
-    from lzma import LZMAError as _LZMAError
-except ImportError:  # Python built without lzma: zipfile then refuses lzma members itself
-    class _LZMAError(Exception):  # type: ignore[no-redef]
-        pass
-
 from . import _core
 from ._core import MAX_ABS_SCORE, MAX_PIECE_LEN, NUM_SPECIAL
-from .outputs import atomic_file
+
+if TYPE_CHECKING:  # the names that moved (see __getattr__ at the end)
+    from .formats.native import dump_model as dump_model, load_model as load_model
+    from .formats.native import parse_model as parse_model, save_model as save_model
 
 __all__ = [
     "Model", "PackedPieces", "pack_pieces", "byte_lengths", "canonical_order", "piece_scores", "SPECIAL_TOKENS",
-    "load_model", "parse_model", "model_from_counts", "dump_model", "save_model",
+    "model_from_counts", "describe_piece", "MAX_MODEL_BYTES",
 ]
 
 #: The names of the special ids (_core.PAD_ID, BOS_ID, EOS_ID: 0, 1, 2), in id order.
 SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>")
-#: The most bytes a model file may hold once decompressed (1 GiB). Real
-#: models are far smaller (the 40k-piece model is about 2.8 MB of JSON, a
-#: million pieces about 100 MB); the limit stops a small hostile archive from
-#: inflating to gigabytes before it is refused. Read at each load.
+#: The most bytes a model file may hold once decompressed (1 GiB), and the
+#: most an imported vocabulary file may have. Real models are far smaller
+#: (the 40k-piece model is about 2.8 MB of JSON, a million pieces about
+#: 100 MB); the limit stops a small hostile archive from inflating to
+#: gigabytes before it is refused. The readers (:mod:`bytepiece.formats`)
+#: read it here at each load, so a program may raise or lower it; it stays
+#: in this module, where docs and error messages have always named it.
 MAX_MODEL_BYTES = 1 << 30
-#: Models are read (and decompressed) this many bytes at a time.
-_READ_CHUNK = 1 << 20
 _INT64_MAX = 2**63 - 1
-#: Zip compression methods a model member may use. Not bzip2: zipfile
-#: inflates a bzip2 chunk in one unbounded call (a few KB can become GB).
-_ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate", zipfile.ZIP_LZMA: "lzma"}
-
-PathLike = Union[str, "os.PathLike[str]"]
 
 
 @dataclass(frozen=True)
@@ -368,10 +348,10 @@ class Model:
             if not isinstance(piece, bytes):
                 raise TypeError(f"a piece must be bytes, got {type(piece).__name__}")
             if not piece or len(piece) > MAX_PIECE_LEN:
-                raise ValueError(f"a piece must have 1 to {MAX_PIECE_LEN} bytes, got {_describe(piece)} "
+                raise ValueError(f"a piece must have 1 to {MAX_PIECE_LEN} bytes, got {describe_piece(piece)} "
                                  f"({len(piece)} bytes)")
             if piece in existing:
-                raise ValueError(f"{_describe(piece)} is already in the vocabulary")
+                raise ValueError(f"{describe_piece(piece)} is already in the vocabulary")
             existing.add(piece)
             if count is None:
                 # Twice the count at which the piece would tie its best segmentation today.
@@ -380,7 +360,7 @@ class Model:
                 # (Capped where the float would overflow: only explicit scores far above 0 get there.)
                 count = max(1, math.ceil(2 * math.exp(min(best + log_total, 700.0))))
             elif not _is_integer(count) or count < 1:
-                raise ValueError(f"the count of {_describe(piece)} must be a positive integer, got {count!r:.40}")
+                raise ValueError(f"the count of {describe_piece(piece)} must be a positive integer, got {count!r:.40}")
             new_counts.append(int(count))
         added = np.array([_log(count) - log_total for count in new_counts], dtype=np.float64)
         first = self.vocab_size
@@ -470,7 +450,7 @@ def _checked_pieces(pieces: Union[Sequence[bytes], PackedPieces]) -> PackedPiece
             if not piece:
                 raise ValueError(f"piece {k} is empty")
             raise ValueError(
-                f"piece {_describe(piece)} has {len(piece)} bytes; pieces may have at most {MAX_PIECE_LEN} "
+                f"piece {describe_piece(piece)} has {len(piece)} bytes; pieces may have at most {MAX_PIECE_LEN} "
                 "(longer ones would make decoding slow: its work grows with the longest piece)")
     return packed
 
@@ -507,7 +487,7 @@ def _checked_counts(counts: Union[Sequence[int], np.ndarray], n: int,
             raise ValueError(f"{n} pieces need {n} counts, got {len(counts)}")
         if n and counts.min() < 1:
             k = int(np.argmin(counts))
-            raise ValueError(f"count of piece {_describe(_piece(packed, k))} must be a positive integer, "
+            raise ValueError(f"count of piece {describe_piece(_piece(packed, k))} must be a positive integer, "
                              f"got {int(counts[k])}")
         array = counts.astype(np.uint64)
         array.flags.writeable = False
@@ -518,7 +498,7 @@ def _checked_counts(counts: Union[Sequence[int], np.ndarray], n: int,
     big = False
     for k, value in enumerate(values):
         if not _is_integer(value) or value < 1:
-            raise ValueError(f"count of piece {_describe(_piece(packed, k))} must be a positive integer, "
+            raise ValueError(f"count of piece {describe_piece(_piece(packed, k))} must be a positive integer, "
                              f"got {value!r:.40}")
         big = big or value >= 1 << 64
     if big:
@@ -537,11 +517,12 @@ def _checked_scores(scores: Union[Sequence[float], np.ndarray], n: int, packed: 
         values = []
         for k, score in enumerate(scores):
             if isinstance(score, (bool, np.bool_)) or not isinstance(score, (int, float, np.integer, np.floating)):
-                raise TypeError(f"score of piece {_describe(_piece(packed, k))} must be a number, got {score!r:.40}")
+                raise TypeError(f"score of piece {describe_piece(_piece(packed, k))} must be a number, "
+                                f"got {score!r:.40}")
             try:
                 values.append(float(score))
             except OverflowError:
-                raise ValueError(f"score of piece {_describe(_piece(packed, k))} must be a finite number within "
+                raise ValueError(f"score of piece {describe_piece(_piece(packed, k))} must be a finite number within "
                                  f"+-{MAX_ABS_SCORE:g}, got an integer of {len(str(abs(int(score))))} digits") from None
         array = np.array(values, dtype=np.float64)
     if len(array) != n:
@@ -553,7 +534,7 @@ def _check_scores_range(scores: np.ndarray, packed: PackedPieces) -> None:
     bad = np.flatnonzero(~(np.abs(scores) <= MAX_ABS_SCORE))  # NaN fails the test too
     if len(bad):
         k = int(bad[0])
-        raise ValueError(f"score of piece {_describe(_piece(packed, k))} must be a finite number within "
+        raise ValueError(f"score of piece {describe_piece(_piece(packed, k))} must be a finite number within "
                          f"+-{MAX_ABS_SCORE:g}, got {float(scores[k])!r}")
 
 
@@ -591,14 +572,14 @@ def _check_ids(ids: np.ndarray, specials: Tuple[Tuple[str, int], ...], packed: P
     out = np.flatnonzero((every < NUM_SPECIAL) | (every >= vocab_size))
     if len(out):
         k = int(out[0])
-        what = (f"piece {_describe(_piece(packed, k))}" if k < n else f"special token {specials[k - n][0]!r}")
+        what = (f"piece {describe_piece(_piece(packed, k))}" if k < n else f"special token {specials[k - n][0]!r}")
         raise ValueError(f"id {int(every[k])} of {what} is out of range: a model with {n} pieces and "
                          f"{len(specials)} user-defined special tokens uses ids {NUM_SPECIAL}..{vocab_size - 1}")
     uses = np.bincount(every - NUM_SPECIAL, minlength=vocab_size - NUM_SPECIAL)
     if len(uses) and uses.max() > 1:
         token_id = int(np.argmax(uses)) + NUM_SPECIAL
         first, second = (int(k) for k in np.flatnonzero(every == token_id)[:2])
-        names = [f"piece {_describe(_piece(packed, k))}" if k < n else f"special token {specials[k - n][0]!r}"
+        names = [f"piece {describe_piece(_piece(packed, k))}" if k < n else f"special token {specials[k - n][0]!r}"
                  for k in (first, second)]
         raise ValueError(f"id {token_id} is used by both {names[0]} and {names[1]}")
 
@@ -620,7 +601,7 @@ def _duplicate_message(packed: PackedPieces) -> str:
     seen = set()
     for piece in packed.pieces():
         if piece in seen:
-            return f"the piece {_describe(piece)} appears twice"
+            return f"the piece {describe_piece(piece)} appears twice"
         seen.add(piece)
     return "the vocabulary trie could not be built"  # not reached: the other checks ran first
 
@@ -668,238 +649,9 @@ def piece_scores(counts: Union[Sequence[int], np.ndarray]) -> np.ndarray:
     return logs - log_total
 
 
-def _describe(piece: bytes) -> str:
+def describe_piece(piece: bytes) -> str:
+    """A piece as error messages show it: its repr, cut after 40 bytes."""
     return repr(piece) if len(piece) <= 40 else repr(piece[:40])[:-1] + "...'"
-
-
-def _reject_duplicate_keys(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
-    result: Dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"the key {key!r} appears twice in the model file")
-        result[key] = value
-    return result
-
-
-def _too_large(limit: int) -> ValueError:
-    return ValueError(
-        f"refused: the model holds more than {limit} bytes (bytepiece.model.MAX_MODEL_BYTES); "
-        "real models are far smaller, so this is a corrupt or hostile file"
-    )
-
-
-def _read_limited(stream: Any, limit: int, buffer: Optional[bytearray] = None) -> bytearray:
-    """``buffer`` (empty if not given) followed by the rest of ``stream`` (a
-    binary file object), read a chunk at a time; more than ``limit`` bytes
-    is a ValueError as soon as the limit is passed (so at most limit + 1
-    bytes are ever read)."""
-    buffer = bytearray() if buffer is None else buffer
-    if len(buffer) > limit:
-        raise _too_large(limit)
-    while True:
-        chunk = stream.read(min(_READ_CHUNK, limit + 1 - len(buffer)))
-        if not chunk:
-            return buffer
-        buffer += chunk
-        if len(buffer) > limit:
-            raise _too_large(limit)
-
-
-def _read_model_bytes(path: str) -> Union[bytes, bytearray]:
-    """The contents of a model file, decompressed (docs/spec/model.md §5),
-    never more than MAX_MODEL_BYTES. The file is opened once: a path that
-    is not a regular file (a pipe, a device such as /dev/zero) is read
-    into memory up to the limit first, then recognized from its bytes."""
-    limit = MAX_MODEL_BYTES
-    with open(path, "rb") as f:
-        status = os.fstat(f.fileno())
-        if stat.S_ISREG(status.st_mode):
-            if status.st_size > limit:
-                raise ValueError(f"refused: the file has {status.st_size} bytes, more than {limit} "
-                                 "(bytepiece.model.MAX_MODEL_BYTES)")
-            if zipfile.is_zipfile(f):
-                f.seek(0)
-                return _read_zip_member(f, limit)
-            f.seek(0)
-            if f.peek(2)[:2] == b"\x1f\x8b":
-                with gzip.GzipFile(fileobj=f, mode="rb") as g:  # decompressed a chunk at a time
-                    return _read_limited(g, limit)
-            # One read of the size fstat gave (no copies), then whatever the file
-            # grew by meanwhile, still under the limit.
-            data = f.read(status.st_size)
-            more = f.read(1)
-            return _read_limited(f, limit, bytearray(data + more)) if more else data
-        if stat.S_ISDIR(status.st_mode):
-            raise IsADirectoryError(f"{path} is a directory, not a model file")
-        raw = bytes(_read_limited(f, limit))
-    if zipfile.is_zipfile(io.BytesIO(raw)):
-        return _read_zip_member(io.BytesIO(raw), limit)
-    if raw[:2] == b"\x1f\x8b":
-        with gzip.GzipFile(fileobj=io.BytesIO(raw), mode="rb") as g:
-            return _read_limited(g, limit)
-    return raw
-
-
-def _read_zip_member(f: Any, limit: int) -> bytearray:
-    """The one file of the zip archive ``f`` (a seekable binary file), at most ``limit`` bytes."""
-    with zipfile.ZipFile(f) as archive:
-        members = [m for m in archive.infolist() if not m.is_dir()]
-        if len(members) != 1:
-            raise ValueError(f"a zipped model must hold exactly one file, found {len(members)}")
-        member = members[0]
-        if member.file_size > limit:  # what the archive declares (checked again while reading: it may lie)
-            raise ValueError(
-                f"refused: the zipped model {member.filename!r} declares {member.file_size} bytes, "
-                f"more than {limit} (bytepiece.model.MAX_MODEL_BYTES)"
-            )
-        if member.compress_type not in _ZIP_METHODS:
-            raise ValueError(
-                f"the zipped model {member.filename!r} uses compression method {member.compress_type}; "
-                f"supported: {', '.join(_ZIP_METHODS.values())}"
-            )
-        if member.flag_bits & 0x1:
-            raise ValueError(f"the zipped model {member.filename!r} is encrypted")
-        with archive.open(member) as g:
-            return _read_limited(g, limit)
-
-
-def load_model(path: PathLike) -> Model:
-    """Read and validate a model file (JSON, ``.gz`` or a ``.zip`` with one file).
-
-    Raises OSError when the file cannot be read and ValueError when it is not
-    a valid BytePiece model (the message names the file and the problem),
-    including a file that holds, or inflates to, more than MAX_MODEL_BYTES:
-    it is refused as soon as that is known, without inflating the rest.
-    """
-    path = os.fspath(path)
-    try:
-        raw = _read_model_bytes(path)
-        model = _load_plain_model(raw)
-        if model is not None:
-            return model
-        text = raw.decode("utf-8")
-        del raw
-        data = json.loads(text, object_pairs_hook=_reject_duplicate_keys)
-        del text
-        return parse_model(data)
-    except (zipfile.BadZipFile, gzip.BadGzipFile, EOFError, zlib.error, _LZMAError) as exc:
-        raise ValueError(f"{path}: corrupt compressed model file ({exc})") from None
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not a BytePiece model (not UTF-8 text: {exc})") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not a BytePiece model (invalid JSON: {exc})") from None
-    except RecursionError:
-        raise ValueError(f"{path}: not a BytePiece model (JSON nested too deeply)") from None
-    except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from None
-
-
-def _load_plain_model(raw: Union[bytes, bytearray]) -> Optional[Model]:
-    """The model of a file in the plain form every trained model has
-    ({base64: [id, text, count]}, ids a permutation of 3..N+2, counts below
-    10**18), read in one pass in C; None for any other file, which the
-    general reader (json, then :func:`parse_model`) then accepts or refuses
-    with a message. The two readers give equal models for every file this
-    one accepts (tests/test_model_load.py)."""
-    scanned = _core.scan_model_json(raw)
-    if scanned is None:
-        return None
-    data, offsets, ids, counts = scanned
-    try:  # the gate checks it all; the general reader then names the problem
-        return Model(PackedPieces(data, offsets), ids, counts)
-    except (ValueError, TypeError):
-        return None
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def parse_model(data: Mapping[str, Sequence[Any]]) -> Model:
-    """Validate a decoded model (the JSON object of a model file).
-
-    Raises ValueError naming the first problem: not an object, a key that is
-    not base64, an empty or duplicate piece, an entry that is not
-    ``[id, text, count]`` or ``[id, text, {options}, count]``, an id outside
-    3..N+2 or used twice, a count that is not a positive integer (any size is
-    accepted), a piece longer than MAX_PIECE_LEN bytes, a missing single
-    byte, a special token that is not UTF-8 text, or explicit scores on some
-    pieces but not all.
-    """
-    if not isinstance(data, Mapping):
-        raise ValueError(
-            "not a BytePiece model: expected a JSON object {base64 piece: [id, text, count]}, "
-            f"got {type(data).__name__}"
-        )
-    if not data:
-        raise ValueError("not a BytePiece model: it has no pieces")
-    n = len(data)
-    pieces: List[bytes] = []
-    ids: List[int] = []
-    counts: List[int] = []
-    key_of_piece: Dict[bytes, str] = {}
-    piece_of_id: Dict[int, bytes] = {}
-    specials: List[Tuple[str, int]] = []
-    scores: List[float] = []
-    for key, entry in data.items():
-        if not isinstance(key, str):
-            raise ValueError(f"piece key {key!r:.40} is not a base64 string")
-        try:
-            piece = base64.b64decode(key, validate=True)
-        except (binascii.Error, ValueError):
-            raise ValueError(f"piece key {key!r:.40} is not valid base64") from None
-        if not piece:
-            raise ValueError(f"piece key {key!r} decodes to an empty piece")
-        if len(piece) > MAX_PIECE_LEN:
-            raise ValueError(
-                f"piece {_describe(piece)} has {len(piece)} bytes; pieces may have at most {MAX_PIECE_LEN} "
-                "(longer ones would make decoding slow: its work grows with the longest piece)"
-            )
-        if piece in key_of_piece:
-            raise ValueError(f"keys {key_of_piece[piece]!r} and {key!r} both decode to the piece {_describe(piece)}")
-        key_of_piece[piece] = key
-        if not isinstance(entry, (list, tuple)) or len(entry) not in (3, 4):
-            raise ValueError(f"entry of piece {_describe(piece)} must be [id, text, count] or "
-                             f"[id, text, {{options}}, count], got {entry!r:.80}")
-        token_id, count = entry[0], entry[-1]
-        options = entry[2] if len(entry) == 4 else {}
-        if not isinstance(options, Mapping) or not set(options) <= {"special", "score"}:
-            raise ValueError(f"options of piece {_describe(piece)} must be an object with 'special' or 'score', "
-                             f"got {options!r:.80}")
-        if not _is_int(token_id):
-            raise ValueError(f"id of piece {_describe(piece)} must be an integer, got {token_id!r:.40}")
-        if not NUM_SPECIAL <= token_id < n + NUM_SPECIAL:
-            raise ValueError(
-                f"id {token_id} of piece {_describe(piece)} is out of range: "
-                f"a model with {n} pieces uses ids {NUM_SPECIAL}..{n + NUM_SPECIAL - 1}"
-            )
-        if token_id in piece_of_id:
-            raise ValueError(f"id {token_id} is used by both {_describe(piece_of_id[token_id])} and {_describe(piece)}")
-        piece_of_id[token_id] = piece
-        if not _is_int(count) or count <= 0:
-            raise ValueError(f"count of piece {_describe(piece)} must be a positive integer, got {count!r:.40}")
-        if options.get("special", False) is True:
-            try:
-                specials.append((piece.decode("utf-8"), token_id))
-            except UnicodeDecodeError:
-                raise ValueError(f"special token {_describe(piece)} is not UTF-8 text") from None
-            continue
-        if "score" in options:
-            score = options["score"]
-            if isinstance(score, bool) or not isinstance(score, (int, float)):
-                raise ValueError(f"score of piece {_describe(piece)} must be a finite number, got {score!r:.40}")
-            try:
-                scores.append(float(score))  # the gate checks the range
-            except OverflowError:
-                raise ValueError(f"score of piece {_describe(piece)} must be a finite number within "
-                                 f"+-{MAX_ABS_SCORE:g}, got an integer of {len(str(abs(score)))} digits") from None
-        pieces.append(piece)
-        ids.append(token_id)
-        counts.append(count)
-    if scores and len(scores) != len(pieces):
-        raise ValueError(f"{len(scores)} of {len(pieces)} pieces have an explicit score: give every piece one, or none")
-    return Model(tuple(pieces), tuple(ids), tuple(counts), tuple(sorted(specials, key=lambda item: item[1])),
-                 tuple(scores) if scores else None)
 
 
 def model_from_counts(counts: Mapping[bytes, int], add_missing_bytes: bool = False) -> Model:
@@ -921,50 +673,17 @@ def model_from_counts(counts: Mapping[bytes, int], add_missing_bytes: bool = Fal
     return Model.canonical(list(table), list(table.values()))
 
 
-def dump_model(model: Model) -> Dict[str, List[Any]]:
-    """The JSON object of ``model``, entries in id order (as 0.6.3 writes them;
-    special tokens and explicit scores as four-item entries, docs/spec/model.md §8)."""
-    entries: List[Tuple[int, str, List[Any]]] = []
-    for i, (piece, token_id, count) in enumerate(zip(model.pieces, model.ids, model.counts)):
-        text = piece.decode("utf-8", errors="ignore")
-        value: List[Any] = [token_id, text, count]
-        if model.explicit_scores is not None:
-            value = [token_id, text, {"score": model.explicit_scores[i]}, count]
-        entries.append((token_id, base64.b64encode(piece).decode("ascii"), value))
-    for text, token_id in model.special_tokens:
-        entries.append((token_id, base64.b64encode(text.encode("utf-8")).decode("ascii"),
-                        [token_id, text, {"special": True}, 1]))
-    return {key: value for _, key, value in sorted(entries, key=lambda entry: entry[0])}
+# The model file's functions lived here before they moved to
+# bytepiece.formats.native; code that imports them from this module (as
+# bytepiece.model.load_model was documented) keeps working. They are
+# resolved on first use: importing them when this module loads would be a
+# cycle, as the format module imports Model.
+_MOVED_TO_NATIVE = ("load_model", "parse_model", "dump_model", "save_model")
 
 
-def save_model(model: Model, path: PathLike) -> None:
-    """Write ``model`` as 0.6.3-compatible JSON (UTF-8, indent 4, like 0.6.3);
-    the file appears whole or not at all (:mod:`bytepiece.outputs`)."""
-    with atomic_file(path, "w", encoding="utf-8") as f:
-        json.dump(dump_model(model), f, indent=4, ensure_ascii=False)
+def __getattr__(name: str) -> Any:
+    if name in _MOVED_TO_NATIVE:
+        from .formats import native
 
-
-def model_summary(model: Model) -> Dict[str, Any]:
-    """What ``bytepiece info`` shows: sizes, the special tokens, how many
-    pieces are whole UTF-8 text, and a histogram of piece lengths in bytes."""
-    lengths = byte_lengths(model.pieces)
-    histogram = np.bincount(lengths) if len(lengths) else np.zeros(1, dtype=np.int64)
-    text_pieces = 0
-    for piece in model.pieces:
-        try:
-            piece.decode("utf-8")
-            text_pieces += 1
-        except UnicodeDecodeError:
-            pass
-    return {
-        "vocab_size": model.vocab_size,
-        "pieces": len(model.pieces),
-        "special_tokens": {**{name: token_id for token_id, name in enumerate(SPECIAL_TOKENS)},
-                           **dict(model.special_tokens)},
-        "explicit_scores": model.explicit_scores is not None,
-        "utf8_pieces": text_pieces,
-        "total_count": sum(model.counts),
-        "longest_piece_bytes": int(lengths.max()) if len(lengths) else 0,
-        "mean_piece_bytes": float(lengths.mean()) if len(lengths) else 0.0,
-        "length_histogram": {int(n): int(c) for n, c in enumerate(histogram) if c},
-    }
+        return getattr(native, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

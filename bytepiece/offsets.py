@@ -26,13 +26,13 @@ own (a mark after U+0F73 may reorder past it).
 from __future__ import annotations
 
 import unicodedata
-from typing import Callable, List, Tuple
+from typing import Callable, List, Sequence, Tuple
 
 import numpy as np
 
-from .text import nfc, nfc_changes
+from .text import TextLike, nfc, nfc_changes
 
-__all__ = ["byte_spans", "char_spans"]
+__all__ = ["byte_spans", "char_spans", "token_spans", "batch_spans"]
 
 #: A changed stretch is cut further only where the run before the cut is at
 #: most this many characters long: each try normalizes that run.
@@ -71,6 +71,26 @@ def char_spans(text: str, spans: np.ndarray, normalize: bool = True) -> np.ndarr
     result[:, 1] = _chars_before(data, spans[:, 1])
     _empty_at_start(result, spans)
     return result
+
+
+def token_spans(text: TextLike, piece_lengths: np.ndarray, normalize: bool = True) -> np.ndarray:
+    """The ``(n, 2)`` spans of the tokens of ``text`` whose pieces have
+    ``piece_lengths`` bytes: :func:`char_spans` for a ``str``, the byte
+    spans for ``bytes``."""
+    spans = byte_spans(piece_lengths)
+    return char_spans(text, spans, normalize) if isinstance(text, str) else spans
+
+
+def batch_spans(texts: Sequence[TextLike], piece_lengths: np.ndarray, offsets: np.ndarray,
+                normalize: bool = True) -> np.ndarray:
+    """:func:`token_spans` of each text of a batch, as one ``(total tokens, 2)``
+    array: text ``i``'s tokens are ``piece_lengths[offsets[i]:offsets[i + 1]]``
+    and its spans the same rows."""
+    spans = np.zeros((len(piece_lengths), 2), dtype=np.int64)
+    for i, text in enumerate(texts):
+        a, b = int(offsets[i]), int(offsets[i + 1])
+        spans[a:b] = token_spans(text, piece_lengths[a:b], normalize)
+    return spans
 
 
 def _empty_at_start(result: np.ndarray, spans: np.ndarray) -> None:

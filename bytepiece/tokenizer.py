@@ -1,55 +1,47 @@
 """Tokenizer: load a model, then encode/decode/tokenize/sample text.
 
 A drop-in for BytePiece 0.6.3's ``Tokenizer`` (same constructor, methods and
-token ids). Every encoding method is a thin front over the one encoding
-engine, :class:`bytepiece.encoding.Encoder`; decoding (ids -> text) is a
-table lookup here.
+token ids), and a facade: each job is done in a module of its own, and
+``Tokenizer`` hands its calls on.
+
+- encoding (``encode``, ``tokenize``, batches, ``sample``, ``nbest``):
+  :class:`bytepiece.encoding.Encoder`, the one path from text to ids
+  (``encode`` itself is inherited from :class:`bytepiece.encoding.EncodeMixin`,
+  so that the default call costs one Python frame);
+- the generator that sampling calls draw their seeds from (``seed``,
+  ``set_seed``, ``derive``, fork and pickle handling):
+  :class:`bytepiece.seeds.SeedSource`;
+- decoding (``decode``, ``decode_bytes``, ``stream_decoder``):
+  :class:`bytepiece.decoding.Decoder`;
+- piece <-> id lookups: :class:`bytepiece.vocabulary.Vocabulary`;
+- token spans: :mod:`bytepiece.offsets`; special tokens: :mod:`bytepiece.special`;
+- vocabulary edits (``extend``, ``with_special_tokens``): :class:`Model`;
+  files: :mod:`bytepiece.formats`.
 """
 from __future__ import annotations
 
 import builtins
-import codecs
-import hashlib
-import itertools
 import os
-import random
-import threading
-import weakref
-from functools import cached_property
 from typing import Any, Dict, Iterator, List, Literal, Mapping, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
 
-from ._core import BOS_ID, EOS_ID
-from .encoding import SAMPLERS, Encoder, Segmentation
-from .offsets import byte_spans, char_spans
-from .model import SPECIAL_TOKENS, Model, PathLike, load_model, model_from_counts, parse_model, save_model
+from .decoding import Decoder
+from .encoding import MAX_NBEST_ENTRIES, SAMPLERS, EncodeMixin, Encoder  # noqa: F401  (MAX_NBEST_ENTRIES was defined here)
+from .formats.native import load_model, parse_model, save_model
+from .model import Model, model_from_counts
+from .offsets import batch_spans, token_spans
+from .outputs import PathLike
+from .seeds import SeedSource
 from .special import AllowedSpecial, SpecialTokens
 from .streaming import StreamDecoder
-from .text import TextLike, to_utf8
-from . import validation
-from .validation import check_int, check_seed, is_index
+from .text import TextLike
+from .vocabulary import UnknownTokenError, Vocabulary, pieces_to_add
 
 __all__ = ["Tokenizer", "UnknownTokenError", "SAMPLERS"]
 
 
-#: The most (k x text length) that :meth:`Tokenizer.nbest` takes: its search
-#: keeps k paths per byte position, 24 bytes each (about 1.6 GB at the limit).
-MAX_NBEST_ENTRIES = 1 << 26
-
-
-class UnknownTokenError(KeyError, ValueError):
-    """A piece or id that is not in the vocabulary.
-
-    A KeyError for code written against BytePiece 0.6.3 (which raised one) and
-    a ValueError for everyone else.
-    """
-
-    def __str__(self) -> str:  # KeyError would repr() the message
-        return str(self.args[0]) if self.args else ""
-
-
-class Tokenizer:
+class Tokenizer(EncodeMixin):
     """Byte-level Unigram tokenizer over a BytePiece model.
 
     ``pieces`` (0.6.3's name) is the model: a path (JSON, ``.gz`` or
@@ -72,6 +64,8 @@ class Tokenizer:
       original, and workers given the same tokenizer draw the same samples.
       Give each worker its own stream with :meth:`derive`:
       ``tok.derive(worker_id, epoch)``, reproducible per (seed, worker, epoch).
+
+    Training loops (DataLoader, ``datasets.map``): docs/subword_regularization.md.
     """
 
     vocab_size: int
@@ -90,13 +84,15 @@ class Tokenizer:
             )
         self._model = model
         self.vocab_size = model.vocab_size
-        self._encoder = Encoder(model.segmenter())
         self._special = SpecialTokens(model)
-        self._rng = random.Random()
-        self._rng_lock = threading.Lock()
-        self._seed: Optional[int] = None  # None: seeded from OS entropy, reseeded in forked children and copies
-        self.set_seed(seed)
-        _LIVE_TOKENIZERS.add(self)
+        self._vocabulary = Vocabulary(model)
+        self._decoder = Decoder(model)
+        self._sample_from(SeedSource(seed))
+
+    def _sample_from(self, seeds: SeedSource) -> None:
+        """Draw call seeds from ``seeds``: an Encoder of its own over the shared C segmenter."""
+        self._seeds = seeds
+        self._encoder = Encoder(self._model.segmenter(), self._special, seeds.draw)
 
     @classmethod
     def from_pieces(
@@ -114,7 +110,7 @@ class Tokenizer:
         """The validated vocabulary (pieces, ids, counts)."""
         return self._model
 
-    # -- randomness -----------------------------------------------------
+    # -- randomness (bytepiece/seeds.py) --------------------------------------
 
     @property
     def seed(self) -> Optional[int]:
@@ -122,7 +118,7 @@ class Tokenizer:
         :meth:`set_seed` or made by :meth:`derive`), or None when it was
         seeded from the operating system's entropy. It does not change as
         sampling advances the generator."""
-        return self._seed
+        return self._seeds.seed
 
     def set_seed(self, seed: Optional[int]) -> None:
         """Reseed the generator that sampling calls without ``seed=`` draw from.
@@ -133,11 +129,7 @@ class Tokenizer:
         from the operating system's entropy, and then every forked child
         and every unpickled copy reseeds itself likewise.
         """
-        if seed is not None:
-            seed = check_seed(seed)
-        with self._rng_lock:
-            self._rng.seed(seed)
-            self._seed = seed
+        self._seeds.set_seed(seed)
 
     def derive(self, worker: int, epoch: int = 0) -> "Tokenizer":
         """A tokenizer for worker ``worker`` in epoch ``epoch``: the same model
@@ -151,161 +143,23 @@ class Tokenizer:
         entropy), so the same code serves both cases. ``worker`` and
         ``epoch`` are integers >= 0; ``self`` is left unchanged.
 
-        PyTorch ``DataLoader`` (workers are made anew each epoch unless
-        ``persistent_workers=True``; each gets a copy of the dataset)::
-
-            tok = Tokenizer("model.zip", seed=1234)
-
-            class Texts(torch.utils.data.Dataset):
-                epoch = 0
-                def __init__(self, texts, tok):
-                    self.texts, self.tok = texts, tok
-                def __len__(self):
-                    return len(self.texts)
-                def __getitem__(self, i):
-                    return self.tok.encode(self.texts[i], alpha=0.1)
-
-            def worker_init_fn(worker_id):
-                ds = torch.utils.data.get_worker_info().dataset  # this worker's copy
-                ds.tok = ds.tok.derive(worker_id, ds.epoch)
-
-            ds = Texts(texts, tok)
-            loader = DataLoader(ds, batch_size=32, collate_fn=list, num_workers=4, worker_init_fn=worker_init_fn)
-            for epoch in range(3):
-                ds.epoch = epoch
-                for batch in loader: ...
-
-        (``num_workers=0`` runs no ``worker_init_fn``: it samples from ``tok``.)
-        The samples then depend on which worker gets which example. To make
-        them depend on the example alone, whatever the number of workers and
-        the batching, give each call an explicit seed and the example's index
-        as its stream: ``tok.encode_batch([text], alpha=0.1, seed=s,
-        first_stream=i)[0]``.
-
-        Hugging Face ``datasets.map`` (each process gets a pickled copy;
-        passing the epoch's seed in ``fn_kwargs`` also keeps ``datasets``'
-        cache from handing back the previous epoch's samples)::
-
-            def tokenize(batch, indices, seed):
-                # row i draws from stream i of the seed: the same result for any num_proc or batch_size
-                return {"ids": tok.encode_batch(batch["text"], alpha=0.1, seed=seed,
-                                                first_stream=indices[0], num_threads=1)}
-
-            for epoch in range(3):
-                seed = tok.derive(0, epoch).seed  # or any integer per epoch
-                ids = ds.map(tokenize, batched=True, with_indices=True, num_proc=8,
-                             fn_kwargs={"seed": seed})
+        Recipes for PyTorch ``DataLoader`` and Hugging Face ``datasets.map``,
+        and how to make samples independent of workers and batching:
+        docs/subword_regularization.md.
         """
-        worker = check_int("worker", worker, 0)
-        epoch = check_int("epoch", epoch, 0)
-        with self._rng_lock:
-            base = self._seed
-        seed = None if base is None else _derived_seed(base, worker, epoch)
+        seeds = self._seeds.derive(worker, epoch)
         new = object.__new__(type(self))
-        new.__dict__.update(self.__dict__)  # the model, the encoder and the id tables are immutable: shared
-        new._rng = random.Random()
-        new._rng_lock = threading.Lock()
-        new._seed = None
-        new.set_seed(seed)
-        _LIVE_TOKENIZERS.add(new)
+        new.__dict__.update(self.__dict__)  # the model, the lookups, the decoder and the special tokens: shared
+        new._sample_from(seeds)
         return new
 
-    def _after_fork_in_child(self) -> None:
-        # The lock may have been held by a thread of the parent that does not
-        # exist here; an unseeded generator must not replay the parent's draws.
-        self._rng_lock = threading.Lock()
-        if self._seed is None:
-            self._rng.seed(None)
+    @property
+    def _rng_lock(self) -> Any:
+        """The lock of the generator (tests hold it across a fork: the child must get a new one)."""
+        return self._seeds.lock
 
-    def _draw_seed(self) -> int:
-        with self._rng_lock:
-            return self._rng.getrandbits(64)
-
-    def _segmentation(self, alpha: float, sampler: str, seed: Optional[int]) -> Segmentation:
-        return Segmentation.resolve(alpha, sampler, seed, self._draw_seed)
-
-    # -- encoding -------------------------------------------------------
-
-    @overload
-    def encode(self, text: TextLike, add_bos: bool = ..., add_eos: bool = ..., alpha: float = ...,
-               iter: Literal[False] = ..., *, sampler: str = ..., seed: Optional[int] = ...,
-               normalize: bool = ...) -> List[int]: ...
-
-    @overload
-    def encode(self, text: TextLike, add_bos: bool, add_eos: bool, alpha: float, iter: Literal[True], *,
-               sampler: str = ..., seed: Optional[int] = ..., normalize: bool = ...) -> Iterator[int]: ...
-
-    @overload
-    def encode(self, text: TextLike, add_bos: bool = ..., add_eos: bool = ..., alpha: float = ..., *,
-               iter: Literal[True], sampler: str = ..., seed: Optional[int] = ...,
-               normalize: bool = ...) -> Iterator[int]: ...
-
-    def encode(
-        self,
-        text: TextLike,
-        add_bos: bool = False,
-        add_eos: bool = False,
-        alpha: float = -1,
-        iter: bool = False,
-        *,
-        sampler: str = "perfect",
-        seed: Optional[int] = None,
-        normalize: bool = True,
-        allowed_special: AllowedSpecial = (),
-    ) -> Union[List[int], Iterator[int]]:
-        """Token ids of ``text``.
-
-        ``str`` is NFC-normalized; ``bytes`` are segmented as they are.
-        ``alpha < 0`` (default) gives the highest-scoring segmentation;
-        ``alpha >= 0`` samples one with probability proportional to
-        ``exp(alpha * score)`` (``sampler="perfect"``, exact) or with
-        BytePiece's approximate ``sampler="viterbi"``. ``seed`` makes one
-        sampling call reproducible. ``iter=True`` returns an iterator.
-        ``normalize=False`` skips NFC, so ``decode`` gives back the exact str.
-        ``allowed_special`` (``"all"`` or a set of names): the special tokens
-        that are recognized in ``text``; by default none is, so user text can
-        never forge one (see :mod:`bytepiece.special`).
-        """
-        if (text.__class__ is str and (alpha.__class__ is int or alpha.__class__ is float) and alpha < 0
-                and seed is None and sampler in SAMPLERS and not iter and not allowed_special
-                and len(text) << 2 <= validation.MAX_DOCUMENT_BYTES):
-            # The default call. On short documents a tenth of its time went to the
-            # layers above the segmenter: Segmentation.resolve's alpha < 0 case and
-            # the document bound (a str's UTF-8 has at most 4 bytes a character), inline.
-            ids = self._encoder.encode_best_str_unchecked(text, add_bos, add_eos)
-            if ids is not None:
-                return ids
-            text = to_utf8(text, normalize)  # NFC may change it: the general path, without checking twice
-        segmentation = self._segmentation(alpha, sampler, seed)
-        patterns = self._special.patterns(allowed_special) if allowed_special else None
-        if patterns is None:
-            ids = self._encoder.encode_text(text, segmentation, add_bos=add_bos, add_eos=add_eos, normalize=normalize)
-        else:
-            ids = self._encode_with_specials([text], segmentation, patterns, 0, add_bos, add_eos, 1, normalize)[0]
-        return builtins.iter(ids) if iter else ids
-
-    def _encode_with_specials(self, texts: Sequence[TextLike], segmentation: Segmentation, patterns: Any,
-                              first_stream: int, add_bos: bool, add_eos: bool, num_threads: Optional[int],
-                              normalize: bool) -> List[List[int]]:
-        """Texts cut at the allowed special tokens: the runs between are
-        encoded in one batch (run ``k`` of the call drawing from stream
-        ``first_stream + k``), the tokens' ids put between them."""
-        split = [self._special.split(text, patterns) for text in texts]
-        runs = [part for parts in split for part in parts if not isinstance(part, int)]
-        encoded = builtins.iter(self._encoder.encode_lists(runs, segmentation, first_stream=first_stream,
-                                                           num_threads=num_threads, normalize=normalize))
-        result = []
-        for parts in split:
-            ids = [BOS_ID] if add_bos else []
-            for part in parts:
-                if isinstance(part, int):
-                    ids.append(part)
-                else:
-                    ids += next(encoded)
-            if add_eos:
-                ids.append(EOS_ID)
-            result.append(ids)
-        return result
+    # -- encoding (bytepiece/encoding.py) -------------------------------------
+    # encode: inherited from EncodeMixin (one Python frame for the default call).
 
     @overload
     def tokenize(self, text: TextLike, alpha: float = ..., iter: Literal[False] = ..., *, sampler: str = ...,
@@ -337,7 +191,7 @@ class Tokenizer:
         pieces = [table[i] for i in self.encode(text, alpha=alpha, sampler=sampler, seed=seed, normalize=normalize)]
         return builtins.iter(pieces) if iter else pieces
 
-    # -- batches, samples, n-best ---------------------------------------
+    # -- batches, samples, n-best (bytepiece/encoding.py) ----------------------
 
     def encode_batch(self, texts: Sequence[TextLike], *, alpha: float = -1, sampler: str = "perfect",
                      seed: Optional[int] = None, add_bos: bool = False, add_eos: bool = False,
@@ -354,14 +208,9 @@ class Tokenizer:
         ``allowed_special`` as in :meth:`encode` (then the runs of text
         between special tokens draw from consecutive streams instead).
         """
-        segmentation = self._segmentation(alpha, sampler, seed)
-        patterns = self._special.patterns(allowed_special) if allowed_special else None
-        if patterns is not None:
-            return self._encode_with_specials(texts, segmentation, patterns, first_stream, add_bos, add_eos,
-                                              num_threads, normalize)
-        return self._encoder.encode_lists(texts, segmentation, first_stream=first_stream,
-                                          add_bos=add_bos, add_eos=add_eos, num_threads=num_threads,
-                                          normalize=normalize)
+        return self._encoder.encode_batch(texts, alpha=alpha, sampler=sampler, seed=seed, add_bos=add_bos,
+                                          add_eos=add_eos, num_threads=num_threads, normalize=normalize,
+                                          first_stream=first_stream, allowed_special=allowed_special)
 
     def encode_batch_numpy(self, texts: Sequence[TextLike], *, alpha: float = -1, sampler: str = "perfect",
                            seed: Optional[int] = None, add_bos: bool = False, add_eos: bool = False,
@@ -370,16 +219,9 @@ class Tokenizer:
         """:meth:`encode_batch` as flat arrays ``(ids, offsets)``: the ids of text
         ``i`` are ``ids[offsets[i]:offsets[i + 1]]`` (int32, int64). No Python
         object per token: the fastest way to encode a large batch."""
-        if allowed_special:
-            lists = self.encode_batch(texts, alpha=alpha, sampler=sampler, seed=seed, add_bos=add_bos,
-                                      add_eos=add_eos, num_threads=num_threads, normalize=normalize,
-                                      first_stream=first_stream, allowed_special=allowed_special)
-            offsets = np.zeros(len(lists) + 1, dtype=np.int64)
-            np.cumsum([len(ids) for ids in lists], out=offsets[1:])
-            return np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int32, count=int(offsets[-1])), offsets
-        return self._encoder.encode_arrays(texts, self._segmentation(alpha, sampler, seed), first_stream=first_stream,
-                                           add_bos=add_bos, add_eos=add_eos, num_threads=num_threads,
-                                           normalize=normalize)
+        return self._encoder.encode_batch_numpy(texts, alpha=alpha, sampler=sampler, seed=seed, add_bos=add_bos,
+                                                add_eos=add_eos, num_threads=num_threads, normalize=normalize,
+                                                first_stream=first_stream, allowed_special=allowed_special)
 
     def sample(
         self, text: TextLike, n: int, *, alpha: float = 0.1, sampler: str = "perfect", seed: Optional[int] = None,
@@ -388,12 +230,7 @@ class Tokenizer:
         """``n`` independent sampled segmentations (ids) of ``text``, for
         subword-regularization augmentation. Sample ``j`` draws from stream
         ``j`` of the seed: ``sample(t, n, seed=s) == encode_batch([t] * n, seed=s)``."""
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"n must be a positive integer, got {n!r}")
-        if isinstance(alpha, (int, float)) and not isinstance(alpha, bool) and alpha < 0:
-            raise ValueError(f"sample needs alpha >= 0 (alpha < 0 is the one best segmentation), got {alpha}")
-        segmentation = self._segmentation(alpha, sampler, seed)
-        return self._encoder.encode_lists([to_utf8(text, normalize)] * n, segmentation, num_threads=1)
+        return self._encoder.sample(text, n, alpha=alpha, sampler=sampler, seed=seed, normalize=normalize)
 
     @overload
     def nbest(self, text: TextLike, k: int, *, with_scores: Literal[False] = ...,
@@ -411,18 +248,9 @@ class Tokenizer:
         With ``with_scores``, ``(ids, score)`` pairs, score = the sum of the
         pieces' log-probabilities.
         """
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f"k must be a positive integer, got {k!r}")
-        data = to_utf8(text, normalize)
-        if len(data) < 64:
-            k = min(k, 1 << max(len(data) - 1, 0))  # no text has more segmentations than that
-        if k * (len(data) + 1) > MAX_NBEST_ENTRIES:
-            raise ValueError(f"nbest with k={k} on {len(data)} bytes would hold {k * (len(data) + 1)} paths, more "
-                             f"than {MAX_NBEST_ENTRIES} (about 24 bytes each): ask for fewer or split the text")
-        best = self._model.segmenter().nbest(data, k)
-        return best if with_scores else [ids for ids, _ in best]
+        return self._encoder.nbest(text, k, with_scores=with_scores, normalize=normalize)
 
-    # -- decoding -------------------------------------------------------
+    # -- decoding (bytepiece/decoding.py) -------------------------------------
 
     def decode_bytes(self, ids: Sequence[int]) -> bytes:
         """The exact bytes that ``ids`` stand for; special ids (0, 1, 2) add nothing.
@@ -430,22 +258,7 @@ class Tokenizer:
         Raises ValueError (an :class:`UnknownTokenError`) for an id outside
         ``0 .. vocab_size - 1`` and TypeError for a non-integer id.
         """
-        if isinstance(ids, np.ndarray):
-            ids = ids.tolist()
-        elif not isinstance(ids, list):
-            ids = list(ids)
-        table = self._model.bytes_by_id()
-        try:
-            parts = [table[i] for i in ids]
-        except IndexError:
-            bad = next(i for i in ids if not 0 <= i < self.vocab_size)
-            raise self._unknown_id(bad) from None
-        except TypeError:
-            bad = next(i for i in ids if not is_index(i))
-            raise TypeError(f"token ids must be integers, got {bad!r:.40}") from None
-        if ids and min(ids) < 0:  # negative indexes would silently wrap around
-            raise self._unknown_id(min(ids))
-        return b"".join(parts)
+        return self._decoder.decode_bytes(ids)
 
     def decode(self, ids: Sequence[int], errors: str = "ignore") -> str:
         """The text of ``ids``. Special ids are skipped.
@@ -455,7 +268,41 @@ class Tokenizer:
         0.6.3 did; or ``"replace"``, ``"strict"``, ...).
         ``decode(encode(text)) == NFC(text)`` for every str.
         """
-        return self.decode_bytes(ids).decode("utf-8", errors)
+        return self._decoder.decode(ids, errors)
+
+    def stream_decoder(self, errors: str = "ignore") -> StreamDecoder:
+        """An incremental :meth:`decode` for serving: feed ids one at a time
+        with ``push(id)``, which returns the text they complete as soon as it
+        is whole UTF-8, then ``finish()``. The text returned in all equals
+        ``decode(ids, errors)``."""
+        return self._decoder.stream_decoder(errors)
+
+    # -- offsets (bytepiece/offsets.py) -----------------------------------------
+
+    def encode_with_offsets(self, text: TextLike, *, alpha: float = -1, sampler: str = "perfect",
+                            seed: Optional[int] = None, normalize: bool = True) -> Tuple[List[int], np.ndarray]:
+        """``(ids, spans)``: :meth:`encode` of ``text`` and, per token, its
+        (start, end) offsets into ``text`` as an ``(n, 2)`` int64 array:
+        character offsets for a ``str`` (``text[start:end]`` is the token's
+        text), byte offsets for ``bytes``. A token holding part of a character
+        spans that character; where NFC changed the text, a token spans the
+        original characters it came from (see :mod:`bytepiece.offsets`)."""
+        ids = self.encode(text, alpha=alpha, sampler=sampler, seed=seed, normalize=normalize)
+        return ids, token_spans(text, self._model.lengths_by_id()[ids], normalize)
+
+    def encode_batch_with_offsets(self, texts: Sequence[TextLike], *, alpha: float = -1, sampler: str = "perfect",
+                                  seed: Optional[int] = None, num_threads: Optional[int] = None,
+                                  normalize: bool = True) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(ids, offsets, spans)``: :meth:`encode_batch_numpy` and the
+        ``(total tokens, 2)`` spans of :meth:`encode_with_offsets`, text ``i``'s
+        rows being ``offsets[i]:offsets[i + 1]``."""
+        if not isinstance(texts, list):
+            texts = list(texts)  # read twice below: an iterator would be exhausted by the first pass
+        ids, offsets = self.encode_batch_numpy(texts, alpha=alpha, sampler=sampler, seed=seed,
+                                               num_threads=num_threads, normalize=normalize)
+        return ids, offsets, batch_spans(texts, self._model.lengths_by_id()[ids], offsets, normalize)
+
+    # -- vocabulary: lookups (bytepiece/vocabulary.py), edits (Model) ------------
 
     @property
     def special_tokens(self) -> Dict[str, int]:
@@ -469,7 +316,7 @@ class Tokenizer:
         text unless allowed (``allowed_special``); ``decode`` writes their text;
         ``save`` stores them in a way 0.6.3 still loads (as ordinary pieces).
         See :meth:`bytepiece.model.Model.with_special_tokens`."""
-        return Tokenizer(self._model.with_special_tokens(names), seed=self._seed)
+        return Tokenizer(self._model.with_special_tokens(names), seed=self.seed)
 
     def extend(self, pieces: Union[Sequence[Union[str, bytes]], Mapping[str, Optional[int]],
                                    Mapping[bytes, Optional[int]]]) -> "Tokenizer":
@@ -481,122 +328,32 @@ class Tokenizer:
         other piece keeps its score exactly, so a text in which no new piece
         occurs keeps its ids. See :meth:`bytepiece.model.Model.extend` and
         docs/spec/model.md §9."""
-        if isinstance(pieces, (str, bytes)):
-            raise TypeError("pieces must be a list of pieces or a mapping to counts, not one string")
-        items = list(pieces.items()) if isinstance(pieces, Mapping) else [(p, None) for p in pieces]
-        new_pieces: List[bytes] = []
-        for piece, _ in items:
-            if isinstance(piece, str):
-                try:
-                    new_pieces.append(piece.encode("utf-8"))
-                except UnicodeEncodeError:
-                    raise ValueError(f"piece {piece!r:.40} is not valid text (it holds a lone surrogate)") from None
-            elif isinstance(piece, bytes):
-                new_pieces.append(bytes(piece))
-            else:
-                raise TypeError(f"a piece must be str or bytes, got {type(piece).__name__}")
-        return Tokenizer(self._model.extend(new_pieces, [count for _, count in items]), seed=self._seed)
-
-    def stream_decoder(self, errors: str = "ignore") -> StreamDecoder:
-        """An incremental :meth:`decode` for serving: feed ids one at a time
-        with ``push(id)``, which returns the text they complete as soon as it
-        is whole UTF-8, then ``finish()``. The text returned in all equals
-        ``decode(ids, errors)``."""
-        codecs.lookup_error(errors)  # an unknown policy fails now, not mid-stream
-        return StreamDecoder(self._model.bytes_by_id(), self._checked_id, errors)
-
-    def _checked_id(self, token_id: Any) -> int:
-        if not is_index(token_id):
-            raise TypeError(f"token ids must be integers, got {token_id!r:.40}")
-        if not 0 <= token_id < self.vocab_size:
-            raise self._unknown_id(token_id)
-        return int(token_id)
-
-    def encode_with_offsets(self, text: TextLike, *, alpha: float = -1, sampler: str = "perfect",
-                            seed: Optional[int] = None, normalize: bool = True) -> Tuple[List[int], np.ndarray]:
-        """``(ids, spans)``: :meth:`encode` of ``text`` and, per token, its
-        (start, end) offsets into ``text`` as an ``(n, 2)`` int64 array:
-        character offsets for a ``str`` (``text[start:end]`` is the token's
-        text), byte offsets for ``bytes``. A token holding part of a character
-        spans that character; where NFC changed the text, a token spans the
-        original characters it came from (see :mod:`bytepiece.offsets`)."""
-        ids = self.encode(text, alpha=alpha, sampler=sampler, seed=seed, normalize=normalize)
-        spans = byte_spans(self._model.lengths_by_id()[ids])
-        if isinstance(text, str):
-            spans = char_spans(text, spans, normalize)
-        return ids, spans
-
-    def encode_batch_with_offsets(self, texts: Sequence[TextLike], *, alpha: float = -1, sampler: str = "perfect",
-                                  seed: Optional[int] = None, num_threads: Optional[int] = None,
-                                  normalize: bool = True) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(ids, offsets, spans)``: :meth:`encode_batch_numpy` and the
-        ``(total tokens, 2)`` spans of :meth:`encode_with_offsets`, text ``i``'s
-        rows being ``offsets[i]:offsets[i + 1]``."""
-        if not isinstance(texts, list):
-            texts = list(texts)  # read twice below: an iterator would be exhausted by the first pass
-        ids, offsets = self.encode_batch_numpy(texts, alpha=alpha, sampler=sampler, seed=seed,
-                                               num_threads=num_threads, normalize=normalize)
-        lengths = self._model.lengths_by_id()[ids]
-        spans = np.zeros((len(ids), 2), dtype=np.int64)
-        for i, text in enumerate(texts):
-            a, b = int(offsets[i]), int(offsets[i + 1])
-            text_spans = byte_spans(lengths[a:b])
-            spans[a:b] = char_spans(text, text_spans, normalize) if isinstance(text, str) else text_spans
-        return ids, offsets, spans
-
-    def _unknown_id(self, token_id: Any) -> UnknownTokenError:
-        return UnknownTokenError(f"unknown token id {token_id!r}: ids run from 0 to {self.vocab_size - 1}")
-
-    # -- vocabulary -----------------------------------------------------
-
-    # The lookup tables are made on first use: for a model of a million
-    # pieces they cost more than loading it, and encoding needs neither.
-    @cached_property
-    def _id_to_piece(self) -> List[Union[bytes, str]]:
-        """id -> piece, the special ids by name: a list, so a lookup is one C-level index."""
-        table: List[Union[bytes, str]] = list(SPECIAL_TOKENS) + list(self._model.bytes_by_id()[len(SPECIAL_TOKENS):])
-        for name, token_id in self._model.special_tokens:
-            table[token_id] = name
-        return table
-
-    @cached_property
-    def _piece_to_id(self) -> Dict[Union[bytes, str], int]:
-        return {piece: i for i, piece in enumerate(self._id_to_piece)}
+        new_pieces, counts = pieces_to_add(pieces)
+        return Tokenizer(self._model.extend(new_pieces, counts), seed=self.seed)
 
     def piece_to_id(self, piece: Union[bytes, str]) -> int:
         """The id of a piece: ``bytes``, or a ``str`` taken as its UTF-8 bytes
         (as it is: not NFC-normalized), except the special token names
         ``"<pad>"``, ``"<bos>"``, ``"<eos>"``, which give 0, 1, 2."""
-        try:
-            return self._piece_to_id[piece]
-        except (KeyError, TypeError):
-            pass
-        if isinstance(piece, str):
-            try:
-                return self._piece_to_id[piece.encode("utf-8")]
-            except (KeyError, UnicodeEncodeError):
-                pass
-        raise UnknownTokenError(f"{piece!r:.60} is not a piece of this vocabulary")
+        return self._vocabulary.piece_to_id(piece)
 
     def id_to_piece(self, token_id: int) -> Union[bytes, str]:
         """The piece (``bytes``) of an id; the special ids give their names (``str``)."""
-        if not is_index(token_id) or not 0 <= token_id < self.vocab_size:
-            raise self._unknown_id(token_id)
-        return self._id_to_piece[token_id]
+        return self._vocabulary.id_to_piece(token_id)
 
     def pieces_to_ids(self, pieces: Sequence[Union[bytes, str]]) -> List[int]:
         """:meth:`piece_to_id` of each piece (``bytes``, or ``str`` as its UTF-8 bytes)."""
-        return [self.piece_to_id(p) for p in pieces]
+        return self._vocabulary.pieces_to_ids(pieces)
 
     def ids_to_pieces(self, ids: Sequence[int]) -> List[Union[bytes, str]]:
         """:meth:`id_to_piece` of each id."""
-        return [self.id_to_piece(i) for i in ids]
+        return self._vocabulary.ids_to_pieces(ids)
+
+    # -- files: the model's own format and others (bytepiece/formats/) ----------
 
     def save(self, path: PathLike) -> None:
         """Write the model as BytePiece 0.6.3-compatible JSON."""
         save_model(self._model, path)
-
-    # -- other formats (bytepiece/formats/) ------------------------------------
 
     def to_huggingface(self, path: PathLike) -> Any:
         """Write a Hugging Face tokenizer that gives this tokenizer's ids:
@@ -632,35 +389,17 @@ class Tokenizer:
         # sequence. An unseeded copy seeds itself from OS entropy: pickling
         # is how spawn/forkserver workers get it, and they must not replay
         # the parent's samples.
-        with self._rng_lock:
-            if self._seed is None:
-                return _restore_tokenizer, (self._model,)
-            return _restore_tokenizer, (self._model, self._rng.getstate(), self._seed)
+        state = self._seeds.getstate()
+        if state is None:
+            return _restore_tokenizer, (self._model,)
+        seed, rng_state = state
+        return _restore_tokenizer, (self._model, rng_state, seed)
+
 
 
 def _restore_tokenizer(model: Model, rng_state: Any = None, seed: Optional[int] = None) -> Tokenizer:
+    # Its name and arguments are in every pickled tokenizer: keep them.
     tok = Tokenizer(model)
     if seed is not None:
-        tok._seed = seed
-        tok._rng.setstate(rng_state)
+        tok._seeds.setstate(seed, rng_state)
     return tok
-
-
-def _derived_seed(seed: int, worker: int, epoch: int) -> int:
-    """The 64-bit seed of :meth:`Tokenizer.derive`: a hash of (seed, worker, epoch)."""
-    key = f"bytepiece.Tokenizer.derive:{seed}:{worker}:{epoch}".encode()
-    return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little")
-
-
-# Every live tokenizer, to reseed the unseeded ones (and renew every lock) in
-# a child made by fork: otherwise parent and children draw the same seeds.
-_LIVE_TOKENIZERS: "weakref.WeakSet[Tokenizer]" = weakref.WeakSet()
-
-
-def _after_fork_in_child() -> None:
-    for tok in list(_LIVE_TOKENIZERS):
-        tok._after_fork_in_child()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)

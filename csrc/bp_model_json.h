@@ -2,7 +2,7 @@
  * bp_model_json.h: the fast path of reading a model file (docs/spec/model.md).
  *
  * A model file is a JSON object {base64 piece: [id, text, count], ...}. The
- * general reader (bytepiece/model.py: json, then a check per entry in
+ * general reader (bytepiece/formats/native.py: json, then a check per entry in
  * Python) takes seconds for a million pieces; this scanner reads the plain
  * form, which is what every trained model is, in one pass. It accepts a
  * strict subset of what the general reader accepts and returns the same

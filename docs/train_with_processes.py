@@ -12,8 +12,8 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 
 import bytepiece
-from bytepiece.training import (CountingPlan, count_ngrams, count_pieces, finish_ngrams, language_model,
-                                merge_pieces, prune, total_positions)
+from bytepiece.training import (CountingPlan, count_ngrams, count_pieces, finish_ngrams, merge_pieces,
+                                ngram_model, prune, total_positions)
 
 
 def read_shard(path, shard, num_shards):
@@ -27,7 +27,7 @@ def count_ngrams_of(plan, path, shard, num_shards):
 
 
 def count_pieces_of(plan, finished, path, shard, num_shards, ensure_unicode):
-    return count_pieces(plan, language_model(plan, finished), read_shard(path, shard, num_shards), ensure_unicode)[1]
+    return count_pieces(plan, ngram_model(plan, finished), read_shard(path, shard, num_shards), ensure_unicode)[1]
 
 
 def train(path, trainer, num_shards=4, num_partitions=4, workers=2):

@@ -36,7 +36,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from bytepiece.token_files import (TOKEN_FORMATS, TokenFileWriter, read_token_file, read_token_file_metadata,
+from bytepiece.outputs.token_files import (TOKEN_FORMATS, TokenFileWriter, read_token_file, read_token_file_metadata,
                                    token_file_metadata_path, token_file_paths)
 
 ROLES = ("data", "index", "meta")

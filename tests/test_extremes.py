@@ -15,7 +15,8 @@ import pytest
 import bytepiece
 from bytepiece import model as model_module
 from bytepiece.encoding import MAX_ALPHA, Segmentation
-from bytepiece.model import dump_model, load_model, model_from_counts, parse_model, piece_scores, save_model
+from bytepiece.formats.native import dump_model, load_model, parse_model, save_model
+from bytepiece.model import model_from_counts, piece_scores
 from conftest import MODEL_40K
 
 MiB = 1 << 20

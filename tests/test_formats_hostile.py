@@ -32,7 +32,8 @@ from hypothesis import strategies as st
 
 import bytepiece
 from bytepiece.formats.dictionary import MAX_COUNT_MASS, model_from_dictionary, model_from_words, read_word_counts
-from bytepiece.model import MAX_ABS_SCORE, load_model, save_model
+from bytepiece.formats.native import load_model, save_model
+from bytepiece.model import MAX_ABS_SCORE
 from conftest import FIXTURES, MODEL_40K, TINY_COUNTS
 from hostile import expect_cli_error, expect_ok, run_capped, run_cli
 

@@ -13,7 +13,7 @@ import pytest
 
 import bytepiece
 from bytepiece.cli import main
-from bytepiece.token_files import TokenFileWriter, read_token_file, read_token_file_metadata, token_dtype
+from bytepiece.outputs.token_files import TokenFileWriter, read_token_file, read_token_file_metadata, token_dtype
 from conftest import MODEL_40K, ROOT
 
 SAMPLE = ROOT / "data" / "sample.jsonl"

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bytepiece
-from bytepiece.model import Model, PackedPieces, dump_model, load_model, model_from_counts, pack_pieces, parse_model
+from bytepiece.formats.native import dump_model, load_model, parse_model
+from bytepiece.model import Model, PackedPieces, model_from_counts, pack_pieces
 from conftest import MODEL_40K, TINY_COUNTS
 
 

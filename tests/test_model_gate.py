@@ -13,7 +13,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import bytepiece
-from bytepiece.model import MAX_ABS_SCORE, Model, PackedPieces, dump_model, model_from_counts, pack_pieces
+from bytepiece.formats.native import dump_model
+from bytepiece.model import MAX_ABS_SCORE, Model, PackedPieces, model_from_counts, pack_pieces
 from conftest import FIXTURES, MODEL_40K, TINY_COUNTS
 from hostile import expect_cli_error, expect_error, expect_ok, fuzz_examples, run_python
 

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 import bytepiece
 from bytepiece import _core
-from bytepiece.model import _load_plain_model, _reject_duplicate_keys, dump_model, load_model, model_from_counts, parse_model
+from bytepiece.formats.native import _load_plain_model, _reject_duplicate_keys, dump_model, load_model, parse_model
+from bytepiece.model import model_from_counts
 from conftest import MODEL_40K, TINY_COUNTS
 
 TINY = model_from_counts(TINY_COUNTS, add_missing_bytes=True)

@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bytepiece
-from bytepiece.model import dump_model, model_from_counts
+from bytepiece.formats.native import dump_model
+from bytepiece.model import model_from_counts
 from conftest import MODEL_40K, ROOT, TINY_COUNTS
 
 MODELS = sorted((ROOT / "data" / "models").glob("*"))

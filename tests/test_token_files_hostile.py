@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bytepiece
-from bytepiece.token_files import (MEGATRON_MAGIC, TOKEN_FORMATS, TokenFileWriter, read_token_file,
+from bytepiece.outputs.token_files import (MEGATRON_MAGIC, TOKEN_FORMATS, TokenFileWriter, read_token_file,
                                    read_token_file_metadata, token_file_metadata_path, token_file_paths)
 from conftest import MODEL_40K, TINY_COUNTS
 from hostile import expect_cli_error, expect_ok, run_cli

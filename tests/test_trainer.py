@@ -8,7 +8,7 @@ import pytest
 
 import bytepiece
 from bytepiece import Trainer, _training, normalize
-from bytepiece.training.primitives import finish_language_model
+from bytepiece.training.primitives import finish_ngram_model as finish_language_model
 from conftest import ROOT
 import transcription
 
@@ -240,7 +240,7 @@ def test_heavy_duplication_is_reported_with_what_to_do():
 
 def test_workers_take_their_jobs_in_order_and_a_failure_stops_the_pass():
     from concurrent.futures import ThreadPoolExecutor
-    from bytepiece.trainer import QUEUED_BATCHES, _run_workers
+    from bytepiece.training.thread_engine import QUEUED_BATCHES, run_workers as _run_workers
 
     seen = {0: [], 1: []}
     with ThreadPoolExecutor(2) as pool:

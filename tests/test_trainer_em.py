@@ -12,7 +12,7 @@ import bytepiece
 from bytepiece import Trainer, _training
 from bytepiece.cli import main
 from bytepiece.model import Model, pack_pieces
-from bytepiece.pruning_em import gains, prune_by_gain, reestimate
+from bytepiece.training.pruning_em import gains, prune_by_gain, reestimate
 from conftest import ROOT
 
 SAMPLE = ROOT / "data" / "sample.jsonl"

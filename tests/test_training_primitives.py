@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bytepiece
-from bytepiece.training import (CountingPlan, count_ngrams, count_pieces, finish_ngrams, language_model,
-                                merge_pieces, prune, total_positions)
+from bytepiece.training import (CountingPlan, count_ngrams, count_pieces, finish_ngrams,
+                                ngram_model as language_model, merge_pieces, prune, total_positions)
 from bytepiece import _training
 from bytepiece.text import split_chunks
 from conftest import ROOT

@@ -14,14 +14,15 @@ from typing import Dict, Mapping, Union
 import numpy as np
 
 from .._core import MAX_PIECE_LEN, NUM_SPECIAL
-from ..model import Model, pack_pieces, save_model
-from ..pruning import prune_pieces
+from ..model import Model, pack_pieces
+from ..outputs import PathLike
+from ..training.pruning import prune_pieces
 from ..validation import is_index
+from .native import save_model
 
 __all__ = ["model_from_words", "read_word_counts", "model_from_dictionary", "convert_to_bytepiece",
            "MAX_COUNT_MASS"]
 
-PathLike = Union[str, "os.PathLike[str]"]
 #: ``{word: count}`` with str words, bytes words or both.
 WordCounts = Union[Mapping[str, int], Mapping[bytes, int], Mapping[Union[str, bytes], int]]
 

@@ -32,15 +32,13 @@ import re
 import tempfile
 from fractions import Fraction
 from dataclasses import dataclass
-from typing import Any, Dict, List, Tuple, Union
+from typing import Any, Dict, List, Tuple
 
 from ..model import SPECIAL_TOKENS, Model
-from ..outputs import atomic_files
+from ..outputs import PathLike, atomic_files
 
 __all__ = ["byte_alphabet", "serde_decimal", "HuggingFaceExport", "to_huggingface", "HuggingFaceImport",
            "from_huggingface"]
-
-PathLike = Union[str, "os.PathLike[str]"]
 
 
 def byte_alphabet() -> List[str]:

@@ -42,15 +42,18 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Set, Tuple, Union
 
+from .._core import MODE_BEST
+from ..encoding import Encoder, Segmentation
 from ..model import SPECIAL_TOKENS, Model
-from ..outputs import atomic_file
+from ..outputs import PathLike, atomic_file
 
 __all__ = ["SentencePieceExport", "to_sentencepiece", "sentencepiece_agreement", "Agreement", "SentencePieceImport",
            "from_sentencepiece"]
 
-PathLike = Union[str, "os.PathLike[str]"]
+if TYPE_CHECKING:
+    from ..tokenizer import Tokenizer
 
 # ModelProto.SentencePiece.Type
 _NORMAL, _UNKNOWN, _CONTROL, _USER_DEFINED, _UNUSED, _BYTE = 1, 2, 3, 4, 5, 6
@@ -268,14 +271,20 @@ def compare_ids(expected: Iterable[List[int]], got: Iterable[List[int]], length_
 _AGREEMENT_BATCH = 1000
 
 
-def sentencepiece_agreement(tokenizer: Any, model_path: PathLike, texts: Iterable[str]) -> Agreement:
-    """Encode ``texts`` (NFC-normalized, as bytepiece does) with ``tokenizer``
-    and with the SentencePiece model at ``model_path`` (as written by
-    :func:`to_sentencepiece`), and compare."""
+def sentencepiece_agreement(model: Union[Model, "Tokenizer"], model_path: PathLike,
+                            texts: Iterable[str]) -> Agreement:
+    """Encode ``texts`` (NFC-normalized, as bytepiece does) with ``model``
+    (its best segmentation, as ``Tokenizer.encode_batch``; a Tokenizer
+    stands for its model) and with the SentencePiece model at ``model_path``
+    (as written by :func:`to_sentencepiece`), and compare."""
     import sentencepiece as spm  # type: ignore[import-untyped]
 
+    if not isinstance(model, Model):
+        model = model.model
+    encoder = Encoder(model.segmenter())
+    best = Segmentation(MODE_BEST, -1.0, 0)
     processor = spm.SentencePieceProcessor(model_file=os.fspath(model_path))
-    table = tokenizer.model.bytes_by_id()
+    table = model.bytes_by_id()
 
     def length_of(token_id: int) -> int:  # byte pieces (at any id) and ids past bytepiece's are one byte
         if token_id >= len(table) or processor.is_byte(token_id):
@@ -288,7 +297,7 @@ def sentencepiece_agreement(tokenizer: Any, model_path: PathLike, texts: Iterabl
         batch = [unicodedata.normalize("NFC", t) for t in itertools.islice(batches, _AGREEMENT_BATCH)]
         if not batch:
             return total
-        part = compare_ids(tokenizer.encode_batch(batch), processor.encode(batch), length_of)
+        part = compare_ids(encoder.encode_lists(batch, best, num_threads=None), processor.encode(batch), length_of)
         total = Agreement(total.texts + part.texts, total.identical_texts + part.identical_texts,
                           total.boundaries + part.boundaries, total.shared_boundaries + part.shared_boundaries)
 

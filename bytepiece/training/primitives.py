@@ -12,14 +12,14 @@ or on the number of workers.
     # pass 1, per shard:     summary, partitions = count_ngrams(plan, texts)
     # reduce, per partition: finished[p] = finish_ngrams(plan, p, [partitions of p from every shard],
     #                                                   total_positions(summaries), min_count)
-    # pass 2, per shard:     pieces = count_pieces(plan, language_model(plan, finished), texts, ...)
+    # pass 2, per shard:     pieces = count_pieces(plan, ngram_model(plan, finished), texts, ...)
     # reduce, per partition: kept[q], dropped[q] = merge_pieces([pieces of q from every shard], ...)
     # prune:                 models = prune(kept, dropped, sizes, counter)
 
 Memory: a shard's tables grow with the shard, a reducer's with its
 partition's share of the distinct n-grams (or pieces): no process holds the
-whole unpruned table. The finished language model, which every segmenting
-worker needs, is a list of flat arrays that :func:`language_model` reads in
+whole unpruned table. The finished n-gram model, which every segmenting
+worker needs, is a list of flat arrays that :func:`ngram_model` reads in
 place, so one copy in shared memory (Ray's object store) serves a machine.
 """
 from __future__ import annotations
@@ -35,14 +35,15 @@ import numpy as np
 from .. import _training
 from .._core import MAX_ORDER, MAX_PARTITIONS
 from ..model import Model, PackedPieces, pack_pieces
-from ..pruning import TokenCounter, count_tokens, initial_vocabulary, keep_mask, vocabularies, with_extra_counts
 from ..text import TRAINING_CHUNK_CHARS, TRAINING_CHUNK_NEWLINES, TextLike, split_chunks, to_utf8
+from .pruning import count_tokens, initial_vocabulary, keep_mask, vocabularies, with_extra_counts
+from .registry import TokenCounter
 
 __all__ = [
     "CountingPlan", "ShardSummary", "NgramPartition", "FinishedPartition", "PiecePartition",
-    "DuplicateEstimate", "DUPLICATE_WARNING", "chunk_batches", "peak_memory", "check_memory", "count_ngrams", "total_positions", "numpy_logs",
-    "finish_partition", "finish_language_model", "finish_ngrams",
-    "language_model", "count_pieces", "merge_pieces", "prune",
+    "DuplicateEstimate", "DUPLICATE_WARNING", "chunk_batches", "peak_memory", "check_memory", "count_ngrams",
+    "total_positions", "numpy_logs", "finish_partition", "finish_ngram_model", "finish_ngrams", "ngram_model",
+    "count_pieces", "merge_pieces", "prune",
 ]
 
 #: Documents packed into one C call.
@@ -79,11 +80,11 @@ class CountingPlan:
         return cls(order, num_partitions, part_of_byte, isolate_digits,
                    num_partitions if num_piece_partitions is None else num_piece_partitions)
 
-    def new_counter(self) -> "_training.NgramModel":
-        """An empty n-gram counter with this plan's order and partitions."""
-        counter = _training.NgramModel(self.order, self.num_partitions)
-        counter.assign(np.frombuffer(self.part_of_byte, dtype=np.uint8))
-        return counter
+    def new_ngram_model(self) -> "_training.NgramModel":
+        """An empty n-gram model (counts, not yet finished) with this plan's order and partitions."""
+        ngram_model = _training.NgramModel(self.order, self.num_partitions)
+        ngram_model.assign(np.frombuffer(self.part_of_byte, dtype=np.uint8))
+        return ngram_model
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ class NgramPartition:
 
 @dataclass(frozen=True)
 class FinishedPartition:
-    """One partition of the finished language model: ``tables[j - 1]`` is the
+    """One partition of the finished n-gram model: ``tables[j - 1]`` is the
     raw hash table (16-byte slots) of its n-grams of length ``j``."""
 
     index: int
@@ -271,20 +272,20 @@ def count_ngrams(plan: CountingPlan, texts: Iterable[TextLike],
     """Pass 1 on one shard: its summary and its n-gram counts, one
     :class:`NgramPartition` per partition of the plan. With ``memory_limit``
     (bytes), a MemoryError once this process holds more."""
-    counter = plan.new_counter()
+    ngram_model = plan.new_ngram_model()
     docs = 0
     byte_counts = np.zeros(256, dtype=np.uint64)
     for packed, n in chunk_batches(texts, plan.isolate_digits):
         for p in range(plan.num_partitions):
-            counter.count(p, packed.data, packed.offsets)
+            ngram_model.count(p, packed.data, packed.offsets)
         byte_counts += np.bincount(np.frombuffer(packed.data, dtype=np.uint8), minlength=256).astype(np.uint64)
         docs += n
         check_memory(memory_limit, "counting the n-grams of a shard")
     parts = []
     for p in range(plan.num_partitions):
-        exported = [counter.export_counts(p, j) for j in range(1, plan.order + 1)]
+        exported = [ngram_model.export_counts(p, j) for j in range(1, plan.order + 1)]
         parts.append(NgramPartition(p, tuple(k for k, _ in exported), tuple(c for _, c in exported)))
-    summary = ShardSummary(docs, int(counter.positions), byte_counts, peak_memory())
+    summary = ShardSummary(docs, int(ngram_model.positions), byte_counts, peak_memory())
     return summary, parts
 
 
@@ -300,7 +301,7 @@ def total_positions(summaries: Sequence[ShardSummary]) -> int:
 SMALL_LOG_COUNTS = 1 << 16
 
 
-def numpy_logs(counter: "_training.NgramModel", partition: int,
+def numpy_logs(ngram_model: "_training.NgramModel", partition: int,
                min_count: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """numpy's logarithm of every count that finishing ``partition`` takes,
     as the table :meth:`NgramModel.finish_partition` reads: BytePiece 0.6.3
@@ -309,30 +310,30 @@ def numpy_logs(counter: "_training.NgramModel", partition: int,
     decides exact ties of the segmentation Viterbi."""
     with np.errstate(divide="ignore"):  # log(0), never read
         small = np.log(np.arange(SMALL_LOG_COUNTS, dtype=np.float64))
-    large = counter.large_counts(partition, min_count, SMALL_LOG_COUNTS)
+    large = ngram_model.large_counts(partition, min_count, SMALL_LOG_COUNTS)
     return small, large, np.log(large.astype(np.float64))
 
 
-def finish_partition(counter: "_training.NgramModel", partition: int, min_count: int) -> None:
+def finish_partition(ngram_model: "_training.NgramModel", partition: int, min_count: int) -> None:
     """Prune ``partition`` below ``min_count`` and turn its counts into
     log-probabilities with numpy's logarithms (:func:`numpy_logs`), after its
     missing bytes were added and with the corpus-wide positions."""
-    counter.finish_partition(partition, min_count, numpy_logs(counter, partition, min_count))
+    ngram_model.finish_partition(partition, min_count, numpy_logs(ngram_model, partition, min_count))
 
 
-def finish_language_model(counter: "_training.NgramModel", min_count: int, pool: Optional[Executor] = None) -> None:
+def finish_ngram_model(ngram_model: "_training.NgramModel", min_count: int, pool: Optional[Executor] = None) -> None:
     """What C's ``bp_ngrams_finish`` does (missing bytes, pruning,
     log-probabilities), with numpy's logarithms: 0.6.3's model bit for bit on
     the machine it runs on. The binding offers no libm shortcut, so that
     every trainer finishes this way. With a thread ``pool`` the partitions
     are finished concurrently (the C calls release the GIL)."""
-    for partition in range(counter.num_partitions):
-        counter.add_missing_bytes(partition)
+    for partition in range(ngram_model.num_partitions):
+        ngram_model.add_missing_bytes(partition)
     if pool is None:
-        for partition in range(counter.num_partitions):
-            finish_partition(counter, partition, min_count)
+        for partition in range(ngram_model.num_partitions):
+            finish_partition(ngram_model, partition, min_count)
         return
-    futures = [pool.submit(finish_partition, counter, p, min_count) for p in range(counter.num_partitions)]
+    futures = [pool.submit(finish_partition, ngram_model, p, min_count) for p in range(ngram_model.num_partitions)]
     for future in futures:
         future.result()
 
@@ -342,25 +343,25 @@ def finish_ngrams(plan: CountingPlan, index: int, parts: Sequence[NgramPartition
     """Reduce of pass 1 for partition ``index``: the sum of the shards' counts,
     pruned below ``min_count`` and turned into log-probabilities, with
     ``positions`` the corpus-wide :func:`total_positions`."""
-    counter = plan.new_counter()
+    ngram_model = plan.new_ngram_model()
     for part in parts:
         if part.index != index:
             raise ValueError(f"partition {part.index} given to the reducer of partition {index}")
         for j in range(1, plan.order + 1):
-            counter.add_counts(index, j, part.keys[j - 1], part.counts[j - 1])
+            ngram_model.add_counts(index, j, part.keys[j - 1], part.counts[j - 1])
         check_memory(memory_limit, f"merging n-gram partition {index}")
-    added = counter.add_missing_bytes(index)
-    counter.add_positions(positions - added)
-    finish_partition(counter, index, min_count)
-    return FinishedPartition(index, tuple(counter.export_table(index, j) for j in range(1, plan.order + 1)))
+    added = ngram_model.add_missing_bytes(index)
+    ngram_model.add_positions(positions - added)
+    finish_partition(ngram_model, index, min_count)
+    return FinishedPartition(index, tuple(ngram_model.export_table(index, j) for j in range(1, plan.order + 1)))
 
 
-def language_model(plan: CountingPlan, finished: Sequence[FinishedPartition]) -> "_training.NgramModel":
-    """The finished language model over every partition's tables, read in
+def ngram_model(plan: CountingPlan, finished: Sequence[FinishedPartition]) -> "_training.NgramModel":
+    """The finished n-gram model over every partition's tables, read in
     place (the arrays may live in read-only shared memory)."""
     by_index = {f.index: f for f in finished}
     if sorted(by_index) != list(range(plan.num_partitions)):
-        raise ValueError(f"a language model needs all {plan.num_partitions} finished partitions once each")
+        raise ValueError(f"an n-gram model needs all {plan.num_partitions} finished partitions once each")
     tables = [by_index[p].tables[j] for j in range(plan.order) for p in range(plan.num_partitions)]
     return _training.NgramModel(plan.order, plan.num_partitions, tables=tables,
                                 part_of_byte=np.frombuffer(plan.part_of_byte, dtype=np.uint8))
@@ -372,15 +373,15 @@ def _split_pieces(counter: "_training.PieceCounter", num_partitions: int) -> Lis
     return [found.take(np.flatnonzero(which == q), q) for q in range(num_partitions)]
 
 
-def count_pieces(plan: CountingPlan, model: "_training.NgramModel", texts: Iterable[TextLike],
+def count_pieces(plan: CountingPlan, ngram_model: "_training.NgramModel", texts: Iterable[TextLike],
                  ensure_unicode: bool = True, memory_limit: Optional[int] = None) -> Tuple[ShardSummary, List[PiecePartition]]:
-    """Pass 2 on one shard: segment it with the finished ``model`` (BNLM
+    """Pass 2 on one shard: segment it with the finished ``ngram_model`` (BNLM
     Viterbi) and count the pieces, one :class:`PiecePartition` per piece
     partition of the plan."""
     counter = _training.PieceCounter()
     docs, positions = 0, 0
     for packed, n in chunk_batches(texts, plan.isolate_digits):
-        _training.bnlm_count_pieces(model, ensure_unicode, packed.data, packed.offsets, counter)
+        _training.bnlm_count_pieces(ngram_model, ensure_unicode, packed.data, packed.offsets, counter)
         docs += n
         positions += len(packed.data)
         check_memory(memory_limit, "counting the pieces of a shard")

@@ -22,21 +22,22 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .._core import MAX_PARTITIONS
 from ..model import Model, PackedPieces
 from ..progress import progress_bar
-from ..pruning import (canonical_segmenter, count_tokens_packed, initial_vocabulary, vocabularies, with_extra_counts,
-                       with_progress)
-from ..pruning_em import vocabularies_em
+from .options import HasTrainingOptions, TrainingOptions, as_training_options
 from .primitives import (
-    CountingPlan, PiecePartition, ShardSummary, count_ngrams, count_pieces, finish_ngrams, language_model,
-    merge_pieces, peak_memory, total_positions,
+    CountingPlan, PiecePartition, ShardSummary, count_ngrams, count_pieces, finish_ngrams, merge_pieces, ngram_model,
+    peak_memory, total_positions,
 )
+from .pruning import canonical_segmenter, count_tokens_packed
+from .registry import get_algorithm
 from .sources import FileShard, ReadOptions, expand_paths, plan_shards, read_shard
+from .stats import Phase, RayStats, TrainingResult
 
 __all__ = ["train_on_ray", "init_local_ray", "TASK_RETRIES"]
 
@@ -151,7 +152,7 @@ def _finish_task(plan: CountingPlan, index: int, positions: int, min_count: int,
 def _count_pieces_task(plan: CountingPlan, shard: Any, options: ReadOptions, ensure_unicode: bool, index: int,
                        limit: Optional[int], *finished: Any) -> Tuple[Any, ...]:
     _crash_once(f"count-pieces-{index}")
-    summary, parts = count_pieces(plan, language_model(plan, finished), _documents(shard, options), ensure_unicode,
+    summary, parts = count_pieces(plan, ngram_model(plan, finished), _documents(shard, options), ensure_unicode,
                                   limit)
     return (summary, *parts)
 
@@ -223,20 +224,25 @@ def _raise_cause(ray: Any, error: Exception) -> None:
     raise error
 
 
-def train_on_ray(trainer: Any, source: Union[str, Sequence[str], Any], *, options: ReadOptions = ReadOptions(),
-                 address: Optional[str] = None, num_partitions: Optional[int] = None,
-                 shard_bytes: int = SHARD_BYTES, max_memory: Optional[int] = None,
-                 progress: Optional[bool] = None) -> Tuple[List[Model], Dict[str, Any]]:
-    """Train ``trainer``'s options on ``source`` on Ray; (models, stats).
+def train_on_ray(training: Union[TrainingOptions, HasTrainingOptions], source: Union[str, Sequence[str], Any], *,
+                 options: ReadOptions = ReadOptions(), address: Optional[str] = None,
+                 num_partitions: Optional[int] = None, shard_bytes: int = SHARD_BYTES,
+                 max_memory: Optional[int] = None, progress: Optional[bool] = None) -> TrainingResult:
+    """Train with ``training``'s options (:class:`TrainingOptions`, or a
+    Trainer's) on ``source`` on Ray; returns the models and the run's
+    :class:`RayStats`.
 
     ``source``: file paths, globs or directories that every node can read, or
     a ``ray.data.Dataset`` with a text column (``options.field``, default
-    ``text``). ``address``: the cluster to join (None: the one this process is
-    connected to, else a new one-machine Ray on the loopback address).
+    ``text``); ``options``: how the files are read. ``address``: the cluster
+    to join (None: the one this process is connected to, else a new
+    one-machine Ray on the loopback address). ``num_partitions``: of the
+    n-gram and piece tables (default twice the CPUs, at least 16).
     ``max_memory``: the most bytes one worker process may hold; shards are cut
     to fit it and the run stops early, saying why, when the finished model
     alone would not fit.
     """
+    training_options = as_training_options(training)
     ray = _ray()
     started = False
     if not ray.is_initialized():
@@ -246,7 +252,7 @@ def train_on_ray(trainer: Any, source: Union[str, Sequence[str], Any], *, option
             ray.init(address=address, configure_logging=False, log_to_driver=False)
         started = True
     try:
-        return _train(ray, trainer, source, options, num_partitions, shard_bytes, max_memory, progress)
+        return _train(ray, training_options, source, options, num_partitions, shard_bytes, max_memory, progress)
     except Exception as error:  # noqa: BLE001 - re-raised as its cause
         _raise_cause(ray, error)
         raise
@@ -255,8 +261,72 @@ def train_on_ray(trainer: Any, source: Union[str, Sequence[str], Any], *, option
             ray.shutdown()
 
 
-def _train(ray: Any, trainer: Any, source: Any, options: ReadOptions, num_partitions: Optional[int],
-           shard_bytes: int, max_memory: Optional[int], progress: Optional[bool]) -> Tuple[List[Model], Dict[str, Any]]:
+class _FoundOnRay:
+    """The found pieces on a cluster (:class:`FoundPieces`): the kept ones in
+    the driver, the dropped ones in the object store, one partition each,
+    never fetched; every re-tokenizing runs as tasks over slices of the
+    pieces, which read the vocabulary and the pieces from the object store."""
+
+    def __init__(self, ray: Any, tasks: "_Tasks", kept: Sequence[PiecePartition], dropped: List[Any],
+                 dropped_sizes: List[int], cpus: int, bar: Any) -> None:
+        self.ray = ray
+        self.tasks = tasks
+        self.pieces, self.counts = PiecePartition.joined(kept)
+        self.dropped = dropped
+        self.dropped_sizes = dropped_sizes
+        self.cpus = cpus
+        self.bar = bar
+        self._kept_refs: Optional[Tuple[Any, Any]] = None
+
+    def kept(self) -> Tuple[PackedPieces, np.ndarray]:
+        """The kept pieces of every partition, joined, and their counts."""
+        return self.pieces, self.counts
+
+    def _put(self, vocabulary: Model) -> Tuple[Any, Any]:
+        return self.ray.put(vocabulary.packed()), self.ray.put(vocabulary.counts_array())
+
+    def _count_dropped(self, refs: Tuple[Any, Any]) -> List[Any]:
+        # The dropped pieces never leave the object store: one task per partition.
+        return [self.tasks.count_tokens.remote(*refs, d, None, 0, size)
+                for d, size in zip(self.dropped, self.dropped_sizes)]
+
+    def _count_texts(self, texts_ref: Any, weights_ref: Any, num_texts: int, refs: Tuple[Any, Any]) -> List[Any]:
+        # Each task gets the vocabulary and the pieces packed (a few buffers in the
+        # object store, shared), and tokenizes its own range of the pieces.
+        bounds = np.linspace(0, num_texts, self.cpus + 1).astype(np.int64).tolist()
+        return [self.tasks.count_tokens.remote(*refs, texts_ref, weights_ref, a, b)
+                for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+    def _summed(self, vocabulary: Model, parts: List[Any]) -> np.ndarray:
+        return sum(self.ray.get(parts), np.zeros(len(vocabulary.pieces), dtype=np.uint64))
+
+    def count_tokens(self, vocabulary: Model, texts: PackedPieces, weights: np.ndarray) -> np.ndarray:
+        """Re-tokenize ``texts`` in tasks (one pass of the progress line)."""
+        refs = self._put(vocabulary)
+        texts_ref = refs[0] if texts is vocabulary.packed() else self.ray.put(texts)
+        weights_ref = self.ray.put(np.asarray(weights, dtype=np.uint64))
+        totals = self._summed(vocabulary, self._count_texts(texts_ref, weights_ref, len(texts), refs))
+        self.bar.update(1)
+        return totals
+
+    def count_dropped(self, vocabulary: Model) -> np.ndarray:
+        """The dropped pieces' totals, one task per partition."""
+        return self._summed(vocabulary, self._count_dropped(self._put(vocabulary)))
+
+    def count_found(self, vocabulary: Model) -> np.ndarray:
+        """Every found piece's totals, kept and dropped in the same round of tasks (one pass of the progress line)."""
+        if self._kept_refs is None:  # put once, read by every round
+            self._kept_refs = self.ray.put(self.pieces), self.ray.put(self.counts)
+        refs = self._put(vocabulary)
+        kept_ref, kept_counts_ref = self._kept_refs
+        totals = self._summed(vocabulary, self._count_texts(kept_ref, kept_counts_ref, len(self.pieces), refs)
+                              + self._count_dropped(refs))
+        self.bar.update(1)
+        return totals
+
+
+def _train(ray: Any, training: TrainingOptions, source: Any, options: ReadOptions, num_partitions: Optional[int],
+           shard_bytes: int, max_memory: Optional[int], progress: Optional[bool]) -> TrainingResult:
     tasks = _Tasks(ray, max_memory)
     cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
     if max_memory is not None:
@@ -269,23 +339,22 @@ def _train(ray: Any, trainer: Any, source: Any, options: ReadOptions, num_partit
             raise ValueError(f"max_memory ({max_memory / 1e9:.2f} GB) is more than any node offers Ray "
                              f"({offered / 1e9:.2f} GB)")
     partitions = num_partitions or min(MAX_PARTITIONS, max(16, 2 * cpus))
-    stats: Dict[str, Any] = {"num_partitions": partitions, "cpus": cpus, "phases": {}}
-    phases = stats["phases"]
+    stats = RayStats(num_partitions=partitions, cpus=cpus)
     start = clock = time.perf_counter()
 
     def phase(name: str) -> None:
         nonlocal clock
         now = time.perf_counter()
-        phases[name] = {"wall": now - clock}
+        stats.phases[name] = Phase(wall=now - clock)
         clock = now
 
     shards, sizes = _shards(ray, source, options, shard_bytes)
     if not shards:
         raise ValueError("the corpus has no text to train on")
     total = sum(sizes)
-    stats.update(shards=len(shards), input_bytes=total)
-    plan = CountingPlan.balanced(trainer.order, partitions, ray.get(tasks.sample.remote(shards[0], options)),
-                                 trainer.isolate_digits)
+    stats.shards, stats.input_bytes = len(shards), total
+    plan = CountingPlan.balanced(training.order, partitions, ray.get(tasks.sample.remote(shards[0], options)),
+                                 training.isolate_digits)
     phase("plan")
 
     # Pass 1: n-gram counts per shard, partitioned; one reduce per partition.
@@ -293,84 +362,48 @@ def _train(ray: Any, trainer: Any, source: Any, options: ReadOptions, num_partit
                for k, shard in enumerate(shards)]
     _wait_all(ray, [c[0] for c in counted], "Count n-grams", total, sizes, progress)
     summaries: List[ShardSummary] = ray.get([c[0] for c in counted])
-    stats["documents"] = sum(s.documents for s in summaries)
-    stats["bytes"] = sum(s.positions for s in summaries)
-    if stats["bytes"] == 0:
+    stats.documents = sum(s.documents for s in summaries)
+    stats.bytes = sum(s.positions for s in summaries)
+    if stats.bytes == 0:
         raise ValueError("the corpus has no text to train on")
     positions = total_positions(summaries)
     phase("count n-grams")
-    reduced = [tasks.finish.options(num_returns=2).remote(plan, p, positions, trainer.min_count, max_memory,
+    reduced = [tasks.finish.options(num_returns=2).remote(plan, p, positions, training.min_count, max_memory,
                                                           *[c[p + 1] for c in counted])
                for p in range(partitions)]
     model_bytes = sum(ray.get([r[0] for r in reduced]))
-    finished = [r[1] for r in reduced]  # stay in the object store: the driver never holds the model
+    finished = [r[1] for r in reduced]  # stay in the object store: the driver never holds the n-gram model
     del counted, reduced  # the partial counts can go
-    stats["model_bytes"] = model_bytes
+    stats.model_bytes = model_bytes
     if max_memory is not None and model_bytes > max_memory // 2:
         raise MemoryError(f"the pruned n-gram model takes {model_bytes / 1e9:.2f} GB, more than half of "
                           f"max_memory ({max_memory / 1e9:.2f} GB) that every segmenting worker needs: "
                           "raise min_count or max_memory")
     phase("merge n-grams")
 
-    # Pass 2: pieces per shard with the shared model; one reduce per piece partition.
+    # Pass 2: pieces per shard with the shared n-gram model; one reduce per piece partition.
     counted_pieces = [tasks.count_pieces.options(num_returns=plan.num_piece_partitions + 1).remote(
-        plan, shard, options, trainer.ensure_unicode, k, max_memory, *finished) for k, shard in enumerate(shards)]
+        plan, shard, options, training.ensure_unicode, k, max_memory, *finished) for k, shard in enumerate(shards)]
     _wait_all(ray, [c[0] for c in counted_pieces], "Count pieces", total, sizes, progress)
     piece_summaries: List[ShardSummary] = ray.get([c[0] for c in counted_pieces])
-    merged = [tasks.merge_pieces.options(num_returns=3).remote(trainer.max_piece_length, trainer.min_count, max_memory,
-                                                               *[c[q + 1] for c in counted_pieces])
+    merged = [tasks.merge_pieces.options(num_returns=3).remote(training.max_piece_length, training.min_count,
+                                                               max_memory, *[c[q + 1] for c in counted_pieces])
               for q in range(plan.num_piece_partitions)]
     kept: List[PiecePartition] = ray.get([m[0] for m in merged])
     dropped = [m[1] for m in merged]
     dropped_sizes = [m[2] for m in merged]
     del counted_pieces, finished
-    stats["distinct_pieces"] = sum(len(k) for k in kept)
+    stats.distinct_pieces = sum(len(k) for k in kept)
     phase("count pieces")
 
-    # Pruning: the re-tokenizing runs as tasks over slices of the pieces.
-    pieces, counts = PiecePartition.joined(kept)
+    # Pruning: the options' algorithm, its re-tokenizing as tasks over slices of the pieces.
     dropped_sizes = ray.get(dropped_sizes)
-
-    def put(vocab: Model) -> Tuple[Any, Any]:
-        return ray.put(vocab.packed()), ray.put(vocab.counts_array())
-
-    def count_dropped(refs: Tuple[Any, Any]) -> List[Any]:
-        # The dropped pieces never leave the object store: one task per partition.
-        return [tasks.count_tokens.remote(*refs, d, None, 0, size) for d, size in zip(dropped, dropped_sizes)]
-
-    def count_texts(texts_ref: Any, weights_ref: Any, num_texts: int, refs: Tuple[Any, Any]) -> List[Any]:
-        # Each task gets the vocabulary and the pieces packed (a few buffers in the
-        # object store, shared), and tokenizes its own range of the pieces.
-        bounds = np.linspace(0, num_texts, cpus + 1).astype(np.int64).tolist()
-        return [tasks.count_tokens.remote(*refs, texts_ref, weights_ref, a, b)
-                for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
-
-    def summed(vocab: Model, parts: List[Any]) -> np.ndarray:
-        return sum(ray.get(parts), np.zeros(len(vocab.pieces), dtype=np.uint64))
-
-    def counter(vocab: Model, texts: PackedPieces, weights: np.ndarray) -> np.ndarray:
-        refs = put(vocab)
-        texts_ref = refs[0] if texts is vocab.packed() else ray.put(texts)
-        return summed(vocab, count_texts(texts_ref, ray.put(np.asarray(weights, dtype=np.uint64)), len(texts), refs))
-
     bar = progress_bar("Prune pieces", unit=" passes", enabled=progress)
-    if trainer.algorithm == "0.6.3":
-        vocabulary = initial_vocabulary(pieces, counts)
-        vocabulary = with_extra_counts(vocabulary, summed(vocabulary, count_dropped(put(vocabulary))))
-        models = vocabularies(vocabulary, trainer.max_vocab_size, with_progress(counter, bar))
-    else:
-        kept_ref, kept_counts_ref = ray.put(pieces), ray.put(counts)
-
-        def count_found(vocab: Model) -> np.ndarray:
-            refs = put(vocab)
-            totals = summed(vocab, count_texts(kept_ref, kept_counts_ref, len(pieces), refs) + count_dropped(refs))
-            bar.update(1)
-            return totals
-
-        models = vocabularies_em(pieces, counts, trainer.max_vocab_size, trainer.min_count, count_found)
+    found = _FoundOnRay(ray, tasks, kept, dropped, dropped_sizes, cpus, bar)
+    models = get_algorithm(training.algorithm).load()(found, training)
     bar.close()
     phase("prune pieces")
-    stats["seconds"] = time.perf_counter() - start
-    stats["peak_worker_memory"] = max(s.peak_memory for s in summaries + piece_summaries)
-    stats["peak_driver_memory"] = peak_memory()
-    return models, stats
+    stats.seconds = time.perf_counter() - start
+    stats.peak_worker_memory = max(s.peak_memory for s in summaries + piece_summaries)
+    stats.peak_driver_memory = peak_memory()
+    return TrainingResult(models, stats)

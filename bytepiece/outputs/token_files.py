@@ -37,11 +37,11 @@ import struct
 import warnings
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import IO, Any, Dict, List, Optional, Tuple, Union
+from typing import IO, Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .outputs import atomic_files, check_writable
+from .atomic import PathLike, atomic_files, check_writable
 
 __all__ = ["TOKEN_FORMATS", "token_dtype", "token_file_paths", "token_file_metadata_path", "TokenFileWriter",
            "TokenFileMetadata", "read_token_file", "read_token_file_metadata"]
@@ -54,8 +54,6 @@ METADATA_SUFFIX = ".bytepiece.json"
 
 #: The version of the metadata file's fields (its ``bytepiece_token_file`` value).
 METADATA_VERSION = 1
-
-PathLike = Union[str, "os.PathLike[str]"]
 
 MEGATRON_MAGIC = b"MMIDIDX\x00\x00"
 _MEGATRON_HEAD = struct.Struct("<QBQQ")  # version, dtype code, sequences, document index entries
@@ -189,7 +187,7 @@ class TokenFileWriter:
 
     def metadata(self) -> Dict[str, Any]:
         """The fields of the metadata file (docs/spec/token_files.md §5)."""
-        from . import __version__
+        from .. import __version__
 
         return {
             "bytepiece_token_file": METADATA_VERSION,

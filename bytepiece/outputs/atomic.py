@@ -14,8 +14,11 @@ import os
 import tempfile
 from typing import IO, Any, Callable, Iterator, List, Optional, Sequence, Union
 
-__all__ = ["check_writable", "atomic_files", "atomic_file"]
+__all__ = ["PathLike", "check_writable", "atomic_files", "atomic_file"]
 
+#: A file name as bytepiece's functions take it, to read or to write: a str or
+#: an ``os.PathLike`` (``pathlib.Path``). Defined here once (this module is
+#: the one every writer goes through and imports nothing of bytepiece).
 PathLike = Union[str, "os.PathLike[str]"]
 
 # The mode a new file gets from open() (mkstemp creates 0600 files). Read once:

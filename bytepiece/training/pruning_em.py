@@ -2,7 +2,7 @@
 -> hard EM -> pruning by gain -> vocabularies of the requested sizes
 (docs/spec/training.md §8).
 
-0.6.3's pruning (:mod:`bytepiece.pruning`) keeps the most frequent of the
+0.6.3's pruning (:mod:`bytepiece.training.pruning`) keeps the most frequent of the
 pieces the BNLM segmentation found. Frequency is not what a piece saves: one
 that the rest of the vocabulary spells in two tokens saves less than one that
 would take five, and the found pieces miss the shorter pieces inside them
@@ -28,21 +28,20 @@ result does not depend on the engine or the number of threads.
 """
 from __future__ import annotations
 
-from typing import Callable, List, Sequence
+from typing import TYPE_CHECKING, List, Sequence
 
 import numpy as np
 
-from . import _training
-from .model import Model, PackedPieces
-from .pruning import TokenCounter, initial_vocabulary, keep_mask
+from .. import _training
+from ..model import Model, PackedPieces
+from .pruning import FoundInProcess, initial_vocabulary
+from .registry import FoundCounter, FoundPieces, TokenCounter
+
+if TYPE_CHECKING:
+    from .options import TrainingOptions
 
 __all__ = ["FoundCounter", "MAX_SUBSTRING", "INITIAL_ROUNDS", "FRACTION", "MIN_REMOVED", "candidate_vocabulary",
-           "reestimate", "gains", "prune_by_gain", "vocabularies_em", "prune_em"]
-
-#: ``counter(vocabulary)``: a uint64 array parallel to ``vocabulary.pieces``,
-#: each found piece's count summed over the tokens it splits into under the
-#: vocabulary (all the found pieces, wherever an engine keeps them).
-FoundCounter = Callable[[Model], np.ndarray]
+           "reestimate", "gains", "prune_by_gain", "vocabularies_em", "prune_found", "prune_em"]
 
 #: Longest substring of a found piece that becomes a candidate (bytes).
 MAX_SUBSTRING = 8
@@ -112,7 +111,7 @@ def prune_by_gain(vocabulary: Model, sizes: Sequence[int], counter: FoundCounter
 def vocabularies_em(sources: PackedPieces, source_counts: np.ndarray, sizes: Sequence[int], min_count: int,
                     counter: FoundCounter) -> List[Model]:
     """One vocabulary per size in ``sizes`` (largest first): the candidates
-    from ``sources`` (the found pieces that :func:`bytepiece.pruning.keep_mask`
+    from ``sources`` (the found pieces that :func:`bytepiece.training.pruning.keep_mask`
     keeps, packed) with their counts, then hard EM and pruning by gain, re-tokenizing
     all the found pieces with ``counter`` (wherever the engine keeps them)."""
     vocabulary = candidate_vocabulary(sources, source_counts, MAX_SUBSTRING, min_count)
@@ -121,16 +120,22 @@ def vocabularies_em(sources: PackedPieces, source_counts: np.ndarray, sizes: Seq
     return prune_by_gain(vocabulary, sizes, counter, FRACTION)
 
 
+def prune_found(found: FoundPieces, options: "TrainingOptions") -> List[Model]:
+    """The "em" algorithm of the registry: one vocabulary per size of
+    ``options.max_vocab_size`` (largest first) from the ``found`` pieces,
+    wherever an engine keeps them: the candidates from the kept ones, every
+    re-estimation over all of them."""
+    sources, source_counts = found.kept()
+    return vocabularies_em(sources, source_counts, options.max_vocab_size, options.min_count, found.count_found)
+
+
 def prune_em(pieces: PackedPieces, counts: np.ndarray, sizes: Sequence[int], max_piece_length: int,
              min_count: int, counter: TokenCounter) -> List[Model]:
     """The "em" pruning in one process (the counterpart of
-    :func:`bytepiece.pruning.prune_pieces`): the found ``pieces`` (packed, any order)
-    with their ``counts`` -> one vocabulary per size in ``sizes`` (largest
-    first). ``counter`` re-tokenizes (see :func:`bytepiece.pruning.count_tokens`)."""
-    counts = np.asarray(counts, dtype=np.uint64)
-    rows = np.flatnonzero(keep_mask(pieces, counts, max_piece_length, min_count))
-
-    def found(vocabulary: Model) -> np.ndarray:
-        return counter(vocabulary, pieces, counts)
-
-    return vocabularies_em(pieces.take(rows), counts[rows], sizes, min_count, found)
+    :func:`bytepiece.training.pruning.prune_pieces`): the found ``pieces``
+    (packed, any order) with their ``counts`` -> one vocabulary per size in
+    ``sizes`` (largest first). ``counter`` re-tokenizes (see
+    :func:`bytepiece.training.pruning.count_tokens`)."""
+    found = FoundInProcess(pieces, counts, max_piece_length, min_count, counter)
+    sources, source_counts = found.kept()
+    return vocabularies_em(sources, source_counts, sizes, min_count, found.count_found)

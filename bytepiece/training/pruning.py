@@ -1,5 +1,6 @@
-"""Piece pruning: the pieces the BNLM segmentation found -> vocabularies of the
-requested sizes (docs/spec/training.md, steps 4 and 5).
+"""0.6.3's pruning: the pieces the BNLM segmentation found -> vocabularies of the
+requested sizes (docs/spec/training.md, steps 4 and 5), and the helpers that
+the "em" pruning (:mod:`bytepiece.training.pruning_em`) and the engines share.
 
 Every vocabulary here is a :class:`Model` in canonical order (ids
 NUM_SPECIAL.. by (length, bytes), as 0.6.3 numbers them). Filtering its rows
@@ -13,23 +14,23 @@ the result is the same).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, List, Sequence
+from typing import TYPE_CHECKING, Any, List, Sequence, Tuple
 
 import numpy as np
 
-from . import _core
-from ._core import NUM_SPECIAL
-from .model import Model, PackedPieces, piece_scores
+from .. import _core
+from .._core import NUM_SPECIAL
+from ..model import Model, PackedPieces, piece_scores
+from .registry import FoundPieces, TokenCounter
+
+if TYPE_CHECKING:
+    from .options import TrainingOptions
 
 __all__ = [
     "with_progress", "TokenCounter", "canonical_segmenter", "count_tokens_packed", "count_tokens", "keep_mask",
-    "initial_vocabulary", "with_extra_counts", "drop_wasted", "vocabularies", "prune_pieces",
+    "FoundInProcess", "initial_vocabulary", "with_extra_counts", "drop_wasted", "vocabularies", "prune_found",
+    "prune_pieces",
 ]
-
-#: ``counter(vocabulary, texts, weights)``: a uint64 array parallel to
-#: ``vocabulary.pieces``, the sum of ``weights[k]`` over the tokens of text
-#: ``k`` of ``texts`` (packed) tokenized with the vocabulary.
-TokenCounter = Callable[[Model, PackedPieces, np.ndarray], np.ndarray]
 
 
 def canonical_segmenter(pieces: PackedPieces, counts: np.ndarray) -> "_core.Segmenter":
@@ -70,6 +71,37 @@ def keep_mask(pieces: PackedPieces, counts: np.ndarray, max_piece_length: int, m
     ``max_piece_length`` bytes seen at least ``min_count`` times."""
     lengths = pieces.lengths()
     return (lengths == 1) | ((lengths <= max_piece_length) & (np.asarray(counts) >= min_count))
+
+
+class FoundInProcess:
+    """:class:`FoundPieces` all held by this process: the found ``pieces``
+    (packed, any order) with their ``counts``, split into kept and dropped by
+    :func:`keep_mask`, re-tokenized by ``counter``."""
+
+    def __init__(self, pieces: PackedPieces, counts: np.ndarray, max_piece_length: int, min_count: int,
+                 counter: TokenCounter = count_tokens) -> None:
+        self.pieces = pieces
+        self.counts = np.asarray(counts, dtype=np.uint64)
+        self.counter = counter
+        self._kept = keep_mask(pieces, self.counts, max_piece_length, min_count)
+
+    def kept(self) -> Tuple[PackedPieces, np.ndarray]:
+        """The kept pieces and their counts."""
+        rows = np.flatnonzero(self._kept)
+        return self.pieces.take(rows), self.counts[rows]
+
+    def count_tokens(self, vocabulary: Model, texts: PackedPieces, weights: np.ndarray) -> np.ndarray:
+        """``counter``."""
+        return self.counter(vocabulary, texts, weights)
+
+    def count_dropped(self, vocabulary: Model) -> np.ndarray:
+        """The dropped pieces' totals (their copy is made here, for the call: 0.6.3 counts them once)."""
+        rows = np.flatnonzero(~self._kept)
+        return self.counter(vocabulary, self.pieces.take(rows), self.counts[rows])
+
+    def count_found(self, vocabulary: Model) -> np.ndarray:
+        """Every found piece's totals, in one call."""
+        return self.counter(vocabulary, self.pieces, self.counts)
 
 
 def initial_vocabulary(pieces: PackedPieces, counts: np.ndarray) -> Model:
@@ -123,14 +155,25 @@ def vocabularies(vocabulary: Model, sizes: Sequence[int], counter: TokenCounter 
     return results
 
 
+def _prune(found: FoundPieces, sizes: Sequence[int]) -> List[Model]:
+    """:func:`initial_vocabulary` of the kept pieces with the counts of the
+    dropped ones added to the pieces they split into, then :func:`vocabularies`."""
+    vocabulary = initial_vocabulary(*found.kept())
+    vocabulary = with_extra_counts(vocabulary, found.count_dropped(vocabulary))
+    return vocabularies(vocabulary, sizes, found.count_tokens)
+
+
+def prune_found(found: FoundPieces, options: "TrainingOptions") -> List[Model]:
+    """The "0.6.3" algorithm of the registry: one vocabulary per size of
+    ``options.max_vocab_size`` (largest first) from the ``found`` pieces,
+    wherever an engine keeps them."""
+    return _prune(found, options.max_vocab_size)
+
+
 def prune_pieces(pieces: PackedPieces, counts: np.ndarray, sizes: Sequence[int], max_piece_length: int,
                  min_count: int, counter: TokenCounter = count_tokens) -> List[Model]:
     """One vocabulary per size in ``sizes`` (largest first) from the found
-    ``pieces`` (packed, any order) and their ``counts``: :func:`keep_mask`,
-    then :func:`initial_vocabulary` with the counts of the dropped pieces
-    added to the pieces they split into, then :func:`vocabularies`."""
-    counts = np.asarray(counts, dtype=np.uint64)
-    kept = keep_mask(pieces, counts, max_piece_length, min_count)
-    vocabulary = initial_vocabulary(pieces.take(np.flatnonzero(kept)), counts[kept])
-    extra = counter(vocabulary, pieces.take(np.flatnonzero(~kept)), counts[~kept])
-    return vocabularies(with_extra_counts(vocabulary, extra), sizes, counter)
+    ``pieces`` (packed, any order) and their ``counts``, all in this process:
+    :func:`keep_mask`, then :func:`initial_vocabulary` with the counts of the
+    dropped pieces added to the pieces they split into, then :func:`vocabularies`."""
+    return _prune(FoundInProcess(pieces, counts, max_piece_length, min_count, counter), sizes)

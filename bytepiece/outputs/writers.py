@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from . import _core
+from .. import _core
 
 __all__ = ["id_lines", "id_list_bodies", "pieces_line", "record_line", "escape_piece"]
 

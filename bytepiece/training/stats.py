@@ -1,0 +1,98 @@
+"""What a training run measured, typed: one class of statistics per engine.
+
+:class:`TrainingStats` holds what every engine measures; :class:`ThreadStats`
+and :class:`RayStats` add each engine's own. They are also read-only
+mappings (``stats["documents"]``) with the keys and values of the dicts that
+``Trainer.stats`` held before it was typed, phases as dicts, so that code
+written against those keeps working.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional
+
+from ..model import Model
+
+__all__ = ["Phase", "TrainingStats", "ThreadStats", "RayStats", "TrainingResult"]
+
+
+@dataclass(frozen=True)
+class Phase:
+    """How long one phase of a run took: ``wall`` seconds; the thread engine
+    also gives the ``cpu`` seconds of every thread of the process and the
+    phase's ``start`` and ``end`` (``time.perf_counter()``)."""
+
+    wall: float
+    cpu: Optional[float] = None
+    start: Optional[float] = None
+    end: Optional[float] = None
+
+    def as_dict(self) -> Dict[str, float]:
+        """The measured values by name."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+
+@dataclass
+class TrainingStats(Mapping[str, Any]):
+    """What every engine measures: ``documents`` read, ``bytes`` of training
+    chunks (every byte position), ``distinct_pieces`` found, ``seconds`` in
+    all, and the ``phases`` in the order they ran. An engine fills it in as
+    the run goes."""
+
+    documents: int = 0
+    bytes: int = 0
+    distinct_pieces: int = 0
+    seconds: float = 0.0
+    phases: Dict[str, Phase] = field(default_factory=dict)
+
+    def as_dict(self) -> Dict[str, Any]:
+        """Every value by name, the phases as dicts."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["phases"] = {name: phase.as_dict() for name, phase in self.phases.items()}
+        return values
+
+    def __getitem__(self, key: str) -> Any:
+        return self.as_dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([f.name for f in fields(self)])
+
+    def __len__(self) -> int:
+        return len(fields(self))
+
+
+@dataclass
+class ThreadStats(TrainingStats):
+    """The thread engine's run: also the ``num_threads`` that ran, the
+    estimated share of ``duplicate_documents``, the ``distinct_ngrams`` kept
+    before pruning, and the bytes the n-gram tables (``ngram_memory``) and
+    piece counters (``piece_memory``) held."""
+
+    num_threads: int = 1
+    duplicate_documents: float = 0.0
+    distinct_ngrams: int = 0
+    ngram_memory: int = 0
+    piece_memory: int = 0
+
+
+@dataclass
+class RayStats(TrainingStats):
+    """The Ray engine's run: also the cluster's ``cpus``, the
+    ``num_partitions`` of the tables, the ``shards`` and their
+    ``input_bytes`` of files, the finished n-gram model's ``model_bytes``, and
+    the peak memory of the largest worker and of the driver, in bytes."""
+
+    cpus: int = 0
+    num_partitions: int = 0
+    shards: int = 0
+    input_bytes: int = 0
+    model_bytes: int = 0
+    peak_worker_memory: int = 0
+    peak_driver_memory: int = 0
+
+
+class TrainingResult(NamedTuple):
+    """What an engine returns: the ``models``, one per vocabulary size (largest first), and the run's ``stats``."""
+
+    models: List[Model]
+    stats: TrainingStats
