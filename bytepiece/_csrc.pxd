@@ -141,9 +141,9 @@ cdef extern from "bp_bnlm.h":
     ctypedef struct bp_bnlm_workspace:
         pass
     void bp_bnlm_workspace_free(bp_bnlm_workspace *ws)
-    int bp_bnlm_segment(const bp_ngrams *lm, int ensure_unicode, const uint8_t *text,
+    int bp_bnlm_segment(const bp_ngrams *ngram_model, int ensure_unicode, const uint8_t *text,
                         size_t n, bp_bnlm_workspace *ws, size_t *starts, size_t *num_starts) nogil
-    int bp_bnlm_count_pieces(const bp_ngrams *lm, int ensure_unicode, const uint8_t *data,
+    int bp_bnlm_count_pieces(const bp_ngrams *ngram_model, int ensure_unicode, const uint8_t *data,
                              const int64_t *offsets, size_t num_chunks, bp_piece_counts *counts) nogil
 
 

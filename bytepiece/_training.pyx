@@ -345,7 +345,7 @@ cdef class PieceCounter:
         return buffer.tobytes(), offsets, counts
 
 
-def bnlm_count_pieces(NgramModel lm not None, bint ensure_unicode, bytes data not None,
+def bnlm_count_pieces(NgramModel ngram_model not None, bint ensure_unicode, bytes data not None,
                       const int64_t[::1] offsets not None, PieceCounter counts not None):
     """Segment every chunk with the BNLM Viterbi and count its pieces (GIL released)."""
     check_within(data, offsets)
@@ -353,11 +353,11 @@ def bnlm_count_pieces(NgramModel lm not None, bint ensure_unicode, bytes data no
     cdef size_t num_chunks = offsets.shape[0] - 1
     cdef int rc
     with nogil:
-        rc = bp_bnlm_count_pieces(lm.ngrams, ensure_unicode, raw, &offsets[0], num_chunks, counts.counts)
+        rc = bp_bnlm_count_pieces(ngram_model.ngrams, ensure_unicode, raw, &offsets[0], num_chunks, counts.counts)
     check(rc, "piece counting failed")
 
 
-def bnlm_segment(NgramModel lm not None, bint ensure_unicode, bytes chunk not None):
+def bnlm_segment(NgramModel ngram_model not None, bint ensure_unicode, bytes chunk not None):
     """The pieces of one chunk under the BNLM Viterbi (for tests and inspection)."""
     cdef size_t n = len(chunk), num = 0, k
     if n == 0:
@@ -367,7 +367,7 @@ def bnlm_segment(NgramModel lm not None, bint ensure_unicode, bytes chunk not No
     memset(&ws, 0, sizeof(ws))  # the C contract: a zero-initialized workspace
     if starts == NULL:
         raise MemoryError()
-    cdef int rc = bp_bnlm_segment(lm.ngrams, ensure_unicode,
+    cdef int rc = bp_bnlm_segment(ngram_model.ngrams, ensure_unicode,
                                   <const uint8_t *>PyBytes_AS_STRING(chunk), n, &ws, starts, &num)
     bp_bnlm_workspace_free(&ws)
     try:

@@ -16,12 +16,12 @@ void bp_bnlm_workspace_free(bp_bnlm_workspace *ws)
     ws->emit_capacity = 0;
 }
 
-int bp_bnlm_segment(const bp_ngrams *lm, int ensure_unicode, const uint8_t *text,
+int bp_bnlm_segment(const bp_ngrams *ngram_model, int ensure_unicode, const uint8_t *text,
                     size_t n, bp_bnlm_workspace *ws, size_t *starts, size_t *num_starts)
 {
-    if (!lm || !text || n == 0 || !ws || !starts || !num_starts)
+    if (!ngram_model || !text || n == 0 || !ws || !starts || !num_starts)
         return BP_ERR_INVALID;
-    const int order = bp_ngrams_order(lm);
+    const int order = bp_ngrams_order(ngram_model);
     if (n > SIZE_MAX / (size_t)order)
         return BP_ERR_NOMEM;
     const size_t entries = n * (size_t)order;
@@ -31,7 +31,7 @@ int bp_bnlm_segment(const bp_ngrams *lm, int ensure_unicode, const uint8_t *text
     const int K = order;
     uint8_t *back = ws->back;
     double prev[BP_MAX_ORDER], cur[BP_MAX_ORDER];
-    int rc = bp_ngrams_emissions(lm, text, n, ws->emit); /* lp(text[i-j .. i]), prefetched */
+    int rc = bp_ngrams_emissions(ngram_model, text, n, ws->emit); /* lp(text[i-j .. i]), prefetched */
     if (rc != BP_OK)
         return rc;
 
@@ -106,10 +106,10 @@ int bp_bnlm_segment(const bp_ngrams *lm, int ensure_unicode, const uint8_t *text
     return BP_OK;
 }
 
-int bp_bnlm_count_pieces(const bp_ngrams *lm, int ensure_unicode, const uint8_t *data,
+int bp_bnlm_count_pieces(const bp_ngrams *ngram_model, int ensure_unicode, const uint8_t *data,
                          const int64_t *offsets, size_t num_chunks, bp_piece_counts *counts)
 {
-    if (!lm || !offsets || !counts || (num_chunks && !data))
+    if (!ngram_model || !offsets || !counts || (num_chunks && !data))
         return BP_ERR_INVALID;
     bp_bnlm_workspace ws = {0};
     size_t *starts = NULL, starts_capacity = 0;
@@ -134,7 +134,7 @@ int bp_bnlm_count_pieces(const bp_ngrams *lm, int ensure_unicode, const uint8_t 
         }
         size_t num = 0;
         const uint8_t *text = data + a;
-        rc = bp_bnlm_segment(lm, ensure_unicode, text, n, &ws, starts, &num);
+        rc = bp_bnlm_segment(ngram_model, ensure_unicode, text, n, &ws, starts, &num);
         /* Pieces run from one start to the next; 0.6.3 drops bytes before the
          * first start, which the recurrence makes position 0 anyway. */
         for (size_t s = 0; s < num && rc == BP_OK; s++) {

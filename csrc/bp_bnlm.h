@@ -27,13 +27,13 @@ void bp_bnlm_workspace_free(bp_bnlm_workspace *ws);
 
 /*
  * Segments one chunk text[0 .. n) (bytes, n >= 1) with the finished n-gram
- * model `lm` (its order is the number of states). Writes the
+ * model `ngram_model` (its order is the number of states). Writes the
  * start positions of the pieces, ascending, to starts (room for n entries)
  * and their number to *num_starts. Errors: BP_ERR_INVALID, BP_ERR_NOMEM.
  * Time O(n * order) plus at most n * order model lookups; memory 9 * n *
  * order bytes in ws.
  */
-int bp_bnlm_segment(const bp_ngrams *lm, int ensure_unicode, const uint8_t *text,
+int bp_bnlm_segment(const bp_ngrams *ngram_model, int ensure_unicode, const uint8_t *text,
                     size_t n, bp_bnlm_workspace *ws, size_t *starts, size_t *num_starts);
 
 /*
@@ -41,7 +41,7 @@ int bp_bnlm_segment(const bp_ngrams *lm, int ensure_unicode, const uint8_t *text
  * to `counts`. Safe to run concurrently on one model with distinct counters.
  * Errors as for bp_bnlm_segment and bp_piece_counts_add.
  */
-int bp_bnlm_count_pieces(const bp_ngrams *lm, int ensure_unicode, const uint8_t *data,
+int bp_bnlm_count_pieces(const bp_ngrams *ngram_model, int ensure_unicode, const uint8_t *data,
                          const int64_t *offsets, size_t num_chunks, bp_piece_counts *counts);
 
 #endif
