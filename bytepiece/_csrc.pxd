@@ -98,10 +98,16 @@ cdef extern from "bp_ngram.h":
                                uint64_t *out, size_t capacity, size_t *num_counts) nogil
     int bp_ngrams_finish_partition_logs(bp_ngrams *ngrams, int partition, uint64_t min_count,
                                         const bp_log_table *logs) nogil
+    uint64_t BP_NGRAM_HISTOGRAM_MAX_CAP
+    int bp_ngrams_count_histogram(const bp_ngrams *ngrams, int partition, int length, uint64_t min_count,
+                                  uint64_t cap, uint64_t *values, uint64_t *num_ngrams, size_t capacity,
+                                  size_t *num_values) nogil
+    uint64_t bp_ngrams_finished_bytes_bound(int order, int num_partitions, uint64_t kept) nogil
     uint64_t bp_ngrams_positions(const bp_ngrams *ngrams)
     uint64_t bp_ngrams_get_count(const bp_ngrams *ngrams, const uint8_t *text, int length)
     size_t bp_ngrams_size(const bp_ngrams *ngrams, int length)
     size_t bp_ngrams_memory(const bp_ngrams *ngrams)
+    size_t bp_ngrams_growth_reserve(const bp_ngrams *ngrams)
 
 cdef extern from "bp_ngram_shards.h":
     int bp_ngrams_add_positions(bp_ngrams *ngrams, uint64_t positions)

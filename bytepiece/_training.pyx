@@ -208,6 +208,29 @@ cdef class NgramModel:
                   "cannot list the counts")
         return out
 
+    def count_histogram(self, int partition, int length, uint64_t min_count, uint64_t cap):
+        """(values, num_ngrams), both uint64: the distinct counts (ascending,
+        min_count..cap) of the n-grams of ``length`` (2..order) in
+        ``partition`` counted at least ``min_count`` times, those counted
+        ``cap`` times or more under ``cap``, and how many n-grams have each;
+        before finishing. The partitions' histograms add
+        (bp_ngrams_count_histogram)."""
+        cdef size_t n = 0, again = 0
+        cdef int rc
+        with nogil:
+            rc = bp_ngrams_count_histogram(self.ngrams, partition, length, min_count, cap, NULL, NULL, 0, &n)
+        check(rc, "cannot make the histogram of the counts")
+        values = np.empty(n, dtype=np.uint64)
+        num_ngrams = np.empty(n, dtype=np.uint64)
+        cdef uint64_t[::1] v = values
+        cdef uint64_t[::1] c = num_ngrams
+        if n:
+            with nogil:
+                rc = bp_ngrams_count_histogram(self.ngrams, partition, length, min_count, cap, &v[0], &c[0], n,
+                                               &again)
+            check(rc, "cannot make the histogram of the counts")
+        return values, num_ngrams
+
     def export_table(self, int partition, int length):
         """The finished table of one partition and length, as raw 16-byte slots (uint8 array)."""
         cdef size_t capacity = bp_ngrams_table_capacity(self.ngrams, partition, length)
@@ -257,6 +280,27 @@ cdef class NgramModel:
     def memory(self):
         """Bytes held by the hash tables."""
         return bp_ngrams_memory(self.ngrams)
+
+    @property
+    def growth_reserve(self):
+        """While counting: the bytes the tables past half full would add while
+        each doubles (bp_ngrams_growth_reserve); memory + this bounds the next
+        count's peak."""
+        return bp_ngrams_growth_reserve(self.ngrams)
+
+
+#: The largest cap of NgramModel.count_histogram.
+HISTOGRAM_MAX_CAP = BP_NGRAM_HISTOGRAM_MAX_CAP
+
+
+def finished_bytes_bound(int order, int num_partitions, uint64_t kept):
+    """An upper bound of the bytes of the finished tables of an n-gram model
+    of ``order`` over ``num_partitions`` partitions that keeps ``kept``
+    n-grams longer than a byte (bp_ngrams_finished_bytes_bound)."""
+    cdef uint64_t bound = bp_ngrams_finished_bytes_bound(order, num_partitions, kept)
+    if bound == 0:
+        raise ValueError(f"no n-gram model has order {order} and {num_partitions} partitions")
+    return bound
 
 
 cdef const uint8_t *_packed_bytes(bytes data, const int64_t[::1] offsets, size_t n, str per) except NULL:

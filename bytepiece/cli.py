@@ -34,6 +34,7 @@ from .progress import progress_bar
 from .outputs.token_files import (METADATA_SUFFIX, TOKEN_FORMATS, TokenFileWriter, read_token_file,
                           read_token_file_metadata, token_file_metadata_path, token_file_paths)
 from .tokenizer import SAMPLERS, Tokenizer
+from .training.budget import MemoryBoundError, check_memory_options, format_bytes
 from .training.options import CLI_DEFAULTS, TrainingOptions, option_help
 from .training.registry import ALGORITHMS
 from .training.stats import RayStats, ThreadStats
@@ -569,6 +570,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     num_threads = check_num_threads(args.threads, "--threads")  # None: CLI_DEFAULTS' every core
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
+    # The memory options, before any pass (and before Ray starts, which takes seconds).
+    check_memory_options(trainer.options.max_ngram_model_bytes, args.max_memory, trainer.options.order,
+                         this_machine=args.ray == "", cli=True)
     for path in trainer.save_paths(args.output):
         check_writable(path)
     progress = False if args.quiet else None
@@ -578,14 +582,37 @@ def cmd_train(args: argparse.Namespace) -> int:
         return _train_locally(args, trainer, corpus, num_threads, progress)
 
 
+@contextlib.contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """Training's warnings (duplicates, a raised min_count) printed as the
+    command's other messages, one ``bytepiece: warning:`` line each, when
+    the block ends (also when it fails)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        try:
+            yield
+        finally:
+            for warning in caught:
+                print(f"bytepiece: warning: {warning.message}", file=sys.stderr)
+
+
+def _ngram_model_note(stats: Any, asked_min_count: int) -> str:
+    """The summary's words on the n-gram model and its budget."""
+    size = f"n-gram model {format_bytes(stats.model_bytes)}"
+    if stats.ngram_model_budget is None:
+        return size
+    within = f"{size} within {format_bytes(stats.ngram_model_budget)}"
+    if stats.min_count == asked_min_count:
+        return f"{within} (min_count {stats.min_count})"
+    return f"{within}: min_count raised from {asked_min_count} to {stats.min_count}"
+
+
 def _train_locally(args: argparse.Namespace, trainer: Trainer, corpus: Corpus, num_threads: int,
                    progress: Optional[bool]) -> int:
     """Train on this machine, save, and (unless --quiet) report the compression on the training data."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        trainer.train(corpus, num_threads=num_threads, batch_size=args.batch_size, progress=progress)
-    for warning in caught:  # one line each, as the command's other messages
-        print(f"bytepiece: warning: {warning.message}", file=sys.stderr)
+    with _warnings_as_lines():
+        trainer.train(corpus, num_threads=num_threads, batch_size=args.batch_size, progress=progress,
+                      max_memory=args.max_memory)
     paths = trainer.save(args.output)
     if args.quiet:
         return 0
@@ -606,7 +633,8 @@ def _train_locally(args: argparse.Namespace, trainer: Trainer, corpus: Corpus, n
     evaluate = time.perf_counter() - start
     phases = ", ".join(f"{name} {phase.wall:.2f} s" for name, phase in stats.phases.items())
     print(f"{stats.documents} documents, {stats.bytes / 1e6:.1f} MB, {stats.num_threads} threads: {phases} "
-          f"(total {stats.seconds:.2f} s); evaluation {evaluate:.2f} s", file=sys.stderr)
+          f"(total {stats.seconds:.2f} s); evaluation {evaluate:.2f} s; "
+          f"{_ngram_model_note(stats, trainer.options.min_count)}", file=sys.stderr)
     return 0
 
 
@@ -617,9 +645,10 @@ def _train_on_ray(args: argparse.Namespace, trainer: Trainer, progress: Optional
         if not os.path.isfile(path):
             raise ValueError(f"--ray reads files on the workers: {path} is not a regular file (a pipe, FIFO or "
                              "device cannot be shared); save it to a file, or train without --ray")
-    trainer.train_ray(args.files, field=args.field, whole_file=args.whole_file, errors=args.errors,
-                      address=args.ray or None, num_partitions=args.partitions, max_memory=args.max_memory,
-                      progress=progress)
+    with _warnings_as_lines():
+        trainer.train_ray(args.files, field=args.field, whole_file=args.whole_file, errors=args.errors,
+                          address=args.ray or None, num_partitions=args.partitions, max_memory=args.max_memory,
+                          progress=progress)
     paths = trainer.save(args.output)
     if not args.quiet:
         stats = trainer.stats
@@ -627,7 +656,8 @@ def _train_on_ray(args: argparse.Namespace, trainer: Trainer, progress: Optional
         phases = ", ".join(f"{name} {phase.wall:.2f} s" for name, phase in stats.phases.items())
         print(f"{', '.join(paths)}: {stats.documents} documents, {stats.bytes / 1e6:.1f} MB in "
               f"{stats.shards} shards on {stats.cpus} CPUs, {stats.num_partitions} partitions: {phases} "
-              f"(total {stats.seconds:.2f} s); largest worker {stats.peak_worker_memory / 1e9:.2f} GB",
+              f"(total {stats.seconds:.2f} s); largest worker {stats.peak_worker_memory / 1e9:.2f} GB, driver "
+              f"{stats.peak_driver_memory / 1e9:.2f} GB; {_ngram_model_note(stats, trainer.options.min_count)}",
               file=sys.stderr)
     return 0
 
@@ -644,6 +674,8 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
             settings.update(choices=tuple(ALGORITHMS), default=default)
         elif isinstance(default, bool):  # a switch that turns the default over
             settings.update(action="store_false" if default else "store_true")
+        elif option.metadata.get("size"):  # bytes, written as 1G, 500M ...
+            settings.update(type=parse_size, metavar="SIZE", default=default)
         else:
             settings.update(type=int, metavar=flag[2:].upper().replace("-", "_"))
             if option.name == "max_vocab_size":
@@ -675,6 +707,7 @@ _EXAMPLES = {
   bytepiece train --algorithm 0.6.3 corpus.txt -o same-as-0.6.3.model
   bytepiece train --field text 'data/*.jsonl.gz' -o my.model --vocab-size 16000 --vocab-size 32000
   bytepiece train --ray auto --field text s3-mounted/corpus/ -o my.model --max-memory 8G
+  bytepiece train --max-memory 2G corpus.txt -o my.model       # or stops early, saying to use --ray
   zcat corpus.txt.gz | bytepiece train -o my.model             # or: bytepiece train <(zcat corpus.txt.gz) ...
 
 Training reads the corpus twice. Inputs that can be read only once (stdin, pipes, FIFOs, <(...)) are
@@ -753,7 +786,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--partitions", type=int, help="with --ray: partitions of the n-gram and piece tables "
                                                       "(default: twice the CPUs; more = less memory per task)")
     train.add_argument("--max-memory", type=parse_size, metavar="SIZE",
-                       help="with --ray: the most memory one worker may use (e.g. 3G); fails early if it cannot")
+                       help="the most memory one process may hold (e.g. 3G): with --ray each worker and the driver, "
+                            "else this process; the n-gram model gets half unless --max-ngram-bytes says otherwise. "
+                            "What cannot hold is refused before any pass; locally, counting stops as soon as it "
+                            "would pass it, saying to use --ray")
     train.set_defaults(func=cmd_train)
 
     enc = _command(sub, "encode", "tokenize documents: one line of ids per document, or a binary token file")
@@ -867,6 +903,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 0
     except KeyboardInterrupt:
         return 130
+    except MemoryBoundError as exc:  # a bound the run was given: the message says what to change
+        return _report_error(str(exc))
     except MemoryError as exc:
         detail = f" ({exc})" if str(exc) else ""
         return _report_error(f"out of memory{detail}: use fewer --threads or a smaller --batch-size, split the "

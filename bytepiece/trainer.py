@@ -41,6 +41,14 @@ class Trainer:
     ``algorithm``: "0.6.3" (default: 0.6.3's models, bit for bit) or "em"
     (better compression). ``order`` and ``min_count`` default to the
     algorithm's values (6 and 2 for "0.6.3", 8 and 4 for "em").
+    ``max_candidates``: the most candidate pieces (longer than a byte) that
+    pruning starts from, the most frequent ones; None: the algorithm's
+    default, large enough that it leaves the models of corpora up to about
+    1 GB unchanged; 0: no cap (docs/spec/training.md §9).
+    ``max_ngram_model_bytes``: the most bytes the finished n-gram model may
+    take; min_count is raised as far as that needs, and the run says so
+    (``stats.min_count``; None: no bound, or half of ``max_memory`` when a
+    run is given one).
 
     The defaults are :data:`bytepiece.training.API_DEFAULTS`; ``bytepiece
     train``'s differ on purpose (:data:`bytepiece.training.CLI_DEFAULTS`:
@@ -57,10 +65,13 @@ class Trainer:
         isolate_digits: bool = API_DEFAULTS.isolate_digits,
         ensure_unicode: bool = API_DEFAULTS.ensure_unicode,
         algorithm: str = API_DEFAULTS.algorithm,
+        max_candidates: Optional[int] = None,
+        max_ngram_model_bytes: Optional[int] = None,
     ) -> None:
         options = TrainingOptions(order=order, max_vocab_size=max_vocab_size, max_piece_length=max_piece_length,
                                   min_count=min_count, isolate_digits=isolate_digits,
-                                  ensure_unicode=ensure_unicode, algorithm=algorithm)
+                                  ensure_unicode=ensure_unicode, algorithm=algorithm, max_candidates=max_candidates,
+                                  max_ngram_model_bytes=max_ngram_model_bytes)
         #: The options every run of this trainer trains with.
         self.options = options
         #: One ``{piece: count}`` per vocabulary size (largest first), 0.6.3's form of the models.
@@ -123,7 +134,7 @@ class Trainer:
 
     def train(self, texts: Any, workers: Optional[int] = API_DEFAULTS.num_threads,
               batch_size: int = API_DEFAULTS.batch_size, progress: Optional[bool] = None, *,
-              num_threads: Optional[int] = None) -> None:
+              num_threads: Optional[int] = None, max_memory: Optional[int] = None) -> None:
         """Train on ``texts``, a re-iterable of str (it is read twice), on the
         threads of this process.
 
@@ -140,10 +151,15 @@ class Trainer:
         parallel (the result does not depend on it; ``workers`` is 0.6.3's
         name for it); ``batch_size`` documents are processed per step.
         ``progress`` draws progress lines on stderr (None: if it is a terminal).
+        ``max_memory``: the most bytes this process may hold (at least 512 MB):
+        the n-gram model gets half unless ``max_ngram_model_bytes`` says
+        otherwise, and the run stops with a MemoryError, saying to train on
+        Ray, as soon as counting would need more.
         """
         if num_threads is None:  # 0.6.3's name for it, which its messages name
             num_threads = check_num_threads(workers, "workers")
-        self.train_on("threads", texts, num_threads=num_threads, batch_size=batch_size, progress=progress)
+        self.train_on("threads", texts, num_threads=num_threads, batch_size=batch_size, progress=progress,
+                      max_memory=max_memory)
 
     def train_ray(self, source: Any, *, field: Optional[str] = None, whole_file: bool = False,
                   errors: str = "strict", address: Optional[str] = None, num_partitions: Optional[int] = None,
@@ -160,8 +176,10 @@ class Trainer:
         process. ``address``: the cluster (None: the Ray this process is
         connected to, else a new one on this machine, loopback only).
         ``num_partitions``: how the n-gram and piece tables are split (default
-        twice the CPUs). ``max_memory``: the most bytes a worker may hold; the
-        run fails early, saying why, when it cannot keep to it.
+        twice the CPUs). ``max_memory``: the most bytes a worker, or this
+        driver, may hold (at least 512 MB); the n-gram model gets half unless
+        ``max_ngram_model_bytes`` says otherwise; the run fails early, saying
+        why, when it cannot keep to it, and a bad value before Ray starts.
         """
         self.train_on("ray", source, options=ReadOptions(field, whole_file, errors), address=address,
                       num_partitions=num_partitions, max_memory=max_memory, progress=progress)

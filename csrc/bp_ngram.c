@@ -265,6 +265,50 @@ int bp_ngrams_large_counts(const bp_ngrams *g, int partition, uint64_t min_count
     return BP_OK;
 }
 
+int bp_ngrams_count_histogram(const bp_ngrams *g, int partition, int length, uint64_t min_count, uint64_t cap,
+                              uint64_t *values, uint64_t *num_ngrams, size_t capacity, size_t *num_values)
+{
+    if (!g || !num_values || min_count < 1 || cap < min_count || cap > BP_NGRAM_HISTOGRAM_MAX_CAP ||
+        partition < 0 || partition >= g->num_partitions || length < 2 || length > g->order ||
+        g->part_finished[partition])
+        return BP_ERR_INVALID;
+    uint64_t *dense = calloc((size_t)cap + 1, sizeof *dense);
+    if (!dense)
+        return BP_ERR_NOMEM;
+    const bp_ngram_table *t = &g->tables[length][partition];
+    for (size_t i = 0; i <= t->mask; i++) {
+        uint64_t c = t->slots[i].value.count;
+        if (c != 0 && c >= min_count)
+            dense[c < cap ? c : cap]++;
+    }
+    size_t n = 0;
+    for (uint64_t c = min_count; c <= cap; c++)
+        n += dense[c] != 0;
+    if (values && num_ngrams && capacity >= n) {
+        size_t k = 0;
+        for (uint64_t c = min_count; c <= cap; c++) {
+            if (dense[c]) {
+                values[k] = c;
+                num_ngrams[k++] = dense[c];
+            }
+        }
+    }
+    *num_values = n;
+    free(dense);
+    return BP_OK;
+}
+
+uint64_t bp_ngrams_finished_bytes_bound(int order, int num_partitions, uint64_t kept)
+{
+    if (order < 1 || order > BP_MAX_ORDER || num_partitions < 1 || num_partitions > BP_MAX_PARTITIONS)
+        return 0;
+    const uint64_t slot = sizeof(bp_ngram_slot);
+    const uint64_t least = (uint64_t)order * (uint64_t)num_partitions * BP_NGRAM_INITIAL_CAPACITY * slot;
+    if (kept > (UINT64_MAX - least) / (4 * slot))
+        return UINT64_MAX;
+    return least + 4 * slot * kept;
+}
+
 /* log(c) from the caller's table, or NAN when it lacks c. */
 static double table_log(const bp_log_table *logs, uint64_t c)
 {
@@ -377,5 +421,20 @@ size_t bp_ngrams_memory(const bp_ngrams *g)
     for (int j = 1; j <= g->order; j++)
         for (int p = 0; p < g->num_partitions; p++)
             bytes += (g->tables[j][p].mask + 1) * sizeof(bp_ngram_slot);
+    return bytes;
+}
+
+size_t bp_ngrams_growth_reserve(const bp_ngrams *g)
+{
+    size_t bytes = 0;
+    if (!g || g->borrowed)
+        return 0;
+    for (int j = 1; j <= g->order; j++) {
+        for (int p = 0; p < g->num_partitions; p++) {
+            const bp_ngram_table *t = &g->tables[j][p];
+            if (!g->part_finished[p] && t->size * 2 > t->mask + 1)
+                bytes += 2 * (t->mask + 1) * sizeof(bp_ngram_slot);
+        }
+    }
     return bytes;
 }

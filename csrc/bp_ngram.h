@@ -129,6 +129,41 @@ int bp_ngrams_large_counts(const bp_ngrams *ngrams, int partition, uint64_t min_
 int bp_ngrams_finish_partition_logs(bp_ngrams *ngrams, int partition, uint64_t min_count,
                                     const bp_log_table *logs);
 
+/*
+ * The histogram of the counts of one partition's n-grams of `length`
+ * (2..order) counted at least `min_count` times, those counted `cap` times
+ * or more taken as counted `cap` times: values[i] (ascending, distinct,
+ * min_count..cap) is a count that num_ngrams[i] of them have. So for every
+ * m <= cap it tells how many n-grams finishing with min_count m would keep,
+ * before finishing: the trainer chooses the min_count that makes the n-gram
+ * model fit a budget from it (docs/spec/training.md §2). Each n-gram is in
+ * one partition, so the histograms of the partitions (and of the lengths)
+ * add up to the corpus's. Call before finishing the partition, on whole
+ * counts (merged from every shard). With capacity too small (or either
+ * array NULL) nothing is written and *num_values says how many values there
+ * are: call again. Errors: BP_ERR_INVALID (bad partition or length,
+ * min_count 0, cap below min_count or above BP_NGRAM_HISTOGRAM_MAX_CAP, the
+ * partition finished, num_values NULL), BP_ERR_NOMEM. Time O(table
+ * capacity + cap); memory 8 * (cap + 1) bytes, freed on return.
+ */
+#define BP_NGRAM_HISTOGRAM_MAX_CAP ((uint64_t)1 << 24)
+int bp_ngrams_count_histogram(const bp_ngrams *ngrams, int partition, int length, uint64_t min_count, uint64_t cap,
+                              uint64_t *values, uint64_t *num_ngrams, size_t capacity, size_t *num_values);
+
+/*
+ * An upper bound of the bytes that the finished tables (as exported:
+ * bp_ngram_shards.h) of a model of `order` over `num_partitions`
+ * partitions take when they keep `kept` n-grams longer than a byte in all:
+ * 16 KiB per table (its least size, 1024 slots of 16 bytes; a 1-gram table
+ * never leaves it) plus 64 bytes per kept n-gram (a finished table is the
+ * least power of two of slots at least half empty, so beyond its least size
+ * it holds fewer than 4 slots per n-gram). The trainer bounds the model with
+ * num_partitions = BP_MAX_PARTITIONS, so that the bound, and the min_count
+ * chosen with it, do not depend on how the tables are partitioned.
+ * UINT64_MAX when it overflows; 0 for an order or num_partitions out of range.
+ */
+uint64_t bp_ngrams_finished_bytes_bound(int order, int num_partitions, uint64_t kept);
+
 /* The count of the empty n-gram (byte positions) so far. */
 uint64_t bp_ngrams_positions(const bp_ngrams *ngrams);
 
@@ -144,5 +179,13 @@ size_t bp_ngrams_size(const bp_ngrams *ngrams, int length);
 
 /* Bytes of memory held by the tables. */
 size_t bp_ngrams_memory(const bp_ngrams *ngrams);
+
+/* While counting: the bytes that the tables more than half full would take
+ * on top of bp_ngrams_memory while each doubles (its old and new slots at
+ * once: twice its size). A table doubles when 3/4 full, so a caller that
+ * checks bp_ngrams_memory plus this between calls of bp_ngrams_count against
+ * a bound sees each doubling coming, unless one call adds more than a
+ * quarter of a table's capacity. 0 for NULL. O(order * partitions). */
+size_t bp_ngrams_growth_reserve(const bp_ngrams *ngrams);
 
 #endif

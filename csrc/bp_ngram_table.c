@@ -25,7 +25,7 @@ int bp_ngram_table_prune(bp_ngram_table *t, uint64_t min_count, int length)
     size_t kept = 0;
     for (size_t i = 0; i <= t->mask; i++)
         kept += t->slots[i].value.count >= min_count;
-    size_t capacity = bp_grow_capacity(0, kept * 2 + 2, BP_NGRAM_INITIAL_CAPACITY);
+    size_t capacity = bp_ngram_pruned_capacity(kept);
     bp_ngram_table smaller;
     if (capacity == 0 || bp_ngram_table_init(&smaller, capacity) != BP_OK)
         return BP_ERR_NOMEM;

@@ -180,10 +180,19 @@ static inline double bp_ngram_table_logprob(const bp_ngram_table *t, uint64_t ke
     }
 }
 
+/* The capacity of a table rebuilt to hold `kept` n-grams at most half full
+ * (at least BP_NGRAM_INITIAL_CAPACITY slots): what bp_ngram_table_prune
+ * makes, so what bp_ngrams_finished_bytes_bound bounds. 0 on overflow. */
+static inline size_t bp_ngram_pruned_capacity(size_t kept)
+{
+    if (kept > (SIZE_MAX - 2) / 2)
+        return 0;
+    return bp_grow_capacity(0, kept * 2 + 2, BP_NGRAM_INITIAL_CAPACITY);
+}
+
 /* While counting: drops the n-grams with a count below min_count by
- * rebuilding the table at most half full (at least
- * BP_NGRAM_INITIAL_CAPACITY slots). Errors: BP_ERR_NOMEM (the table is then
- * as it was). O(capacity). */
+ * rebuilding the table to bp_ngram_pruned_capacity of what it keeps.
+ * Errors: BP_ERR_NOMEM (the table is then as it was). O(capacity). */
 int bp_ngram_table_prune(bp_ngram_table *t, uint64_t min_count, int length);
 
 /* A zeroed bp_ngrams of `order` and `num_partitions` (checked by the

@@ -48,8 +48,10 @@ def train(path, trainer, num_shards=4, num_partitions=4, workers=2):
         merged = list(pool.map(merge_pieces, [[parts[q] for parts in pieces] for q in range(plan.num_piece_partitions)],
                                [trainer.max_piece_length] * plan.num_piece_partitions,
                                [trainer.min_count] * plan.num_piece_partitions))
-    # Prune (here in this process; `counter=` can spread its re-tokenizing over workers).
-    return prune([kept for kept, _ in merged], [dropped for _, dropped in merged], trainer.max_vocab_size)
+    # Prune (here in this process; `counter=` can spread its re-tokenizing over workers), from at most
+    # the trainer's cap of candidates (docs/spec/training.md §9).
+    return prune([kept for kept, _ in merged], [dropped for _, dropped in merged], trainer.max_vocab_size,
+                 max_candidates=trainer.options.max_candidates or None)
 
 
 if __name__ == "__main__":

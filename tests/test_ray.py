@@ -1,6 +1,7 @@
 """Training on Ray: a 3-node cluster on this machine (loopback only) gives the very
 model files that Trainer.train gives, from files and from a ray.data.Dataset, with
 workers killed mid-run, and fails clearly on unreadable input."""
+import collections
 import gzip
 import ipaddress
 import json
@@ -8,6 +9,8 @@ import os
 import random
 import socket
 import string
+import subprocess
+import sys
 
 import pytest
 
@@ -19,6 +22,8 @@ from ray.cluster_utils import Cluster  # noqa: E402
 
 import bytepiece  # noqa: E402
 from bytepiece.cli import main  # noqa: E402
+from bytepiece.training.budget import least_model_bytes, model_bytes_bound  # noqa: E402
+from bytepiece.training.primitives import chunk_batches  # noqa: E402
 from bytepiece.training.ray_engine import CRASH_ONCE_ENV, train_on_ray  # noqa: E402
 from bytepiece.training.sources import ReadOptions  # noqa: E402
 from conftest import ROOT  # noqa: E402
@@ -105,6 +110,44 @@ def test_killed_workers_are_retried_and_the_model_is_unchanged(cluster, corpus_f
     assert models == local_models(texts, dict(max_vocab_size=3000))
 
 
+#: Caps that bind on the sample (5733 kept pieces longer than a byte; 27168 substring candidates).
+CAPPED = [
+    dict(max_vocab_size=[3000, 1000], max_candidates=3500),
+    dict(algorithm="em", max_vocab_size=[2500, 900], min_count=2, max_piece_length=12, max_candidates=5000),
+]
+
+
+def local_trainer(texts, options):
+    trainer = bytepiece.Trainer(**options)
+    trainer.train(texts, num_threads=2, progress=False)
+    return trainer
+
+
+@pytest.mark.parametrize("options", CAPPED, ids=["0.6.3", "em"])
+def test_capped_training_on_ray_equals_local_capped_training(cluster, corpus_files, texts, options):
+    models, stats = train_on_ray(bytepiece.Trainer(**options), [str(corpus_files / "*.jsonl*")],
+                                 options=ReadOptions(field="text"), num_partitions=5, shard_bytes=20000,
+                                 progress=False)
+    local = local_trainer(texts, options)
+    assert models == local.models()
+    assert models != local_models(texts, {**options, "max_candidates": 0})  # the cap did bind
+    assert (stats.candidates, stats.candidates_kept, stats.candidates_capped) == \
+        (local.stats.candidates, options["max_candidates"], True)
+    assert stats.distinct_pieces == local.stats.distinct_pieces
+
+
+def test_killed_pruning_tasks_are_retried_and_the_capped_models_are_unchanged(cluster, corpus_files, texts):
+    _, crash_dir = cluster
+    armed = ["kept-candidates-1", "substrings-0", "merge-substrings-2", "count-partition-3"]
+    for name in armed:
+        (crash_dir / f"{name}.crash").touch()
+    for options in CAPPED:
+        models, _ = train_on_ray(bytepiece.Trainer(**options), [str(corpus_files)], options=ReadOptions(field="text"),
+                                 num_partitions=4, shard_bytes=20000, progress=False)
+        assert models == local_models(texts, options)
+    assert all((crash_dir / f"{name}.crashed").exists() for name in armed)  # each worker did die once
+
+
 def test_cli_train_on_a_ray_cluster_writes_the_local_model_file(cluster, corpus_files, tmp_path):
     head, _ = cluster
     files = [str(corpus_files / name) for name in ("a.jsonl", "b.jsonl.gz", "c.jsonl")]
@@ -128,17 +171,75 @@ def test_an_unreadable_shard_fails_the_run_naming_the_file(cluster, tmp_path):
         bytepiece.Trainer().train_ray([str(tmp_path / "absent*.jsonl")], field="text", progress=False)
 
 
-def test_a_memory_bound_the_run_cannot_keep_fails_with_a_reason(cluster, tmp_path):
+_BOUNDED_DRIVER = """
+import json, sys, warnings
+import ray
+import bytepiece
+ray.init(address=sys.argv[1], configure_logging=False, log_to_driver=False)
+trainer = bytepiece.Trainer(order=8, min_count=1, max_vocab_size=1000)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    trainer.train_ray([sys.argv[2]], max_memory=512 << 20, num_partitions=2, progress=False)
+stats = trainer.stats
+print(json.dumps([" ".join(str(w.message) for w in caught), stats.min_count, stats.ngram_model_budget,
+                  stats.model_bytes]))
+"""
+
+
+def test_a_memory_bound_raises_min_count_or_fails_with_a_reason(cluster, tmp_path):
     rng = random.Random(0)
-    noise = tmp_path / "noise.txt"  # every 3..8-gram distinct: tables far above 512 MB at min_count 1
+    noise = tmp_path / "noise.txt"  # nearly every 4..8-gram once: a model of about 0.5 GB at min_count 1
     noise.write_text("\n".join("".join(rng.choice(string.ascii_letters) for _ in range(100)) for _ in range(20000)))
-    with pytest.raises(MemoryError, match=r"0\.54 GB.*: raise (min_count or )?max_memory"):
-        bytepiece.Trainer(order=8, min_count=1).train_ray([str(noise)], max_memory=512 << 20, num_partitions=2,
-                                                          progress=False)
-    with pytest.raises(ValueError, match="at least 512 MB"):
+    # The driver checks its own memory against max_memory: a fresh process, not this test run's.
+    child = subprocess.run([sys.executable, "-c", _BOUNDED_DRIVER, cluster[0].address, str(noise)],
+                           capture_output=True, text=True, timeout=300)
+    assert child.returncode == 0, child.stderr[-3000:]
+    warned, min_count, budget, model_bytes = json.loads(child.stdout.splitlines()[-1])
+    assert "min_count raised from 1 to 2 so that the finished n-gram model fits in 256.0 MiB" in warned
+    assert (min_count, budget) == (2, 256 << 20)  # half of max_memory
+    assert model_bytes <= 256 << 20
+    with pytest.raises(ValueError, match="at least 512.0 MiB"):
         bytepiece.Trainer().train_ray([str(noise)], max_memory=64 << 20, progress=False)
     with pytest.raises(ValueError, match="more than any node offers Ray"):  # would wait forever
         bytepiece.Trainer().train_ray([str(noise)], max_memory=1 << 50, progress=False)
+
+
+def _kept(texts, order, min_count):
+    """Brute force: the n-grams of 2..order bytes of the training chunks counted min_count times or more."""
+    counts = collections.Counter()
+    for packed, _ in chunk_batches(texts, False):
+        for chunk in packed.pieces():
+            for j in range(2, order + 1):
+                counts.update(chunk[i:i + j] for i in range(len(chunk) - j + 1))
+    return lambda m: sum(1 for c in counts.values() if c >= m)
+
+
+def test_a_memory_budget_raises_min_count_on_ray_as_the_local_histogram_does(cluster, corpus_files, texts):
+    _, crash_dir = cluster
+    (crash_dir / "merge-ngrams-1.crash").touch()  # the merge of the two-step reduce is retried too
+    kept = _kept(texts, 6, 2)
+    budget = least_model_bytes(6) + (model_bytes_bound(6, kept(2)) - least_model_bytes(6)) // 4
+    expected = next(m for m in range(2, 1000) if model_bytes_bound(6, kept(m)) <= budget)
+    assert expected > 2
+    options = dict(order=6, min_count=2, algorithm="em", max_vocab_size=[2500, 900], max_ngram_model_bytes=budget)
+    with pytest.warns(UserWarning, match=f"min_count raised from 2 to {expected}"):
+        models, stats = train_on_ray(bytepiece.Trainer(**options), [str(corpus_files)],
+                                     options=ReadOptions(field="text"), num_partitions=5, shard_bytes=20000,
+                                     progress=False)
+    assert (crash_dir / "merge-ngrams-1.crashed").exists()
+    assert (stats.min_count, stats.ngram_model_budget) == (expected, budget)
+    local = bytepiece.Trainer(**options)
+    with pytest.warns(UserWarning, match=f"min_count raised from 2 to {expected}"):
+        local.train(texts, num_threads=2, progress=False)
+    assert local.stats.min_count == expected
+    assert models == local.models() == local_models(texts, dict(options, min_count=expected,
+                                                                max_ngram_model_bytes=None))
+    # A budget that does not bind changes nothing.
+    free = dict(options, max_ngram_model_bytes=model_bytes_bound(6, kept(2)))
+    models, stats = train_on_ray(bytepiece.Trainer(**free), [str(corpus_files)], options=ReadOptions(field="text"),
+                                 num_partitions=5, shard_bytes=20000, progress=False)
+    assert stats.min_count == 2
+    assert models == local_models(texts, dict(options, max_ngram_model_bytes=None))
 
 
 def _listening_addresses(pids):

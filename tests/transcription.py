@@ -82,12 +82,15 @@ def drop_wasted(keep):
             return keep
 
 
-def prune_pieces(pieces, max_piece_length, min_count, sizes):
-    """Steps 4-5."""
+def prune_pieces(pieces, max_piece_length, min_count, sizes, max_candidates=None):
+    """Steps 4-5, the kept pieces longer than a byte cut to the first max_candidates (§9)."""
     pieces = dict(pieces)
     for b in range(256):
         pieces.setdefault(bytes([b]), 1)
     keep = {k: v for k, v in pieces.items() if len(k) == 1 or (len(k) <= max_piece_length and v >= min_count)}
+    if max_candidates:
+        ranked = sorted((k for k in keep if len(k) > 1), key=lambda k: (-keep[k], -len(k), k))
+        keep = {k: v for k, v in keep.items() if len(k) == 1 or k in set(ranked[:max_candidates])}
     drop = [(k, v) for k, v in pieces.items() if k not in keep]
     for k, v in split(keep, drop).items():
         keep[k] += v

@@ -9,7 +9,10 @@ One module per idea:
   :class:`FoundPieces`, what an engine hands an algorithm.
 - :mod:`.stats`: typed statistics of a run, one class per engine.
 - :mod:`.primitives`: the engine-neutral steps (count a shard, finish a
-  partition, segment a shard, merge pieces, prune; docs/spec/training.md §7);
+  partition, segment a shard, merge pieces, choose the candidates per
+  partition, prune; docs/spec/training.md §7); :mod:`.candidates`: the cap on
+  the candidates pruning starts from (§9); :mod:`.budget`: the n-gram model
+  within a budget and the memory options checked early (§10);
   :mod:`.sources`: corpus files as shards.
 - Engines: :mod:`.thread_engine` (threads of this process,
   ``Trainer.train``), :mod:`.ray_engine` (a Ray cluster, ``Trainer.train_ray``;
@@ -35,11 +38,17 @@ if TYPE_CHECKING:  # what __getattr__ gives, for type checkers
     from .primitives import ShardSummary as ShardSummary, chunk_batches as chunk_batches
     from .primitives import count_ngrams as count_ngrams, count_pieces as count_pieces
     from .primitives import finish_ngrams as finish_ngrams, merge_pieces as merge_pieces
+    from .primitives import merge_ngrams as merge_ngrams
     from .primitives import ngram_model as ngram_model, prune as prune, total_positions as total_positions
+    from .primitives import FoundInParts as FoundInParts, count_partition as count_partition
+    from .primitives import kept_candidates as kept_candidates, merge_substrings as merge_substrings
+    from .primitives import partition_substrings as partition_substrings
 
 _PRIMITIVES = (
     "CountingPlan", "ShardSummary", "NgramPartition", "FinishedPartition", "PiecePartition", "chunk_batches",
     "count_ngrams", "total_positions", "finish_ngrams", "ngram_model", "count_pieces", "merge_pieces", "prune",
+    "FoundInParts", "kept_candidates", "partition_substrings", "merge_substrings", "count_partition",
+    "merge_ngrams",
 )
 
 __all__ = [

@@ -48,6 +48,7 @@ class Defaults:
     isolate_digits: bool = False
     ensure_unicode: bool = True
     batch_size: int = 1000
+    max_ngram_model_bytes: Optional[int] = None
 
 
 #: ``Trainer()``: BytePiece 0.6.3's algorithm on one thread, 0.6.3's models.
@@ -56,9 +57,11 @@ API_DEFAULTS = Defaults(algorithm="0.6.3", num_threads=1)
 CLI_DEFAULTS = Defaults(algorithm="em", num_threads=None)
 
 
-def _option(flag: str, help: str) -> Any:
-    """A field with its command-line flag and its help (without the default, which :func:`option_help` adds)."""
-    return field(metadata={"flag": flag, "help": help})
+def _option(flag: str, help: str, size: bool = False) -> Any:
+    """A field with its command-line flag and its help (without the default,
+    which :func:`option_help` adds); ``size``: the flag takes a size in bytes
+    such as 1G."""
+    return field(metadata={"flag": flag, "help": help, "size": size})
 
 
 @dataclass(frozen=True, init=False)
@@ -71,11 +74,19 @@ class TrainingOptions:
     sizes, each >= 259, largest first (one model per size from one run).
     ``order``: longest n-gram of the n-gram model (1..8). ``min_count``:
     n-grams and pieces seen fewer times are dropped. ``max_piece_length``:
-    longest piece in bytes. ``isolate_digits``: every digit is a piece of its
-    own. ``ensure_unicode``: no piece starts inside a UTF-8 character.
+    longest piece in bytes. ``max_candidates``: the most candidate pieces
+    longer than a byte that pruning starts from, the first by (count, length,
+    bytes) (docs/spec/training.md §9); 0: no cap. ``isolate_digits``: every
+    digit is a piece of its own. ``ensure_unicode``: no piece starts inside a
+    UTF-8 character. ``max_ngram_model_bytes``: the most bytes the finished
+    n-gram model may take; after counting, ``min_count`` is raised to the
+    least value that makes it fit, and the run reports and records it
+    (:mod:`bytepiece.training.budget`); None: no bound (an engine given
+    ``max_memory`` then takes half of it).
 
     The constructor takes keywords, with :data:`API_DEFAULTS` for those left
-    out and the algorithm's ``order`` and ``min_count`` for None; it raises
+    out and the algorithm's ``order``, ``min_count`` and ``max_candidates``
+    for None; it raises
     TypeError or ValueError for a value out of range. The fields are listed in
     the order ``bytepiece train --help`` shows their flags.
     """
@@ -86,6 +97,12 @@ class TrainingOptions:
     order: int = _option("--order", f"longest n-gram of the language model, 1..{MAX_ORDER}")
     min_count: int = _option("--min-count", "drop n-grams and pieces seen fewer times")
     max_piece_length: int = _option("--max-piece-length", "longest piece in bytes")
+    max_candidates: int = _option(
+        "--max-candidates", "most candidate pieces (longer than a byte) pruning starts from, the most frequent; "
+        "0: no cap")
+    max_ngram_model_bytes: Optional[int] = _option(
+        "--max-ngram-bytes", "most bytes the finished n-gram model may take (e.g. 1G): min_count is raised, and "
+        "reported, as far as that needs (default: no bound; with --max-memory, half of it)", size=True)
     isolate_digits: bool = _option("--isolate-digits", "make every digit a piece of its own")
     ensure_unicode: bool = _option("--no-ensure-unicode", "allow pieces to start inside a UTF-8 character")
 
@@ -99,6 +116,8 @@ class TrainingOptions:
         isolate_digits: bool = API_DEFAULTS.isolate_digits,
         ensure_unicode: bool = API_DEFAULTS.ensure_unicode,
         algorithm: str = API_DEFAULTS.algorithm,
+        max_candidates: Optional[int] = None,
+        max_ngram_model_bytes: Optional[int] = None,
     ) -> None:
         chosen = get_algorithm(algorithm)
         order = check_int("order", chosen.order if order is None else order, 1)
@@ -112,9 +131,17 @@ class TrainingOptions:
         if max_piece_length > MAX_PIECE_LEN:
             raise ValueError(f"max_piece_length must be at most {MAX_PIECE_LEN}, got {max_piece_length}")
         min_count = check_int("min_count", chosen.min_count if min_count is None else min_count, 1)
+        max_candidates = check_int("max_candidates",
+                                   chosen.max_candidates if max_candidates is None else max_candidates, 0)
+        if 0 < max_candidates < checked[0] - MIN_VOCAB_SIZE:  # the largest vocabulary could never be filled
+            raise ValueError(f"max_candidates must be 0 (no cap) or at least the largest vocabulary size minus "
+                             f"{MIN_VOCAB_SIZE} ({checked[0] - MIN_VOCAB_SIZE}), got {max_candidates}")
+        if max_ngram_model_bytes is not None:
+            max_ngram_model_bytes = check_int("max_ngram_model_bytes", max_ngram_model_bytes, 1)
         # Frozen: the fields are set once, here.
         for name, value in (("algorithm", chosen.name), ("order", order), ("max_vocab_size", checked),
                             ("max_piece_length", max_piece_length), ("min_count", min_count),
+                            ("max_candidates", max_candidates), ("max_ngram_model_bytes", max_ngram_model_bytes),
                             ("isolate_digits", bool(isolate_digits)), ("ensure_unicode", bool(ensure_unicode))):
             object.__setattr__(self, name, value)
 
@@ -158,4 +185,4 @@ def option_help(name: str, defaults: Defaults) -> str:
     if not hasattr(defaults, name):  # the algorithm's
         return f"{text} (default: {', '.join(f'{getattr(a, name)} with {a.name}' for a in _default_first(defaults))})"
     default = getattr(defaults, name)
-    return text if isinstance(default, bool) else f"{text} (default {default})"
+    return text if isinstance(default, bool) or default is None else f"{text} (default {default})"

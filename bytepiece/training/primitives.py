@@ -12,6 +12,9 @@ or on the number of workers.
     # pass 1, per shard:     summary, partitions = count_ngrams(plan, texts)
     # reduce, per partition: finished[p] = finish_ngrams(plan, p, [partitions of p from every shard],
     #                                                   total_positions(summaries), min_count)
+    # (with a budget on the n-gram model, in two steps: histograms[p], merged[p] = merge_ngrams(plan, p, [...],
+    #  min_count); chosen = budgeted_min_count(NgramHistogram.total(histograms), order, budget);
+    #  finished[p] = finish_ngrams(plan, p, [merged[p]], positions, chosen); training.budget)
     # pass 2, per shard:     pieces = count_pieces(plan, ngram_model(plan, finished), texts, ...)
     # reduce, per partition: kept[q], dropped[q] = merge_pieces([pieces of q from every shard], ...)
     # prune:                 models = prune(kept, dropped, sizes, counter)
@@ -36,14 +39,22 @@ from .. import _training
 from .._core import MAX_ORDER, MAX_PARTITIONS
 from ..model import Model, PackedPieces, pack_pieces
 from ..text import TRAINING_CHUNK_CHARS, TRAINING_CHUNK_NEWLINES, TextLike, split_chunks, to_utf8
-from .pruning import count_tokens, initial_vocabulary, keep_mask, vocabularies, with_extra_counts
+from .budget import MemoryBoundError, NgramHistogram
+from .candidates import (
+    CandidateCount, Candidates, Cut, count_substrings, merge_candidates, substring_candidates, top_candidates,
+    within_cut,
+)
+from .pruning import canonical_segmenter, count_tokens, count_tokens_packed, keep_mask, prune_kept
 from .registry import TokenCounter
 
 __all__ = [
     "CountingPlan", "ShardSummary", "NgramPartition", "FinishedPartition", "PiecePartition",
-    "DuplicateEstimate", "DUPLICATE_WARNING", "chunk_batches", "peak_memory", "check_memory", "count_ngrams",
-    "total_positions", "numpy_logs", "finish_partition", "finish_ngram_model", "finish_ngrams", "ngram_model",
-    "count_pieces", "merge_pieces", "prune",
+    "DuplicateEstimate", "DUPLICATE_WARNING", "chunk_batches", "peak_memory", "resident_memory", "check_memory",
+    "count_ngrams",
+    "total_positions", "numpy_logs", "finish_partition", "finish_ngram_model", "merge_ngrams", "finish_ngrams",
+    "ngram_model",
+    "count_pieces", "merge_pieces", "kept_candidates", "partition_substrings", "merge_substrings",
+    "count_partition", "FoundInParts", "prune",
 ]
 
 #: Documents packed into one C call.
@@ -248,7 +259,7 @@ def peak_memory() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def _resident_memory() -> int:
+def resident_memory() -> int:
     """The resident memory of this process now, in bytes (0 where unknown)."""
     try:
         with open("/proc/self/statm") as f:
@@ -258,12 +269,13 @@ def _resident_memory() -> int:
 
 
 def check_memory(limit: Optional[int], what: str) -> None:
-    """Raise MemoryError, saying what to change, when this process holds more than ``limit`` bytes."""
+    """Raise MemoryBoundError (a MemoryError), saying what to change, when
+    this process holds more than ``limit`` bytes."""
     if limit is None:
         return
-    used = _resident_memory()
+    used = resident_memory()
     if used > limit:
-        raise MemoryError(f"{what} holds {used / 1e9:.2f} GB, more than the memory bound of {limit / 1e9:.2f} GB: "
+        raise MemoryBoundError(f"{what} holds {used / 1e9:.2f} GB, more than the memory bound of {limit / 1e9:.2f} GB: "
                           "raise max_memory, or use more partitions or a larger min_count")
 
 
@@ -338,11 +350,9 @@ def finish_ngram_model(ngram_model: "_training.NgramModel", min_count: int, pool
         future.result()
 
 
-def finish_ngrams(plan: CountingPlan, index: int, parts: Sequence[NgramPartition], positions: int,
-                  min_count: int, memory_limit: Optional[int] = None) -> FinishedPartition:
-    """Reduce of pass 1 for partition ``index``: the sum of the shards' counts,
-    pruned below ``min_count`` and turned into log-probabilities, with
-    ``positions`` the corpus-wide :func:`total_positions`."""
+def _merged_ngrams(plan: CountingPlan, index: int, parts: Sequence[NgramPartition],
+                   memory_limit: Optional[int]) -> "_training.NgramModel":
+    """The sum of the counts of ``parts``, all of partition ``index``."""
     ngram_model = plan.new_ngram_model()
     for part in parts:
         if part.index != index:
@@ -350,6 +360,38 @@ def finish_ngrams(plan: CountingPlan, index: int, parts: Sequence[NgramPartition
         for j in range(1, plan.order + 1):
             ngram_model.add_counts(index, j, part.keys[j - 1], part.counts[j - 1])
         check_memory(memory_limit, f"merging n-gram partition {index}")
+    return ngram_model
+
+
+def merge_ngrams(plan: CountingPlan, index: int, parts: Sequence[NgramPartition], min_count: int,
+                 memory_limit: Optional[int] = None) -> Tuple[NgramHistogram, NgramPartition]:
+    """Reduce of pass 1 for partition ``index`` when the n-gram model has a
+    budget (:mod:`.budget`): the histogram of its counts from ``min_count``
+    (the option's) on, and the sum of the shards' counts without the n-grams
+    longer than a byte counted fewer than ``min_count`` times (no min_count
+    the budget chooses keeps them). :func:`finish_ngrams` of that one merged
+    partition then finishes it with the min_count chosen from the sum of
+    every partition's histogram, as it would have finished the shards' counts."""
+    ngram_model = _merged_ngrams(plan, index, parts, memory_limit)
+    histogram = NgramHistogram.of_partition(ngram_model, index, min_count)
+    keys: List[np.ndarray] = []
+    counts: List[np.ndarray] = []
+    for j in range(1, plan.order + 1):
+        k, c = ngram_model.export_counts(index, j)
+        if j > 1:
+            kept = c >= min_count
+            k, c = k[kept], c[kept]
+        keys.append(k)
+        counts.append(c)
+    return histogram, NgramPartition(index, tuple(keys), tuple(counts))
+
+
+def finish_ngrams(plan: CountingPlan, index: int, parts: Sequence[NgramPartition], positions: int,
+                  min_count: int, memory_limit: Optional[int] = None) -> FinishedPartition:
+    """Reduce of pass 1 for partition ``index``: the sum of the shards' counts,
+    pruned below ``min_count`` and turned into log-probabilities, with
+    ``positions`` the corpus-wide :func:`total_positions`."""
+    ngram_model = _merged_ngrams(plan, index, parts, memory_limit)
     added = ngram_model.add_missing_bytes(index)
     ngram_model.add_positions(positions - added)
     finish_partition(ngram_model, index, min_count)
@@ -404,15 +446,103 @@ def merge_pieces(parts: Sequence[PiecePartition], max_piece_length: int, min_cou
     return merged.take(np.flatnonzero(kept)), merged.take(np.flatnonzero(~kept))
 
 
+def kept_candidates(kept: PiecePartition, limit: Optional[int]) -> Candidates:
+    """A kept partition's share of :meth:`FoundPieces.kept`: its single bytes
+    and the ``limit`` longer pieces that rank first (merge the partitions'
+    with :func:`~bytepiece.training.candidates.merge_candidates`)."""
+    return top_candidates(kept.packed(), kept.counts, limit)
+
+
+def partition_substrings(kept: PiecePartition, max_length: int, num_partitions: int) -> List[PiecePartition]:
+    """The map of "em"'s candidates (docs/spec/training.md §8.1, §9) on one
+    kept partition: the substrings of its pieces counted, one
+    :class:`PiecePartition` per substring partition (by the hash of pieces)."""
+    return [PiecePartition(r, part.data, part.offsets, counts) for r, (part, counts)
+            in enumerate(count_substrings(kept.packed(), kept.counts, max_length, num_partitions))]
+
+
+def merge_substrings(parts: Sequence[PiecePartition], min_count: int, limit: Optional[int]) -> Candidates:
+    """The reduce of "em"'s candidates for one substring partition: the
+    counts of every kept partition's ``parts`` summed, those counted at least
+    ``min_count`` times cut to the first ``limit``, and the single bytes
+    (merge the substring partitions' with
+    :func:`~bytepiece.training.candidates.merge_candidates`)."""
+    return substring_candidates([(part.packed(), part.counts) for part in parts], min_count, limit)
+
+
+def count_partition(pieces: PackedPieces, counts: np.ndarray, kept: Optional[PiecePartition],
+                    dropped: Optional[PiecePartition], cut: Optional[Cut] = None) -> np.ndarray:
+    """Pruning's re-tokenizing of one piece partition: the token totals
+    (uint64, one per vocabulary piece) of the pieces of ``dropped`` and of
+    ``kept`` (only those past ``cut``, when given) under the vocabulary of
+    the packed ``pieces`` in canonical order with ``counts``."""
+    segmenter = canonical_segmenter(pieces, counts)
+    totals = np.zeros(len(pieces), dtype=np.uint64)
+    if kept is not None:
+        part = kept if cut is None else kept.take(np.flatnonzero(~within_cut(kept.packed(), kept.counts, cut)))
+        totals += count_tokens_packed(segmenter, len(pieces), part.packed(), part.counts)
+    if dropped is not None:
+        totals += count_tokens_packed(segmenter, len(pieces), dropped.packed(), dropped.counts)
+    return totals
+
+
+class FoundInParts:
+    """:class:`FoundPieces` over piece partitions held in this process, each
+    kept partition with the dropped one of the same index (as
+    :func:`merge_pieces` returns them): the candidates chosen partition by
+    partition and merged, every re-tokenizing partition by partition, as an
+    engine that keeps them on workers does. ``counter`` re-tokenizes each
+    partition and what an algorithm asks of :meth:`count_tokens`."""
+
+    def __init__(self, kept: Sequence[PiecePartition], dropped: Sequence[PiecePartition],
+                 counter: TokenCounter = count_tokens) -> None:
+        self.parts = list(zip(kept, dropped))
+        self.counter = counter
+        self.candidates: Optional[CandidateCount] = None
+
+    def kept(self, limit: Optional[int] = None) -> Candidates:
+        """The kept pieces of every partition within the cap ``limit``."""
+        chosen = merge_candidates((kept_candidates(kept, limit) for kept, _ in self.parts), limit)
+        self.candidates = CandidateCount.of(chosen)
+        return chosen
+
+    def substrings(self, max_length: int, min_count: int, limit: Optional[int] = None) -> Candidates:
+        """The substrings of the kept pieces as candidates, counted per partition and merged."""
+        counted = [partition_substrings(kept, max_length, len(self.parts)) for kept, _ in self.parts]
+        chosen = merge_candidates((merge_substrings([c[r] for c in counted], min_count, limit)
+                                   for r in range(len(self.parts))), limit)
+        self.candidates = CandidateCount.of(chosen)
+        return chosen
+
+    def count_tokens(self, vocabulary: Model, texts: PackedPieces, weights: np.ndarray) -> np.ndarray:
+        """``counter``."""
+        return self.counter(vocabulary, texts, weights)
+
+    def _summed(self, vocabulary: Model, with_kept: bool, cut: Optional[Cut]) -> np.ndarray:
+        totals = np.zeros(len(vocabulary.pieces), dtype=np.uint64)
+        for kept, dropped in self.parts:
+            if with_kept:
+                part = kept if cut is None else kept.take(np.flatnonzero(~within_cut(kept.packed(), kept.counts, cut)))
+                if len(part):
+                    totals += self.counter(vocabulary, part.packed(), part.counts)
+            if len(dropped):
+                totals += self.counter(vocabulary, dropped.packed(), dropped.counts)
+        return totals
+
+    def count_dropped(self, vocabulary: Model, cut: Optional[Cut] = None) -> np.ndarray:
+        """The dropped pieces' totals, and the kept ones' past ``cut``."""
+        return self._summed(vocabulary, cut is not None, cut)
+
+    def count_found(self, vocabulary: Model) -> np.ndarray:
+        """Every found piece's totals."""
+        return self._summed(vocabulary, True, None)
+
+
 def prune(kept: Sequence[PiecePartition], dropped: Sequence[PiecePartition], sizes: Sequence[int],
-          counter: TokenCounter = count_tokens) -> List[Model]:
+          counter: TokenCounter = count_tokens, max_candidates: Optional[int] = None) -> List[Model]:
     """The vocabularies of each size (largest first) from every partition's
-    kept and dropped pieces (docs/spec/training.md §4-5); ``counter``
-    re-tokenizes pieces, and may spread that work over workers."""
-    pieces, counts = PiecePartition.joined(kept)
-    vocabulary = initial_vocabulary(pieces, counts)
-    extra = np.zeros(len(vocabulary.pieces), dtype=np.uint64)
-    for part in dropped:
-        if len(part):
-            extra += counter(vocabulary, part.packed(), part.counts)
-    return vocabularies(with_extra_counts(vocabulary, extra), sizes, counter)
+    kept and dropped pieces (docs/spec/training.md §4-5), starting from the
+    kept pieces within ``max_candidates`` (None: all; §9); ``counter``
+    re-tokenizes pieces, and may spread that work over workers. Any algorithm runs on the same partitions as
+    ``get_algorithm(name).load()(FoundInParts(kept, dropped), options)``."""
+    return prune_kept(FoundInParts(kept, dropped, counter), sizes, max_candidates)

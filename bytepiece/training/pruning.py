@@ -14,13 +14,17 @@ the result is the same).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, List, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence
 
 import numpy as np
 
 from .. import _core
 from .._core import NUM_SPECIAL
 from ..model import Model, PackedPieces, piece_scores
+from .candidates import (
+    CandidateCount, Candidates, Cut, canonical_rows, count_substrings, substring_candidates, top_candidates,
+    within_cut,
+)
 from .registry import FoundPieces, TokenCounter
 
 if TYPE_CHECKING:
@@ -28,8 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "with_progress", "TokenCounter", "canonical_segmenter", "count_tokens_packed", "count_tokens", "keep_mask",
-    "FoundInProcess", "initial_vocabulary", "with_extra_counts", "drop_wasted", "vocabularies", "prune_found",
-    "prune_pieces",
+    "FoundInProcess", "initial_vocabulary", "with_extra_counts", "drop_wasted", "vocabularies", "prune_kept",
+    "prune_found", "prune_pieces",
 ]
 
 
@@ -76,7 +80,8 @@ def keep_mask(pieces: PackedPieces, counts: np.ndarray, max_piece_length: int, m
 class FoundInProcess:
     """:class:`FoundPieces` all held by this process: the found ``pieces``
     (packed, any order) with their ``counts``, split into kept and dropped by
-    :func:`keep_mask`, re-tokenized by ``counter``."""
+    :func:`keep_mask`, re-tokenized by ``counter``. ``candidates`` is the
+    last choice of candidates an algorithm asked for (for the statistics)."""
 
     def __init__(self, pieces: PackedPieces, counts: np.ndarray, max_piece_length: int, min_count: int,
                  counter: TokenCounter = count_tokens) -> None:
@@ -84,19 +89,36 @@ class FoundInProcess:
         self.counts = np.asarray(counts, dtype=np.uint64)
         self.counter = counter
         self._kept = keep_mask(pieces, self.counts, max_piece_length, min_count)
+        self.candidates: Optional[CandidateCount] = None
 
-    def kept(self) -> Tuple[PackedPieces, np.ndarray]:
-        """The kept pieces and their counts."""
+    def kept(self, limit: Optional[int] = None) -> Candidates:
+        """The kept pieces within the cap ``limit`` and their counts."""
         rows = np.flatnonzero(self._kept)
-        return self.pieces.take(rows), self.counts[rows]
+        chosen = top_candidates(self.pieces.take(rows), self.counts[rows], limit)
+        self.candidates = CandidateCount.of(chosen)
+        return chosen
+
+    def substrings(self, max_length: int, min_count: int, limit: Optional[int] = None) -> Candidates:
+        """The substrings of the kept pieces counted at least ``min_count``
+        times, within the cap ``limit``, and the single bytes."""
+        rows = np.flatnonzero(self._kept)
+        chosen = substring_candidates(count_substrings(self.pieces.take(rows), self.counts[rows], max_length),
+                                      min_count, limit)
+        self.candidates = CandidateCount.of(chosen)
+        return chosen
 
     def count_tokens(self, vocabulary: Model, texts: PackedPieces, weights: np.ndarray) -> np.ndarray:
         """``counter``."""
         return self.counter(vocabulary, texts, weights)
 
-    def count_dropped(self, vocabulary: Model) -> np.ndarray:
-        """The dropped pieces' totals (their copy is made here, for the call: 0.6.3 counts them once)."""
-        rows = np.flatnonzero(~self._kept)
+    def count_dropped(self, vocabulary: Model, cut: Optional[Cut] = None) -> np.ndarray:
+        """The totals of the dropped pieces and of the kept ones past ``cut``
+        (their copy is made here, for the call: 0.6.3 counts them once)."""
+        dropped = ~self._kept
+        if cut is not None:
+            kept = np.flatnonzero(self._kept)
+            dropped[kept] = ~within_cut(self.pieces.take(kept), self.counts[kept], cut)
+        rows = np.flatnonzero(dropped)
         return self.counter(vocabulary, self.pieces.take(rows), self.counts[rows])
 
     def count_found(self, vocabulary: Model) -> np.ndarray:
@@ -108,9 +130,12 @@ def initial_vocabulary(pieces: PackedPieces, counts: np.ndarray) -> Model:
     """The vocabulary of the kept ``pieces`` (canonical order), with each
     single byte that is not among them added with count 1."""
     present = np.frombuffer(pieces.data, dtype=np.uint8)[pieces.offsets[:-1][pieces.lengths() == 1]]
-    missing = [bytes([b]) for b in np.setdiff1d(np.arange(256), present).tolist()]
-    return Model.canonical(pieces.pieces() + missing,
-                           np.concatenate([np.asarray(counts, dtype=np.uint64), np.ones(len(missing), np.uint64)]))
+    missing = np.setdiff1d(np.arange(256), present).astype(np.uint8)
+    pieces = PackedPieces.concatenate([pieces, PackedPieces(missing.tobytes(), np.arange(len(missing) + 1))])
+    counts = np.concatenate([np.asarray(counts, dtype=np.uint64), np.ones(len(missing), np.uint64)])
+    # Sorted in numpy, not as Python bytes: the candidates of "em" are millions.
+    rows = canonical_rows(pieces)
+    return Model.from_canonical(pieces.take(rows), counts[rows])
 
 
 def with_extra_counts(vocabulary: Model, extra: np.ndarray) -> Model:
@@ -155,25 +180,32 @@ def vocabularies(vocabulary: Model, sizes: Sequence[int], counter: TokenCounter 
     return results
 
 
-def _prune(found: FoundPieces, sizes: Sequence[int]) -> List[Model]:
-    """:func:`initial_vocabulary` of the kept pieces with the counts of the
-    dropped ones added to the pieces they split into, then :func:`vocabularies`."""
-    vocabulary = initial_vocabulary(*found.kept())
-    vocabulary = with_extra_counts(vocabulary, found.count_dropped(vocabulary))
+def prune_kept(found: FoundPieces, sizes: Sequence[int], limit: Optional[int] = None) -> List[Model]:
+    """:func:`initial_vocabulary` of the kept pieces within the cap ``limit``,
+    with the counts of the others (the dropped ones, and the kept ones past
+    the cap) added to the pieces they split into, then :func:`vocabularies`."""
+    candidates = found.kept(limit)
+    vocabulary = initial_vocabulary(candidates.pieces, candidates.counts)
+    cut = candidates.cut
+    del candidates  # the vocabulary holds them now
+    vocabulary = with_extra_counts(vocabulary, found.count_dropped(vocabulary, cut))
     return vocabularies(vocabulary, sizes, found.count_tokens)
 
 
 def prune_found(found: FoundPieces, options: "TrainingOptions") -> List[Model]:
     """The "0.6.3" algorithm of the registry: one vocabulary per size of
     ``options.max_vocab_size`` (largest first) from the ``found`` pieces,
-    wherever an engine keeps them."""
-    return _prune(found, options.max_vocab_size)
+    wherever an engine keeps them, starting from the kept pieces within
+    ``options.max_candidates``."""
+    return prune_kept(found, options.max_vocab_size, options.max_candidates or None)
 
 
 def prune_pieces(pieces: PackedPieces, counts: np.ndarray, sizes: Sequence[int], max_piece_length: int,
-                 min_count: int, counter: TokenCounter = count_tokens) -> List[Model]:
+                 min_count: int, counter: TokenCounter = count_tokens,
+                 max_candidates: Optional[int] = None) -> List[Model]:
     """One vocabulary per size in ``sizes`` (largest first) from the found
     ``pieces`` (packed, any order) and their ``counts``, all in this process:
-    :func:`keep_mask`, then :func:`initial_vocabulary` with the counts of the
-    dropped pieces added to the pieces they split into, then :func:`vocabularies`."""
-    return _prune(FoundInProcess(pieces, counts, max_piece_length, min_count, counter), sizes)
+    :func:`keep_mask`, the kept pieces within ``max_candidates`` (None: all),
+    then :func:`initial_vocabulary` with the counts of the others added to
+    the pieces they split into, then :func:`vocabularies`."""
+    return prune_kept(FoundInProcess(pieces, counts, max_piece_length, min_count, counter), sizes, max_candidates)

@@ -12,7 +12,9 @@ that other text needs. Here:
    most ``max_piece_length`` bytes, seen at least ``min_count`` times) and
    every substring of them of up to :data:`MAX_SUBSTRING` bytes on character
    boundaries, counted over those pieces (weighted by their counts); those
-   counted at least ``min_count`` times, plus the 256 single bytes.
+   counted at least ``min_count`` times, within the cap ``max_candidates``
+   (:mod:`bytepiece.training.candidates`), plus the 256 single bytes. An
+   engine may count them in partitions (the cap's choice is the same).
 2. **Hard EM.** Re-tokenize every found piece with the candidates (scores
    from counts); the new counts are the tokens' totals; unused candidates go.
 3. **Pruning by gain.** The gain of a piece is what the corpus would lose
@@ -28,12 +30,12 @@ result does not depend on the engine or the number of threads.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, List, Sequence
+from typing import TYPE_CHECKING, List, Optional, Sequence
 
 import numpy as np
 
-from .. import _training
 from ..model import Model, PackedPieces
+from .candidates import count_substrings, substring_candidates
 from .pruning import FoundInProcess, initial_vocabulary
 from .registry import FoundCounter, FoundPieces, TokenCounter
 
@@ -57,17 +59,13 @@ FRACTION = 0.3
 MIN_REMOVED = 500
 
 
-def candidate_vocabulary(pieces: PackedPieces, counts: np.ndarray, max_substring: int, min_count: int) -> Model:
+def candidate_vocabulary(pieces: PackedPieces, counts: np.ndarray, max_substring: int, min_count: int,
+                         max_candidates: Optional[int] = None) -> Model:
     """Step 1: the candidates from the found ``pieces`` (packed, each already
-    at most ``max_piece_length`` bytes) and their ``counts``, in canonical order."""
-    counter = _training.PieceCounter()
-    counter.add_substrings(pieces.data, pieces.offsets, np.asarray(counts, dtype=np.uint64), 1, max_substring)
-    data, offsets, totals = counter.export()
-    substrings = PackedPieces(data, offsets)
-    rows = np.flatnonzero(totals >= min_count)
-    # Single bytes are always candidates (initial_vocabulary adds the missing ones).
-    rows = np.union1d(rows, np.flatnonzero(substrings.lengths() == 1))
-    return initial_vocabulary(substrings.take(rows), totals[rows])
+    at most ``max_piece_length`` bytes) and their ``counts``, within the cap
+    ``max_candidates`` (None: all), in canonical order."""
+    chosen = substring_candidates(count_substrings(pieces, counts, max_substring), min_count, max_candidates)
+    return initial_vocabulary(chosen.pieces, chosen.counts)  # adds the single bytes that are missing
 
 
 def reestimate(vocabulary: Model, counter: FoundCounter) -> Model:
@@ -108,34 +106,40 @@ def prune_by_gain(vocabulary: Model, sizes: Sequence[int], counter: FoundCounter
     return results
 
 
-def vocabularies_em(sources: PackedPieces, source_counts: np.ndarray, sizes: Sequence[int], min_count: int,
-                    counter: FoundCounter) -> List[Model]:
-    """One vocabulary per size in ``sizes`` (largest first): the candidates
-    from ``sources`` (the found pieces that :func:`bytepiece.training.pruning.keep_mask`
-    keeps, packed) with their counts, then hard EM and pruning by gain, re-tokenizing
-    all the found pieces with ``counter`` (wherever the engine keeps them)."""
-    vocabulary = candidate_vocabulary(sources, source_counts, MAX_SUBSTRING, min_count)
+def _candidate_vocabulary(found: FoundPieces, min_count: int, max_candidates: Optional[int]) -> Model:
+    """Step 1 from the ``found`` pieces, wherever the engine keeps them (the
+    chosen candidates are let go on return: the vocabulary holds them)."""
+    chosen = found.substrings(MAX_SUBSTRING, min_count, max_candidates)
+    return initial_vocabulary(chosen.pieces, chosen.counts)  # adds the single bytes that are missing
+
+
+def vocabularies_em(found: FoundPieces, sizes: Sequence[int], min_count: int,
+                    max_candidates: Optional[int] = None) -> List[Model]:
+    """One vocabulary per size in ``sizes`` (largest first) from the
+    ``found`` pieces: the candidates within ``max_candidates`` (None: all),
+    then hard EM and pruning by gain, re-tokenizing all the found pieces
+    wherever the engine keeps them."""
+    vocabulary = _candidate_vocabulary(found, min_count, max_candidates)
     for _ in range(INITIAL_ROUNDS):
-        vocabulary = reestimate(vocabulary, counter)
-    return prune_by_gain(vocabulary, sizes, counter, FRACTION)
+        vocabulary = reestimate(vocabulary, found.count_found)  # the candidates' vocabulary goes here
+    return prune_by_gain(vocabulary, sizes, found.count_found, FRACTION)
 
 
 def prune_found(found: FoundPieces, options: "TrainingOptions") -> List[Model]:
     """The "em" algorithm of the registry: one vocabulary per size of
     ``options.max_vocab_size`` (largest first) from the ``found`` pieces,
-    wherever an engine keeps them: the candidates from the kept ones, every
-    re-estimation over all of them."""
-    sources, source_counts = found.kept()
-    return vocabularies_em(sources, source_counts, options.max_vocab_size, options.min_count, found.count_found)
+    wherever an engine keeps them: the candidates from the kept ones, within
+    ``options.max_candidates``, every re-estimation over all of them."""
+    return vocabularies_em(found, options.max_vocab_size, options.min_count, options.max_candidates or None)
 
 
 def prune_em(pieces: PackedPieces, counts: np.ndarray, sizes: Sequence[int], max_piece_length: int,
-             min_count: int, counter: TokenCounter) -> List[Model]:
+             min_count: int, counter: TokenCounter, max_candidates: Optional[int] = None) -> List[Model]:
     """The "em" pruning in one process (the counterpart of
     :func:`bytepiece.training.pruning.prune_pieces`): the found ``pieces``
     (packed, any order) with their ``counts`` -> one vocabulary per size in
-    ``sizes`` (largest first). ``counter`` re-tokenizes (see
+    ``sizes`` (largest first), the candidates within ``max_candidates``
+    (None: all). ``counter`` re-tokenizes (see
     :func:`bytepiece.training.pruning.count_tokens`)."""
-    found = FoundInProcess(pieces, counts, max_piece_length, min_count, counter)
-    sources, source_counts = found.kept()
-    return vocabularies_em(sources, source_counts, sizes, min_count, found.count_found)
+    return vocabularies_em(FoundInProcess(pieces, counts, max_piece_length, min_count, counter), sizes, min_count,
+                           max_candidates)

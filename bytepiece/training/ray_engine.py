@@ -8,9 +8,12 @@ takes a Dataset's blocks as object references); pass 1 counts each shard's
 n-grams into ``num_partitions`` partitions (one object each); one reduce task
 per partition merges and finishes it; pass 2 segments each shard with the
 finished model, whose tables every task of a machine reads from the object
-store in place; one reduce per piece partition merges the pieces; pruning
-spreads its re-tokenizing over tasks. The corpus never passes through the
-driver, and no process holds a whole unpruned table. A task whose worker
+store in place; one reduce per piece partition merges the pieces, which stay
+in the object store; pruning's candidates are counted and capped per
+partition in tasks (docs/spec/training.md §9), and its re-tokenizing runs as
+tasks, one per piece partition. The corpus never passes through the driver,
+no process holds a whole unpruned table, and the driver holds the capped
+candidates and arrays of their size. A task whose worker
 dies is retried by Ray; every step is deterministic, so retries, shard
 boundaries and the number of workers never change the model.
 
@@ -20,33 +23,40 @@ only when this module is used.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import time
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .._core import MAX_PARTITIONS
 from ..model import Model, PackedPieces
 from ..progress import progress_bar
+from ..validation import check_int
+from .budget import (
+    MemoryBoundError, NgramHistogram, apply_budget, check_memory_options, format_bytes,
+)
 from .options import HasTrainingOptions, TrainingOptions, as_training_options
+from .candidates import CandidateCount, Candidates, Cut, merge_candidates
 from .primitives import (
-    CountingPlan, PiecePartition, ShardSummary, count_ngrams, count_pieces, finish_ngrams, merge_pieces, ngram_model,
-    peak_memory, total_positions,
+    CountingPlan, PiecePartition, ShardSummary, count_ngrams, count_partition, count_pieces, finish_ngrams,
+    kept_candidates, merge_ngrams, merge_pieces, merge_substrings, ngram_model, partition_substrings, peak_memory,
+    resident_memory, total_positions,
 )
 from .pruning import canonical_segmenter, count_tokens_packed
 from .registry import get_algorithm
 from .sources import FileShard, ReadOptions, expand_paths, plan_shards, read_shard
 from .stats import Phase, RayStats, TrainingResult
 
-__all__ = ["train_on_ray", "init_local_ray", "TASK_RETRIES"]
+__all__ = ["train_on_ray", "init_local_ray", "starts_local_ray", "TASK_RETRIES"]
 
 #: How often Ray reruns a task whose worker process died.
 TASK_RETRIES = 3
 #: Default bytes of file per shard.
 SHARD_BYTES = 16 << 20
-#: The smallest memory bound per worker process that makes sense.
-MIN_MEMORY = 512 << 20
+#: The least partitions of the default (twice the CPUs, at least this many).
+MIN_DEFAULT_PARTITIONS = 16
 #: Bytes of the first shard whose byte frequencies balance the partitions.
 SAMPLE_BYTES = 1 << 20
 #: The fault-injection hook of the tests: in this directory, a file NAME.crash makes the
@@ -142,6 +152,12 @@ def _count_ngrams_task(plan: CountingPlan, shard: Any, options: ReadOptions, ind
     return (summary, *parts)
 
 
+def _merge_ngrams_task(plan: CountingPlan, index: int, min_count: int, limit: Optional[int],
+                       *parts: Any) -> Tuple[NgramHistogram, Any]:
+    _crash_once(f"merge-ngrams-{index}")
+    return merge_ngrams(plan, index, parts, min_count, limit)
+
+
 def _finish_task(plan: CountingPlan, index: int, positions: int, min_count: int, limit: Optional[int],
                  *parts: Any) -> Tuple[int, Any]:
     _crash_once(f"finish-{index}")
@@ -158,20 +174,45 @@ def _count_pieces_task(plan: CountingPlan, shard: Any, options: ReadOptions, ens
 
 
 def _merge_pieces_task(max_piece_length: int, min_count: int, limit: Optional[int],
-                       *parts: PiecePartition) -> Tuple[Any, Any, int]:
+                       *parts: PiecePartition) -> Tuple[Any, Any, Tuple[int, int, int]]:
     kept, dropped = merge_pieces(parts, max_piece_length, min_count, limit)
-    return kept, dropped, len(dropped)
+    return kept, dropped, (len(kept), len(dropped), peak_memory())
 
 
-def _count_tokens_task(vocabulary: PackedPieces, counts: np.ndarray, pieces: Any, weights: Optional[np.ndarray],
-                       start: int, stop: int) -> np.ndarray:
-    """Pruning's token totals of pieces[start:stop] (a PiecePartition, or PackedPieces with
-    weights) under the canonical vocabulary of packed pieces and counts."""
-    if isinstance(pieces, PiecePartition):
-        pieces, weights = pieces.packed(), pieces.counts
-    assert weights is not None
+# The tasks of pruning return (result, the peak memory of their worker process).
+
+
+def _kept_candidates_task(kept: PiecePartition, limit: Optional[int]) -> Tuple[Candidates, int]:
+    _crash_once(f"kept-candidates-{kept.index}")
+    return kept_candidates(kept, limit), peak_memory()
+
+
+def _substrings_task(kept: PiecePartition, max_length: int, num_partitions: int) -> Tuple[Any, ...]:
+    _crash_once(f"substrings-{kept.index}")
+    parts = partition_substrings(kept, max_length, num_partitions)
+    return (*parts, peak_memory())  # one object per substring partition, and the peak
+
+
+def _merge_substrings_task(index: int, min_count: int, limit: Optional[int],
+                           *parts: PiecePartition) -> Tuple[Candidates, int]:
+    _crash_once(f"merge-substrings-{index}")
+    return merge_substrings(parts, min_count, limit), peak_memory()
+
+
+def _count_partition_task(pieces: PackedPieces, counts: np.ndarray, kept: Optional[PiecePartition],
+                          dropped: PiecePartition, cut: Optional[Cut]) -> Tuple[np.ndarray, int]:
+    """Pruning's token totals of one piece partition (see count_partition)."""
+    _crash_once(f"count-partition-{dropped.index}")
+    return count_partition(pieces, counts, kept, dropped, cut), peak_memory()
+
+
+def _count_tokens_task(vocabulary: PackedPieces, counts: np.ndarray, pieces: PackedPieces, weights: np.ndarray,
+                       start: int, stop: int) -> Tuple[np.ndarray, int]:
+    """Pruning's token totals of pieces[start:stop] with their weights under
+    the canonical vocabulary of packed pieces and counts."""
     segmenter = canonical_segmenter(vocabulary, counts)
-    return count_tokens_packed(segmenter, len(vocabulary), pieces.slice(start, stop), weights[start:stop])
+    return (count_tokens_packed(segmenter, len(vocabulary), pieces.slice(start, stop), weights[start:stop]),
+            peak_memory())
 
 
 class _Tasks:
@@ -182,10 +223,15 @@ class _Tasks:
         remote = ray.remote(max_retries=TASK_RETRIES, **({"memory": memory} if memory else {}))
         self.sample = remote(_sample_byte_counts)
         self.count_ngrams = remote(_count_ngrams_task)
+        self.merge_ngrams = remote(_merge_ngrams_task)
         self.finish = remote(_finish_task)
         self.count_pieces = remote(_count_pieces_task)
         self.merge_pieces = remote(_merge_pieces_task)
         self.count_tokens = remote(_count_tokens_task)
+        self.kept_candidates = remote(_kept_candidates_task)
+        self.substrings = remote(_substrings_task)
+        self.merge_substrings = remote(_merge_substrings_task)
+        self.count_partition = remote(_count_partition_task)
 
 
 def _wait_all(ray: Any, refs: List[Any], name: str, total_bytes: Optional[int], sizes: List[int],
@@ -238,11 +284,18 @@ def train_on_ray(training: Union[TrainingOptions, HasTrainingOptions], source: U
     to join (None: the one this process is connected to, else a new
     one-machine Ray on the loopback address). ``num_partitions``: of the
     n-gram and piece tables (default twice the CPUs, at least 16).
-    ``max_memory``: the most bytes one worker process may hold; shards are cut
-    to fit it and the run stops early, saying why, when the finished model
-    alone would not fit.
+    ``max_memory``: the most bytes one process may hold, each worker and this
+    driver: every task reserves it (so Ray runs no more of them on a node
+    than its memory holds), shards are cut to fit it, the n-gram model gets
+    a budget (``training.max_ngram_model_bytes``, else half of it:
+    :mod:`bytepiece.training.budget`), and the driver checks itself between
+    steps. What cannot hold is refused before any pass, and what needs no
+    cluster before Ray starts: a bound under 512 MB, a model budget over half
+    of it or under the least model, more than this machine has (for a new
+    local Ray) or than any node offers Ray.
     """
     training_options = as_training_options(training)
+    _check_before_start(training_options, address, num_partitions, max_memory)
     ray = _ray()
     started = False
     if not ray.is_initialized():
@@ -261,34 +314,99 @@ def train_on_ray(training: Union[TrainingOptions, HasTrainingOptions], source: U
             ray.shutdown()
 
 
-class _FoundOnRay:
-    """The found pieces on a cluster (:class:`FoundPieces`): the kept ones in
-    the driver, the dropped ones in the object store, one partition each,
-    never fetched; every re-tokenizing runs as tasks over slices of the
-    pieces, which read the vocabulary and the pieces from the object store."""
+def _check_before_start(training: TrainingOptions, address: Optional[str], num_partitions: Optional[int],
+                        max_memory: Optional[int]) -> None:
+    """What can be wrong with the settings without a cluster: checked before
+    Ray starts, which takes seconds (and whose own errors, e.g. of an object
+    store too small, say nothing of the option that caused them)."""
+    if num_partitions is not None:
+        num_partitions = check_int("num_partitions", num_partitions, 1)
+        if num_partitions > MAX_PARTITIONS:
+            raise ValueError(f"num_partitions must be at most {MAX_PARTITIONS}, got {num_partitions}")
+    check_memory_options(training.max_ngram_model_bytes, max_memory, training.order,
+                         this_machine=starts_local_ray(address))
 
-    def __init__(self, ray: Any, tasks: "_Tasks", kept: Sequence[PiecePartition], dropped: List[Any],
-                 dropped_sizes: List[int], cpus: int, bar: Any) -> None:
+
+def starts_local_ray(address: Optional[str]) -> bool:
+    """Whether :func:`train_on_ray` with ``address`` would start a Ray on this
+    machine (none given, and this process is not connected to one)."""
+    ray = sys.modules.get("ray")  # not imported: not connected either
+    return address is None and (ray is None or not ray.is_initialized())
+
+
+def _check_driver(max_memory: Optional[int], after: str) -> None:
+    """With ``max_memory``: stop, saying why, when this driver holds more."""
+    if max_memory is None:
+        return
+    used = resident_memory()
+    if used > max_memory:
+        raise MemoryBoundError(f"the driver holds {format_bytes(used)} after {after}, more than max_memory "
+                               f"({format_bytes(max_memory)}): raise max_memory, or run the driver where more "
+                               "memory is available")
+
+
+class _FoundOnRay:
+    """The found pieces on a cluster (:class:`FoundPieces`): the kept and the
+    dropped ones in the object store, one partition each, never fetched. The
+    candidates are chosen per partition in tasks and only each partition's
+    first ``limit`` reach the driver, which merges them one at a time; every
+    re-tokenizing runs as tasks (one per piece partition, or over slices of
+    the vocabulary's own pieces) that read the vocabulary from the object
+    store. So the driver holds the capped candidates and arrays of their
+    size, and each task a vocabulary and one partition."""
+
+    def __init__(self, ray: Any, tasks: "_Tasks", kept: List[Any], dropped: List[Any], cpus: int,
+                 bar: Any) -> None:
         self.ray = ray
         self.tasks = tasks
-        self.pieces, self.counts = PiecePartition.joined(kept)
-        self.dropped = dropped
-        self.dropped_sizes = dropped_sizes
+        self.parts = list(zip(kept, dropped))
         self.cpus = cpus
         self.bar = bar
-        self._kept_refs: Optional[Tuple[Any, Any]] = None
+        self.candidates: Optional[CandidateCount] = None
+        #: The largest peak memory of a worker process that ran a task of pruning.
+        self.peak_memory = 0
 
-    def kept(self) -> Tuple[PackedPieces, np.ndarray]:
-        """The kept pieces of every partition, joined, and their counts."""
-        return self.pieces, self.counts
+    def _fetched(self, refs: List[Any]) -> Iterator[Any]:
+        """The results of the tasks ``refs`` as they are done, each fetched
+        once (and freed by the caller before the next, if it wants)."""
+        pending = list(refs)
+        while pending:
+            done, pending = self.ray.wait(pending, num_returns=1)
+            result, peak = self.ray.get(done[0])
+            self.peak_memory = max(self.peak_memory, peak)
+            yield result
+
+    def _chosen(self, refs: List[Any], limit: Optional[int]) -> Candidates:
+        chosen = merge_candidates(self._fetched(refs), limit)
+        self.candidates = CandidateCount.of(chosen)
+        return chosen
+
+    def kept(self, limit: Optional[int] = None) -> Candidates:
+        """The kept pieces within the cap, each partition's first ``limit`` merged here."""
+        return self._chosen([self.tasks.kept_candidates.remote(kept, limit) for kept, _ in self.parts], limit)
+
+    def substrings(self, max_length: int, min_count: int, limit: Optional[int] = None) -> Candidates:
+        """The substrings of the kept pieces, counted per kept partition in
+        tasks, partitioned by their hash and summed per substring partition
+        (each cut to ``limit`` there), merged here."""
+        n = len(self.parts)
+        counted = [self.tasks.substrings.options(num_returns=n + 1).remote(kept, max_length, n)
+                   for kept, _ in self.parts]
+        merged = [self.tasks.merge_substrings.remote(r, min_count, limit, *[c[r] for c in counted])
+                  for r in range(n)]
+        for peak in self.ray.get([c[n] for c in counted]):
+            self.peak_memory = max(self.peak_memory, peak)
+        del counted  # each merge holds what it needs
+        return self._chosen(merged, limit)
 
     def _put(self, vocabulary: Model) -> Tuple[Any, Any]:
         return self.ray.put(vocabulary.packed()), self.ray.put(vocabulary.counts_array())
 
-    def _count_dropped(self, refs: Tuple[Any, Any]) -> List[Any]:
-        # The dropped pieces never leave the object store: one task per partition.
-        return [self.tasks.count_tokens.remote(*refs, d, None, 0, size)
-                for d, size in zip(self.dropped, self.dropped_sizes)]
+    def _summed(self, vocabulary: Model, parts: List[Any]) -> np.ndarray:
+        totals = np.zeros(len(vocabulary.pieces), dtype=np.uint64)
+        for part in self._fetched(parts):  # one array of the vocabulary's size at a time
+            totals += part
+        return totals
 
     def _count_texts(self, texts_ref: Any, weights_ref: Any, num_texts: int, refs: Tuple[Any, Any]) -> List[Any]:
         # Each task gets the vocabulary and the pieces packed (a few buffers in the
@@ -296,9 +414,6 @@ class _FoundOnRay:
         bounds = np.linspace(0, num_texts, self.cpus + 1).astype(np.int64).tolist()
         return [self.tasks.count_tokens.remote(*refs, texts_ref, weights_ref, a, b)
                 for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
-
-    def _summed(self, vocabulary: Model, parts: List[Any]) -> np.ndarray:
-        return sum(self.ray.get(parts), np.zeros(len(vocabulary.pieces), dtype=np.uint64))
 
     def count_tokens(self, vocabulary: Model, texts: PackedPieces, weights: np.ndarray) -> np.ndarray:
         """Re-tokenize ``texts`` in tasks (one pass of the progress line)."""
@@ -309,18 +424,20 @@ class _FoundOnRay:
         self.bar.update(1)
         return totals
 
-    def count_dropped(self, vocabulary: Model) -> np.ndarray:
-        """The dropped pieces' totals, one task per partition."""
-        return self._summed(vocabulary, self._count_dropped(self._put(vocabulary)))
+    def _count_partitions(self, vocabulary: Model, with_kept: bool, cut: Optional[Cut]) -> np.ndarray:
+        # The pieces never leave the object store: one task per piece partition.
+        refs = self._put(vocabulary)
+        return self._summed(vocabulary, [self.tasks.count_partition.remote(*refs, kept if with_kept else None,
+                                                                           dropped, cut)
+                                         for kept, dropped in self.parts])
+
+    def count_dropped(self, vocabulary: Model, cut: Optional[Cut] = None) -> np.ndarray:
+        """The dropped pieces' totals, and the kept ones' past ``cut``, one task per partition."""
+        return self._count_partitions(vocabulary, cut is not None, cut)
 
     def count_found(self, vocabulary: Model) -> np.ndarray:
-        """Every found piece's totals, kept and dropped in the same round of tasks (one pass of the progress line)."""
-        if self._kept_refs is None:  # put once, read by every round
-            self._kept_refs = self.ray.put(self.pieces), self.ray.put(self.counts)
-        refs = self._put(vocabulary)
-        kept_ref, kept_counts_ref = self._kept_refs
-        totals = self._summed(vocabulary, self._count_texts(kept_ref, kept_counts_ref, len(self.pieces), refs)
-                              + self._count_dropped(refs))
+        """Every found piece's totals, one task per partition (one pass of the progress line)."""
+        totals = self._count_partitions(vocabulary, True, None)
         self.bar.update(1)
         return totals
 
@@ -330,16 +447,15 @@ def _train(ray: Any, training: TrainingOptions, source: Any, options: ReadOption
     tasks = _Tasks(ray, max_memory)
     cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
     if max_memory is not None:
-        if max_memory < MIN_MEMORY:
-            raise ValueError(f"max_memory must be at least {MIN_MEMORY >> 20} MB (a worker process alone takes "
-                             f"about 200 MB), got {max_memory} bytes")
         shard_bytes = min(shard_bytes, max_memory // 64)  # a shard's tables take up to ~50x its size
         offered = max((n["Resources"].get("memory", 0) for n in ray.nodes() if n.get("Alive")), default=0)
         if offered < max_memory:  # every task reserves max_memory: none could ever be scheduled
             raise ValueError(f"max_memory ({max_memory / 1e9:.2f} GB) is more than any node offers Ray "
                              f"({offered / 1e9:.2f} GB)")
-    partitions = num_partitions or min(MAX_PARTITIONS, max(16, 2 * cpus))
-    stats = RayStats(num_partitions=partitions, cpus=cpus)
+    partitions = num_partitions or min(MAX_PARTITIONS, max(MIN_DEFAULT_PARTITIONS, 2 * cpus))
+    budget = check_memory_options(training.max_ngram_model_bytes, max_memory, training.order)
+    stats = RayStats(num_partitions=partitions, cpus=cpus, min_count=training.min_count)
+    _check_driver(max_memory, "starting")
     start = clock = time.perf_counter()
 
     def phase(name: str) -> None:
@@ -368,17 +484,25 @@ def _train(ray: Any, training: TrainingOptions, source: Any, options: ReadOption
         raise ValueError("the corpus has no text to train on")
     positions = total_positions(summaries)
     phase("count n-grams")
+    if budget is None:  # one reduce per partition: merge and finish
+        partials: List[Any] = [[c[p + 1] for c in counted] for p in range(partitions)]
+    else:
+        # Two: merge (with the histogram of the partition's counts), then finish
+        # with the min_count that makes the whole model fit.
+        merged_ngrams = [tasks.merge_ngrams.options(num_returns=2).remote(
+            plan, p, training.min_count, max_memory, *[c[p + 1] for c in counted]) for p in range(partitions)]
+        histogram = NgramHistogram.total(ray.get([m[0] for m in merged_ngrams]))
+        training = apply_budget(training, histogram, budget, stats)
+        partials = [[m[1]] for m in merged_ngrams]
+        del merged_ngrams
     reduced = [tasks.finish.options(num_returns=2).remote(plan, p, positions, training.min_count, max_memory,
-                                                          *[c[p + 1] for c in counted])
+                                                          *partials[p])
                for p in range(partitions)]
-    model_bytes = sum(ray.get([r[0] for r in reduced]))
+    del partials
+    stats.model_bytes = sum(ray.get([r[0] for r in reduced]))
     finished = [r[1] for r in reduced]  # stay in the object store: the driver never holds the n-gram model
     del counted, reduced  # the partial counts can go
-    stats.model_bytes = model_bytes
-    if max_memory is not None and model_bytes > max_memory // 2:
-        raise MemoryError(f"the pruned n-gram model takes {model_bytes / 1e9:.2f} GB, more than half of "
-                          f"max_memory ({max_memory / 1e9:.2f} GB) that every segmenting worker needs: "
-                          "raise min_count or max_memory")
+    _check_driver(max_memory, "counting the n-grams")
     phase("merge n-grams")
 
     # Pass 2: pieces per shard with the shared n-gram model; one reduce per piece partition.
@@ -389,21 +513,22 @@ def _train(ray: Any, training: TrainingOptions, source: Any, options: ReadOption
     merged = [tasks.merge_pieces.options(num_returns=3).remote(training.max_piece_length, training.min_count,
                                                                max_memory, *[c[q + 1] for c in counted_pieces])
               for q in range(plan.num_piece_partitions)]
-    kept: List[PiecePartition] = ray.get([m[0] for m in merged])
-    dropped = [m[1] for m in merged]
-    dropped_sizes = [m[2] for m in merged]
+    sizes_of_parts: List[Tuple[int, int, int]] = ray.get([m[2] for m in merged])  # the pieces stay in the object store
     del counted_pieces, finished
-    stats.distinct_pieces = sum(len(k) for k in kept)
+    stats.distinct_pieces = sum(k + d for k, d, _ in sizes_of_parts)
+    _check_driver(max_memory, "counting the pieces")
     phase("count pieces")
 
-    # Pruning: the options' algorithm, its re-tokenizing as tasks over slices of the pieces.
-    dropped_sizes = ray.get(dropped_sizes)
+    # Pruning: the options' algorithm; the candidates chosen and every re-tokenizing done in tasks.
     bar = progress_bar("Prune pieces", unit=" passes", enabled=progress)
-    found = _FoundOnRay(ray, tasks, kept, dropped, dropped_sizes, cpus, bar)
+    found = _FoundOnRay(ray, tasks, [m[0] for m in merged], [m[1] for m in merged], cpus, bar)
+    del merged
     models = get_algorithm(training.algorithm).load()(found, training)
+    stats.record_candidates(found.candidates)
     bar.close()
     phase("prune pieces")
     stats.seconds = time.perf_counter() - start
-    stats.peak_worker_memory = max(s.peak_memory for s in summaries + piece_summaries)
+    stats.peak_worker_memory = max([s.peak_memory for s in summaries + piece_summaries] +
+                                   [peak for _, _, peak in sizes_of_parts] + [found.peak_memory])
     stats.peak_driver_memory = peak_memory()
     return TrainingResult(models, stats)

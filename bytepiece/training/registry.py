@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Protocol, Tuple, cast
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Protocol, cast
 
 import numpy as np
 
 from ..model import Model, PackedPieces
 
 if TYPE_CHECKING:
+    from .candidates import Candidates, Cut
     from .options import TrainingOptions
     from .stats import TrainingResult
 
@@ -46,22 +47,34 @@ FoundCounter = Callable[[Model], np.ndarray]
 
 class FoundPieces(Protocol):
     """The pieces the BNLM segmentation found, with their counts, as an
-    algorithm sees them. The **kept** ones (single bytes, and pieces of at
-    most ``max_piece_length`` bytes seen at least ``min_count`` times) are in
-    this process; the **dropped** ones stay wherever the engine keeps them.
-    Every re-tokenizing runs on the engine's workers, and its totals are
-    exact sums, so the models do not depend on the engine."""
+    algorithm sees them: the **kept** ones (single bytes, and pieces of at
+    most ``max_piece_length`` bytes seen at least ``min_count`` times) and
+    the **dropped** ones, wherever the engine keeps them (an engine may
+    keep both partitioned, never joined in one process). An algorithm gets
+    the candidates it starts from, capped (:mod:`bytepiece.training.candidates`),
+    from :meth:`kept` or :meth:`substrings`; every re-tokenizing runs on the
+    engine's workers. Every total is an exact sum and the cap's choice is
+    exact, so the models do not depend on the engine."""
 
-    def kept(self) -> Tuple[PackedPieces, np.ndarray]:
-        """The kept pieces (packed, any order) and their counts (uint64)."""
+    def kept(self, limit: Optional[int] = None) -> "Candidates":
+        """The kept pieces as candidates: the single bytes and the ``limit``
+        longer ones that rank first (all when None), with their counts."""
+        ...
+
+    def substrings(self, max_length: int, min_count: int, limit: Optional[int] = None) -> "Candidates":
+        """The substrings of the kept pieces as candidates (docs/spec/training.md
+        §8.1): counted over the kept pieces, those counted at least
+        ``min_count`` times, the ``limit`` that rank first (all when None),
+        and the single bytes."""
         ...
 
     def count_tokens(self, vocabulary: Model, texts: PackedPieces, weights: np.ndarray) -> np.ndarray:
         """A :data:`TokenCounter` over the engine's workers."""
         ...
 
-    def count_dropped(self, vocabulary: Model) -> np.ndarray:
-        """A :data:`FoundCounter` of the dropped pieces only."""
+    def count_dropped(self, vocabulary: Model, cut: Optional["Cut"] = None) -> np.ndarray:
+        """A :data:`FoundCounter` of the dropped pieces, and of the kept ones
+        past ``cut`` (where a cap of :meth:`kept` bound)."""
         ...
 
     def count_found(self, vocabulary: Model) -> np.ndarray:
@@ -88,15 +101,16 @@ def _load(target: str) -> Any:
 class Algorithm:
     """A way to choose the vocabulary from the found pieces: its ``name``
     (``Trainer(algorithm=...)``, ``--algorithm``), a one-line ``summary`` for
-    ``bytepiece train --help``, the ``order`` and ``min_count`` it gives
-    those options when they are left out, and ``prune``, the
-    ``module:function`` of its :data:`PruneFunction`."""
+    ``bytepiece train --help``, the ``order``, ``min_count`` and
+    ``max_candidates`` (0: no cap) it gives those options when they are left
+    out, and ``prune``, the ``module:function`` of its :data:`PruneFunction`."""
 
     name: str
     summary: str
     order: int
     min_count: int
     prune: str
+    max_candidates: int = 0
 
     def load(self) -> PruneFunction:
         """The prune function (its module imported on first use)."""
@@ -155,11 +169,16 @@ def get_engine(name: str) -> Engine:
 
 
 # The defaults of "em" (longer n-grams, a higher min_count) suit it: measured
-# in benchmarks/bench_quality.py.
+# in benchmarks/bench_quality.py. The caps on the candidates leave the models
+# of corpora up to about 1 GB as they were (docs/spec/training.md §9): on 1 GB
+# of the Linux kernel's source, 2.16 million kept pieces longer than a byte
+# with "0.6.3" and 12.7 million substring candidates with "em".
 register_algorithm(Algorithm("0.6.3", "BytePiece 0.6.3's algorithm and defaults, the same models as 0.6.3",
-                             order=6, min_count=2, prune="bytepiece.training.pruning:prune_found"))
+                             order=6, min_count=2, prune="bytepiece.training.pruning:prune_found",
+                             max_candidates=3_000_000))
 register_algorithm(Algorithm("em", "pieces chosen by hard EM and pruning by gain, the better compression",
-                             order=8, min_count=4, prune="bytepiece.training.pruning_em:prune_found"))
+                             order=8, min_count=4, prune="bytepiece.training.pruning_em:prune_found",
+                             max_candidates=16_000_000))
 register_engine(Engine("threads", "threads of this process",
                        train="bytepiece.training.thread_engine:train_on_threads"))
 register_engine(Engine("ray", "a Ray cluster (pip install 'bytepiece[ray]')",

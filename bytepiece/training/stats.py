@@ -9,9 +9,12 @@ written against those keeps working.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, NamedTuple, Optional
 
 from ..model import Model
+
+if TYPE_CHECKING:
+    from .candidates import CandidateCount
 
 __all__ = ["Phase", "TrainingStats", "ThreadStats", "RayStats", "TrainingResult"]
 
@@ -37,13 +40,30 @@ class TrainingStats(Mapping[str, Any]):
     """What every engine measures: ``documents`` read, ``bytes`` of training
     chunks (every byte position), ``distinct_pieces`` found, ``seconds`` in
     all, and the ``phases`` in the order they ran. An engine fills it in as
-    the run goes."""
+    the run goes.
+
+    The cap on the candidates (``TrainingOptions.max_candidates``,
+    docs/spec/training.md §9): ``candidates`` longer than a byte that pruning
+    could start from (the kept pieces with "0.6.3", their substrings with
+    "em"), ``candidates_kept`` of them within the cap, and
+    ``candidates_capped``, whether the cap bound (left some out).
+
+    The n-gram model (:mod:`bytepiece.training.budget`): ``min_count``, the
+    one the run trained with: the option's, or the larger one that the
+    budget ``ngram_model_budget`` (bytes; None: no budget) required; and
+    ``model_bytes``, what the finished model's tables took."""
 
     documents: int = 0
     bytes: int = 0
     distinct_pieces: int = 0
     seconds: float = 0.0
     phases: Dict[str, Phase] = field(default_factory=dict)
+    candidates: int = 0
+    candidates_kept: int = 0
+    candidates_capped: bool = False
+    min_count: int = 0
+    ngram_model_budget: Optional[int] = None
+    model_bytes: int = 0
 
     def as_dict(self) -> Dict[str, Any]:
         """Every value by name, the phases as dicts."""
@@ -59,6 +79,11 @@ class TrainingStats(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(fields(self))
+
+    def record_candidates(self, count: Optional["CandidateCount"]) -> None:
+        """Note the candidates pruning started from (nothing when the algorithm chose none)."""
+        if count is not None:
+            self.candidates, self.candidates_kept, self.candidates_capped = count.found, count.kept, count.capped
 
 
 @dataclass
@@ -79,14 +104,13 @@ class ThreadStats(TrainingStats):
 class RayStats(TrainingStats):
     """The Ray engine's run: also the cluster's ``cpus``, the
     ``num_partitions`` of the tables, the ``shards`` and their
-    ``input_bytes`` of files, the finished n-gram model's ``model_bytes``, and
-    the peak memory of the largest worker and of the driver, in bytes."""
+    ``input_bytes`` of files, and the peak memory of the largest worker and
+    of the driver, in bytes."""
 
     cpus: int = 0
     num_partitions: int = 0
     shards: int = 0
     input_bytes: int = 0
-    model_bytes: int = 0
     peak_worker_memory: int = 0
     peak_driver_memory: int = 0
 

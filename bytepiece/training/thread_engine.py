@@ -26,7 +26,10 @@ from ..progress import progress_bar
 from ..text import TextLike
 from ..validation import check_int, check_num_threads, usable_threads
 from .options import API_DEFAULTS, HasTrainingOptions, TrainingOptions, as_training_options
-from .primitives import DUPLICATE_WARNING, DuplicateEstimate, chunk_batches, finish_ngram_model
+from .budget import MemoryBoundError, NgramHistogram, apply_budget, check_memory_options, format_bytes
+from .primitives import (
+    DUPLICATE_WARNING, DuplicateEstimate, chunk_batches, finish_ngram_model, resident_memory,
+)
 from .pruning import FoundInProcess, count_tokens_packed, with_progress
 from .registry import TokenCounter, get_algorithm
 from .stats import Phase, ThreadStats, TrainingResult
@@ -69,6 +72,14 @@ def run_workers(pool: ThreadPoolExecutor, num_workers: int, jobs: Iterable[Seque
                 break  # a worker failed: stop feeding
             for w in range(num_workers):
                 hand(w, job[w])
+    except BaseException:
+        # The jobs failed (e.g. a memory bound was reached): the workers drop
+        # what is queued rather than go on counting after the run is lost.
+        for w in range(num_workers):
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    queues[w].get_nowait()
+        raise
     finally:
         for w in range(num_workers):
             hand(w, None)
@@ -119,13 +130,29 @@ class _Run:
     """One run: the options, the pool and its size, and the statistics it fills in."""
 
     def __init__(self, options: TrainingOptions, pool: ThreadPoolExecutor, num_threads: int, batch_size: int,
-                 progress: Optional[bool]) -> None:
+                 progress: Optional[bool], max_memory: Optional[int] = None) -> None:
         self.options = options
         self.pool = pool
         self.num_threads = num_threads
         self.batch_size = batch_size
         self.progress = progress
-        self.stats = ThreadStats(num_threads=num_threads)
+        self.max_memory = max_memory
+        self.stats = ThreadStats(num_threads=num_threads, min_count=options.min_count)
+
+    def check_memory(self, what: str, reserve: int = 0) -> None:
+        """With ``max_memory``: raise MemoryBoundError, pointing to Ray, when
+        this process holds more, or would while ``reserve`` more bytes are
+        taken (the n-gram tables' next doubling)."""
+        if self.max_memory is None:
+            return
+        used = resident_memory()
+        if used + reserve > self.max_memory:
+            growing = f" (and {format_bytes(reserve)} more while its tables grow)" if reserve else ""
+            raise MemoryBoundError(
+                f"{what} needs more than the memory bound ({format_bytes(self.max_memory)}) in one process: it holds "
+                f"{format_bytes(used)}{growing} after {self.stats.documents} documents. Train on Ray "
+                "(bytepiece train --ray, Trainer.train_ray), whose workers each count a shard and merge a partition "
+                "of the tables, or give it more memory")
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -154,6 +181,10 @@ class _Run:
                 if docs == 0:  # spread the work of the threads by the first batch's bytes
                     ngram_model.balance(np.bincount(np.frombuffer(data, dtype=np.uint8),
                                                     minlength=256).astype(np.uint64))
+                # Checked before each batch, with the doubling of every table that is
+                # past half full, so that the tables stop short of max_memory.
+                self.stats.documents = docs
+                self.check_memory("counting the n-grams", ngram_model.growth_reserve)
                 yield [(data, offsets)] * ngram_model.num_partitions  # every partition reads the whole batch
                 bar.update(len(data))
                 docs += n
@@ -170,6 +201,19 @@ class _Run:
         stats.distinct_ngrams = sum(ngram_model.size(j) for j in range(1, self.options.order + 1))
         stats.ngram_memory = ngram_model.memory
         return ngram_model
+
+    def finish_ngrams(self, ngram_model: "_training.NgramModel", budget: Optional[int]) -> None:
+        """Finish the n-gram model with the options' min_count, or, under a
+        ``budget``, with the least min_count that makes it fit, from the
+        histogram of its counts (training.budget); the rest of the run then
+        trains with that one."""
+        if budget is not None:
+            min_count = self.options.min_count
+            histogram = NgramHistogram.total(self.pool.map(
+                lambda p: NgramHistogram.of_partition(ngram_model, p, min_count), range(ngram_model.num_partitions)))
+            self.options = apply_budget(self.options, histogram, budget, self.stats)
+        finish_ngram_model(ngram_model, self.options.min_count, self.pool)
+        self.stats.model_bytes = ngram_model.memory
 
     def count_pieces(self, texts: Iterable[TextLike],
                      ngram_model: "_training.NgramModel") -> Tuple[PackedPieces, np.ndarray]:
@@ -192,6 +236,7 @@ class _Run:
                     raise _changed_corpus(first_docs, first_bytes, f"more than {first_docs} documents"
                                           if docs > first_docs else f"more than {first_bytes} bytes")
                 bounds = PackedPieces(data, offsets).balanced_bounds(num_threads)
+                self.check_memory("counting the pieces")
                 yield [(data, offsets[bounds[w]:bounds[w + 1] + 1]) for w in range(num_threads)]
                 bar.update(len(data))
 
@@ -218,18 +263,27 @@ class _Run:
         counter = with_progress(threaded_counter(self.pool, self.num_threads), bar)
         found = FoundInProcess(pieces, counts, options.max_piece_length, options.min_count, counter)
         models = get_algorithm(options.algorithm).load()(found, options)
+        self.stats.record_candidates(found.candidates)
         bar.close()
         return models
 
 
 def train_on_threads(training: Union[TrainingOptions, HasTrainingOptions], texts: Iterable[TextLike], *,
                      num_threads: Optional[int] = API_DEFAULTS.num_threads,
-                     batch_size: int = API_DEFAULTS.batch_size, progress: Optional[bool] = None) -> TrainingResult:
+                     batch_size: int = API_DEFAULTS.batch_size, progress: Optional[bool] = None,
+                     max_memory: Optional[int] = None) -> TrainingResult:
     """Train with ``training``'s options on ``texts``, a re-iterable of
     documents (it is read twice), on ``num_threads`` threads of this process
     (None: every core); ``batch_size`` documents per step; ``progress``
     draws progress lines on stderr (None: if it is a terminal). Returns the
-    models and the run's :class:`ThreadStats`. See :meth:`bytepiece.Trainer.train`."""
+    models and the run's :class:`ThreadStats`. See :meth:`bytepiece.Trainer.train`.
+
+    ``max_memory`` (bytes): the most this process may hold. The n-gram model
+    gets a budget (the options' ``max_ngram_model_bytes``, else half of it:
+    training.budget), and each pass checks the process before every batch (the
+    counting tables with their next doubling), stopping with a
+    MemoryBoundError that points to Ray as soon as it would pass the bound:
+    counting all n-grams in one process grows with the corpus."""
     options = as_training_options(training)
     if isinstance(texts, (str, bytes, bytearray, memoryview)):
         raise TypeError(f"texts must be a list of texts (or another re-iterable of them), not one "
@@ -239,6 +293,7 @@ def train_on_threads(training: Union[TrainingOptions, HasTrainingOptions], texts
     # partitions, counters and queues (the result does not depend on it).
     num_threads = usable_threads(check_num_threads(num_threads))
     batch_size = check_int("batch_size", batch_size, 1)
+    budget = check_memory_options(options.max_ngram_model_bytes, max_memory, options.order)
     first_pass = iter(texts)  # the first pass reads this one: __iter__ is called once per pass
     if first_pass is texts:
         raise TypeError(f"texts is an iterator ({type(texts).__name__}), which can be read only once, but "
@@ -247,11 +302,11 @@ def train_on_threads(training: Union[TrainingOptions, HasTrainingOptions], texts
                         "files again)")
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=num_threads) as pool:
-        run = _Run(options, pool, num_threads, batch_size, progress)
+        run = _Run(options, pool, num_threads, batch_size, progress, max_memory)
         with run.phase("count n-grams"):
             ngram_model = run.count_ngrams(first_pass)
         with run.phase("prune n-grams"):
-            finish_ngram_model(ngram_model, options.min_count, pool)
+            run.finish_ngrams(ngram_model, budget)
         with run.phase("count pieces"):
             pieces, counts = run.count_pieces(texts, ngram_model)
         del ngram_model

@@ -1,6 +1,7 @@
 /* Unit tests of bp_ngram.h: counting, partitions, partition maps and
- * balance, finish (missing bytes, pruning, log-probabilities), and the
- * errors. Reading the finished model: test_ngram_view.c; shards:
+ * balance, finish (missing bytes, pruning, log-probabilities), the count
+ * histogram and the bound of the finished tables' size, the growth
+ * reserve, and the errors. Reading the finished model: test_ngram_view.c; shards:
  * test_ngram_shards.c. */
 #include "bp_ngram.h"
 #include "bp_test.h"
@@ -499,6 +500,194 @@ static void test_large_and_small_calls_count_alike(void)
     free(whole);
 }
 
+/* Counts the chunks of `text` (chunks end after each '|', which is left
+ * out) in a new counter of `order` over one partition. */
+static bp_ngrams *counted_chunks(int order, const char *text, size_t len)
+{
+    int64_t *offsets = malloc((len + 2) * sizeof *offsets);
+    uint8_t *data = malloc(len + 1);
+    bp_ngrams *g = NULL;
+    if (offsets && data) {
+        size_t n = 0, chunks = 0;
+        offsets[0] = 0;
+        for (size_t i = 0; i < len; i++) {
+            if (text[i] == '|')
+                offsets[++chunks] = (int64_t)n;
+            else
+                data[n++] = (uint8_t)text[i];
+        }
+        offsets[++chunks] = (int64_t)n;
+        CHECK_EQ(bp_ngrams_new(order, 1, &g), BP_OK);
+        if (g)
+            CHECK_EQ(bp_ngrams_count(g, 0, data, offsets, chunks), BP_OK);
+    }
+    free(offsets);
+    free(data);
+    return g;
+}
+
+/* The histogram of counts: sorted distinct values with their multiplicity,
+ * counts from the cap on under the cap, below min_count left out; the
+ * two-call protocol; the errors. */
+static void test_count_histogram(void)
+{
+    enum { RUN_LEN = 70002 };
+    /* aa, bb: 70001 each; aaa, bbb: 70000; ab 1001; ba 999; bc 1; aba, bab 999; abc 1. */
+    size_t len = 2 * RUN_LEN + 2 + 2000 + 1 + 3;
+    char *text = malloc(len);
+    if (!text) {
+        CHECK(0);
+        return;
+    }
+    size_t at = 0;
+    memset(text + at, 'a', RUN_LEN);
+    at += RUN_LEN;
+    text[at++] = '|';
+    memset(text + at, 'b', RUN_LEN);
+    at += RUN_LEN;
+    text[at++] = '|';
+    for (int k = 0; k < 1000; k++) {
+        text[at++] = 'a';
+        text[at++] = 'b';
+    }
+    text[at++] = '|';
+    memcpy(text + at, "abc", 3);
+    at += 3;
+    CHECK_EQ(at, len);
+    bp_ngrams *g = counted_chunks(3, text, len);
+    free(text);
+    if (!g)
+        return;
+    const uint64_t cap = 1 << 17;
+    uint64_t values[8], num[8];
+    size_t n = 99;
+    CHECK_EQ(bp_ngrams_count_histogram(g, 0, 2, 1, cap, NULL, NULL, 0, &n), BP_OK);
+    CHECK_EQ(n, 4);
+    n = 99;
+    CHECK_EQ(bp_ngrams_count_histogram(g, 0, 2, 1, cap, values, num, 3, &n), BP_OK); /* too small: says how many */
+    CHECK_EQ(n, 4);
+    CHECK_EQ(bp_ngrams_count_histogram(g, 0, 2, 1, cap, values, num, 8, &n), BP_OK);
+    CHECK_EQ(n, 4);
+    const uint64_t want_values[4] = {1, 999, 1001, 70001}, want_num[4] = {1, 1, 1, 2};
+    for (size_t i = 0; i < 4 && n == 4; i++) {
+        CHECK_EQ(values[i], want_values[i]);
+        CHECK_EQ(num[i], want_num[i]);
+    }
+    CHECK_EQ(bp_ngrams_count_histogram(g, 0, 3, 2, cap, values, num, 8, &n), BP_OK); /* abc (1) left out */
+    CHECK_EQ(n, 2);
+    CHECK(n == 2 && values[0] == 999 && num[0] == 2 && values[1] == 70000 && num[1] == 2);
+    CHECK_EQ(bp_ngrams_count_histogram(g, 0, 3, 70001, cap, values, num, 8, &n), BP_OK);
+    CHECK_EQ(n, 0);
+    /* The cap: ab (1001), aa and bb (70001) all count as 1000; a cap equal to min_count lumps all. */
+    CHECK_EQ(bp_ngrams_count_histogram(g, 0, 2, 2, 1000, values, num, 8, &n), BP_OK);
+    CHECK(n == 2 && values[0] == 999 && num[0] == 1 && values[1] == 1000 && num[1] == 3);
+    CHECK_EQ(bp_ngrams_count_histogram(g, 0, 2, 5, 5, values, num, 8, &n), BP_OK);
+    CHECK(n == 1 && values[0] == 5 && num[0] == 4);
+    /* Errors: 1-grams (never pruned), lengths past the order, min_count 0, a cap below it or too
+     * large, bad partition or pointer. */
+    CHECK_EQ(bp_ngrams_count_histogram(g, 0, 1, 1, cap, values, num, 8, &n), BP_ERR_INVALID);
+    CHECK_EQ(bp_ngrams_count_histogram(g, 0, 4, 1, cap, values, num, 8, &n), BP_ERR_INVALID);
+    CHECK_EQ(bp_ngrams_count_histogram(g, 0, 2, 0, cap, values, num, 8, &n), BP_ERR_INVALID);
+    CHECK_EQ(bp_ngrams_count_histogram(g, 0, 2, 3, 2, values, num, 8, &n), BP_ERR_INVALID);
+    CHECK_EQ(bp_ngrams_count_histogram(g, 0, 2, 1, BP_NGRAM_HISTOGRAM_MAX_CAP + 1, values, num, 8, &n),
+             BP_ERR_INVALID);
+    CHECK_EQ(bp_ngrams_count_histogram(g, 1, 2, 1, cap, values, num, 8, &n), BP_ERR_INVALID);
+    CHECK_EQ(bp_ngrams_count_histogram(g, 0, 2, 1, cap, values, num, 8, NULL), BP_ERR_INVALID);
+    CHECK_EQ(bp_ngrams_count_histogram(NULL, 0, 2, 1, cap, values, num, 8, &n), BP_ERR_INVALID);
+    CHECK_EQ(bp_ngrams_finish(g, 1), BP_OK);
+    CHECK_EQ(bp_ngrams_count_histogram(g, 0, 2, 1, cap, values, num, 8, &n), BP_ERR_INVALID); /* finished */
+    bp_ngrams_free(g);
+}
+
+/* bp_ngrams_finished_bytes_bound: its edges, and that the finished tables
+ * never pass it, whatever the partitions and min_count, from tables at their
+ * least size to tables of many thousand n-grams. */
+static void test_the_finished_tables_stay_within_the_bound(void)
+{
+    CHECK_EQ(bp_ngrams_finished_bytes_bound(1, 1, 0), 16384);
+    CHECK_EQ(bp_ngrams_finished_bytes_bound(8, 256, 10), 8ULL * 256 * 16384 + 640);
+    CHECK_EQ(bp_ngrams_finished_bytes_bound(0, 1, 0), 0);
+    CHECK_EQ(bp_ngrams_finished_bytes_bound(BP_MAX_ORDER + 1, 1, 0), 0);
+    CHECK_EQ(bp_ngrams_finished_bytes_bound(2, 0, 0), 0);
+    CHECK_EQ(bp_ngrams_finished_bytes_bound(2, BP_MAX_PARTITIONS + 1, 0), 0);
+    CHECK_EQ(bp_ngrams_finished_bytes_bound(2, 1, UINT64_MAX / 8), UINT64_MAX);
+
+    enum { LEN = 60000, ORDER = 4 };
+    uint8_t *text = malloc(LEN);
+    if (!text) {
+        CHECK(0);
+        return;
+    }
+    uint64_t state = 12345;
+    for (size_t i = 0; i < LEN; i++) {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        text[i] = (uint8_t)('a' + (state >> 33) % 12);
+    }
+    const int64_t offsets[] = {0, LEN};
+    const uint64_t min_counts[] = {1, 2, 3, 6, 40, 100000};
+    const int parts[] = {1, 2, 5};
+    for (size_t m = 0; m < sizeof min_counts / sizeof *min_counts; m++) {
+        for (size_t q = 0; q < sizeof parts / sizeof *parts; q++) {
+            bp_ngrams *g = NULL;
+            CHECK_EQ(bp_ngrams_new(ORDER, parts[q], &g), BP_OK);
+            if (!g)
+                break;
+            uint64_t kept = 0;
+            for (int p = 0; p < parts[q]; p++) {
+                CHECK_EQ(bp_ngrams_count(g, p, text, offsets, 1), BP_OK);
+                for (int j = 2; j <= ORDER; j++) {
+                    uint64_t values[64], num[64];
+                    size_t n = 0;
+                    CHECK_EQ(bp_ngrams_count_histogram(g, p, j, min_counts[m], min_counts[m] + 63, values, num, 64,
+                                                       &n), BP_OK);
+                    for (size_t i = 0; i < n && n <= 64; i++)
+                        kept += num[i];
+                }
+            }
+            CHECK_EQ(bp_ngrams_finish(g, min_counts[m]), BP_OK);
+            uint64_t bytes = 0;
+            for (int j = 1; j <= ORDER; j++)
+                for (int p = 0; p < parts[q]; p++)
+                    bytes += 16 * (uint64_t)bp_ngrams_table_capacity(g, p, j);
+            CHECK_EQ(bytes, bp_ngrams_memory(g));
+            CHECK(bytes <= bp_ngrams_finished_bytes_bound(ORDER, parts[q], kept));
+            if (m == 0 && q == 0) /* larger than the least tables: the bound's per-n-gram part is tested */
+                CHECK(bytes > bp_ngrams_finished_bytes_bound(ORDER, parts[q], 0));
+            bp_ngrams_free(g);
+        }
+    }
+    free(text);
+}
+
+/* The growth reserve: twice the slots of every table more than half full
+ * (the doubling to come), nothing for the others. */
+static void test_growth_reserve(void)
+{
+    CHECK_EQ(bp_ngrams_growth_reserve(NULL), 0);
+    uint8_t data[2 * 900];
+    int64_t offsets[901];
+    for (int k = 0; k < 900; k++) { /* 900 chunks, each one distinct 2-gram */
+        data[2 * k] = (uint8_t)(k / 30);
+        data[2 * k + 1] = (uint8_t)(k % 30);
+        offsets[k] = 2 * k;
+    }
+    offsets[900] = 2 * 900;
+    bp_ngrams *g = NULL;
+    CHECK_EQ(bp_ngrams_new(2, 1, &g), BP_OK);
+    if (!g)
+        return;
+    CHECK_EQ(bp_ngrams_growth_reserve(g), 0); /* empty tables */
+    CHECK_EQ(bp_ngrams_count(g, 0, data, offsets, 600), BP_OK);
+    CHECK_EQ(bp_ngrams_size(g, 2), 600); /* 600 of 1024 slots: past half */
+    CHECK_EQ(bp_ngrams_growth_reserve(g), 2 * 1024 * 16);
+    CHECK_EQ(bp_ngrams_memory(g), 2 * 1024 * 16);
+    CHECK_EQ(bp_ngrams_count(g, 0, data, offsets + 600, 300), BP_OK);
+    CHECK_EQ(bp_ngrams_size(g, 2), 900); /* doubled at 769: 900 of 2048 */
+    CHECK_EQ(bp_ngrams_memory(g), (1024 + 2048) * 16);
+    CHECK_EQ(bp_ngrams_growth_reserve(g), 0);
+    bp_ngrams_free(g);
+}
+
 int main(void)
 {
     RUN(test_counts_of_a_small_text);
@@ -512,5 +701,8 @@ int main(void)
     RUN(test_many_distinct_ngrams);
     RUN(test_large_and_small_calls_count_alike);
     RUN(test_lifecycle_errors);
+    RUN(test_count_histogram);
+    RUN(test_the_finished_tables_stay_within_the_bound);
+    RUN(test_growth_reserve);
     return bp_test_report("ngram");
 }
