@@ -31,8 +31,9 @@ from .formats.native import load_model, save_model
 from .model import SPECIAL_TOKENS, Model, byte_lengths
 from .outputs import atomic_file, check_writable, writers
 from .progress import progress_bar
-from .outputs.token_files import (METADATA_SUFFIX, TOKEN_FORMATS, TokenFileWriter, read_token_file,
-                          read_token_file_metadata, token_file_metadata_path, token_file_paths)
+from .outputs.token_files import (MANIFEST_SUFFIX, METADATA_SUFFIX, TOKEN_FORMATS, TokenFileWriter, read_token_file,
+                          read_token_file_metadata, read_token_manifest, read_token_shards,
+                          token_file_metadata_path, token_file_paths, token_manifest_path, token_shard_path)
 from .tokenizer import SAMPLERS, Tokenizer
 from .training.budget import MemoryBoundError, check_memory_options, format_bytes
 from .training.options import CLI_DEFAULTS, TrainingOptions, option_help
@@ -59,13 +60,25 @@ def _add_sampling_arguments(parser: argparse.ArgumentParser, default_alpha: floa
     parser.add_argument("--sampler", choices=SAMPLERS, default="perfect", help="perfect (exact) or viterbi (biased)")
     parser.add_argument("--seed", type=int, help="makes sampling reproducible: document d draws from stream d of the seed")
     parser.add_argument("--threads", type=int,
-                        help=f"threads (default: all cores; at most {MAX_THREADS}, and no more run than the cores)")
+                        help=f"threads (default: all cores; at most {MAX_THREADS}, and no more run than the cores; "
+                             "with --ray: threads of each task, default 1)")
     parser.add_argument("--batch-size", type=int, default=1000, help="documents per step (memory stays constant)")
     parser.add_argument("--no-normalize", dest="normalize", action="store_false",
                         help="do not NFC-normalize (decode then gives back the exact input)")
     parser.add_argument("--allowed-special", type=_allowed_special, default=(), metavar="NAMES",
                         help="special tokens recognized in the text: 'all' or names separated by commas "
                              "(default: none, so text can never forge one)")
+
+
+def _add_ray_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                        help="encode on Ray: the cluster at ADDRESS (e.g. auto, or host:6379), or without it a new one "
+                             "on this machine; the workers read FILES and write the token files in shards (OUT.00000.bin "
+                             "...), listed in corpus order by OUT.bin.manifest.json; FILES and the output folder must "
+                             "be shared by every node")
+    parser.add_argument("--shard-size", type=parse_size, metavar="SIZE",
+                        help="with --ray: bytes of input file per shard, e.g. 64M (default: about four shards per CPU, "
+                             "1M to 64M)")
 
 
 def _allowed_special(text: str) -> Any:
@@ -120,9 +133,21 @@ def _check_common(args: argparse.Namespace) -> None:
         check_num_threads(args.threads, "--threads")
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.shard_size is not None and args.ray is None:
+        raise ValueError("--shard-size sets the shards of --ray: add --ray")
+    if args.ray is not None and not args.output:
+        raise ValueError("--ray writes token files in shards: name them with -o (e.g. -o train.bin)")
     if args.output:
         fmt = _output_format(args)
-        for path in token_file_paths(args.output, fmt) if fmt in TOKEN_FORMATS else [args.output]:
+        if args.ray is not None:
+            if fmt not in TOKEN_FORMATS:
+                raise ValueError(f"--ray writes token files in shards (bin or npy), not {fmt}: name them with "
+                                 "-o NAME.bin or -o NAME.npy")
+            first = token_shard_path(args.output, fmt, 0, 1)
+            paths = [token_manifest_path(args.output, fmt), *token_file_paths(first, fmt)]
+        else:
+            paths = list(token_file_paths(args.output, fmt)) if fmt in TOKEN_FORMATS else [args.output]
+        for path in paths:
             check_writable(path)
 
 
@@ -162,9 +187,42 @@ def _written(args: argparse.Namespace, fmt: str) -> str:
     return f"; wrote {data}, {index} and {token_file_metadata_path(args.output, fmt)}"
 
 
+def _encode_on_ray(args: argparse.Namespace, fmt: str, n: Optional[int]) -> int:
+    """``encode --ray`` (``n`` None) and ``sample --ray``: the workers write the
+    token files in shards, the driver their manifest; a summary line with the
+    throughput overall, per CPU and per worker."""
+    from .outputs.ray_encode import encode_on_ray, worker_lines
+
+    if not args.files or "-" in args.files:
+        raise ValueError("--ray reads files on the workers: name them (standard input cannot be shared)")
+    result = encode_on_ray(args.model, args.files, args.output, token_format=fmt, field=args.field,
+                           whole_file=args.whole_file, errors=args.errors, alpha=args.alpha, sampler=args.sampler,
+                           seed=_run_seed(args), n=n or 1, add_bos=args.add_bos, add_eos=args.add_eos,
+                           normalize=args.normalize, allowed_special=args.allowed_special,
+                           batch_size=args.batch_size, threads_per_task=args.threads or 1,
+                           shard_bytes=args.shard_size, address=args.ray or None,
+                           progress=False if args.quiet else None)
+    if args.quiet:
+        return 0
+    manifest = result.manifest
+    done = (f"sampled {n} segmentations of each of {manifest.documents // n} documents" if n
+            else f"encoded {manifest.documents} documents")
+    names = [os.path.basename(shard.path) for shard in manifest.shards]
+    shards = f"{names[0]} ... {names[-1]}" if len(names) > 1 else "".join(names) or "no shard: no documents"
+    print(f"{done} into {manifest.tokens} tokens on Ray, {result.cpus} CPUs: {result.input_bytes / 1e6:.1f} MB "
+          f"in {result.seconds:.2f} s, {result.mb_per_s:.1f} MB/s of input, {result.mb_per_s / result.cpus:.1f} "
+          f"MB/s per CPU (Ray start-up {result.startup_seconds:.1f} s more); wrote {manifest.path} and "
+          f"{len(names)} shards ({shards})", file=sys.stderr)
+    for line in worker_lines(result):
+        print(line, file=sys.stderr)
+    return 0
+
+
 def cmd_encode(args: argparse.Namespace) -> int:
     _check_common(args)
     fmt = _output_format(args)
+    if args.ray is not None:
+        return _encode_on_ray(args, fmt, None)
     corpus = _corpus(args, spool=False)  # read once: stdin and pipes are read as they come
     tok = Tokenizer(args.model)
     options = dict(alpha=args.alpha, sampler=args.sampler, seed=_run_seed(args), num_threads=args.threads,
@@ -212,6 +270,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if not args.alpha >= 0:
         raise ValueError(f"--alpha must be >= 0 for sampling, got {args.alpha}")
     fmt = _output_format(args)
+    if args.ray is not None:
+        return _encode_on_ray(args, fmt, args.n)
     corpus = _corpus(args, spool=False)  # read once: stdin and pipes are read as they come
     tok = Tokenizer(args.model)
     n, seed = args.n, _run_seed(args)
@@ -261,15 +321,24 @@ def _token_file_of(path: str) -> Optional[str]:
 
 
 def _decode_sources(args: argparse.Namespace) -> List[Tuple[str, Optional[str]]]:
-    """(path, token format or None for id lines / JSON lines) of every input
-    of decode, in order. A token file's index or metadata file stands for
-    the token file (``decode train.idx`` or a folder holding all three files
-    reads ``train.bin`` once)."""
+    """(path, token format, "manifest", or None for id lines / JSON lines) of
+    every input of decode, in order. A token file's index or metadata file
+    stands for the token file (``decode train.idx`` or a folder holding all
+    three files reads ``train.bin`` once), and a manifest for its shards."""
     files = expand_paths(args.files or ["-"])
     named = {path for path in files if _token_file_of(path) is None}
     sources: List[Tuple[str, Optional[str]]] = []
     stood_for = set()
+    # The shards of a manifest among the inputs are read through it (decode of
+    # a folder holding a manifest and its shards reads each shard once).
+    in_manifests = {os.path.abspath(shard.path) for path in files if path.endswith(MANIFEST_SUFFIX)
+                    for shard in read_token_manifest(path).shards}
     for path in files:
+        if path.endswith(MANIFEST_SUFFIX):
+            sources.append((path, "manifest"))
+            continue
+        if os.path.abspath(_token_file_of(path) or path) in in_manifests:
+            continue
         owner = _token_file_of(path)
         if owner is not None:
             if owner in named or owner in stood_for:
@@ -283,9 +352,16 @@ def _decode_sources(args: argparse.Namespace) -> List[Tuple[str, Optional[str]]]
 def _check_token_file_model(args: argparse.Namespace, tok: Tokenizer, path: str, fmt: str) -> None:
     """Check the token file whole (a damaged file is reported as such, before
     any output), then refuse it if it records another model's fingerprint
-    than ``-m``'s (unless --ignore-fingerprint); note one that records none."""
-    read_token_file(path, fmt)
-    meta = read_token_file_metadata(path, fmt)
+    than ``-m``'s (unless --ignore-fingerprint); note one that records none.
+    A manifest (``fmt`` "manifest"): every shard checked whole and against it."""
+    meta: Any
+    if fmt == "manifest":
+        for _ in read_token_shards(path):
+            pass
+        meta = read_token_manifest(path)
+    else:
+        read_token_file(path, fmt)
+        meta = read_token_file_metadata(path, fmt)
     if meta is None or meta.model_fingerprint is None:
         if not args.quiet:
             missing = f"no {token_file_metadata_path(path, fmt)} beside it" if meta is None else "none recorded"
@@ -311,6 +387,11 @@ def _id_documents(args: argparse.Namespace, sources: Sequence[Tuple[str, Optiona
     .idx, .npy with its .offsets.npy), JSON lines with --field, or lines of
     space-separated ids."""
     for path, fmt in sources:
+        if fmt == "manifest":  # token files in shards, one shard at a time
+            for shard, ids, offsets in read_token_shards(path):
+                for d in range(len(offsets) - 1):
+                    yield f"{path}: document {shard.first_document + d + 1}", ids[offsets[d]:offsets[d + 1]], None
+            continue
         if fmt is not None:
             ids, offsets = read_token_file(path, fmt)  # checked whole first: ValueError naming the file
             for d in range(len(offsets) - 1):
@@ -718,14 +799,18 @@ One document (a line, or a file with --whole-file) may hold at most 1 GiB.""",
   bytepiece encode -m my.model corpus.txt                          # one line of ids per document
   bytepiece encode -m my.model --field text data/ -o train.bin --add-eos   # Megatron .bin/.idx
   bytepiece encode -m my.model --field meta.text a.jsonl -o train.npy     # numpy .npy + .offsets.npy
-  bytepiece encode -m my.model --output-format jsonl --field text a.jsonl  # records with an ids field""",
+  bytepiece encode -m my.model --output-format jsonl --field text a.jsonl  # records with an ids field
+  bytepiece encode --ray auto -m my.model --field text /shared/corpus/ -o /shared/out/train.bin --add-eos
+      # on a cluster: train.00000.bin ... in shards, listed by train.bin.manifest.json""",
     "decode": """examples:
   bytepiece decode -m my.model corpus.ids -o corpus.txt
   bytepiece decode -m my.model train.bin --output-format jsonl     # documents with newlines stay apart
-  bytepiece decode -m my.model --field ids encoded.jsonl""",
+  bytepiece decode -m my.model --field ids encoded.jsonl
+  bytepiece decode -m my.model train.bin.manifest.json -o corpus.txt   # token files in shards (encode --ray)""",
     "sample": """examples:
   bytepiece sample -m my.model --n 8 --alpha 0.1 corpus.txt -o augmented.jsonl
-  bytepiece sample -m my.model --n 4 --seed 1 --add-eos --field text data/ -o augmented.bin""",
+  bytepiece sample -m my.model --n 4 --seed 1 --add-eos --field text data/ -o augmented.bin
+  bytepiece sample --ray -m my.model --n 4 --seed 1 --field text data/ -o augmented.npy   # in shards, same ids""",
     "info": """example:
   bytepiece info my.model""",
     "export": """examples:
@@ -799,12 +884,13 @@ def build_parser() -> argparse.ArgumentParser:
                           "ids: space-separated ids per line; pieces: a JSON list of the pieces as text; "
                           "jsonl: the input's JSON record (if any) with an 'ids' field; " + _TOKEN_FILE_HELP)
     _add_sampling_arguments(enc, default_alpha=-1.0)
+    _add_ray_arguments(enc)
     enc.set_defaults(func=cmd_encode)
 
     dec = _command(sub, "decode", "the inverse of encode: ids in, text out")
     dec.add_argument("files", nargs="*",
-                     help="id lines (as encode writes them), JSON lines with --field, or .bin / .npy token files; "
-                          "'-' or none: stdin")
+                     help="id lines (as encode writes them), JSON lines with --field, .bin / .npy token files, "
+                          "or the manifest of token files in shards (NAME.bin.manifest.json); '-' or none: stdin")
     dec.add_argument("-m", "--model", required=True, help="model file")
     dec.add_argument("-o", "--output", help="output file (default: stdout)")
     dec.add_argument("--field", help="read JSON lines and take the ids from this field (e.g. ids)")
@@ -825,6 +911,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "jsonl: the input's record (or {\"text\": ...}) with a 'samples' list; ids: one line "
                           "per sample; bin/npy: each sample a document of its own (" + _TOKEN_FILE_HELP + ")")
     _add_sampling_arguments(smp, default_alpha=0.1)
+    _add_ray_arguments(smp)
     smp.set_defaults(func=cmd_sample)
 
     info = _command(sub, "info", "describe a model: vocabulary size, special tokens, piece lengths")

@@ -26,6 +26,14 @@ the bytes are the same for every id below 2^31). Files appear whole or not at
 all (:mod:`bytepiece.outputs`). The reader checks every field of every file
 against the others before it returns anything, and says which file and which
 entry is wrong (docs/spec/token_files.md §5).
+
+A corpus encoded in shards (``bytepiece encode --ray``) is one token file per
+shard, ``PREFIX.00000.bin`` ..., and a manifest, ``PREFIX.bin.manifest.json``,
+that lists them in corpus order with their counts and the model's fingerprint
+(docs/spec/token_files.md §7): :func:`write_token_manifest` writes it,
+:func:`read_token_manifest` reads it, :func:`read_token_shards` reads the
+shards one at a time, and :func:`read_token_file` reads a manifest as the one
+token file the shards make together.
 """
 from __future__ import annotations
 
@@ -37,14 +45,16 @@ import struct
 import warnings
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import IO, Any, Dict, List, Optional, Tuple
+from typing import IO, Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .atomic import PathLike, atomic_files, check_writable
+from .atomic import PathLike, atomic_file, atomic_files, check_writable
 
 __all__ = ["TOKEN_FORMATS", "token_dtype", "token_file_paths", "token_file_metadata_path", "TokenFileWriter",
-           "TokenFileMetadata", "read_token_file", "read_token_file_metadata"]
+           "TokenFileMetadata", "read_token_file", "read_token_file_metadata", "MANIFEST_SUFFIX",
+           "token_manifest_path", "token_shard_path", "TokenShard", "TokenManifest", "write_token_manifest",
+           "read_token_manifest", "read_token_shards"]
 
 #: The binary layouts ``bytepiece encode --output-format`` can write.
 TOKEN_FORMATS = ("bin", "npy")
@@ -514,8 +524,15 @@ def read_token_file(path: PathLike, token_format: Optional[str] = None) -> Tuple
     or foreign file raises ValueError, and a missing or unreadable one
     OSError, naming the file and the entry that is wrong. The ids' values
     are not checked against any vocabulary here (that would read every id):
-    decoding checks them."""
+    decoding checks them.
+
+    A manifest (a path ending in ``.manifest.json``, :func:`read_token_manifest`)
+    reads as the token file its shards make together: every shard is checked
+    against it, then their ids are joined in memory (:func:`read_token_shards`
+    reads one shard at a time instead)."""
     path = os.fspath(path)
+    if token_format is None and path.endswith(MANIFEST_SUFFIX):
+        return _read_manifest_whole(path)
     token_format = _format_of(path, token_format)
     data_path, index_path = token_file_paths(path, token_format)
     if token_format == "npy":
@@ -525,4 +542,247 @@ def read_token_file(path: PathLike, token_format: Optional[str] = None) -> Tuple
     meta = read_token_file_metadata(path, token_format)
     if meta is not None:
         _check_metadata(meta, data_path, dtype, ids, offsets)
+    return ids, offsets
+
+
+# -- manifests: one corpus as token files in shards (docs/spec/token_files.md §7) ----------------
+
+#: What a manifest's name adds to the name of the token file it stands for:
+#: ``-o train.bin`` in shards gives ``train.bin.manifest.json``.
+MANIFEST_SUFFIX = ".manifest.json"
+
+#: The version of the manifest's fields (its ``bytepiece_token_manifest`` value).
+MANIFEST_VERSION = 1
+
+# About 80 bytes per shard: a million shards. A manifest far larger is not one.
+_MANIFEST_MAX_BYTES = 1 << 27
+# The dtype strings of integer ids that numpy gives a token file's ids (``ids.dtype.str``).
+_ID_DTYPE = re.compile(r"[<>|][ui][1248]")
+
+
+def token_manifest_path(path: PathLike, token_format: str) -> str:
+    """The manifest written for the token file ``path`` when it is written in
+    shards: its data file's name followed by ``.manifest.json``
+    (``P.bin.manifest.json`` or ``P.npy.manifest.json``)."""
+    return token_file_paths(path, token_format)[0] + MANIFEST_SUFFIX
+
+
+def token_shard_path(path: PathLike, token_format: str, index: int, count: int) -> str:
+    """The data file of shard ``index`` (from 0) of ``count`` of the token file
+    ``path``: ``P.00000.bin`` ... (five digits, more when ``count`` needs them)."""
+    if not 0 <= index < max(count, 1):
+        raise ValueError(f"shard {index} of {count}")
+    width = max(5, len(str(count - 1)))
+    prefix = token_file_paths(path, token_format)[0][:-len(token_format) - 1]
+    return f"{prefix}.{index:0{width}d}.{token_format}"
+
+
+@dataclass(frozen=True)
+class TokenShard:
+    """One shard of a manifest: its token file (``path``, the data file, as
+    :func:`read_token_file` takes it), its documents and ids, and where they
+    start in the whole (``first_document``, ``first_token``)."""
+
+    path: str
+    documents: int
+    tokens: int
+    first_document: int
+    first_token: int
+
+    @property
+    def prefix(self) -> str:
+        """The data file's path without its extension: Megatron-LM's data prefix."""
+        return os.path.splitext(self.path)[0]
+
+
+@dataclass(frozen=True)
+class TokenManifest:
+    """A manifest (``P.bin.manifest.json``): the layout and id type of its
+    shards, the vocabulary size and model fingerprint they were written with,
+    the totals, and the shards in corpus order (paths joined to the
+    manifest's folder). ``path`` is the manifest file."""
+
+    path: str
+    format: str
+    dtype: str
+    vocab_size: int
+    documents: int
+    tokens: int
+    model_fingerprint: Optional[str]
+    bytepiece_version: Optional[str]
+    shards: Tuple[TokenShard, ...]
+
+    def megatron_data_path(self) -> List[str]:
+        """Megatron-LM's ``--data-path`` arguments for the shards: ``weight
+        prefix`` pairs, each weight the shard's ids, so that a blend of the
+        shards draws every token as often as the one token file would."""
+        return [str(item) for shard in self.shards if shard.tokens for item in (shard.tokens, shard.prefix)]
+
+
+def write_token_manifest(path: PathLike, token_format: str, vocab_size: int, model_fingerprint: Optional[str],
+                         shards: Sequence[Tuple[PathLike, int, int]]) -> TokenManifest:
+    """Write the manifest ``path`` (whole or not at all) listing ``shards``,
+    (data file, documents, ids) in corpus order; every data file must lie in
+    the manifest's folder (it is recorded by its name, so the folder can be
+    moved). Returns the manifest as :func:`read_token_manifest` would."""
+    path = check_writable(path)
+    if token_format not in TOKEN_FORMATS:
+        raise ValueError(f"token_format must be one of {TOKEN_FORMATS}, got {token_format!r}")
+    if model_fingerprint is not None and (not isinstance(model_fingerprint, str)
+                                          or not _FINGERPRINT.fullmatch(model_fingerprint)):
+        raise ValueError("model_fingerprint must be a model's fingerprint (64 lowercase hex digits) or None, "
+                         f"got {model_fingerprint!r:.80}")
+    folder = os.path.dirname(os.path.abspath(path))
+    listed: List[Dict[str, Any]] = []
+    total_documents = total_tokens = 0
+    for shard, documents, tokens in shards:
+        shard = os.fspath(shard)
+        if os.path.dirname(os.path.abspath(shard)) != folder:
+            raise ValueError(f"shard {shard} is not in the manifest's folder {folder}")
+        listed.append({"path": os.path.basename(shard), "documents": int(documents), "tokens": int(tokens)})
+        total_documents += int(documents)
+        total_tokens += int(tokens)
+    from .. import __version__
+
+    record = {
+        "bytepiece_token_manifest": MANIFEST_VERSION,
+        "format": token_format,
+        "dtype": _stored_dtype(token_format, token_dtype(int(vocab_size))).str,
+        "vocab_size": int(vocab_size),
+        "documents": total_documents,
+        "tokens": total_tokens,
+        "model_fingerprint": model_fingerprint,
+        "bytepiece_version": __version__,
+        "shards": listed,
+    }
+    # One shard per line: a manifest of many shards stays readable.
+    body = json.dumps({k: v for k, v in record.items() if k != "shards"}, indent=1)[:-2]
+    lines = ",\n  ".join(json.dumps(s) for s in listed)
+    text = body + ',\n "shards": [' + ("\n  " + lines + "\n " if listed else "") + "]\n}\n"
+    manifest: List[TokenManifest] = []
+    with atomic_file(path, check=lambda temp: manifest.append(_parse_manifest(temp, path))) as f:
+        f.write(text.encode("ascii"))
+    return manifest[0]
+
+
+def read_token_manifest(path: PathLike) -> TokenManifest:
+    """The manifest ``path`` (``P.bin.manifest.json``), checked: its fields,
+    their types, shard names (plain file names in the manifest's folder, each
+    once, with the format's extension) and that the shards' counts add up to
+    the totals. Only the manifest is read; :func:`read_token_shards` checks
+    each shard's files against it. ValueError (OSError when it cannot be
+    read) naming the manifest and the entry that is wrong."""
+    path = os.fspath(path)
+    return _parse_manifest(path, path)
+
+
+def _parse_manifest(path: str, name: str) -> TokenManifest:
+    """:func:`read_token_manifest` of the file ``path``, named ``name`` in
+    messages and in the result (a manifest being written is checked under its
+    temporary name)."""
+    size = _file_size(path, "the token manifest")
+    if size > _MANIFEST_MAX_BYTES:
+        raise ValueError(f"{name}: {size} bytes, too large for a token manifest")
+    with _open(path, "the token manifest") as f:
+        raw = f.read(_MANIFEST_MAX_BYTES + 1)
+    try:
+        record = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{name}: not UTF-8 at byte {exc.start}: not a token manifest") from None
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"{name}: not valid JSON ({exc}): not a token manifest") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"{name}: holds a JSON {type(record).__name__}, not the object of a token manifest")
+    version = record.get("bytepiece_token_manifest")
+    if version != MANIFEST_VERSION or isinstance(version, bool):
+        raise ValueError(f"{name}: 'bytepiece_token_manifest' is {version!r:.40}; this bytepiece reads version "
+                         f"{MANIFEST_VERSION} of token manifests")
+    token_format = record.get("format")
+    if token_format not in TOKEN_FORMATS:
+        raise ValueError(f"{name}: 'format' is {token_format!r:.40}, not one of {TOKEN_FORMATS}")
+    dtype = record.get("dtype")
+    if not isinstance(dtype, str) or not _ID_DTYPE.fullmatch(dtype):
+        raise ValueError(f"{name}: 'dtype' is {dtype!r:.40}, not the numpy dtype string of integer ids "
+                         "(such as '<u2')")
+    fingerprint = record.get("model_fingerprint")
+    if fingerprint is not None and (not isinstance(fingerprint, str) or not _FINGERPRINT.fullmatch(fingerprint)):
+        raise ValueError(f"{name}: 'model_fingerprint' is {fingerprint!r:.80}, not 64 lowercase hex digits")
+    version_text = record.get("bytepiece_version")
+    if version_text is not None and not isinstance(version_text, str):
+        raise ValueError(f"{name}: 'bytepiece_version' is {version_text!r:.40}, not a str")
+    listed = record.get("shards")
+    if not isinstance(listed, list):
+        raise ValueError(f"{name}: 'shards' is {type(listed).__name__}, not a list")
+    folder = os.path.dirname(name)
+    shards: List[TokenShard] = []
+    seen = set()
+    documents = tokens = 0
+    for i, entry in enumerate(listed):
+        where = f"{name}: shard {i} (counting from 0)"
+        if not isinstance(entry, dict):
+            raise ValueError(f"{where} is a JSON {type(entry).__name__}, not an object")
+        file_name = entry.get("path")
+        # A plain name in the manifest's folder: a manifest cannot point a reader elsewhere.
+        if not isinstance(file_name, str) or not file_name.endswith("." + token_format) or "/" in file_name \
+                or "\\" in file_name or "\0" in file_name or file_name.startswith(".") or len(file_name) > 255:
+            raise ValueError(f"{where}: 'path' is {file_name!r:.80}, not the name of a .{token_format} file in the "
+                             "manifest's folder")
+        if file_name in seen:
+            raise ValueError(f"{where}: {file_name} is listed twice")
+        seen.add(file_name)
+        shard_documents = _integer_field(entry, "documents", where)
+        shard_tokens = _integer_field(entry, "tokens", where)
+        shards.append(TokenShard(os.path.join(folder, file_name), shard_documents, shard_tokens, documents, tokens))
+        documents += shard_documents
+        tokens += shard_tokens
+    meta = TokenManifest(path=name, format=token_format, dtype=dtype,
+                         vocab_size=_integer_field(record, "vocab_size", name, 1),
+                         documents=_integer_field(record, "documents", name),
+                         tokens=_integer_field(record, "tokens", name),
+                         model_fingerprint=fingerprint, bytepiece_version=version_text, shards=tuple(shards))
+    if (meta.documents, meta.tokens) != (documents, tokens):
+        raise ValueError(f"{name}: records {meta.documents} documents and {meta.tokens} ids, but its shards add up "
+                         f"to {documents} documents and {tokens} ids")
+    return meta
+
+
+def read_token_shards(path: PathLike) -> Iterator[Tuple[TokenShard, np.ndarray, np.ndarray]]:
+    """(shard, ids, offsets) of every shard of the manifest ``path``, in
+    corpus order, one at a time (ids memory-mapped, offsets from 0 within the
+    shard): each shard's files are checked as :func:`read_token_file` checks
+    them, and against the manifest (layout, id type, counts, and the model
+    fingerprint and vocabulary size of its metadata file) before it is given."""
+    manifest = read_token_manifest(path)
+    for shard in manifest.shards:
+        yield shard, *_read_shard(manifest, shard)
+
+
+def _read_shard(manifest: TokenManifest, shard: TokenShard) -> Tuple[np.ndarray, np.ndarray]:
+    ids, offsets = read_token_file(shard.path, manifest.format)
+    where = f"{manifest.path}: shard {shard.path}"
+    stored = ids.dtype.str
+    if stored != manifest.dtype:
+        raise ValueError(f"{where} holds ids of dtype {stored}, but the manifest records {manifest.dtype}")
+    if (len(offsets) - 1, len(ids)) != (shard.documents, shard.tokens):
+        raise ValueError(f"{where} holds {len(offsets) - 1} documents and {len(ids)} ids, but the manifest records "
+                         f"{shard.documents} and {shard.tokens}: the files are not from one run (or one was changed)")
+    meta = read_token_file_metadata(shard.path, manifest.format)
+    if meta is not None and (meta.model_fingerprint, meta.vocab_size) != (manifest.model_fingerprint,
+                                                                        manifest.vocab_size):
+        raise ValueError(f"{where} records another model (fingerprint {str(meta.model_fingerprint)[:16]}..., "
+                         f"vocabulary {meta.vocab_size}) than the manifest (fingerprint "
+                         f"{str(manifest.model_fingerprint)[:16]}..., vocabulary {manifest.vocab_size})")
+    return ids, offsets
+
+
+def _read_manifest_whole(path: str) -> Tuple[np.ndarray, np.ndarray]:
+    """:func:`read_token_file` of a manifest: every shard checked, then joined."""
+    manifest = read_token_manifest(path)
+    parts = [_read_shard(manifest, shard) for shard in manifest.shards]  # all checked before any is joined
+    ids = np.empty(manifest.tokens, dtype=np.dtype(manifest.dtype))
+    offsets = np.zeros(manifest.documents + 1, dtype=np.int64)
+    for shard, (shard_ids, shard_offsets) in zip(manifest.shards, parts):
+        ids[shard.first_token:shard.first_token + shard.tokens] = shard_ids
+        offsets[shard.first_document + 1:shard.first_document + shard.documents + 1] = \
+            shard_offsets[1:] + shard.first_token
     return ids, offsets
