@@ -314,3 +314,17 @@ def test_plain_text_and_parquet_files_train_as_locally(cluster, tmp_path, texts)
                                  num_partitions=3, shard_bytes=30000, progress=False)
     assert stats["documents"] == len(lines)
     assert models == local_models(lines, dict(max_vocab_size=2000))
+
+
+def test_pruning_groups_of_partitions_cover_each_once_and_balance():
+    from bytepiece.training.ray_engine import _groups
+
+    rng = random.Random(1)
+    for case in range(200):
+        sizes = [rng.randrange(0, 1000) if case % 4 else 0 for _ in range(rng.randrange(1, 40))]
+        cpus = rng.randrange(1, 50)
+        groups = _groups(sizes, cpus)
+        assert sorted(i for g in groups for i in g) == list(range(len(sizes)))
+        assert len(groups) == min(cpus, len(sizes)) and all(groups)
+        loads = [sum(sizes[i] for i in g) for g in groups]
+        assert max(loads) - min(loads) <= max(sizes)  # greedy, largest first: within one partition

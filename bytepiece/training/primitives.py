@@ -35,7 +35,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .. import _training
+from .. import _core, _training
 from .._core import MAX_ORDER, MAX_PARTITIONS
 from ..model import Model, PackedPieces, pack_pieces
 from ..text import TRAINING_CHUNK_CHARS, TRAINING_CHUNK_NEWLINES, TextLike, split_chunks, to_utf8
@@ -44,7 +44,7 @@ from .candidates import (
     CandidateCount, Candidates, Cut, count_substrings, merge_candidates, substring_candidates, top_candidates,
     within_cut,
 )
-from .pruning import canonical_segmenter, count_tokens, count_tokens_packed, keep_mask, prune_kept
+from .pruning import count_tokens, count_tokens_packed, keep_mask, prune_kept
 from .registry import TokenCounter
 
 __all__ = [
@@ -470,19 +470,19 @@ def merge_substrings(parts: Sequence[PiecePartition], min_count: int, limit: Opt
     return substring_candidates([(part.packed(), part.counts) for part in parts], min_count, limit)
 
 
-def count_partition(pieces: PackedPieces, counts: np.ndarray, kept: Optional[PiecePartition],
+def count_partition(segmenter: "_core.Segmenter", num_pieces: int, kept: Optional[PiecePartition],
                     dropped: Optional[PiecePartition], cut: Optional[Cut] = None) -> np.ndarray:
     """Pruning's re-tokenizing of one piece partition: the token totals
     (uint64, one per vocabulary piece) of the pieces of ``dropped`` and of
     ``kept`` (only those past ``cut``, when given) under the vocabulary of
-    the packed ``pieces`` in canonical order with ``counts``."""
-    segmenter = canonical_segmenter(pieces, counts)
-    totals = np.zeros(len(pieces), dtype=np.uint64)
+    ``num_pieces`` pieces in canonical order whose ``segmenter``
+    (:func:`bytepiece.training.pruning.canonical_segmenter`) is given."""
+    totals = np.zeros(num_pieces, dtype=np.uint64)
     if kept is not None:
         part = kept if cut is None else kept.take(np.flatnonzero(~within_cut(kept.packed(), kept.counts, cut)))
-        totals += count_tokens_packed(segmenter, len(pieces), part.packed(), part.counts)
+        totals += count_tokens_packed(segmenter, num_pieces, part.packed(), part.counts)
     if dropped is not None:
-        totals += count_tokens_packed(segmenter, len(pieces), dropped.packed(), dropped.counts)
+        totals += count_tokens_packed(segmenter, num_pieces, dropped.packed(), dropped.counts)
     return totals
 
 

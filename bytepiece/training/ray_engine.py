@@ -199,11 +199,35 @@ def _merge_substrings_task(index: int, min_count: int, limit: Optional[int],
     return merge_substrings(parts, min_count, limit), peak_memory()
 
 
-def _count_partition_task(pieces: PackedPieces, counts: np.ndarray, kept: Optional[PiecePartition],
-                          dropped: PiecePartition, cut: Optional[Cut]) -> Tuple[np.ndarray, int]:
-    """Pruning's token totals of one piece partition (see count_partition)."""
-    _crash_once(f"count-partition-{dropped.index}")
-    return count_partition(pieces, counts, kept, dropped, cut), peak_memory()
+def _count_partitions_task(pieces: PackedPieces, counts: np.ndarray, group: List[Tuple[Optional[Any], Any]],
+                           cut: Optional[Cut]) -> Tuple[np.ndarray, int]:
+    """Pruning's token totals of a group of piece partitions (see
+    count_partition): the vocabulary's segmenter is built once for the
+    group, and its partitions (object references, kept ones None where not
+    asked for) are fetched one at a time, so the task holds one of them."""
+    import ray
+
+    segmenter = canonical_segmenter(pieces, counts)
+    totals = np.zeros(len(pieces), dtype=np.uint64)
+    for kept_ref, dropped_ref in group:
+        kept = None if kept_ref is None else ray.get(kept_ref)
+        dropped = ray.get(dropped_ref)
+        _crash_once(f"count-partition-{dropped.index}")
+        totals += count_partition(segmenter, len(pieces), kept, dropped, cut)
+        del kept, dropped
+    return totals, peak_memory()
+
+
+def _groups(sizes: Sequence[int], num_groups: int) -> List[List[int]]:
+    """The indices of ``sizes`` in ``num_groups`` groups of about equal sums
+    (largest first, each to the lightest group), none empty."""
+    groups: List[List[int]] = [[] for _ in range(max(1, min(num_groups, len(sizes))))]
+    loads = [0] * len(groups)
+    for i in sorted(range(len(sizes)), key=lambda i: -sizes[i]):
+        lightest = min(range(len(groups)), key=lambda g: (loads[g], len(groups[g])))
+        groups[lightest].append(i)
+        loads[lightest] += sizes[i]
+    return [g for g in groups if g]
 
 
 def _count_tokens_task(vocabulary: PackedPieces, counts: np.ndarray, pieces: PackedPieces, weights: np.ndarray,
@@ -231,7 +255,7 @@ class _Tasks:
         self.kept_candidates = remote(_kept_candidates_task)
         self.substrings = remote(_substrings_task)
         self.merge_substrings = remote(_merge_substrings_task)
-        self.count_partition = remote(_count_partition_task)
+        self.count_partitions = remote(_count_partitions_task)
 
 
 def _wait_all(ray: Any, refs: List[Any], name: str, total_bytes: Optional[int], sizes: List[int],
@@ -355,11 +379,15 @@ class _FoundOnRay:
     store. So the driver holds the capped candidates and arrays of their
     size, and each task a vocabulary and one partition."""
 
-    def __init__(self, ray: Any, tasks: "_Tasks", kept: List[Any], dropped: List[Any], cpus: int,
-                 bar: Any) -> None:
+    def __init__(self, ray: Any, tasks: "_Tasks", kept: List[Any], dropped: List[Any], sizes: Sequence[int],
+                 cpus: int, bar: Any) -> None:
         self.ray = ray
         self.tasks = tasks
         self.parts = list(zip(kept, dropped))
+        # Re-tokenizing runs as one task per CPU, each over a group of partitions
+        # of about equal numbers of pieces: a task builds the vocabulary's trie
+        # once (for millions of candidates, a second or more) for its group.
+        self.groups = _groups(sizes, cpus)
         self.cpus = cpus
         self.bar = bar
         self.candidates: Optional[CandidateCount] = None
@@ -425,11 +453,14 @@ class _FoundOnRay:
         return totals
 
     def _count_partitions(self, vocabulary: Model, with_kept: bool, cut: Optional[Cut]) -> np.ndarray:
-        # The pieces never leave the object store: one task per piece partition.
+        # The pieces never leave the object store: one task per group of piece
+        # partitions, which fetches them one at a time (the references are
+        # passed inside a list, so Ray does not fetch them all before the task).
         refs = self._put(vocabulary)
-        return self._summed(vocabulary, [self.tasks.count_partition.remote(*refs, kept if with_kept else None,
-                                                                           dropped, cut)
-                                         for kept, dropped in self.parts])
+        return self._summed(vocabulary, [
+            self.tasks.count_partitions.remote(
+                *refs, [(self.parts[i][0] if with_kept else None, self.parts[i][1]) for i in group], cut)
+            for group in self.groups])
 
     def count_dropped(self, vocabulary: Model, cut: Optional[Cut] = None) -> np.ndarray:
         """The dropped pieces' totals, and the kept ones' past ``cut``, one task per partition."""
@@ -521,7 +552,8 @@ def _train(ray: Any, training: TrainingOptions, source: Any, options: ReadOption
 
     # Pruning: the options' algorithm; the candidates chosen and every re-tokenizing done in tasks.
     bar = progress_bar("Prune pieces", unit=" passes", enabled=progress)
-    found = _FoundOnRay(ray, tasks, [m[0] for m in merged], [m[1] for m in merged], cpus, bar)
+    found = _FoundOnRay(ray, tasks, [m[0] for m in merged], [m[1] for m in merged],
+                        [k + d for k, d, _ in sizes_of_parts], cpus, bar)
     del merged
     models = get_algorithm(training.algorithm).load()(found, training)
     stats.record_candidates(found.candidates)
