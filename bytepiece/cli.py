@@ -26,7 +26,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, L
 import numpy as np
 
 from . import __version__
-from .corpus import ERROR_POLICIES, Corpus, expand_paths
+from .corpus import ERROR_POLICIES, Corpus, expand_paths, in_batches
 from .formats.native import load_model, save_model
 from .model import SPECIAL_TOKENS, Model, byte_lengths
 from .outputs import atomic_file, check_writable, writers
@@ -92,17 +92,6 @@ def _corpus(args: argparse.Namespace, spool: bool = True) -> Corpus:
     return Corpus(args.files, field=args.field, whole_file=args.whole_file, errors=args.errors, spool=spool)
 
 
-def _in_batches(items: Iterable, size: int) -> Iterator[list]:
-    batch: list = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 @contextlib.contextmanager
 def _text_output(path: Optional[str]) -> Iterator[IO[bytes]]:
     """The output file (appearing whole when the block ends without an error),
@@ -166,7 +155,7 @@ def _stream(args: argparse.Namespace, corpus: Corpus, name: str,
     bar = progress_bar(name, total=total, unit="B" if total else " docs", enabled=False if args.quiet else None)
     docs = 0
     start = time.perf_counter()
-    for batch in _in_batches(corpus.records(), args.batch_size):
+    for batch in in_batches(corpus.records(), args.batch_size):
         handle(batch, docs)
         docs += len(batch)
         bar.update(corpus.bytes_read() - bar.n if total else len(batch))
@@ -705,7 +694,7 @@ def _train_locally(args: argparse.Namespace, trainer: Trainer, corpus: Corpus, n
         bar = progress_bar(f"Evaluate {os.path.basename(path)}", total=stats.documents, unit=" docs",
                            enabled=progress)
         tokens = 0
-        for batch in _in_batches(corpus, args.batch_size):
+        for batch in in_batches(corpus, args.batch_size):
             tokens += len(tok.encode_batch_numpy(batch, num_threads=num_threads)[0])
             bar.update(len(batch))
         bar.close()

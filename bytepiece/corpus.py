@@ -36,7 +36,7 @@ from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, 
 
 from . import validation
 
-__all__ = ["Corpus", "expand_paths", "field_value"]
+__all__ = ["Corpus", "expand_paths", "field_value", "in_batches"]
 
 ERROR_POLICIES = ("strict", "replace", "ignore")
 _KIND_NAMES: Dict[type, str] = {str: "string", list: "list of ids"}
@@ -477,3 +477,17 @@ class Corpus:
                 f"{where}: invalid UTF-8 at byte {exc.start} ({exc.reason}); "
                 "pass errors='replace' (--errors replace) to replace such bytes"
             ) from None
+
+
+def in_batches(items: Iterable[Any], size: int) -> Iterator[List[Any]]:
+    """``items`` in lists of ``size`` (the last may be shorter), read as they
+    come: the batches of documents that the commands and the encoding tasks
+    work on, in constant memory."""
+    batch: List[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

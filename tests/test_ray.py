@@ -24,7 +24,8 @@ import bytepiece  # noqa: E402
 from bytepiece.cli import main  # noqa: E402
 from bytepiece.training.budget import least_model_bytes, model_bytes_bound  # noqa: E402
 from bytepiece.training.primitives import chunk_batches  # noqa: E402
-from bytepiece.training.ray_engine import CRASH_ONCE_ENV, train_on_ray  # noqa: E402
+from bytepiece.ray_support import CRASH_ONCE_ENV  # noqa: E402
+from bytepiece.training.ray_engine import train_on_ray  # noqa: E402
 from bytepiece.training.sources import ReadOptions  # noqa: E402
 from conftest import ROOT  # noqa: E402
 

@@ -22,7 +22,8 @@ from ray.cluster_utils import Cluster  # noqa: E402
 import bytepiece  # noqa: E402
 from bytepiece.cli import main  # noqa: E402
 from bytepiece.formats.native import save_model  # noqa: E402
-from bytepiece.outputs.ray_encode import CRASH_ONCE_ENV, encode_on_ray  # noqa: E402
+from bytepiece.outputs.ray_encode import encode_on_ray  # noqa: E402
+from bytepiece.ray_support import CRASH_ONCE_ENV  # noqa: E402
 from bytepiece.outputs.token_files import read_token_file, read_token_manifest  # noqa: E402
 from conftest import MODEL_40K, ROOT  # noqa: E402
 from test_lm_data import read_megatron_with_numpy  # noqa: E402

@@ -49,9 +49,10 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple, Un
 
 import numpy as np
 
-from ..corpus import Corpus
+from ..corpus import Corpus, in_batches
 from ..model import Model
 from ..progress import progress_bar
+from ..ray_support import crash_once, import_ray
 from ..special import AllowedSpecial
 from ..tokenizer import SAMPLERS, Tokenizer
 # Only the light module of shards: the workers that encode never load the training engine.
@@ -63,16 +64,12 @@ from .token_files import (TOKEN_FORMATS, TokenFileWriter, TokenManifest, read_to
                           write_token_manifest)
 
 __all__ = ["encode_on_ray", "count_documents", "RayEncodeResult", "WorkerStats", "worker_lines",
-           "MIN_SHARD_BYTES", "MAX_SHARD_BYTES", "TASK_RETRIES", "CRASH_ONCE_ENV"]
+           "MIN_SHARD_BYTES", "MAX_SHARD_BYTES", "TASK_RETRIES"]
 
 #: How often Ray reruns a task whose worker process died (as in training).
 TASK_RETRIES = 3
-#: The tests' fault injection, the same variable as the training engine's
-#: (``bytepiece.training.ray_engine.CRASH_ONCE_ENV``): in this folder, a file
-#: NAME.crash makes the task NAME (``count-3``, ``encode-3``) kill its own
-#: worker the first time it gets there, so that the tests can check that
-#: Ray's retry changes nothing.
-CRASH_ONCE_ENV = "BYTEPIECE_TEST_CRASH_ONCE_DIR"
+# CRASH_ONCE_ENV (bytepiece.ray_support), the tests' fault injection, names the
+# tasks of encoding count-3, encode-3, ...
 
 #: The bounds of the automatic shard size: about four shards per CPU, so that
 #: the cluster stays busy to the end, but no shard so small that a task's fixed
@@ -83,32 +80,10 @@ _SHARDS_PER_CPU = 4
 
 
 def _ray() -> Any:
-    from ..training.ray_engine import LOOPBACK_ENV  # the driver only
-
-    os.environ.setdefault(LOOPBACK_ENV, "0")
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    try:
-        import ray
-    except ImportError:
-        raise ImportError("encoding on Ray needs Ray: pip install 'bytepiece[ray]'") from None
-    return ray
+    return import_ray("encoding on Ray")
 
 
 # -- what the tasks do (module-level functions, wrapped by ray.remote on first use) ---------------
-
-
-def _crash_once(name: str) -> None:
-    """The tests' fault injection (:data:`CRASH_ONCE_ENV`): kill this worker
-    the first time task ``name`` gets here."""
-    folder = os.environ.get(CRASH_ONCE_ENV)
-    if not folder or not os.path.exists(os.path.join(folder, name + ".crash")):
-        return
-    try:
-        fd = os.open(os.path.join(folder, name + ".crashed"), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError:
-        return  # the retry
-    os.close(fd)
-    os._exit(1)
 
 
 def _shard_lines(shard: FileShard, corpus: Corpus) -> Iterator[Tuple[str, bytes]]:
@@ -145,7 +120,7 @@ def count_documents(shard: FileShard, options: ReadOptions) -> int:
 def _count_task(shard: FileShard, options: ReadOptions, index: int) -> Tuple[int, float, str]:
     """(documents, seconds, worker) of one shard's count."""
     start = time.perf_counter()
-    _crash_once(f"count-{index}")
+    crash_once(f"count-{index}")
     return count_documents(shard, options), time.perf_counter() - start, _worker_name()
 
 
@@ -221,17 +196,6 @@ def _tokenizer(job: _Job) -> Tokenizer:
     return tok
 
 
-def _batches(items: Iterable[str], size: int) -> Iterator[List[str]]:
-    batch: List[str] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def _encode_task(job: _Job, shard: Any, index: int, first_document: Optional[int],
                  expected: Optional[int]) -> Optional[_ShardResult]:
     """Encode one shard into its token file in the staging folder. With
@@ -258,7 +222,7 @@ def _encode_shard(job: _Job, shard: Any, index: int, first_document: Optional[in
     n = job.n
     documents = 0
     with TokenFileWriter(job.staged(index), job.token_format, tok.vocab_size, job.fingerprint) as out:
-        for batch in _batches(_documents(shard, job.read), job.batch_size):
+        for batch in in_batches(_documents(shard, job.read), job.batch_size):
             texts = batch if n == 1 else [text for text in batch for _ in range(n)]
             # Document d's copy j draws from stream d * n + j of the seed, d counted from the corpus's start.
             first = ((first_document or 0) + documents) * n
@@ -267,7 +231,7 @@ def _encode_shard(job: _Job, shard: Any, index: int, first_document: Optional[in
                                               add_bos=job.add_bos, add_eos=job.add_eos,
                                               allowed_special=job.allowed_special))
             documents += len(batch)
-            _crash_once(f"encode-{index}")  # after a batch: a crash leaves a half-written shard behind
+            crash_once(f"encode-{index}")  # after a batch: a crash leaves a half-written shard behind
         if expected is not None and documents != expected:
             raise ValueError(f"{shard}: {documents} documents now, but {expected} when they were counted: the file "
                              "changed during the run")

@@ -33,6 +33,7 @@ import numpy as np
 from .._core import MAX_PARTITIONS
 from ..model import Model, PackedPieces
 from ..progress import progress_bar
+from ..ray_support import LOOPBACK_ENV, crash_once, import_ray
 from ..validation import check_int
 from .budget import (
     MemoryBoundError, NgramHistogram, apply_budget, check_memory_options, format_bytes,
@@ -59,25 +60,10 @@ SHARD_BYTES = 16 << 20
 MIN_DEFAULT_PARTITIONS = 16
 #: Bytes of the first shard whose byte frequencies balance the partitions.
 SAMPLE_BYTES = 1 << 20
-#: The fault-injection hook of the tests: in this directory, a file NAME.crash makes the
-#: task NAME (e.g. count-pieces-1) kill its own worker on its first attempt, so that the
-#: tests can check that Ray's retry leaves the model unchanged.
-CRASH_ONCE_ENV = "BYTEPIECE_TEST_CRASH_ONCE_DIR"
-
-
-#: Ray binds every port of a node it starts on the loopback address only when this is 0
-#: in the environment before Ray is imported (Ray reads it once, at import).
-LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 
 
 def _ray() -> Any:
-    os.environ.setdefault(LOOPBACK_ENV, "0")
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    try:
-        import ray
-    except ImportError:
-        raise ImportError("training on Ray needs Ray: pip install 'bytepiece[ray]'") from None
-    return ray
+    return import_ray("training on Ray")
 
 
 def init_local_ray(num_cpus: Optional[int] = None, object_store_memory: Optional[int] = None,
@@ -102,19 +88,6 @@ def init_local_ray(num_cpus: Optional[int] = None, object_store_memory: Optional
 
 
 # -- the tasks (module-level functions, wrapped by ray.remote on first use) ---
-
-
-def _crash_once(name: str) -> None:
-    """The test hook (CRASH_ONCE_ENV): kill this worker the first time task ``name`` runs."""
-    folder = os.environ.get(CRASH_ONCE_ENV)
-    if not folder or not os.path.exists(os.path.join(folder, name + ".crash")):
-        return
-    try:
-        fd = os.open(os.path.join(folder, name + ".crashed"), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError:
-        return  # the retry
-    os.close(fd)
-    os._exit(1)
 
 
 def _documents(shard: Any, options: ReadOptions) -> Any:
@@ -147,27 +120,27 @@ def _sample_byte_counts(shard: Any, options: ReadOptions) -> np.ndarray:
 
 def _count_ngrams_task(plan: CountingPlan, shard: Any, options: ReadOptions, index: int,
                        limit: Optional[int]) -> Tuple[Any, ...]:
-    _crash_once(f"count-ngrams-{index}")
+    crash_once(f"count-ngrams-{index}")
     summary, parts = count_ngrams(plan, _documents(shard, options), limit)
     return (summary, *parts)
 
 
 def _merge_ngrams_task(plan: CountingPlan, index: int, min_count: int, limit: Optional[int],
                        *parts: Any) -> Tuple[NgramHistogram, Any]:
-    _crash_once(f"merge-ngrams-{index}")
+    crash_once(f"merge-ngrams-{index}")
     return merge_ngrams(plan, index, parts, min_count, limit)
 
 
 def _finish_task(plan: CountingPlan, index: int, positions: int, min_count: int, limit: Optional[int],
                  *parts: Any) -> Tuple[int, Any]:
-    _crash_once(f"finish-{index}")
+    crash_once(f"finish-{index}")
     finished = finish_ngrams(plan, index, parts, positions, min_count, limit)
     return sum(t.nbytes for t in finished.tables), finished
 
 
 def _count_pieces_task(plan: CountingPlan, shard: Any, options: ReadOptions, ensure_unicode: bool, index: int,
                        limit: Optional[int], *finished: Any) -> Tuple[Any, ...]:
-    _crash_once(f"count-pieces-{index}")
+    crash_once(f"count-pieces-{index}")
     summary, parts = count_pieces(plan, ngram_model(plan, finished), _documents(shard, options), ensure_unicode,
                                   limit)
     return (summary, *parts)
@@ -183,19 +156,19 @@ def _merge_pieces_task(max_piece_length: int, min_count: int, limit: Optional[in
 
 
 def _kept_candidates_task(kept: PiecePartition, limit: Optional[int]) -> Tuple[Candidates, int]:
-    _crash_once(f"kept-candidates-{kept.index}")
+    crash_once(f"kept-candidates-{kept.index}")
     return kept_candidates(kept, limit), peak_memory()
 
 
 def _substrings_task(kept: PiecePartition, max_length: int, num_partitions: int) -> Tuple[Any, ...]:
-    _crash_once(f"substrings-{kept.index}")
+    crash_once(f"substrings-{kept.index}")
     parts = partition_substrings(kept, max_length, num_partitions)
     return (*parts, peak_memory())  # one object per substring partition, and the peak
 
 
 def _merge_substrings_task(index: int, min_count: int, limit: Optional[int],
                            *parts: PiecePartition) -> Tuple[Candidates, int]:
-    _crash_once(f"merge-substrings-{index}")
+    crash_once(f"merge-substrings-{index}")
     return merge_substrings(parts, min_count, limit), peak_memory()
 
 
@@ -212,7 +185,7 @@ def _count_partitions_task(pieces: PackedPieces, counts: np.ndarray, group: List
     for kept_ref, dropped_ref in group:
         kept = None if kept_ref is None else ray.get(kept_ref)
         dropped = ray.get(dropped_ref)
-        _crash_once(f"count-partition-{dropped.index}")
+        crash_once(f"count-partition-{dropped.index}")
         totals += count_partition(segmenter, len(pieces), kept, dropped, cut)
         del kept, dropped
     return totals, peak_memory()
