@@ -2,7 +2,7 @@
 
     python benchmarks/bench_scale.py CORPUS.jsonl [--modes local,ray1,ray3,ray-bounded]
         [--vocab-size 32000] [--algorithm 0.6.3|em] [--order N] [--min-count N] [--max-candidates N]
-        [--max-memory 3G] [--max-ngram-bytes SIZE] [--threads N]
+        [--max-memory 3G] [--max-ngram-bytes SIZE] [--threads N] [--partitions N]
 
 CORPUS is JSON lines {"text": ...}, e.g. from shared/corpus/build_scale_corpus.py.
 Each mode trains in its own process tree, watched every 0.2 s: wall time,
@@ -40,7 +40,9 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 import bytepiece
 from bytepiece.corpus import Corpus
 from bytepiece.cli import parse_size
-mode, corpus, out, vocab, order, min_count, threads, max_memory, algorithm, max_candidates, ngram_bytes = sys.argv[1:12]
+(mode, corpus, out, vocab, order, min_count, threads, max_memory, algorithm, max_candidates, ngram_bytes,
+ partitions) = sys.argv[1:13]
+partitions = int(partitions) if partitions else None
 extra = {"max_candidates": int(max_candidates)} if max_candidates else {}  # older trainers lack the option
 if ngram_bytes:
     extra["max_ngram_model_bytes"] = parse_size(ngram_bytes)
@@ -57,7 +59,7 @@ elif mode in ("ray1", "ray-bounded"):
     bound = parse_size(max_memory) if mode == "ray-bounded" else None
     init_local_ray(num_cpus=int(threads), object_store_memory=bound // 3 if bound else None)
     start = time.perf_counter()  # the Ray start is not training
-    trainer.train_ray([corpus], field="text", max_memory=bound, progress=False)
+    trainer.train_ray([corpus], field="text", max_memory=bound, num_partitions=partitions, progress=False)
 else:
     import ray
     from ray.cluster_utils import Cluster
@@ -68,7 +70,7 @@ else:
         cluster.add_node(**node)
     ray.init(address=cluster.address, configure_logging=False, log_to_driver=False)
     start = time.perf_counter()
-    trainer.train_ray([corpus], field="text", progress=False)
+    trainer.train_ray([corpus], field="text", num_partitions=partitions, progress=False)
     ray.shutdown()
     cluster.shutdown()
 seconds = time.perf_counter() - start
@@ -129,7 +131,7 @@ def run(mode, args, out):
     child = subprocess.Popen([sys.executable, "-c", CHILD, mode, args.corpus, out, str(args.vocab_size),
                               str(args.order or ""), str(args.min_count or ""), str(args.threads), args.max_memory,
                               args.algorithm, str(args.max_candidates if args.max_candidates is not None else ""),
-                              args.max_ngram_bytes or ""],
+                              args.max_ngram_bytes or "", str(args.partitions or "")],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak_process = peak_total = peak_driver = peak_worker = 0
     peak_name = ""
@@ -168,6 +170,9 @@ def main():
     parser.add_argument("--min-count", type=int, default=None, help="default: the algorithm's")
     parser.add_argument("--max-candidates", type=int, default=None, help="default: the algorithm's (0: no cap)")
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--partitions", type=int, default=None,
+                        help="of the Ray modes' n-gram and piece tables (default: the engine's, twice the CPUs, "
+                             "at least 16); more partitions, smaller reduce tasks")
     parser.add_argument("--max-memory", default="3G", help="of the bounded modes (default 3G)")
     parser.add_argument("--max-ngram-bytes", metavar="SIZE",
                         help="the n-gram model's budget, in every mode (default: none; the bounded modes take half "
@@ -176,7 +181,7 @@ def main():
     size = os.path.getsize(args.corpus)
     print(f"corpus {size / 1e6:.1f} MB, algorithm {args.algorithm}, order {args.order or 'default'}, min_count "
           f"{args.min_count or 'default'}, max_candidates {'default' if args.max_candidates is None else args.max_candidates}, "
-          f"vocab {args.vocab_size}, {args.threads} cores")
+          f"vocab {args.vocab_size}, partitions {args.partitions or 'default'}, {args.threads} cores")
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for mode in args.modes.split(","):
