@@ -3,6 +3,7 @@ rules, and whole trainings (sizes, round trips, determinism, 0.6.3 untouched).""
 import json
 import math
 import random
+import warnings
 from collections import Counter
 
 import numpy as np
@@ -166,7 +167,7 @@ def em_models():
 def test_em_models_have_the_sizes_the_bytes_and_round_trip(em_models):
     texts, models = em_models
     for model, size in zip(models, [3000, 1000]):
-        assert 0.9 * size <= model.vocab_size <= size
+        assert model.vocab_size == size  # exactly the size asked (refill gives back removed pieces)
         assert {bytes([b]) for b in range(256)} <= set(model.pieces)
         assert list(model.pieces) == sorted(model.pieces, key=lambda p: (len(p), p))  # canonical ids
         assert all(c >= 1 for c in model.counts)
@@ -222,3 +223,30 @@ def test_duplication_warns_and_min_count_times_the_factor_undoes_it():
     with pytest.warns(UserWarning):
         doubled.train(texts + texts, progress=False)
     assert abs(bytes_per_token(doubled.models()[0], texts) / deduplicated - 1) < 0.02
+
+
+@pytest.mark.parametrize("seed, sizes, min_count", [(5, [2048, 1024, 512], 2), (6, [4000, 300], 3), (7, [1500], 2)])
+def test_em_gives_exactly_the_sizes_asked(seed, sizes, min_count):
+    texts = sample_texts(800, seed=seed)
+    trainer = Trainer(algorithm="em", max_vocab_size=sizes, min_count=min_count)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "fewer ids than asked" here
+        trainer.train(texts, progress=False)
+    assert [model.vocab_size for model in trainer.models()] == sizes
+    for model in trainer.models():
+        assert len(set(model.pieces)) == len(model.pieces)
+
+
+def test_em_says_when_the_corpus_is_too_small_for_the_size(capsys, tmp_path):
+    texts = sample_texts(40, seed=8)
+    trainer = Trainer(algorithm="em", max_vocab_size=[20000, 300], min_count=2)
+    with pytest.warns(UserWarning, match=r"fewer ids than asked \(\d+ ids for 20000\)"):
+        trainer.train(texts, progress=False)
+    small, tiny = trainer.models()
+    assert small.vocab_size < 20000 and tiny.vocab_size == 300
+    corpus = tmp_path / "small.txt"
+    corpus.write_text("\n".join(texts), encoding="utf-8")
+    assert main(["train", "-q", str(corpus), "-o", str(tmp_path / "m.model"), "--vocab-size", "20000",
+                 "--min-count", "2"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("bytepiece: warning: the corpus gave fewer ids than asked") and "Lower min_count" in err
