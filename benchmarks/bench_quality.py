@@ -1,7 +1,8 @@
 """Vocabulary quality: bytes per token on the training text and on other domains, bytepiece vs peers.
 
     python benchmarks/bench_quality.py TRAIN.jsonl --eval NAME=PATH.jsonl [--eval ...]
-        [--sizes 8000 32000 80000] [--systems bytepiece-063 bytepiece-em sp-bpe sp-unigram hf-bpe]
+        [--sizes 8000 32000 80000] [--systems bytepiece-063 bytepiece-em sp-bpe sp-unigram hf-bpe
+        sp-bpe-superword hf-bpe-superword]
         [--bytepiece NAME:KEY=VALUE,...] [--threads 2]
 
 Trains every system at every size on TRAIN (the `text` field of each JSON
@@ -20,6 +21,10 @@ Systems:
   whitespace-only pieces allowed (runs of spaces in code would otherwise cost
   a token per space: the fairer setting for the peer);
 - hf-bpe: Hugging Face tokenizers' ByteLevelBPETokenizer.
+- sp-bpe-superword, hf-bpe-superword: the same BPEs without splitting at
+  whitespace (SentencePiece ``split_by_whitespace=False``; HF ByteLevel with
+  ``use_regex=False``), so tokens may span words, as SuperBPE's second stage:
+  the strongest compressors among the peers (much slower to train).
 
 The peers are imported only when asked for; install them in the benchmark's
 environment (never project dependencies).
@@ -35,7 +40,7 @@ import time
 
 from common import read_texts, utf8_bytes
 
-PEERS = ("sp-bpe", "sp-unigram", "hf-bpe")
+PEERS = ("sp-bpe", "sp-unigram", "hf-bpe", "sp-bpe-superword", "hf-bpe-superword")
 
 
 def _train_bytepiece(texts, size, options, threads, workdir):
@@ -48,7 +53,7 @@ def _train_bytepiece(texts, size, options, threads, workdir):
     return path
 
 
-def _train_sentencepiece(texts, size, model_type, threads, workdir):
+def _train_sentencepiece(texts, size, model_type, threads, workdir, split_by_whitespace=True):
     import sentencepiece as spm
 
     lines = os.path.join(workdir, "lines.txt")
@@ -62,16 +67,23 @@ def _train_sentencepiece(texts, size, model_type, threads, workdir):
         input=lines, model_prefix=prefix, vocab_size=size, model_type=model_type, character_coverage=0.9995,
         normalization_rule_name="identity", remove_extra_whitespaces=False, add_dummy_prefix=False,
         byte_fallback=True, max_sentence_length=1 << 16, num_threads=threads, hard_vocab_limit=False,
-        allow_whitespace_only_pieces=True, minloglevel=2)
+        allow_whitespace_only_pieces=True, split_by_whitespace=split_by_whitespace, minloglevel=2)
     return prefix + ".model"
 
 
-def _train_hf(texts, size, threads, workdir):
+def _train_hf(texts, size, threads, workdir, superword=False):
     os.environ["RAYON_NUM_THREADS"] = str(threads)
-    from tokenizers import ByteLevelBPETokenizer
+    from tokenizers import ByteLevelBPETokenizer, Tokenizer, decoders, models, pre_tokenizers, trainers
 
-    tokenizer = ByteLevelBPETokenizer()
-    tokenizer.train_from_iterator(texts, vocab_size=size, show_progress=False)
+    if superword:  # no pre-tokenization: byte-level BPE over whole documents (SuperBPE's second stage)
+        tokenizer = Tokenizer(models.BPE())
+        tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
+        tokenizer.decoder = decoders.ByteLevel()
+        tokenizer.train_from_iterator(texts, trainers.BpeTrainer(
+            vocab_size=size, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
+    else:
+        tokenizer = ByteLevelBPETokenizer()
+        tokenizer.train_from_iterator(texts, vocab_size=size, show_progress=False)
     path = os.path.join(workdir, "tokenizer.json")
     tokenizer.save(path)
     return path
@@ -86,6 +98,10 @@ def _train(system, options, train_path, size, threads, workdir, queue):
         path = _train_sentencepiece(texts, size, "unigram", threads, workdir)
     elif system == "hf-bpe":
         path = _train_hf(texts, size, threads, workdir)
+    elif system == "sp-bpe-superword":
+        path = _train_sentencepiece(texts, size, "bpe", threads, workdir, split_by_whitespace=False)
+    elif system == "hf-bpe-superword":
+        path = _train_hf(texts, size, threads, workdir, superword=True)
     else:
         path = _train_bytepiece(texts, size, options, threads, workdir)
     seconds = time.perf_counter() - start
@@ -116,7 +132,7 @@ def tokens_of(system, path, texts):
 
         processor = spm.SentencePieceProcessor(model_file=path)
         return sum(len(ids) for ids in processor.encode(texts))
-    if system == "hf-bpe":
+    if system.startswith("hf-"):
         from tokenizers import Tokenizer
 
         return sum(len(e.ids) for e in Tokenizer.from_file(path).encode_batch(texts))

@@ -6,7 +6,7 @@ corpus, the more distinct n-grams reach ``min_count``. A budget bounds it:
 ``TrainingOptions.max_ngram_model_bytes`` (``--max-ngram-bytes``), or, when
 only ``max_memory`` is given, half of that (:func:`ngram_model_budget`).
 
-The rule (docs/spec/training.md §2): after pass 1, ``min_count`` becomes
+The rule (docs/spec/training.md §10): after pass 1, ``min_count`` becomes
 the least ``m`` (at least the option's, at most :data:`HISTOGRAM_CAP`) with
 
     bound(K(m)) <= budget,    bound(K) = 16 KiB * order * 256 + 64 B * K
@@ -145,8 +145,6 @@ def check_memory_options(max_ngram_model_bytes: Optional[int], max_memory: Optio
         raise ValueError(f"{budget_name} must be at least {format_bytes(least)} with order {order} (the n-gram model's "
                          f"tables at their least, however partitioned), got {format_bytes(budget)}")
     return budget
-
-
 
 
 @dataclass(frozen=True)
