@@ -2,7 +2,7 @@
 
     python benchmarks/bench_quality.py TRAIN.jsonl --eval NAME=PATH.jsonl [--eval ...]
         [--sizes 8000 32000 80000] [--systems bytepiece-063 bytepiece-em sp-bpe sp-unigram hf-bpe
-        sp-bpe-superword hf-bpe-superword]
+        sp-bpe-superword hf-bpe-superword hf-bpe-superword-lines]
         [--bytepiece NAME:KEY=VALUE,...] [--threads 2]
 
 Trains every system at every size on TRAIN (the `text` field of each JSON
@@ -25,6 +25,9 @@ Systems:
   whitespace (SentencePiece ``split_by_whitespace=False``; HF ByteLevel with
   ``use_regex=False``), so tokens may span words, as SuperBPE's second stage:
   the strongest compressors among the peers (much slower to train).
+  hf-bpe-superword learns from whole documents, so its tokens may span
+  line breaks; hf-bpe-superword-lines learns from their lines, so that, as
+  bytepiece's pieces, none does.
 
 The peers are imported only when asked for; install them in the benchmark's
 environment (never project dependencies).
@@ -40,7 +43,7 @@ import time
 
 from common import read_texts, utf8_bytes
 
-PEERS = ("sp-bpe", "sp-unigram", "hf-bpe", "sp-bpe-superword", "hf-bpe-superword")
+PEERS = ("sp-bpe", "sp-unigram", "hf-bpe", "sp-bpe-superword", "hf-bpe-superword", "hf-bpe-superword-lines")
 
 
 def _train_bytepiece(texts, size, options, threads, workdir):
@@ -71,7 +74,7 @@ def _train_sentencepiece(texts, size, model_type, threads, workdir, split_by_whi
     return prefix + ".model"
 
 
-def _train_hf(texts, size, threads, workdir, superword=False):
+def _train_hf(texts, size, threads, workdir, superword=False, lines=False):
     os.environ["RAYON_NUM_THREADS"] = str(threads)
     from tokenizers import ByteLevelBPETokenizer, Tokenizer, decoders, models, pre_tokenizers, trainers
 
@@ -79,6 +82,8 @@ def _train_hf(texts, size, threads, workdir, superword=False):
         tokenizer = Tokenizer(models.BPE())
         tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
         tokenizer.decoder = decoders.ByteLevel()
+        if lines:  # no token learns a line break: bytepiece's own chunk rule
+            texts = [line for text in texts for line in text.split("\n") if line]
         tokenizer.train_from_iterator(texts, trainers.BpeTrainer(
             vocab_size=size, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
     else:
@@ -102,6 +107,8 @@ def _train(system, options, train_path, size, threads, workdir, queue):
         path = _train_sentencepiece(texts, size, "bpe", threads, workdir, split_by_whitespace=False)
     elif system == "hf-bpe-superword":
         path = _train_hf(texts, size, threads, workdir, superword=True)
+    elif system == "hf-bpe-superword-lines":
+        path = _train_hf(texts, size, threads, workdir, superword=True, lines=True)
     else:
         path = _train_bytepiece(texts, size, options, threads, workdir)
     seconds = time.perf_counter() - start
@@ -171,7 +178,7 @@ def main():
         corpora[name] = read_texts(path)
     sizes = {name: utf8_bytes(texts) for name, texts in corpora.items()}
     print("corpora: " + ", ".join(f"{name} {sizes[name] / 1e6:.2f} MB" for name in corpora))
-    header = f"{'system':18s} {'size':>6s} " + " ".join(f"{name:>10s}" for name in corpora) + "   train s  peak GB"
+    header = f"{'system':22s} {'size':>6s} " + " ".join(f"{name:>10s}" for name in corpora) + "   train s  peak GB"
     print("bytes/token (higher is better)")
     print(header)
     for size in args.sizes:
@@ -181,7 +188,7 @@ def main():
                 path, seconds, peak = train(system, configs.get(system, {}), args.train, size, args.threads, workdir)
                 rates = [sizes[name] / max(tokens_of(system, path, texts), 1) for name, texts in corpora.items()]
             results[system] = (rates, seconds)
-            print(f"{system:18s} {size:6d} " + " ".join(f"{r:10.3f}" for r in rates)
+            print(f"{system:22s} {size:6d} " + " ".join(f"{r:10.3f}" for r in rates)
                   + f"   {seconds:7.1f}  {peak / 1e9:7.2f}", flush=True)
         peers = [results[s][0] for s in systems if s in PEERS]
         if not peers:
