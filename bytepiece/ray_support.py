@@ -5,10 +5,13 @@ injection. Light on purpose: a Ray worker that encodes imports this and not
 the training engine."""
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
-from typing import Any
+import tempfile
+from typing import Any, Iterator, Optional
 
-__all__ = ["LOOPBACK_ENV", "CRASH_ONCE_ENV", "import_ray", "crash_once"]
+__all__ = ["LOOPBACK_ENV", "CRASH_ONCE_ENV", "import_ray", "init_local_ray", "ray_session", "crash_once"]
 
 #: Ray binds every port of a node it starts on the loopback address only when this is 0
 #: in the environment before Ray is imported (Ray reads it once, at import).
@@ -31,6 +34,59 @@ def import_ray(purpose: str) -> Any:
     except ImportError:
         raise ImportError(f"{purpose} needs Ray: pip install 'bytepiece[ray]'") from None
     return ray
+
+
+def init_local_ray(num_cpus: Optional[int] = None, object_store_memory: Optional[int] = None,
+                   spill_dir: Optional[str] = None) -> None:
+    """Start a one-machine Ray bound to the loopback address (no dashboard), with
+    objects spilled to ``spill_dir`` (default: a temporary directory) when the
+    object store is full."""
+    ray = import_ray("a Ray on this machine")
+    if os.environ.get(LOOPBACK_ENV) != "0":
+        raise RuntimeError(f"a local Ray must bind the loopback address only: set {LOOPBACK_ENV}=0 "
+                           "in the environment before Ray is imported")
+    spill = spill_dir or tempfile.mkdtemp(prefix="bytepiece-spill-")
+    ray.init(
+        address="local",  # a new Ray, never one that happens to run on this machine
+        num_cpus=num_cpus,
+        object_store_memory=object_store_memory,
+        include_dashboard=False,
+        configure_logging=False,
+        log_to_driver=False,
+        object_spilling_directory=spill,
+    )
+
+
+@contextlib.contextmanager
+def ray_session(ray: Any, address: Optional[str], object_store_memory: Optional[int] = None,
+                quiet: bool = False) -> Iterator[None]:
+    """A run on Ray: the one this process is connected to, else the cluster
+    at ``address``, else a new one on this machine (:func:`init_local_ray`
+    with ``object_store_memory``); the Ray started here is shut down at the
+    end. A failed task's own exception (OSError, ValueError, ...) is raised
+    rather than Ray's wrapper. ``quiet``: Ray's notes while it starts (such
+    as how it authenticates) are not printed; its errors still are."""
+    started = False
+    if not ray.is_initialized():
+        logger = logging.getLogger("ray")
+        level = logger.level
+        if quiet:
+            logger.setLevel(logging.ERROR)
+        try:
+            if address is None:
+                init_local_ray(object_store_memory=object_store_memory)
+            else:
+                ray.init(address=address, configure_logging=False, log_to_driver=False)
+        finally:
+            logger.setLevel(level)
+        started = True
+    try:
+        yield
+    except ray.exceptions.RayTaskError as error:
+        raise error.as_instanceof_cause() from None
+    finally:
+        if started:
+            ray.shutdown()
 
 
 def crash_once(name: str) -> None:

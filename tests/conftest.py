@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 import pathlib
 from typing import Dict, List, Tuple
 
@@ -72,3 +73,31 @@ def exact_distribution(tok: bytepiece.Tokenizer, data: bytes, alpha: float) -> D
     weights = {s: math.exp(alpha * v - top) for s, v in totals.items()}
     z = sum(weights.values())
     return {s: w / z for s, w in weights.items()}
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A Ray cluster for a module of Ray tests: head + 2 worker nodes, one CPU
+    each, every one on 127.0.0.1 (the module sets RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0
+    before it imports Ray), with the fault-injection folder of
+    ``bytepiece.ray_support.CRASH_ONCE_ENV``. Yields (cluster, that folder)."""
+    ray = pytest.importorskip("ray")
+    from ray.cluster_utils import Cluster
+
+    from bytepiece.ray_support import CRASH_ONCE_ENV
+
+    crash_dir = tmp_path_factory.mktemp("crash")
+    saved = dict(os.environ)
+    os.environ[CRASH_ONCE_ENV] = str(crash_dir)  # the nodes' workers inherit it
+    node = dict(num_cpus=1, object_store_memory=100 << 20)
+    cluster = Cluster(initialize_head=True, head_node_args=dict(node, include_dashboard=False))
+    for _ in range(2):
+        cluster.add_node(**node)
+    ray.init(address=cluster.address, configure_logging=False, log_to_driver=False)
+    try:
+        yield cluster, crash_dir
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+        os.environ.clear()
+        os.environ.update(saved)

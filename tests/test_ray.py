@@ -18,13 +18,11 @@ import pytest
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 ray = pytest.importorskip("ray")
-from ray.cluster_utils import Cluster  # noqa: E402
 
 import bytepiece  # noqa: E402
 from bytepiece.cli import main  # noqa: E402
 from bytepiece.training.budget import least_model_bytes, model_bytes_bound  # noqa: E402
 from bytepiece.training.primitives import chunk_batches  # noqa: E402
-from bytepiece.ray_support import CRASH_ONCE_ENV  # noqa: E402
 from bytepiece.training.ray_engine import train_on_ray  # noqa: E402
 from bytepiece.training.sources import ReadOptions  # noqa: E402
 from conftest import ROOT  # noqa: E402
@@ -36,26 +34,6 @@ OPTION_SETS = [
     dict(order=4, max_vocab_size=1500, max_piece_length=8, ensure_unicode=False),
     dict(algorithm="em", max_vocab_size=[2500, 900], min_count=2, max_piece_length=12),
 ]
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """Head + 2 worker nodes, one CPU each, every one on 127.0.0.1."""
-    crash_dir = tmp_path_factory.mktemp("crash")
-    saved = dict(os.environ)
-    os.environ[CRASH_ONCE_ENV] = str(crash_dir)  # the nodes' workers inherit it
-    node = dict(num_cpus=1, object_store_memory=100 << 20)
-    cluster = Cluster(initialize_head=True, head_node_args=dict(node, include_dashboard=False))
-    for _ in range(2):
-        cluster.add_node(**node)
-    ray.init(address=cluster.address, configure_logging=False, log_to_driver=False)
-    try:
-        yield cluster, crash_dir
-    finally:
-        ray.shutdown()
-        cluster.shutdown()
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 @pytest.fixture(scope="module")

@@ -17,39 +17,17 @@ import pytest
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 ray = pytest.importorskip("ray")
-from ray.cluster_utils import Cluster  # noqa: E402
 
 import bytepiece  # noqa: E402
 from bytepiece.cli import main  # noqa: E402
 from bytepiece.formats.native import save_model  # noqa: E402
 from bytepiece.outputs.ray_encode import encode_on_ray  # noqa: E402
-from bytepiece.ray_support import CRASH_ONCE_ENV  # noqa: E402
 from bytepiece.outputs.token_files import read_token_file, read_token_manifest  # noqa: E402
 from conftest import MODEL_40K, ROOT  # noqa: E402
 from test_lm_data import read_megatron_with_numpy  # noqa: E402
 
 SAMPLE = ROOT / "data" / "sample.jsonl"
 SPECIAL = "<|endoftext|>"
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """Head + 2 worker nodes, one CPU each, every one on 127.0.0.1."""
-    crash_dir = tmp_path_factory.mktemp("crash")
-    saved = dict(os.environ)
-    os.environ[CRASH_ONCE_ENV] = str(crash_dir)  # the nodes' workers inherit it
-    node = dict(num_cpus=1, object_store_memory=100 << 20)
-    cluster = Cluster(initialize_head=True, head_node_args=dict(node, include_dashboard=False))
-    for _ in range(2):
-        cluster.add_node(**node)
-    ray.init(address=cluster.address, configure_logging=False, log_to_driver=False)
-    try:
-        yield cluster, crash_dir
-    finally:
-        ray.shutdown()
-        cluster.shutdown()
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 @pytest.fixture(scope="module")

@@ -37,7 +37,6 @@ module is used.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import secrets
 import shutil
@@ -45,18 +44,18 @@ import socket
 import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Set, Tuple, Union
 
 import numpy as np
 
 from ..corpus import Corpus, in_batches
 from ..model import Model
 from ..progress import progress_bar
-from ..ray_support import crash_once, import_ray
+from ..ray_support import crash_once, import_ray, ray_session
 from ..special import AllowedSpecial
 from ..tokenizer import SAMPLERS, Tokenizer
 # Only the light module of shards: the workers that encode never load the training engine.
-from ..training.sources import FileShard, ReadOptions, plan_shards, read_shard
+from ..training.sources import FileShard, ReadOptions, plan_shards, read_shard, shard_lines
 from ..validation import check_num_threads
 from .atomic import PathLike, check_writable
 from .token_files import (TOKEN_FORMATS, TokenFileWriter, TokenManifest, read_token_file_metadata, read_token_manifest,
@@ -86,19 +85,6 @@ def _ray() -> Any:
 # -- what the tasks do (module-level functions, wrapped by ray.remote on first use) ---------------
 
 
-def _shard_lines(shard: FileShard, corpus: Corpus) -> Iterator[Tuple[str, bytes]]:
-    """The raw lines of ``shard`` that :func:`read_shard` reads as documents (the same cut at its ends)."""
-    if shard.start == 0 and shard.end is None:
-        yield from corpus.raw_lines()
-        return
-    with open(shard.path, "rb") as f:
-        if shard.start > 0:
-            f.seek(shard.start - 1)
-            if f.read(1) != b"\n":
-                f.readline()  # the line that starts before the shard belongs to the previous one
-        yield from corpus.lines_of(f, shard.path, end=shard.end, where=f"bytes {shard.start}-{shard.end}")
-
-
 def count_documents(shard: FileShard, options: ReadOptions) -> int:
     """How many documents :func:`bytepiece.training.sources.read_shard` reads
     from ``shard``, found without decoding them: each line of plain text, each
@@ -111,7 +97,7 @@ def count_documents(shard: FileShard, options: ReadOptions) -> int:
     if options.whole_file:
         return 1
     corpus = Corpus([shard.path], field=options.field, errors=options.errors)
-    lines = _shard_lines(shard, corpus)
+    lines = shard_lines(shard, corpus)
     if options.field is None:
         return sum(1 for _ in lines)
     return sum(1 for _, raw in lines if raw.strip())  # Corpus skips blank JSON lines
@@ -329,27 +315,6 @@ def _input_files(source: Any, options: ReadOptions) -> List[str]:
     return paths
 
 
-@contextlib.contextmanager
-def _quiet_ray(quiet: bool) -> Iterator[None]:
-    """With ``quiet``, Ray's own notes while it starts (such as how it
-    authenticates) are not printed; its errors still are."""
-    logger = logging.getLogger("ray")
-    level = logger.level
-    if quiet:
-        logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
-def _raise_cause(ray: Any, error: BaseException) -> None:
-    """Re-raise a failed task's own exception (OSError, ValueError, ...) rather than Ray's wrapper."""
-    if isinstance(error, ray.exceptions.RayTaskError):
-        raise error.as_instanceof_cause() from None
-    raise error
-
-
 def encode_on_ray(model: Union[PathLike, Model, Tokenizer], source: Any, output: PathLike, *,
                   token_format: Optional[str] = None, field: Optional[str] = None, whole_file: bool = False,
                   errors: str = "strict", alpha: float = -1.0, sampler: str = "perfect", seed: Optional[int] = None,
@@ -421,17 +386,7 @@ def encode_on_ray(model: Union[PathLike, Model, Tokenizer], source: Any, output:
 
     started_at = time.perf_counter()
     ray = _ray()
-    started = False
-    if not ray.is_initialized():
-        with _quiet_ray(progress is False):
-            if address is None:
-                from ..training.ray_engine import init_local_ray  # binds the loopback address only
-
-                init_local_ray()
-            else:
-                ray.init(address=address, configure_logging=False, log_to_driver=False)
-        started = True
-    try:
+    with ray_session(ray, address, quiet=progress is False):
         startup = time.perf_counter() - started_at
         job = _Job(model=[ray.put(tok.model)], fingerprint=tok.model.fingerprint(), token_format=fmt, read=options,
                    alpha=alpha, sampler=sampler, seed=seed, n=n, add_bos=add_bos, add_eos=add_eos,
@@ -441,12 +396,6 @@ def encode_on_ray(model: Union[PathLike, Model, Tokenizer], source: Any, output:
                          progress)
         result.startup_seconds = startup
         return result
-    except Exception as error:  # noqa: BLE001 - re-raised as its cause
-        _raise_cause(ray, error)
-        raise
-    finally:
-        if started:
-            ray.shutdown()
 
 
 def _plan(ray: Any, tasks: _Tasks, source: Any, options: ReadOptions, shard_bytes: Optional[int],

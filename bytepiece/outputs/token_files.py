@@ -448,6 +448,44 @@ def _integer_field(record: Dict[str, Any], key: str, path: str, minimum: int = 0
     return value
 
 
+def _read_json_record(path: str, name: str, what: str, limit: int, version_key: str, version: int,
+                      versions_of: str) -> Dict[str, Any]:
+    """The JSON object of the file ``path`` (at most ``limit`` bytes), of the
+    kind ``what`` (e.g. "token manifest") whose ``version_key`` must be
+    ``version``; ValueError naming the file as ``name`` when it is not (OSError
+    when it cannot be read). The metadata file and the manifest share it."""
+    size = _file_size(path, f"the {what}")
+    if size > limit:
+        raise ValueError(f"{name}: {size} bytes, too large for a {what}")
+    with _open(path, f"the {what}") as f:
+        raw = f.read(limit + 1)
+    try:
+        record = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{name}: not UTF-8 at byte {exc.start}: not a {what}") from None
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"{name}: not valid JSON ({exc}): not a {what}") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"{name}: holds a JSON {type(record).__name__}, not the object of a {what}")
+    found = record.get(version_key)
+    if found != version or isinstance(found, bool):
+        raise ValueError(f"{name}: '{version_key}' is {found!r:.40}; this bytepiece reads version {version} of "
+                         f"{versions_of}")
+    return record
+
+
+def _maker_fields(record: Dict[str, Any], name: str) -> Tuple[Optional[str], Optional[str]]:
+    """(model_fingerprint, bytepiece_version) of a metadata or manifest
+    ``record``, each None when absent; ValueError naming ``name`` when malformed."""
+    fingerprint = record.get("model_fingerprint")
+    if fingerprint is not None and (not isinstance(fingerprint, str) or not _FINGERPRINT.fullmatch(fingerprint)):
+        raise ValueError(f"{name}: 'model_fingerprint' is {fingerprint!r:.80}, not 64 lowercase hex digits")
+    version_text = record.get("bytepiece_version")
+    if version_text is not None and not isinstance(version_text, str):
+        raise ValueError(f"{name}: 'bytepiece_version' is {version_text!r:.40}, not a str")
+    return fingerprint, version_text
+
+
 def read_token_file_metadata(path: PathLike, token_format: Optional[str] = None) -> Optional[TokenFileMetadata]:
     """The metadata recorded beside the token file ``path`` (see
     :func:`read_token_file` for ``token_format``), or None when there is no
@@ -460,36 +498,15 @@ def read_token_file_metadata(path: PathLike, token_format: Optional[str] = None)
     meta_path = token_file_metadata_path(path, token_format)
     if not os.path.lexists(meta_path):
         return None
-    size = _file_size(meta_path, "the token file's metadata")
-    if size > _METADATA_MAX_BYTES:
-        raise ValueError(f"{meta_path}: {size} bytes, too large for a token file's metadata")
-    with _open(meta_path, "the token file's metadata") as f:
-        raw = f.read(_METADATA_MAX_BYTES + 1)
-    try:
-        record = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{meta_path}: not UTF-8 at byte {exc.start}: not a token file's metadata") from None
-    except (ValueError, RecursionError) as exc:
-        raise ValueError(f"{meta_path}: not valid JSON ({exc}): not a token file's metadata") from None
-    if not isinstance(record, dict):
-        raise ValueError(f"{meta_path}: holds a JSON {type(record).__name__}, not the object of a token file's "
-                         "metadata")
-    version = record.get("bytepiece_token_file")
-    if version != METADATA_VERSION or isinstance(version, bool):
-        raise ValueError(f"{meta_path}: 'bytepiece_token_file' is {version!r:.40}; this bytepiece reads "
-                         f"version {METADATA_VERSION} of token file metadata")
+    record = _read_json_record(meta_path, meta_path, "token file's metadata", _METADATA_MAX_BYTES,
+                               "bytepiece_token_file", METADATA_VERSION, "token file metadata")
     if record.get("format") != token_format:
         raise ValueError(f"{meta_path}: describes a token file of format {record.get('format')!r:.40}, "
                          f"but it is read as {token_format}")
     dtype = record.get("dtype")
     if not isinstance(dtype, str) or len(dtype) > 8:
         raise ValueError(f"{meta_path}: 'dtype' is {dtype!r:.40}, not a numpy dtype string")
-    fingerprint = record.get("model_fingerprint")
-    if fingerprint is not None and (not isinstance(fingerprint, str) or not _FINGERPRINT.fullmatch(fingerprint)):
-        raise ValueError(f"{meta_path}: 'model_fingerprint' is {fingerprint!r:.80}, not 64 lowercase hex digits")
-    version_text = record.get("bytepiece_version")
-    if version_text is not None and not isinstance(version_text, str):
-        raise ValueError(f"{meta_path}: 'bytepiece_version' is {version_text!r:.40}, not a str")
+    fingerprint, version_text = _maker_fields(record, meta_path)
     return TokenFileMetadata(
         path=meta_path, format=token_format, dtype=dtype,
         vocab_size=_integer_field(record, "vocab_size", meta_path, 1),
@@ -680,23 +697,8 @@ def _parse_manifest(path: str, name: str) -> TokenManifest:
     """:func:`read_token_manifest` of the file ``path``, named ``name`` in
     messages and in the result (a manifest being written is checked under its
     temporary name)."""
-    size = _file_size(path, "the token manifest")
-    if size > _MANIFEST_MAX_BYTES:
-        raise ValueError(f"{name}: {size} bytes, too large for a token manifest")
-    with _open(path, "the token manifest") as f:
-        raw = f.read(_MANIFEST_MAX_BYTES + 1)
-    try:
-        record = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{name}: not UTF-8 at byte {exc.start}: not a token manifest") from None
-    except (ValueError, RecursionError) as exc:
-        raise ValueError(f"{name}: not valid JSON ({exc}): not a token manifest") from None
-    if not isinstance(record, dict):
-        raise ValueError(f"{name}: holds a JSON {type(record).__name__}, not the object of a token manifest")
-    version = record.get("bytepiece_token_manifest")
-    if version != MANIFEST_VERSION or isinstance(version, bool):
-        raise ValueError(f"{name}: 'bytepiece_token_manifest' is {version!r:.40}; this bytepiece reads version "
-                         f"{MANIFEST_VERSION} of token manifests")
+    record = _read_json_record(path, name, "token manifest", _MANIFEST_MAX_BYTES, "bytepiece_token_manifest",
+                               MANIFEST_VERSION, "token manifests")
     token_format = record.get("format")
     if token_format not in TOKEN_FORMATS:
         raise ValueError(f"{name}: 'format' is {token_format!r:.40}, not one of {TOKEN_FORMATS}")
@@ -704,12 +706,7 @@ def _parse_manifest(path: str, name: str) -> TokenManifest:
     if not isinstance(dtype, str) or not _ID_DTYPE.fullmatch(dtype):
         raise ValueError(f"{name}: 'dtype' is {dtype!r:.40}, not the numpy dtype string of integer ids "
                          "(such as '<u2')")
-    fingerprint = record.get("model_fingerprint")
-    if fingerprint is not None and (not isinstance(fingerprint, str) or not _FINGERPRINT.fullmatch(fingerprint)):
-        raise ValueError(f"{name}: 'model_fingerprint' is {fingerprint!r:.80}, not 64 lowercase hex digits")
-    version_text = record.get("bytepiece_version")
-    if version_text is not None and not isinstance(version_text, str):
-        raise ValueError(f"{name}: 'bytepiece_version' is {version_text!r:.40}, not a str")
+    fingerprint, version_text = _maker_fields(record, name)
     listed = record.get("shards")
     if not isinstance(listed, list):
         raise ValueError(f"{name}: 'shards' is {type(listed).__name__}, not a list")

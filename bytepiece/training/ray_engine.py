@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
 from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -33,7 +32,8 @@ import numpy as np
 from .._core import MAX_PARTITIONS
 from ..model import Model, PackedPieces
 from ..progress import progress_bar
-from ..ray_support import LOOPBACK_ENV, crash_once, import_ray
+from ..ray_support import crash_once, import_ray, ray_session
+from ..ray_support import init_local_ray  # importable from here too, as before it moved
 from ..validation import check_int
 from .budget import (
     MemoryBoundError, NgramHistogram, apply_budget, check_memory_options, format_bytes,
@@ -64,27 +64,6 @@ SAMPLE_BYTES = 1 << 20
 
 def _ray() -> Any:
     return import_ray("training on Ray")
-
-
-def init_local_ray(num_cpus: Optional[int] = None, object_store_memory: Optional[int] = None,
-                   spill_dir: Optional[str] = None) -> None:
-    """Start a one-machine Ray bound to the loopback address (no dashboard), with
-    objects spilled to ``spill_dir`` (default: a temporary directory) when the
-    object store is full."""
-    ray = _ray()
-    if os.environ.get(LOOPBACK_ENV) != "0":
-        raise RuntimeError(f"a local Ray must bind the loopback address only: set {LOOPBACK_ENV}=0 "
-                           "in the environment before Ray is imported")
-    spill = spill_dir or tempfile.mkdtemp(prefix="bytepiece-spill-")
-    ray.init(
-        address="local",  # a new Ray, never one that happens to run on this machine
-        num_cpus=num_cpus,
-        object_store_memory=object_store_memory,
-        include_dashboard=False,
-        configure_logging=False,
-        log_to_driver=False,
-        object_spilling_directory=spill,
-    )
 
 
 # -- the tasks (module-level functions, wrapped by ray.remote on first use) ---
@@ -259,14 +238,6 @@ def _shards(ray: Any, source: Any, options: ReadOptions, shard_bytes: int) -> Tu
     raise TypeError(f"train_ray takes file paths or globs, or a ray.data.Dataset, not {type(source).__name__}")
 
 
-def _raise_cause(ray: Any, error: Exception) -> None:
-    """Re-raise a failed task's own exception (OSError, ValueError, ...) rather than Ray's wrapper."""
-    if isinstance(error, ray.exceptions.RayTaskError):
-        cause = error.as_instanceof_cause()
-        raise cause from None
-    raise error
-
-
 def train_on_ray(training: Union[TrainingOptions, HasTrainingOptions], source: Union[str, Sequence[str], Any], *,
                  options: ReadOptions = ReadOptions(), address: Optional[str] = None,
                  num_partitions: Optional[int] = None, shard_bytes: int = SHARD_BYTES,
@@ -294,21 +265,8 @@ def train_on_ray(training: Union[TrainingOptions, HasTrainingOptions], source: U
     training_options = as_training_options(training)
     _check_before_start(training_options, address, num_partitions, max_memory)
     ray = _ray()
-    started = False
-    if not ray.is_initialized():
-        if address is None:
-            init_local_ray(object_store_memory=max_memory // 3 if max_memory else None)
-        else:
-            ray.init(address=address, configure_logging=False, log_to_driver=False)
-        started = True
-    try:
+    with ray_session(ray, address, object_store_memory=max_memory // 3 if max_memory else None):
         return _train(ray, training_options, source, options, num_partitions, shard_bytes, max_memory, progress)
-    except Exception as error:  # noqa: BLE001 - re-raised as its cause
-        _raise_cause(ray, error)
-        raise
-    finally:
-        if started:
-            ray.shutdown()
 
 
 def _check_before_start(training: TrainingOptions, address: Optional[str], num_partitions: Optional[int],

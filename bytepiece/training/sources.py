@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Iterator, List, Optional, Sequence
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 from ..corpus import Corpus, expand_paths
 
-__all__ = ["ReadOptions", "FileShard", "expand_paths", "plan_shards", "read_shard"]
+__all__ = ["ReadOptions", "FileShard", "expand_paths", "plan_shards", "read_shard", "shard_lines"]
 
 
 @dataclass(frozen=True)
@@ -79,15 +79,20 @@ def read_shard(shard: FileShard, options: ReadOptions) -> Iterator[str]:
         yield from _parquet_documents(shard, options)
         return
     corpus = Corpus([shard.path], field=options.field, whole_file=options.whole_file, errors=options.errors)
+    for text, _ in corpus.records_of(shard_lines(shard, corpus)):
+        yield text
+
+
+def shard_lines(shard: FileShard, corpus: Corpus) -> Iterator[Tuple[str, bytes]]:
+    """(place, raw bytes) of the lines of ``shard`` (of a line file, read with
+    ``corpus``'s options) that :func:`read_shard` reads as documents: those
+    that start in its byte range; a whole file is one shard."""
     if shard.start == 0 and shard.end is None:
-        for text, _ in corpus.records():
-            yield text
+        yield from corpus.raw_lines()
         return
     with open(shard.path, "rb") as f:
         if shard.start > 0:
             f.seek(shard.start - 1)
             if f.read(1) != b"\n":
                 f.readline()  # the line that starts before the shard belongs to the previous one
-        lines = corpus.lines_of(f, shard.path, end=shard.end, where=f"bytes {shard.start}-{shard.end}")
-        for text, _ in corpus.records_of(lines):
-            yield text
+        yield from corpus.lines_of(f, shard.path, end=shard.end, where=f"bytes {shard.start}-{shard.end}")

@@ -216,6 +216,23 @@ static inline void test_overwrite_scores(bp_trie *trie, int pattern, uint64_t *s
     }
 }
 
+/* Fills v (caller frees with test_vocab_free) with the single bytes at -10
+ * and `extra`, builds its trie and overwrites its scores by `pattern`
+ * (test_overwrite_scores); NULL, with v freed, when the build fails (which
+ * CHECK_EQ has counted). The hostile-score tests' common start. */
+static inline bp_trie *test_hostile_trie(test_vocab *v, const test_piece *extra, size_t num_extra, int pattern,
+                                         uint64_t *state)
+{
+    bp_trie *trie = NULL;
+    CHECK_EQ(test_vocab_build(v, -10.0, extra, num_extra, &trie), BP_OK);
+    if (!trie) {
+        test_vocab_free(v);
+        return NULL;
+    }
+    test_overwrite_scores(trie, pattern, state);
+    return trie;
+}
+
 /* Random texts for the hostile-score tests: pieces' letters with '\n'
  * (chunks), other bytes, runs of 'a', one long text (the rings wrap), one
  * empty text. texts[k] has lengths[k] bytes; caller frees each. *state

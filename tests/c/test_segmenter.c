@@ -513,13 +513,9 @@ static void test_every_mode_segments_whatever_the_scores(void)
 
     for (int pattern = 0; pattern < TEST_NUM_HOSTILE; pattern++) {
         test_vocab v;
-        bp_trie *trie = NULL;
-        CHECK_EQ(test_vocab_build(&v, -10.0, TEST_VH, TEST_NVH, &trie), BP_OK);
-        if (!trie) {
-            test_vocab_free(&v);
+        bp_trie *trie = test_hostile_trie(&v, TEST_VH, TEST_NVH, pattern, &state);
+        if (!trie)
             continue;
-        }
-        test_overwrite_scores(trie, pattern, &state);
         int failed_calls = 0, not_spelled = 0, linear_runs = 0;
 
         /* bp_encode, text by text, every mode. */
