@@ -72,10 +72,12 @@ def stream_keys(uint64_t seed, uint64_t first, Py_ssize_t count):
 
 
 def scan_model_json(const uint8_t[::1] text not None):
-    """(data, offsets, ids, counts) of a model file of the plain form
+    """(data, offsets, ids, counts, options) of a model file of the plain form
     {base64: [id, text, count], ...} (bp_model_json_scan: data is the pieces
-    concatenated in file order, the rest int64 arrays), or None when the file
-    is of another form and the general reader must decide."""
+    concatenated in file order, the rest int64 arrays; options is None, or
+    (entry, start, end) when entry ``entry`` is the one four-item entry, its
+    options object at text[start:end], unparsed), or None when the file is of
+    another form and the general reader must decide."""
     cdef bp_model_entries entries
     cdef size_t n = text.shape[0]
     cdef int rc
@@ -93,7 +95,10 @@ def scan_model_json(const uint8_t[::1] text not None):
         _copy_int64(entries.offsets, offsets)
         _copy_int64(entries.ids, ids)
         _copy_int64(entries.counts, counts)
-        return data, offsets, ids, counts
+        options = None
+        if entries.options_entry >= 0:
+            options = (entries.options_entry, entries.options_start, entries.options_end)
+        return data, offsets, ids, counts, options
     finally:
         bp_model_entries_free(&entries)
 

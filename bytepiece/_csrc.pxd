@@ -67,6 +67,9 @@ cdef extern from "bp_model_json.h":
         int64_t *ids
         int64_t *counts
         size_t num_pieces
+        int64_t options_entry
+        size_t options_start
+        size_t options_end
     int bp_model_json_scan(const uint8_t *json, size_t len, bp_model_entries *out) nogil
     void bp_model_entries_free(bp_model_entries *entries) nogil
 

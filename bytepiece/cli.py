@@ -449,7 +449,25 @@ def model_summary(model: Model) -> Dict[str, Any]:
         "longest_piece_bytes": int(lengths.max()) if len(lengths) else 0,
         "mean_piece_bytes": float(lengths.mean()) if len(lengths) else 0.0,
         "length_histogram": {int(n): int(c) for n, c in enumerate(histogram) if c},
+        "provenance": model.provenance,
     }
+
+
+def _provenance_lines(provenance: Optional[Dict[str, Any]]) -> List[str]:
+    """``bytepiece info``'s lines on how the model was made."""
+    if provenance is None:
+        return ["trained with:     not recorded (a model from BytePiece 0.6.3, an import, or built from pieces)"]
+    corpus = provenance.get("corpus") or {}
+    lines = [f"trained with:     bytepiece {provenance.get('bytepiece', '?')}, algorithm "
+             f"{provenance.get('algorithm', '?')}"]
+    if corpus:
+        lines.append(f"training corpus:  {corpus.get('documents', '?')} documents, {corpus.get('bytes', '?')} bytes")
+    options = provenance.get("options") or {}
+    if options:
+        lines.append("training options: " + ", ".join(f"{name}={value}" for name, value in options.items()))
+    if "min_count" in provenance and provenance["min_count"] != options.get("min_count"):
+        lines.append(f"min_count used:   {provenance['min_count']} (raised to fit the n-gram model's memory budget)")
+    return lines
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -466,7 +484,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"piece length:     mean {summary['mean_piece_bytes']:.2f} bytes, longest {summary['longest_piece_bytes']}")
     print(f"training counts:  {summary['total_count']} tokens in all")
     print(f"scores:           {'explicit (imported or extended vocabulary)' if summary['explicit_scores'] else 'from the counts'}")
-    print("training options: not recorded (the 0.6.3 model file holds pieces and counts only)")
+    for line in _provenance_lines(summary["provenance"]):
+        print(line)
     print("length (bytes)   pieces")
     for length, count in summary["length_histogram"].items():
         print(f"{length:>14}   {count}")

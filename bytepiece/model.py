@@ -17,6 +17,7 @@ file is :mod:`bytepiece.formats.native`, other tokenizers' files the rest of
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from dataclasses import dataclass
 from functools import cached_property
@@ -33,7 +34,7 @@ if TYPE_CHECKING:  # the names that moved (see __getattr__ at the end)
 
 __all__ = [
     "Model", "PackedPieces", "pack_pieces", "byte_lengths", "canonical_order", "piece_scores", "SPECIAL_TOKENS",
-    "model_from_counts", "describe_piece", "MAX_MODEL_BYTES",
+    "model_from_counts", "describe_piece", "MAX_MODEL_BYTES", "MAX_PROVENANCE_BYTES",
 ]
 
 #: The names of the special ids (_core.PAD_ID, BOS_ID, EOS_ID: 0, 1, 2), in id order.
@@ -122,6 +123,10 @@ class Model:
     ``special_tokens``: user-defined special tokens as (text, id), beside
     ``<pad>``, ``<bos>``, ``<eos>`` (ids 0-2). ``explicit_scores``: a score per
     piece that replaces ``log(count / total)`` (None for every trained model).
+    ``provenance``: how the model was made (a JSON object: the trainer
+    records its options, algorithm, corpus and version; docs/spec/model.md
+    §10), or None; it never changes ids. Models compare equal (and hash
+    alike) by their vocabulary alone: the provenance is not part of it.
 
     The constructor is the one gate every model passes, whatever made it (a
     model file, an importer, a dictionary, :meth:`extend`, the trainer): it
@@ -145,10 +150,13 @@ class Model:
     _segmenter: "_core.Segmenter"
     special_tokens: Tuple[Tuple[str, int], ...]
     explicit_scores: Optional[Tuple[float, ...]]
+    _provenance: Optional[str]
 
     def __init__(self, pieces: Union[Sequence[bytes], PackedPieces], ids: Union[Sequence[int], np.ndarray],
                  counts: Union[Sequence[int], np.ndarray], special_tokens: Sequence[Tuple[str, int]] = (),
-                 explicit_scores: Optional[Union[Sequence[float], np.ndarray]] = None) -> None:
+                 explicit_scores: Optional[Union[Sequence[float], np.ndarray]] = None,
+                 provenance: Optional[Mapping[str, Any]] = None) -> None:
+        provenance_json = _checked_provenance(provenance)
         packed = _checked_pieces(pieces)
         n = len(packed)
         ids_array = _checked_integers("ids", ids, n)
@@ -182,6 +190,7 @@ class Model:
         set_(self, "_segmenter", segmenter)
         set_(self, "special_tokens", specials)
         set_(self, "explicit_scores", explicit)
+        set_(self, "_provenance", provenance_json)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"a Model is immutable: cannot set {name!r}")
@@ -269,6 +278,21 @@ class Model:
     def segmenter(self) -> "_core.Segmenter":
         """The C trie and segmenter of this vocabulary (built with the model, shared)."""
         return self._segmenter
+
+    @property
+    def provenance(self) -> Optional[Dict[str, Any]]:
+        """How the model was made (a fresh dict each time), or None: what
+        the trainer recorded (docs/spec/model.md §10), or what was given."""
+        return None if self._provenance is None else json.loads(self._provenance)
+
+    def with_provenance(self, provenance: Optional[Mapping[str, Any]]) -> "Model":
+        """This model with ``provenance`` (a JSON object of at most
+        MAX_PROVENANCE_BYTES, or None) in place of its own: the same ids,
+        sharing everything else (nothing is rebuilt)."""
+        copy = object.__new__(Model)
+        copy.__dict__.update(self.__dict__)
+        object.__setattr__(copy, "_provenance", _checked_provenance(provenance))
+        return copy
 
     def fingerprint(self) -> str:
         """A SHA-256 (64 hex digits) of everything that decides ids and
@@ -367,7 +391,7 @@ class Model:
         new_ids = np.arange(first, first + len(pieces), dtype=np.int64)
         return Model(PackedPieces.concatenate([self._packed, pack_pieces(list(pieces))]),
                      np.concatenate([self._ids_array, new_ids]), list(self.counts) + new_counts,
-                     self.special_tokens, np.concatenate([self._scores, added]))
+                     self.special_tokens, np.concatenate([self._scores, added]), self.provenance)
 
     def _row_of_id(self, ids: Sequence[int]) -> np.ndarray:
         rows = np.empty(self.vocab_size, dtype=np.int64)
@@ -376,7 +400,7 @@ class Model:
 
     def _edited(self, special_tokens: Tuple[Tuple[str, int], ...]) -> "Model":
         counts = self._counts_big if self._counts_big is not None else self.counts_array()
-        return Model(self._packed, self._ids_array, counts, special_tokens, self.explicit_scores)
+        return Model(self._packed, self._ids_array, counts, special_tokens, self.explicit_scores, self.provenance)
 
     # -- value semantics --------------------------------------------------
 
@@ -402,14 +426,39 @@ class Model:
         # training). The copy passes the gate again when it is unpickled.
         counts = self._counts_array if self._counts_big is None else np.array(self._counts_big, dtype=object)
         return (_unpickle_model, (self._packed.data, self._packed.offsets, self._ids_array, counts,
-                                  self.special_tokens, self.explicit_scores))
+                                  self.special_tokens, self.explicit_scores, self.provenance))
 
 
 def _unpickle_model(data: bytes, offsets: np.ndarray, ids: np.ndarray, counts: np.ndarray,
-                    special_tokens: Tuple[Tuple[str, int], ...], explicit_scores: Optional[Tuple[float, ...]]) -> Model:
+                    special_tokens: Tuple[Tuple[str, int], ...], explicit_scores: Optional[Tuple[float, ...]],
+                    provenance: Optional[Dict[str, Any]] = None) -> Model:
     if counts.dtype == object:
         counts = counts.tolist()
-    return Model(PackedPieces(data, offsets), ids, counts, special_tokens, explicit_scores)
+    return Model(PackedPieces(data, offsets), ids, counts, special_tokens, explicit_scores, provenance)
+
+
+#: The most bytes a model's provenance may take as JSON (docs/spec/model.md
+#: §10): a record of options and counts, never data.
+MAX_PROVENANCE_BYTES = 1 << 16
+
+
+def _checked_provenance(provenance: Optional[Mapping[str, Any]]) -> Optional[str]:
+    """``provenance`` as compact JSON text (keys in the given order), or None."""
+    if provenance is None:
+        return None
+    if not isinstance(provenance, Mapping):
+        raise TypeError(f"provenance must be a dict (a JSON object) or None, got {type(provenance).__name__}")
+    plain = "plain JSON (str keys; str, finite numbers, bools, None, lists and dicts)"
+    try:
+        text = json.dumps(dict(provenance), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ValueError(f"provenance must be {plain}: {exc}") from None
+    if json.loads(text) != provenance:  # int keys become str, tuples lists: it would not read back as given
+        raise ValueError(f"provenance must be {plain}, so that it reads back as given")
+    if len(text.encode("utf-8")) > MAX_PROVENANCE_BYTES:
+        raise ValueError(f"provenance takes {len(text.encode('utf-8'))} bytes as JSON; at most "
+                         f"{MAX_PROVENANCE_BYTES} are allowed")
+    return text
 
 
 

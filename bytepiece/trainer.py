@@ -20,6 +20,7 @@ from .formats.native import save_model
 from .model import Model
 from .outputs import PathLike
 from .training.options import API_DEFAULTS, TrainingOptions
+from .training.provenance import provenance_of_run
 from .training.registry import ALGORITHMS, get_engine
 from .training.sources import ReadOptions
 from .training.stats import TrainingStats
@@ -127,9 +128,11 @@ class Trainer:
         """Train on ``source`` with the engine registered as ``engine``
         ("threads", "ray", or one added with
         :func:`bytepiece.training.register_engine`), passing it ``settings``;
-        keeps the models and the run's statistics (:attr:`stats`)."""
+        keeps the models, each with its provenance (how it was made,
+        docs/spec/model.md §10), and the run's statistics (:attr:`stats`)."""
         models, stats = get_engine(engine).load()(self.options, source, **settings)
-        self._models, self.stats = list(models), stats
+        record = provenance_of_run(self.options, stats)
+        self._models, self.stats = [model.with_provenance(record) for model in models], stats
         self.pieces = [dict(zip(m.pieces, m.counts)) for m in self._models]
 
     def train(self, texts: Any, workers: Optional[int] = API_DEFAULTS.num_threads,

@@ -122,6 +122,37 @@ static int skip_string(cursor *c)
     return 0;
 }
 
+/* Skips a JSON object whose strings are valid (skip_string) and whose
+ * brackets nest at most 64 deep; other bytes must be those of JSON numbers,
+ * literals, whitespace and separators. Lenient about the grammar between
+ * them: the caller parses the span it covers. */
+static int skip_object(cursor *c)
+{
+    int depth = 0;
+    if (c->p == c->end || *c->p != '{')
+        return 0;
+    while (c->p < c->end) {
+        const uint8_t b = *c->p;
+        if (b == '"') {
+            if (!skip_string(c))
+                return 0;
+            continue;
+        }
+        if (b == '{' || b == '[') {
+            if (++depth > 64)
+                return 0;
+        } else if (b == '}' || b == ']') {
+            if (--depth == 0) {
+                c->p++;
+                return 1;
+            }
+        } else if (!strchr(" \t\r\n,:-+.0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", b) || !b)
+            return 0;
+        c->p++;
+    }
+    return 0;
+}
+
 /* 1 + the 6-bit value of each base64 character ('A' 1 .. '/' 64), 0 for
  * the other bytes. */
 static const uint8_t BASE64_VALUE[256] = {
@@ -212,6 +243,7 @@ int bp_model_json_scan(const uint8_t *json, size_t len, bp_model_entries *out)
     if (!out)
         return BP_ERR_INVALID;
     memset(out, 0, sizeof *out);
+    out->options_entry = -1;
     if (!json)
         return BP_ERR_INVALID;
     cursor c = {json, json + len};
@@ -235,7 +267,21 @@ int bp_model_json_scan(const uint8_t *json, size_t len, bp_model_entries *out)
         long n = decode_key(&c, out->bytes + used);
         int64_t id, count;
         if (n < 0 || !expect(&c, ':') || !expect(&c, '[') || !read_integer(&c, &id) || !expect(&c, ',') ||
-            !skip_string(&c) || !expect(&c, ',') || !read_integer(&c, &count) || !expect(&c, ']'))
+            !skip_string(&c) || !expect(&c, ','))
+            goto done;
+        skip_space(&c);
+        if (c.p < c.end && *c.p == '{') { /* the one four-item entry */
+            if (out->options_entry >= 0)
+                goto done;
+            out->options_entry = (int64_t)out->num_pieces;
+            out->options_start = (size_t)(c.p - json);
+            if (!skip_object(&c))
+                goto done;
+            out->options_end = (size_t)(c.p - json);
+            if (!expect(&c, ','))
+                goto done;
+        }
+        if (!read_integer(&c, &count) || !expect(&c, ']'))
             goto done;
         used += (size_t)n;
         out->ids[out->num_pieces] = id;
@@ -269,4 +315,5 @@ void bp_model_entries_free(bp_model_entries *entries)
     free(entries->ids);
     free(entries->counts);
     memset(entries, 0, sizeof *entries);
+    entries->options_entry = -1;
 }

@@ -115,8 +115,8 @@ def test_an_unpickled_model_passes_the_gate_again():
     assert pickle.loads(pickle.dumps(big)).counts == big.counts
     # A tampered pickle (a piece dropped from the packed buffer) is refused, not trusted.
     reducer, args = model.__reduce__()
-    data, offsets, ids, counts, specials, scores = args
-    bad = pickle.dumps(Tampered(reducer, (data, offsets[:-1], ids[:-1], counts[:-1], specials, scores)))
+    data, offsets, ids, counts, specials, scores, provenance = args
+    bad = pickle.dumps(Tampered(reducer, (data, offsets[:-1], ids[:-1], counts[:-1], specials, scores, provenance)))
     with pytest.raises(ValueError):
         pickle.loads(bad)
 

@@ -261,13 +261,17 @@ def test_cli_reports_a_raised_min_count(tmp_path, capsys, brute_force):
     explicit = tmp_path / "e.model"
     assert main(["train", str(SAMPLE), "--field", "text", "--order", str(ORDER), "--min-count", str(expected),
                  "--vocab-size", "2000", "-o", str(explicit), "-q"]) == 0
-    assert out.read_bytes() == explicit.read_bytes()
+    raised, chosen = bytepiece.load_model(out), bytepiece.load_model(explicit)
+    assert raised == chosen  # the same vocabulary, ids and counts
+    # Each records the min_count it trained with, and the option it was given.
+    assert raised.provenance["min_count"] == chosen.provenance["min_count"] == expected
+    assert (raised.provenance["options"]["min_count"], chosen.provenance["options"]["min_count"]) == (2, expected)
     # Locally --max-memory is valid, and a bound that holds changes nothing.
     bounded = tmp_path / "b.model"
     assert main(["train", str(SAMPLE), "--field", "text", "--order", str(ORDER), "--min-count", str(expected),
                  "--vocab-size", "2000", "--max-memory", "2G", "-o", str(bounded)]) == 0
     assert "within 1.00 GiB (min_count" in capsys.readouterr().err
-    assert bounded.read_bytes() == explicit.read_bytes()
+    assert bytepiece.load_model(bounded) == chosen
 
 
 BAD_MEMORY_OPTIONS = [

@@ -8,7 +8,8 @@ which 0.6.3 still loads (it reads the id first and the count last):
 ``{"special": true}`` makes the entry a user-defined special token (its key
 the base64 of its UTF-8 text), never matched in text unless allowed;
 ``{"score": s}`` on every piece gives the model explicit scores (imported
-vocabularies) instead of ``log(count/total)``.
+vocabularies) instead of ``log(count/total)``; ``{"provenance": {...}}`` on
+the first piece records how the model was made (§10).
 
 A file may be plain, gzip or a zip holding one file, recognized by its bytes
 whatever its name (§5); what it holds, decompressed, may not exceed
@@ -98,9 +99,19 @@ def _load_plain_model(raw: Union[bytes, bytearray]) -> Optional[Model]:
     scanned = _core.scan_model_json(raw)
     if scanned is None:
         return None
-    data, offsets, ids, counts = scanned
+    data, offsets, ids, counts, options = scanned
+    provenance = None
+    if options is not None:  # the one four-item entry: only a provenance is read here
+        entry, start, end = options
+        try:
+            parsed = json.loads(bytes(raw[start:end]).decode("utf-8"), object_pairs_hook=_reject_duplicate_keys)
+        except (ValueError, RecursionError):
+            return None
+        if set(parsed) != {"provenance"} or not isinstance(parsed["provenance"], dict) or entry != 0:
+            return None
+        provenance = parsed["provenance"]
     try:  # the gate checks it all; the general reader then names the problem
-        return Model(PackedPieces(data, offsets), ids, counts)
+        return Model(PackedPieces(data, offsets), ids, counts, provenance=provenance)
     except (ValueError, TypeError):
         return None
 
@@ -113,8 +124,9 @@ def parse_model(data: Mapping[str, Sequence[Any]]) -> Model:
     ``[id, text, count]`` or ``[id, text, {options}, count]``, an id outside
     3..N+2 or used twice, a count that is not a positive integer (any size is
     accepted), a piece longer than MAX_PIECE_LEN bytes, a missing single
-    byte, a special token that is not UTF-8 text, or explicit scores on some
-    pieces but not all.
+    byte, a special token that is not UTF-8 text, explicit scores on some
+    pieces but not all, or a provenance that is not an object, is given
+    twice or on another entry than the first piece's.
     """
     if not isinstance(data, Mapping):
         raise ValueError(
@@ -131,6 +143,7 @@ def parse_model(data: Mapping[str, Sequence[Any]]) -> Model:
     piece_of_id: Dict[int, bytes] = {}
     specials: List[Tuple[str, int]] = []
     scores: List[float] = []
+    provenance: Optional[Dict[str, Any]] = None
     for key, entry in data.items():
         if not isinstance(key, str):
             raise ValueError(f"piece key {key!r:.40} is not a base64 string")
@@ -154,9 +167,9 @@ def parse_model(data: Mapping[str, Sequence[Any]]) -> Model:
                              f"[id, text, {{options}}, count], got {entry!r:.80}")
         token_id, count = entry[0], entry[-1]
         options = entry[2] if len(entry) == 4 else {}
-        if not isinstance(options, Mapping) or not set(options) <= {"special", "score"}:
-            raise ValueError(f"options of piece {describe_piece(piece)} must be an object with 'special' or 'score', "
-                             f"got {options!r:.80}")
+        if not isinstance(options, Mapping) or not set(options) <= {"special", "score", "provenance"}:
+            raise ValueError(f"options of piece {describe_piece(piece)} must be an object with 'special', 'score' "
+                             f"or 'provenance', got {options!r:.80}")
         if not _is_int(token_id):
             raise ValueError(f"id of piece {describe_piece(piece)} must be an integer, got {token_id!r:.40}")
         if not NUM_SPECIAL <= token_id < n + NUM_SPECIAL:
@@ -170,6 +183,14 @@ def parse_model(data: Mapping[str, Sequence[Any]]) -> Model:
         piece_of_id[token_id] = piece
         if not _is_int(count) or count <= 0:
             raise ValueError(f"count of piece {describe_piece(piece)} must be a positive integer, got {count!r:.40}")
+        if "provenance" in options:
+            if provenance is not None or pieces or options.get("special", False) is True:
+                raise ValueError(f"piece {describe_piece(piece)} has a provenance: only the first entry, a piece, "
+                                 "may have one")
+            if not isinstance(options["provenance"], Mapping):
+                raise ValueError(f"the provenance on piece {describe_piece(piece)} must be an object, got "
+                                 f"{options['provenance']!r:.80}")
+            provenance = dict(options["provenance"])
         if options.get("special", False) is True:
             try:
                 specials.append((piece.decode("utf-8"), token_id))
@@ -191,7 +212,7 @@ def parse_model(data: Mapping[str, Sequence[Any]]) -> Model:
     if scores and len(scores) != len(pieces):
         raise ValueError(f"{len(scores)} of {len(pieces)} pieces have an explicit score: give every piece one, or none")
     return Model(tuple(pieces), tuple(ids), tuple(counts), tuple(sorted(specials, key=lambda item: item[1])),
-                 tuple(scores) if scores else None)
+                 tuple(scores) if scores else None, provenance)
 
 
 def _is_int(value: Any) -> bool:
@@ -200,13 +221,19 @@ def _is_int(value: Any) -> bool:
 
 def dump_model(model: Model) -> Dict[str, List[Any]]:
     """The JSON object of ``model``, entries in id order (as 0.6.3 writes them;
-    special tokens and explicit scores as four-item entries, docs/spec/model.md §8)."""
+    special tokens, explicit scores and the provenance (on the piece of the
+    lowest id) as four-item entries, docs/spec/model.md §8, §10)."""
     entries: List[Tuple[int, str, List[Any]]] = []
+    first = int(model.ids_array().min())  # every model has the 256 single bytes
+    provenance = model.provenance
     for i, (piece, token_id, count) in enumerate(zip(model.pieces, model.ids, model.counts)):
         text = piece.decode("utf-8", errors="ignore")
-        value: List[Any] = [token_id, text, count]
+        options: Dict[str, Any] = {}
         if model.explicit_scores is not None:
-            value = [token_id, text, {"score": model.explicit_scores[i]}, count]
+            options["score"] = model.explicit_scores[i]
+        if token_id == first and provenance is not None:
+            options["provenance"] = provenance
+        value: List[Any] = [token_id, text, options, count] if options else [token_id, text, count]
         entries.append((token_id, base64.b64encode(piece).decode("ascii"), value))
     for text, token_id in model.special_tokens:
         entries.append((token_id, base64.b64encode(text.encode("utf-8")).decode("ascii"),

@@ -74,7 +74,14 @@ static void test_other_forms_are_declined(void)
     CHECK(declines("{\"YQ==\": [3, \"a\", 1]} x"));            /* trailing text */
     CHECK(declines("{\"YQ==\": [3, \"a\", 1],}"));             /* trailing comma */
     CHECK(declines("{\"YQ==\": [3, \"a\", 1]"));               /* unterminated */
-    CHECK(declines("{\"YQ==\": [3, \"a\", {\"special\": true}, 1]}")); /* four items */
+    /* Four items: only one entry, with a balanced object of JSON's bytes. */
+    CHECK(declines("{\"YQ==\": [3, \"a\", {\"x\": 1}, 1], \"Yg==\": [4, \"b\", {\"x\": 1}, 1]}"));
+    CHECK(declines("{\"YQ==\": [3, \"a\", {\"x\": [1}, 1]}"));        /* unbalanced: ']' missing */
+    CHECK(declines("{\"YQ==\": [3, \"a\", {\"x\": \"\\q\"}, 1]}"));   /* a bad string inside */
+    CHECK(declines("{\"YQ==\": [3, \"a\", {\"x\": 1} 1]}"));          /* no comma after it */
+    CHECK(declines("{\"YQ==\": [3, \"a\", {\"x\": @}, 1]}"));         /* not a JSON byte */
+    CHECK(declines("{\"YQ==\": [3, \"a\", {\"x\": 1}]}"));            /* no count after it */
+    CHECK(declines("{\"YQ==\": [3, \"a\", {\"x\": 1, 1]}"));          /* unterminated */
     CHECK(declines("{\"YQ==\": [3, \"a\"]}"));
     CHECK(declines("{\"YQ==\": [3, 1, 1]}"));                  /* text not a string */
     /* Keys: escapes, bad padding, bad characters, empty. */
@@ -110,6 +117,38 @@ static void test_other_forms_are_declined(void)
     CHECK_EQ(bp_model_json_scan((const uint8_t *)"{}", 2, NULL), BP_ERR_INVALID);
 }
 
+static void test_one_four_item_entry_is_skipped_and_located(void)
+{
+    bp_model_entries e;
+    const char *json = "{\"YQ==\": [3, \"a\", 5], \"Yg==\": [4, \"b\", "
+                       "{\"provenance\": {\"s\": \"}]\\\"\", \"n\": [1, -2.5e3, true, null, {}]}}, 7]}";
+    CHECK_EQ(scan(json, &e), BP_OK);
+    CHECK_EQ(e.num_pieces, 2);
+    CHECK_EQ(e.counts[1], 7);
+    CHECK_EQ(e.options_entry, 1);
+    const char *object = strstr(json, "{\"provenance\"");
+    CHECK_EQ(e.options_start, (size_t)(object - json));
+    CHECK_EQ(e.options_end, strlen(json) - strlen(", 7]}"));
+    bp_model_entries_free(&e);
+    CHECK_EQ(e.options_entry, -1);
+    CHECK_EQ(scan("{\"YQ==\": [3, \"a\", 5]}", &e), BP_OK);
+    CHECK_EQ(e.options_entry, -1); /* none */
+    bp_model_entries_free(&e);
+    /* Nesting: 64 deep is skipped, 65 declined. */
+    char deep[512];
+    for (int depth = 64; depth <= 65; depth++) {
+        char *p = deep + sprintf(deep, "{\"YQ==\": [3, \"a\", {\"x\": "); /* depth 1 */
+        for (int i = 1; i < depth; i++)
+            *p++ = '[';
+        for (int i = 1; i < depth; i++)
+            *p++ = ']';
+        sprintf(p, "}, 1]}");
+        int rc = scan(deep, &e);
+        CHECK_EQ(rc, depth == 64 ? BP_OK : BP_ERR_INVALID);
+        bp_model_entries_free(&e);
+    }
+}
+
 static void test_many_entries_grow_the_arrays(void)
 {
     /* 5000 entries: past every initial capacity. */
@@ -136,6 +175,7 @@ int main(void)
     RUN(test_base64_padding_and_leftover_bits);
     RUN(test_text_strings_accepted);
     RUN(test_other_forms_are_declined);
+    RUN(test_one_four_item_entry_is_skipped_and_located);
     RUN(test_many_entries_grow_the_arrays);
     return bp_test_report("model_json");
 }
