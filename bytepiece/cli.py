@@ -16,6 +16,7 @@ import itertools
 import json
 import os
 import random
+import re
 import secrets
 import sys
 import time
@@ -26,7 +27,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, L
 import numpy as np
 
 from . import __version__
-from .corpus import ERROR_POLICIES, Corpus, expand_paths, in_batches
+from .corpus import ERROR_POLICIES, Corpus, describe_fields, expand_paths, first_line, in_batches
 from .formats.native import load_model, save_model
 from .model import SPECIAL_TOKENS, Model, byte_lengths
 from .outputs import atomic_file, check_writable, writers
@@ -88,8 +89,40 @@ def _allowed_special(text: str) -> Any:
 def _corpus(args: argparse.Namespace, spool: bool = True) -> Corpus:
     """The command's input documents. ``spool``: copy stdin and pipes to a
     temporary file as they are read, for a command that reads them more than
-    once (training); a command that reads them once passes False."""
-    return Corpus(args.files, field=args.field, whole_file=args.whole_file, errors=args.errors, spool=spool)
+    once (training); a command that reads them once passes False. Warns when
+    the first file holds JSON lines but no ``--field`` says which field is
+    the document (each whole line, JSON and all, would be one)."""
+    corpus = Corpus(args.files, field=args.field, whole_file=args.whole_file, errors=args.errors, spool=spool)
+    if args.field is None and not args.whole_file:
+        path = next((p for p in corpus.paths if p != "-" and os.path.isfile(p)), None)
+        record = _json_object(first_line(path)) if path is not None else None
+        if record is not None:
+            _warn(f"{path} holds JSON lines (its first is an object with the fields {describe_fields(record)}), "
+                  "but no --field names the document's field: each whole line, JSON included, is taken as a "
+                  f"document; add --field {next(iter(record), 'text')} (or the field holding the text)")
+    return corpus
+
+
+def _json_object(line: bytes) -> Optional[Dict[str, Any]]:
+    """The JSON object on ``line``, or None when it holds none."""
+    if not line.lstrip().startswith(b"{"):
+        return None
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _warn(message: str) -> None:
+    """One ``bytepiece: warning:`` line on stderr (even with -q: a warning is never noise)."""
+    print(f"bytepiece: warning: {message}", file=sys.stderr)
+
+
+def _warn_if_empty(docs: int, args: argparse.Namespace) -> None:
+    if docs == 0:
+        where = ", ".join(args.files) if args.files else "standard input"
+        _warn(f"no documents were read from {where}: the output holds none")
 
 
 @contextlib.contextmanager
@@ -108,6 +141,12 @@ def _output_format(args: argparse.Namespace) -> str:
     the command's default."""
     if args.output_format is not None:
         chosen = args.output_format
+    elif args.output and os.path.splitext(args.output)[1][1:].lower() in TOKEN_FORMATS \
+            and os.path.splitext(args.output)[1][1:] not in TOKEN_FORMATS:
+        extension = os.path.splitext(args.output)[1]
+        raise ValueError(f"-o {args.output}: token files end in {extension.lower()}, in lower case (the readers of "
+                         f"Megatron-LM and numpy look for those names): use -o "
+                         f"{args.output[:-len(extension)]}{extension.lower()}")
     else:
         chosen = next((f for f in TOKEN_FORMATS if args.output and args.output.endswith("." + f)),
                       args.default_output_format)
@@ -244,6 +283,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     else:
         with _text_output(args.output) as out:
             docs, elapsed = _stream(args, corpus, "Encode", lambda batch, first: out.write(lines_of(batch, first)))
+    _warn_if_empty(docs, args)
     if not args.quiet:
         size = corpus.total_bytes()
         rate = f", {size / elapsed / 1e6:.1f} MB/s of input" if size else ""
@@ -290,6 +330,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     else:
         with _text_output(args.output) as out:
             docs, elapsed = _stream(args, corpus, "Sample", lambda batch, first: out.write(lines_of(batch, first)))
+    _warn_if_empty(docs, args)
     if not args.quiet:
         print(f"sampled {n} segmentations of each of {docs} documents in {elapsed:.2f} s{_written(args, fmt)}",
               file=sys.stderr)
@@ -655,7 +696,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     # Everything that can be wrong with the options or files fails here, before any work.
     asked = {option.name: getattr(args, option.name) for option in fields(TrainingOptions)}
     asked["max_vocab_size"] = asked["max_vocab_size"] or [CLI_DEFAULTS.max_vocab_size]  # "append" has no default
-    trainer = Trainer.from_options(TrainingOptions(**asked))
+    try:
+        options = TrainingOptions(**asked)
+    except (ValueError, TypeError) as exc:  # the message names Python's fields: name the flags instead
+        message = str(exc)
+        for option in fields(TrainingOptions):
+            message = re.sub(rf"\b{option.name}\b", option.metadata["flag"], message)
+        raise type(exc)(message) from None
+    trainer = Trainer.from_options(options)
     num_threads = check_num_threads(args.threads, "--threads")  # None: CLI_DEFAULTS' every core
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
@@ -682,7 +730,7 @@ def _warnings_as_lines() -> Iterator[None]:
             yield
         finally:
             for warning in caught:
-                print(f"bytepiece: warning: {warning.message}", file=sys.stderr)
+                _warn(str(warning.message))
 
 
 def _ngram_model_note(stats: Any, asked_min_count: int) -> str:
@@ -858,7 +906,9 @@ _TOKEN_FILE_HELP = ("bin: Megatron-LM indexed dataset OUT.bin + OUT.idx (the .bi
 def build_parser() -> argparse.ArgumentParser:
     """The ``bytepiece`` argument parser, with one sub-parser per command."""
     parser = argparse.ArgumentParser(
-        prog="bytepiece", description=__doc__.splitlines()[0],
+        prog="bytepiece",
+        description="bytepiece: train a byte-level Unigram tokenizer on raw text, tokenize and sample with it, "
+                    "and move models and token files between formats.",
         epilog="run 'bytepiece COMMAND --help' for a command's options and examples")
     parser.add_argument("--version", action="version", version=f"bytepiece {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

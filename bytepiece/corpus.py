@@ -60,7 +60,9 @@ def _check_readable(path: str) -> None:
 
 def expand_paths(patterns: Sequence[str]) -> List[str]:
     """Files named by ``patterns``: paths, globs (``**`` recursive) and
-    directories (every file below, sorted); ``-`` (stdin) stays as it is.
+    directories (every file below, sorted, but not hidden files or folders,
+    whose names start with ``.``, nor ``__pycache__`` folders: a glob such
+    as ``src/**/*.py`` chooses files by name); ``-`` (stdin) stays as it is.
     OSError, naming the pattern or file, when one names nothing or a file
     does not exist or cannot be read. No file is opened here."""
     paths: List[str] = []
@@ -68,7 +70,7 @@ def expand_paths(patterns: Sequence[str]) -> List[str]:
         if pattern == "-":
             found = [pattern]
         elif os.path.isdir(pattern):
-            found = sorted(os.path.join(root, name) for root, _, names in os.walk(pattern) for name in names)
+            found = sorted(_files_below(pattern))
         elif glob.has_magic(pattern) and not os.path.exists(pattern):
             found = sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
         else:
@@ -80,6 +82,40 @@ def expand_paths(patterns: Sequence[str]) -> List[str]:
                 _check_readable(path)  # fail before any work starts, naming the file
         paths += found
     return paths
+
+
+def _files_below(folder: str) -> Iterator[str]:
+    """Every file below ``folder`` but hidden ones and those in hidden or
+    ``__pycache__`` folders (compiled and tool files, never a corpus)."""
+    for root, folders, names in os.walk(folder):
+        folders[:] = [name for name in folders if not name.startswith(".") and name != "__pycache__"]
+        for name in names:
+            if not name.startswith("."):
+                yield os.path.join(root, name)
+
+
+def describe_fields(record: Dict[str, Any], most: int = 12) -> str:
+    """The top-level field names of a JSON record, for messages (at most ``most``)."""
+    names = [repr(name) for name in list(record)[:most]]
+    more = len(record) - len(names)
+    return (", ".join(names) or "none") + (f" and {more} more" if more > 0 else "")
+
+
+def first_line(path: str, limit: int = 1 << 16) -> bytes:
+    """The first non-blank line of the file ``path`` (``.gz`` decompressed),
+    at most ``limit`` bytes of it; b"" when there is none. OSError when it
+    cannot be read."""
+    with open(path, "rb") as raw:
+        source: Union[IO[bytes], gzip.GzipFile] = gzip.GzipFile(fileobj=raw, mode="rb") if path.endswith(".gz") else raw
+        read = 0
+        while read < limit:
+            line = source.readline(limit - read)
+            if not line:
+                return b""
+            read += len(line)
+            if line.strip():
+                return line
+    return b""
 
 
 def field_value(record: Dict[str, Any], field: str) -> Any:
@@ -329,7 +365,8 @@ class Corpus:
             try:
                 value = field_value(record, field)
             except KeyError:
-                raise ValueError(f"{where}: no field {field!r} in this JSON line") from None
+                raise ValueError(f"{where}: no field {field!r} in this JSON line; its fields: "
+                                 f"{describe_fields(record)}") from None
             if not isinstance(value, kind):
                 raise ValueError(f"{where}: field {field!r} is {type(value).__name__}, not a {_KIND_NAMES[kind]}")
             yield where, value, record

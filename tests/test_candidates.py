@@ -118,7 +118,7 @@ def test_the_command_line_takes_max_candidates(tmp_path, texts, capsys):
                      "-q", "--threads", "2"]) == 0
     assert paths["0"].read_bytes() != paths["600"].read_bytes()
     assert main(["train", str(corpus), "--max-candidates", "-5", "-o", str(tmp_path / "x.model")]) != 0
-    assert "max_candidates must be at least 0" in capsys.readouterr().err
+    assert "--max-candidates must be at least 0" in capsys.readouterr().err
 
 
 # -- whole trainings ---------------------------------------------------------------

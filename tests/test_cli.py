@@ -108,9 +108,9 @@ def test_train_reads_plain_lines_whole_files_gzip_and_stdin_alike(tmp_path):
 @pytest.mark.parametrize(
     "extra,message",
     [
-        (["--order", "0"], "order must be at least 1"),
-        (["--vocab-size", "100"], "max_vocab_size must be at least 259"),
-        (["--min-count", "0"], "min_count must be at least 1"),
+        (["--order", "0"], "--order must be at least 1"),
+        (["--vocab-size", "100"], "--vocab-size must be at least 259"),
+        (["--min-count", "0"], "--min-count must be at least 1"),
         (["--threads", "0"], "--threads must be at least 1"),
         (["--workers", "0"], "--threads must be at least 1"),  # --workers: the thread count's old name
     ],
@@ -393,3 +393,88 @@ def test_train_reports_duplication_as_a_one_line_warning(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "bytepiece: warning: about 50% of the documents repeat an earlier one" in err
     assert "UserWarning" not in err
+
+
+# -- no silent surprises: each rough edge a new user hit says what is wrong -------------------
+
+
+def test_json_lines_without_field_warn_and_name_the_fields(tmp_path, capsys):
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("\n" + json.dumps({"body": "hello world", "id": 1}) + "\n", encoding="utf-8")
+    assert main(["encode", "-m", str(MODEL_40K), str(corpus), "-o", str(tmp_path / "ids.txt"), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "holds JSON lines" in err and "'body', 'id'" in err and "add --field body" in err
+    assert main(["encode", "-m", str(MODEL_40K), "--field", "body", str(corpus), "-q"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    plain = tmp_path / "plain.txt"
+    plain.write_text("{not json} but text\n", encoding="utf-8")
+    assert main(["encode", "-m", str(MODEL_40K), str(plain), "-q"]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_a_missing_field_lists_the_fields_there_are(tmp_path, capsys):
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text(json.dumps({"text": "a", "meta": {}}) + "\n", encoding="utf-8")
+    assert main(["encode", "-m", str(MODEL_40K), "--field", "txt", str(corpus)]) == 1
+    assert capsys.readouterr().err.strip().endswith("no field 'txt' in this JSON line; its fields: 'text', 'meta'")
+
+
+def test_an_upper_case_token_file_extension_is_refused_before_any_work(tmp_path, capsys):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("hello\n", encoding="utf-8")
+    for name, expected in (("x.BIN", "x.bin"), ("x.Npy", "x.npy")):
+        assert main(["encode", "-m", str(MODEL_40K), str(corpus), "-o", str(tmp_path / name)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("bytepiece: error: -o ") and f"use -o {tmp_path / expected}" in err
+    assert list(tmp_path.iterdir()) == [corpus]
+
+
+def test_empty_input_writes_empty_files_and_says_so(tmp_path, capsys):
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    for command in (["encode"], ["sample", "--alpha", "0.1"]):
+        assert main([*command, "-m", str(MODEL_40K), str(empty), "-o", str(tmp_path / "out.bin"), "-q"]) == 0
+        assert f"no documents were read from {empty}" in capsys.readouterr().err
+        assert (tmp_path / "out.bin").stat().st_size == 0
+
+
+def test_training_option_errors_name_the_flags(tmp_path, capsys):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("hello\n", encoding="utf-8")
+    assert main(["train", str(corpus), "-o", str(tmp_path / "m.model"), "--vocab-size", "100"]) == 1
+    assert capsys.readouterr().err == "bytepiece: error: --vocab-size must be at least 259, got 100\n"
+    assert main(["train", str(corpus), "-o", str(tmp_path / "m.model"), "--min-count", "0"]) == 1
+    assert "--min-count" in capsys.readouterr().err
+
+
+def test_other_libraries_model_files_point_to_import(tmp_path, capsys):
+    hf = tmp_path / "tokenizer.json"
+    hf.write_text(json.dumps({"version": "1.0", "model": {"type": "BPE", "vocab": {}}, "added_tokens": []}))
+    for command in (["info", str(hf)], ["encode", "-m", str(hf), str(hf)]):
+        assert main(command) == 1
+        err = capsys.readouterr().err
+        assert "Hugging Face tokenizer.json, not a bytepiece model" in err and "bytepiece import --format hf" in err
+    sp = tmp_path / "sp.model"
+    sp.write_bytes(b"\n\x0b\n\x05<unk>\x15\x00\x00\x00\x00\x18\x02\xff\xfe")
+    assert main(["info", str(sp)]) == 1
+    assert "bytepiece import --format sentencepiece" in capsys.readouterr().err
+
+
+def test_folders_skip_hidden_and_pycache_files(tmp_path, capsys):
+    (tmp_path / "src" / "__pycache__").mkdir(parents=True)
+    (tmp_path / "src" / ".git").mkdir()
+    (tmp_path / "src" / "a.py").write_text("print('a')\n")
+    (tmp_path / "src" / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"\x00\xff binary")
+    (tmp_path / "src" / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (tmp_path / "src" / ".hidden").write_text("secret\n")
+    assert main(["encode", "-m", str(MODEL_40K), "--whole-file", str(tmp_path / "src"), "-o",
+                 str(tmp_path / "out.txt")]) == 0
+    assert "encoded 1 documents" in capsys.readouterr().err
+
+
+def test_top_level_help_names_every_command(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    shown = capsys.readouterr().out
+    for command in ("train", "encode", "decode", "sample", "info", "vocab", "export", "import", "extend"):
+        assert f"    {command}" in shown

@@ -67,11 +67,15 @@ def load_model(path: PathLike) -> Model:
     it is refused as soon as that is known, without inflating the rest.
     """
     path = os.fspath(path)
+    binary_hint = ""
     try:
         raw = _read_model_bytes(path)
         model = _load_plain_model(raw)
         if model is not None:
             return model
+        if raw[:1] == b"\n":  # a protobuf's first field: what a SentencePiece .model begins with
+            binary_hint = ("; a SentencePiece .model is converted with `bytepiece import --format sentencepiece "
+                           "FILE -o NAME.model`")
         text = raw.decode("utf-8")
         del raw
         data = json.loads(text, object_pairs_hook=_reject_duplicate_keys)
@@ -80,7 +84,7 @@ def load_model(path: PathLike) -> Model:
     except (zipfile.BadZipFile, gzip.BadGzipFile, EOFError, zlib.error, _LZMAError) as exc:
         raise ValueError(f"{path}: corrupt compressed model file ({exc})") from None
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not a BytePiece model (not UTF-8 text: {exc})") from None
+        raise ValueError(f"{path}: not a BytePiece model (not UTF-8 text: {exc}){binary_hint}") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not a BytePiece model (invalid JSON: {exc})") from None
     except RecursionError:
@@ -135,6 +139,9 @@ def parse_model(data: Mapping[str, Sequence[Any]]) -> Model:
         )
     if not data:
         raise ValueError("not a BytePiece model: it has no pieces")
+    if "model" in data and ("version" in data or "added_tokens" in data or "pre_tokenizer" in data):
+        raise ValueError("this is a Hugging Face tokenizer.json, not a bytepiece model: convert its vocabulary with "
+                         "`bytepiece import --format hf FILE -o NAME.model` (bytepiece.formats.imports)")
     n = len(data)
     pieces: List[bytes] = []
     ids: List[int] = []
