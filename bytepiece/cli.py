@@ -573,6 +573,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise ValueError(f"--sample-size must be at least 1, got {args.sample_size}")
     if args.min_agreement is not None and not 0 <= args.min_agreement <= 1:
         raise ValueError(f"--min-agreement is a share of texts from 0 to 1, got {args.min_agreement}")
+    if args.format != "hf" and args.add_special is not None:
+        raise ValueError("--add-special sets what a Hugging Face export adds: use it with --format hf")
     if args.format == "hf" and (args.files or args.min_agreement is not None):
         raise ValueError("--sample and --min-agreement measure a SentencePiece export; a Hugging Face export "
                          "gives bytepiece's ids by construction")
@@ -580,7 +582,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.format == "hf":
         from .formats.huggingface import to_huggingface
 
-        written = to_huggingface(model, args.output)
+        written = to_huggingface(model, args.output, args.add_special or "bos")
         if not args.quiet:
             exact = ("every score exact" if not written.inexact else
                      f"{len(written.inexact)} scores one ulp off in Rust's reader (ids may differ on exact ties "
@@ -996,6 +998,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "RATE (0-1) agree")
     exp.add_argument("--layout", choices=("bytepiece", "0.6.3"), default="bytepiece",
                      help="sentencepiece: 0.6.3 writes exactly 0.6.3's convert_to_sentencepiece file")
+    exp.add_argument("--add-special", choices=("bos", "eos", "both", "none"),
+                     help="hf: what add_special_tokens=True (transformers' default) adds: <bos> first (bos, the "
+                          "default), <eos> last, both, or none")
     exp.add_argument("-q", "--quiet", action="store_true", help="no report on stderr")
     exp.set_defaults(func=cmd_export)
 

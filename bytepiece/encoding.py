@@ -373,16 +373,17 @@ class EncodeMixin:
     @overload
     def encode(self, text: TextLike, add_bos: bool = ..., add_eos: bool = ..., alpha: float = ...,
                iter: Literal[False] = ..., *, sampler: str = ..., seed: Optional[int] = ...,
-               normalize: bool = ...) -> List[int]: ...
+               normalize: bool = ..., allowed_special: AllowedSpecial = ...) -> List[int]: ...
 
     @overload
     def encode(self, text: TextLike, add_bos: bool, add_eos: bool, alpha: float, iter: Literal[True], *,
-               sampler: str = ..., seed: Optional[int] = ..., normalize: bool = ...) -> Iterator[int]: ...
+               sampler: str = ..., seed: Optional[int] = ..., normalize: bool = ...,
+               allowed_special: AllowedSpecial = ...) -> Iterator[int]: ...
 
     @overload
     def encode(self, text: TextLike, add_bos: bool = ..., add_eos: bool = ..., alpha: float = ..., *,
                iter: Literal[True], sampler: str = ..., seed: Optional[int] = ...,
-               normalize: bool = ...) -> Iterator[int]: ...
+               normalize: bool = ..., allowed_special: AllowedSpecial = ...) -> Iterator[int]: ...
 
     def encode(
         self,

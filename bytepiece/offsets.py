@@ -26,7 +26,7 @@ own (a mark after U+0F73 may reorder past it).
 from __future__ import annotations
 
 import unicodedata
-from typing import Callable, List, Sequence, Tuple
+from typing import Callable, List, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -79,6 +79,40 @@ def token_spans(text: TextLike, piece_lengths: np.ndarray, normalize: bool = Tru
     spans for ``bytes``."""
     spans = byte_spans(piece_lengths)
     return char_spans(text, spans, normalize) if isinstance(text, str) else spans
+
+
+def spans_with_specials(parts: Sequence[Tuple[int, int, Union[TextLike, int]]], ids: Sequence[int],
+                        piece_lengths: np.ndarray, normalize: bool = True, add_bos: bool = False,
+                        add_eos: bool = False) -> np.ndarray:
+    """The ``(n, 2)`` spans of ``ids``, the tokens of a text that was cut at
+    allowed special tokens into ``parts`` (``SpecialTokens.split_at``: each
+    run of text or token id with its (start, end) in the text), each run
+    segmented on its own: a special token spans its text, a run's tokens
+    :func:`token_spans` of the run, shifted to where it starts; ``<bos>``
+    (``add_bos``) and ``<eos>`` (``add_eos``) get empty spans at the start and
+    the end. ValueError when ``ids`` are not the tokens of ``parts``."""
+    n = len(ids)
+    spans = np.zeros((n, 2), dtype=np.int64)
+    last = n - 1 if add_eos else n  # the tokens of the parts are ids[first:last]
+    k = 1 if add_bos else 0
+    for index, (start, end, part) in enumerate(parts):
+        if isinstance(part, int):
+            if k >= last or ids[k] != part:
+                raise ValueError("the ids are not the tokens of these parts")
+            spans[k] = (start, end)
+            k += 1
+            continue
+        # A run's tokens reach the next special token (runs never give one) or the end.
+        following = next((p for _, _, p in parts[index + 1:] if isinstance(p, int)), None)
+        stop = k
+        while stop < last and (following is None or ids[stop] != following):
+            stop += 1
+        spans[k:stop] = token_spans(part, piece_lengths[k:stop], normalize) + start
+        k = stop
+    if k != last:
+        raise ValueError("the ids are not the tokens of these parts")
+    spans[last:] = parts[-1][1] if parts else 0
+    return spans
 
 
 def batch_spans(texts: Sequence[TextLike], piece_lengths: np.ndarray, offsets: np.ndarray,

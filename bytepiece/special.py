@@ -56,16 +56,22 @@ class SpecialTokens:
     def split(self, text: TextLike, patterns: Tuple[Pattern[str], Pattern[bytes]]) -> List[Union[TextLike, int]]:
         """``text`` cut at the allowed tokens: the runs of text between them
         (empty ones left out) and the tokens' ids, in order."""
+        return [part for _, _, part in self.split_at(text, patterns)]
+
+    def split_at(self, text: TextLike, patterns: Tuple[Pattern[str], Pattern[bytes]]
+                 ) -> List[Tuple[int, int, Union[TextLike, int]]]:
+        """:meth:`split` with each part's (start, end) in ``text`` (characters
+        of a ``str``, bytes otherwise): (start, end, run) or (start, end, id)."""
         pattern = patterns[0] if isinstance(text, str) else patterns[1]
         data = text if isinstance(text, (str, bytes)) else bytes(text)
-        parts: List[Union[TextLike, int]] = []
+        parts: List[Tuple[int, int, Union[TextLike, int]]] = []
         at = 0
         for match in pattern.finditer(data):  # type: ignore[arg-type]
             if match.start() > at:
-                parts.append(data[at:match.start()])
+                parts.append((at, match.start(), data[at:match.start()]))
             name = match.group()
-            parts.append(self.ids[name if isinstance(name, str) else name.decode("utf-8")])
+            parts.append((match.start(), match.end(), self.ids[name if isinstance(name, str) else name.decode("utf-8")]))
             at = match.end()
         if at < len(data):
-            parts.append(data[at:])
+            parts.append((at, len(data), data[at:]))
         return parts

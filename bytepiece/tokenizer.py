@@ -30,7 +30,8 @@ from .decoding import Decoder
 from .encoding import MAX_NBEST_ENTRIES, SAMPLERS, EncodeMixin, Encoder  # noqa: F401  (MAX_NBEST_ENTRIES was defined here)
 from .formats.native import load_model, parse_model, save_model
 from .model import Model, model_from_counts
-from .offsets import batch_spans, token_spans
+from .offsets import batch_spans, spans_with_specials, token_spans
+from .padding import PaddedBatch, pad_batch
 from .outputs import PathLike
 from .seeds import SeedSource
 from .special import AllowedSpecial, SpecialTokens
@@ -163,15 +164,18 @@ class Tokenizer(EncodeMixin):
 
     @overload
     def tokenize(self, text: TextLike, alpha: float = ..., iter: Literal[False] = ..., *, sampler: str = ...,
-                 seed: Optional[int] = ..., normalize: bool = ...) -> List[bytes]: ...
+                 seed: Optional[int] = ..., normalize: bool = ...,
+                 allowed_special: AllowedSpecial = ...) -> List[bytes]: ...
 
     @overload
     def tokenize(self, text: TextLike, alpha: float, iter: Literal[True], *, sampler: str = ...,
-                 seed: Optional[int] = ..., normalize: bool = ...) -> Iterator[bytes]: ...
+                 seed: Optional[int] = ..., normalize: bool = ...,
+                 allowed_special: AllowedSpecial = ...) -> Iterator[bytes]: ...
 
     @overload
     def tokenize(self, text: TextLike, alpha: float = ..., *, iter: Literal[True], sampler: str = ...,
-                 seed: Optional[int] = ..., normalize: bool = ...) -> Iterator[bytes]: ...
+                 seed: Optional[int] = ..., normalize: bool = ...,
+                 allowed_special: AllowedSpecial = ...) -> Iterator[bytes]: ...
 
     def tokenize(
         self,
@@ -182,13 +186,18 @@ class Tokenizer(EncodeMixin):
         sampler: str = "perfect",
         seed: Optional[int] = None,
         normalize: bool = True,
+        allowed_special: AllowedSpecial = (),
     ) -> Union[List[bytes], Iterator[bytes]]:
         """The pieces (``bytes``) of ``text``; arguments as for :meth:`encode`.
+        An allowed special token is one item, its text's UTF-8 bytes.
 
-        ``b"".join(tokenize(text)) == NFC(text).encode()`` always holds.
+        ``b"".join(tokenize(text)) == NFC(text).encode()`` always holds
+        (with special tokens allowed, each run between them is NFC'd apart).
         """
         table = self._model.bytes_by_id()
-        pieces = [table[i] for i in self.encode(text, alpha=alpha, sampler=sampler, seed=seed, normalize=normalize)]
+        ids = self.encode(text, alpha=alpha, sampler=sampler, seed=seed, normalize=normalize,
+                          allowed_special=allowed_special)
+        pieces = [table[i] for i in ids]
         return builtins.iter(pieces) if iter else pieces
 
     # -- batches, samples, n-best (bytepiece/encoding.py) ----------------------
@@ -270,6 +279,12 @@ class Tokenizer(EncodeMixin):
         """
         return self._decoder.decode(ids, errors)
 
+    def decode_batch(self, batch: Union[Sequence[Sequence[int]], np.ndarray], errors: str = "ignore") -> List[str]:
+        """:meth:`decode` of each row of ``batch`` (id lists, or a 2-D array
+        such as :meth:`encode_padded`'s ``ids``, whose ``<pad>`` decode to
+        nothing)."""
+        return [self._decoder.decode(ids, errors) for ids in batch]
+
     def stream_decoder(self, errors: str = "ignore") -> StreamDecoder:
         """An incremental :meth:`decode` for serving: feed ids one at a time
         with ``push(id)``, which returns the text they complete as soon as it
@@ -277,30 +292,64 @@ class Tokenizer(EncodeMixin):
         ``decode(ids, errors)``."""
         return self._decoder.stream_decoder(errors)
 
+    def encode_padded(self, texts: Sequence[TextLike], *, max_length: Optional[int] = None,
+                      pad_to_multiple_of: Optional[int] = None, padding_side: str = "right",
+                      truncation_side: str = "right", add_bos: bool = False, add_eos: bool = False,
+                      alpha: float = -1, sampler: str = "perfect", seed: Optional[int] = None,
+                      num_threads: Optional[int] = None, normalize: bool = True, first_stream: int = 0,
+                      allowed_special: AllowedSpecial = ()) -> PaddedBatch:
+        """:meth:`encode_batch_numpy` of ``texts`` as one ``(n, length)`` array
+        with its attention mask: each text cut to ``max_length`` tokens at its
+        ``truncation_side`` end, ``<bos>``/``<eos>`` added after the cut, rows
+        padded with ``<pad>`` (0) on ``padding_side`` to the longest (rounded
+        up to ``pad_to_multiple_of``). See :func:`bytepiece.padding.pad_batch`."""
+        flat = self.encode_batch_numpy(texts, alpha=alpha, sampler=sampler, seed=seed, num_threads=num_threads,
+                                       normalize=normalize, first_stream=first_stream, allowed_special=allowed_special)
+        return pad_batch(flat, max_length=max_length, pad_to_multiple_of=pad_to_multiple_of,
+                         padding_side=padding_side, truncation_side=truncation_side, add_bos=add_bos, add_eos=add_eos)
+
     # -- offsets (bytepiece/offsets.py) -----------------------------------------
 
     def encode_with_offsets(self, text: TextLike, *, alpha: float = -1, sampler: str = "perfect",
-                            seed: Optional[int] = None, normalize: bool = True) -> Tuple[List[int], np.ndarray]:
+                            seed: Optional[int] = None, normalize: bool = True,
+                            allowed_special: AllowedSpecial = ()) -> Tuple[List[int], np.ndarray]:
         """``(ids, spans)``: :meth:`encode` of ``text`` and, per token, its
         (start, end) offsets into ``text`` as an ``(n, 2)`` int64 array:
         character offsets for a ``str`` (``text[start:end]`` is the token's
         text), byte offsets for ``bytes``. A token holding part of a character
         spans that character; where NFC changed the text, a token spans the
-        original characters it came from (see :mod:`bytepiece.offsets`)."""
-        ids = self.encode(text, alpha=alpha, sampler=sampler, seed=seed, normalize=normalize)
-        return ids, token_spans(text, self._model.lengths_by_id()[ids], normalize)
+        original characters it came from (see :mod:`bytepiece.offsets`). An
+        allowed special token spans its text."""
+        ids = self.encode(text, alpha=alpha, sampler=sampler, seed=seed, normalize=normalize,
+                          allowed_special=allowed_special)
+        return ids, self._spans(text, ids, normalize, allowed_special)
+
+    def _spans(self, text: TextLike, ids: Sequence[int], normalize: bool, allowed_special: AllowedSpecial) -> np.ndarray:
+        lengths = self._model.lengths_by_id()[np.asarray(ids, dtype=np.int64)]
+        patterns = self._special.patterns(allowed_special) if allowed_special else None
+        if patterns is None:
+            return token_spans(text, lengths, normalize)
+        return spans_with_specials(self._special.split_at(text, patterns), ids, lengths, normalize)
 
     def encode_batch_with_offsets(self, texts: Sequence[TextLike], *, alpha: float = -1, sampler: str = "perfect",
                                   seed: Optional[int] = None, num_threads: Optional[int] = None,
-                                  normalize: bool = True) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+                                  normalize: bool = True, allowed_special: AllowedSpecial = ()
+                                  ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(ids, offsets, spans)``: :meth:`encode_batch_numpy` and the
         ``(total tokens, 2)`` spans of :meth:`encode_with_offsets`, text ``i``'s
         rows being ``offsets[i]:offsets[i + 1]``."""
         if not isinstance(texts, list):
             texts = list(texts)  # read twice below: an iterator would be exhausted by the first pass
         ids, offsets = self.encode_batch_numpy(texts, alpha=alpha, sampler=sampler, seed=seed,
-                                               num_threads=num_threads, normalize=normalize)
-        return ids, offsets, batch_spans(texts, self._model.lengths_by_id()[ids], offsets, normalize)
+                                               num_threads=num_threads, normalize=normalize,
+                                               allowed_special=allowed_special)
+        if not allowed_special or self._special.patterns(allowed_special) is None:
+            return ids, offsets, batch_spans(texts, self._model.lengths_by_id()[ids], offsets, normalize)
+        spans = np.zeros((len(ids), 2), dtype=np.int64)
+        for i, text in enumerate(texts):
+            a, b = int(offsets[i]), int(offsets[i + 1])
+            spans[a:b] = self._spans(text, ids[a:b].tolist(), normalize, allowed_special)
+        return ids, offsets, spans
 
     # -- vocabulary: lookups (bytepiece/vocabulary.py), edits (Model) ------------
 
@@ -333,8 +382,10 @@ class Tokenizer(EncodeMixin):
 
     def piece_to_id(self, piece: Union[bytes, str]) -> int:
         """The id of a piece: ``bytes``, or a ``str`` taken as its UTF-8 bytes
-        (as it is: not NFC-normalized), except the special token names
-        ``"<pad>"``, ``"<bos>"``, ``"<eos>"``, which give 0, 1, 2."""
+        (as it is: not NFC-normalized), except the special tokens' names
+        (``"<pad>"``, ``"<bos>"``, ``"<eos>"`` give 0, 1, 2), which may also be
+        given as UTF-8 ``bytes`` (``b"<|endoftext|>"``) unless a piece has
+        those bytes."""
         return self._vocabulary.piece_to_id(piece)
 
     def id_to_piece(self, token_id: int) -> Union[bytes, str]:
@@ -345,8 +396,11 @@ class Tokenizer(EncodeMixin):
         """:meth:`piece_to_id` of each piece (``bytes``, or ``str`` as its UTF-8 bytes)."""
         return self._vocabulary.pieces_to_ids(pieces)
 
-    def ids_to_pieces(self, ids: Sequence[int]) -> List[Union[bytes, str]]:
-        """:meth:`id_to_piece` of each id."""
+    def ids_to_pieces(self, ids: Sequence[int]) -> List[bytes]:
+        """The piece of each id, every one ``bytes``: a special token as its
+        name's UTF-8 bytes (``b"<bos>"``), so that a list holds one type
+        (:meth:`id_to_piece` of one special id gives its name as a ``str``, as
+        BytePiece 0.6.3 did). :meth:`pieces_to_ids` gives the ids back."""
         return self._vocabulary.ids_to_pieces(ids)
 
     # -- files: the model's own format and others (bytepiece/formats/) ----------
@@ -355,15 +409,18 @@ class Tokenizer(EncodeMixin):
         """Write the model as BytePiece 0.6.3-compatible JSON."""
         save_model(self._model, path)
 
-    def to_huggingface(self, path: PathLike) -> Any:
+    def to_huggingface(self, path: PathLike, add_special: str = "bos") -> Any:
         """Write a Hugging Face tokenizer that gives this tokenizer's ids:
         ``tokenizer.json`` (``path`` ending in ``.json``) or a directory that
         ``transformers.AutoTokenizer.from_pretrained`` loads; returns a
         :class:`~bytepiece.formats.huggingface.HuggingFaceExport`. Needs the
-        ``tokenizers`` package. See :mod:`bytepiece.formats.huggingface`."""
+        ``tokenizers`` package. ``add_special``: what its
+        ``add_special_tokens=True`` adds: ``"bos"`` (``<bos>`` first, the
+        default), ``"eos"``, ``"both"`` or ``"none"``. See
+        :mod:`bytepiece.formats.huggingface`."""
         from .formats.huggingface import to_huggingface
 
-        return to_huggingface(self._model, path)
+        return to_huggingface(self._model, path, add_special)
 
     def to_sentencepiece(self, path: PathLike, layout: str = "bytepiece") -> Any:
         """Write a SentencePiece ``.model`` (Unigram, byte fallback) and return

@@ -2,9 +2,12 @@
 
 Ids ``0 .. vocab_size - 1``: the three reserved special tokens ``<pad>``
 ``<bos>`` ``<eos>`` (0, 1, 2), the model's pieces (``bytes``) and its
-user-defined special tokens. A lookup by id gives a piece as ``bytes`` and
-a special token as its name (``str``); a lookup by piece takes ``bytes``, or
-a ``str`` as its UTF-8 bytes, or a special token's name.
+user-defined special tokens. A lookup of one id (``id_to_piece``) gives a
+piece as ``bytes`` and a special token as its name (``str``), as BytePiece
+0.6.3 did; a list of them (``ids_to_pieces``) is of one type, ``bytes``: a
+special token as its name's UTF-8 bytes (as tiktoken gives them). A lookup by
+piece takes ``bytes``, or a ``str`` as its UTF-8 bytes, or a special token's
+name as a ``str`` or as UTF-8 ``bytes`` (a piece of the same bytes wins).
 """
 from __future__ import annotations
 
@@ -75,6 +78,11 @@ class Vocabulary:
                 return self._piece_to_id[piece.encode("utf-8")]
             except (KeyError, UnicodeEncodeError):
                 pass
+        elif isinstance(piece, (bytes, bytearray)):  # a special token's name as bytes
+            try:
+                return self._piece_to_id[bytes(piece).decode("utf-8")]
+            except (KeyError, UnicodeDecodeError):
+                pass
         raise UnknownTokenError(f"{piece!r:.60} is not a piece of this vocabulary")
 
     def id_to_piece(self, token_id: int) -> Union[bytes, str]:
@@ -87,9 +95,19 @@ class Vocabulary:
         """:meth:`piece_to_id` of each piece."""
         return [self.piece_to_id(p) for p in pieces]
 
-    def ids_to_pieces(self, ids: Sequence[int]) -> List[Union[bytes, str]]:
-        """:meth:`id_to_piece` of each id."""
-        return [self.id_to_piece(i) for i in ids]
+    def ids_to_pieces(self, ids: Sequence[int]) -> List[bytes]:
+        """The piece of each id, all ``bytes``: a special token as its name's
+        UTF-8 bytes (``b"<bos>"``), so the list is of one type and
+        ``pieces_to_ids`` gives the ids back."""
+        table = self._pieces_as_bytes
+        for token_id in ids:
+            if not is_index(token_id) or not 0 <= token_id < self.vocab_size:
+                raise unknown_id(token_id, self.vocab_size)
+        return [table[i] for i in ids]
+
+    @cached_property
+    def _pieces_as_bytes(self) -> List[bytes]:
+        return [p.encode("utf-8") if isinstance(p, str) else p for p in self._id_to_piece]
 
 
 def pieces_to_add(pieces: Union[Sequence[Union[str, bytes]], Mapping[str, Optional[int]],

@@ -478,3 +478,13 @@ def test_top_level_help_names_every_command(capsys):
     shown = capsys.readouterr().out
     for command in ("train", "encode", "decode", "sample", "info", "vocab", "export", "import", "extend"):
         assert f"    {command}" in shown
+
+
+def test_export_hf_add_special_chooses_what_add_special_tokens_adds(tmp_path, tok40k, capsys):
+    tokenizers = pytest.importorskip("tokenizers")
+    out = tmp_path / "t.json"
+    assert main(["export", str(MODEL_40K), "--format", "hf", "-o", str(out), "--add-special", "both", "-q"]) == 0
+    assert tokenizers.Tokenizer.from_file(str(out)).encode("hi").ids == tok40k.encode("hi", add_bos=True, add_eos=True)
+    assert main(["export", str(MODEL_40K), "--format", "sentencepiece", "-o", str(tmp_path / "m.spm"),
+                 "--add-special", "bos"]) == 1
+    assert "--add-special" in capsys.readouterr().err and not (tmp_path / "m.spm").exists()

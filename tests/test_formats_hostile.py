@@ -936,7 +936,7 @@ def test_fuzz_exports_write_loadable_files_or_refuse(pieces, specials, layout):
             assert processor.decode(processor.encode("ab s")) == "ab s"
         else:
             loaded = tokenizers.Tokenizer.from_file(str(path))  # it finds special tokens in any text
-            assert loaded.encode("ab s<").ids == tok.encode("ab s<", allowed_special="all")
+            assert loaded.encode("ab s<", add_special_tokens=False).ids == tok.encode("ab s<", allowed_special="all")
 
 
 def test_a_missing_optional_package_is_one_error_line(tmp_path):

@@ -66,8 +66,10 @@ def test_huggingface_export_gives_identical_ids_on_real_documents(hf_exports, na
     tok, hf = hf_exports[name]
     texts = _golden_texts() + _sample_texts()[:300]
     expected = tok.encode_batch(texts)
-    got = [encoding.ids for encoding in hf.encode_batch(texts)]
+    got = [encoding.ids for encoding in hf.encode_batch(texts, add_special_tokens=False)]
     assert got == expected
+    # add_special_tokens=True (the default) adds <bos>, as encode(add_bos=True) does.
+    assert [e.ids for e in hf.encode_batch(texts[:50])] == tok.encode_batch(texts[:50], add_bos=True)
     assert hf.decode_batch(got[:200], skip_special_tokens=True) == [unicodedata.normalize("NFC", t)
                                                                     for t in texts[:200]]
 
@@ -79,7 +81,7 @@ def test_huggingface_export_agrees_on_any_string(hf_exports, text):
     # Hugging Face recognizes special tokens in any text; bytepiece when they are allowed (README).
     for tok, hf in hf_exports.values():
         ids = tok.encode(text, allowed_special="all")
-        assert hf.encode(text).ids == ids
+        assert hf.encode(text, add_special_tokens=False).ids == ids
         assert hf.decode(ids) == tok.decode(ids, errors="replace")
 
 
@@ -92,7 +94,23 @@ def test_huggingface_special_tokens_and_transformers(hf_exports, tmp_path):
     fast = transformers.AutoTokenizer.from_pretrained(str(tmp_path / "export"))
     assert (fast.pad_token_id, fast.bos_token_id, fast.eos_token_id) == (0, 1, 2)
     text = "Hugging Face 你好\nsecond line"
-    assert fast(text)["input_ids"] == tok.encode(text)
+    assert fast(text)["input_ids"] == tok.encode(text, add_bos=True)  # <bos>: the export's default
+    assert fast(text, add_special_tokens=False)["input_ids"] == tok.encode(text)
+
+
+@pytest.mark.parametrize("add_special, bos, eos", [("bos", True, False), ("eos", False, True), ("both", True, True),
+                                                   ("none", False, False)])
+def test_huggingface_export_adds_the_special_tokens_asked(tmp_path, tok40k, add_special, bos, eos):
+    tokenizers = pytest.importorskip("tokenizers")
+    tok40k.to_huggingface(tmp_path / "t.json", add_special=add_special)
+    hf = tokenizers.Tokenizer.from_file(str(tmp_path / "t.json"))
+    text, other = "a text 分词", "and another"
+    assert hf.encode(text).ids == tok40k.encode(text, add_bos=bos, add_eos=eos)
+    assert hf.encode(text, add_special_tokens=False).ids == tok40k.encode(text)
+    pair = hf.encode(text, other).ids
+    assert pair == tok40k.encode(text, add_bos=bos, add_eos=eos) + tok40k.encode(other, add_bos=bos, add_eos=eos)
+    with pytest.raises(ValueError, match="add_special"):
+        tok40k.to_huggingface(tmp_path / "u.json", add_special="start")
 
 
 def test_huggingface_export_refuses_a_piece_spelled_like_a_special_token(tmp_path):
@@ -285,7 +303,7 @@ def test_huggingface_trained_unigram_imports_with_its_segmentation(tmp_path):
     hf.save(str(tmp_path / "hf.json"))
     tok = bytepiece.Tokenizer(from_huggingface(tmp_path / "hf.json").model)
     held_out = texts[1000:1300]
-    assert tok.encode_batch(held_out) == [e.ids for e in hf.encode_batch(held_out)]
+    assert tok.encode_batch(held_out) == [e.ids for e in hf.encode_batch(held_out, add_special_tokens=False)]
 
 
 def test_sentencepiece_unigram_imports_with_its_segmentation(tmp_path):

@@ -199,9 +199,10 @@ def test_piece_to_id_takes_str_as_its_utf8_bytes(tok):
 
 
 def test_piece_to_id_still_refuses_unknown_pieces(tok):
-    for bad in ["not a piece of this vocabulary at all", "\ud800", "<unk>", 5, None, b"<pad>"]:
+    for bad in ["not a piece of this vocabulary at all", "\ud800", "<unk>", 5, None, b"<unk>", b"\xff<pad>"]:
         with pytest.raises(bytepiece.UnknownTokenError):
             tok.piece_to_id(bad)
+    assert tok.piece_to_id(b"<pad>") == 0  # a special token's name as UTF-8 bytes, as ids_to_pieces gives it
     with pytest.raises(KeyError):
         tok.pieces_to_ids(["the", "no such piece at all, surely"])
 

@@ -15,7 +15,13 @@ The exported tokenizer does what bytepiece does, step by step:
 - special tokens ``<pad>`` ``<bos>`` ``<eos>`` at ids 0, 1, 2 (and the
   model's user-defined special tokens) as Hugging Face special tokens.
   Hugging Face recognizes special tokens written in the input text;
-  bytepiece does so only when asked (``allowed_special``).
+  bytepiece does so only when asked (``allowed_special``);
+- post-processor: what ``add_special_tokens=True`` (transformers' default)
+  adds, as chosen by ``add_special``: ``<bos>`` first (``"bos"``, the
+  default, as Llama-style tokenizers do), ``<eos>`` last (``"eos"``), both
+  (``"both"``), or nothing (``"none"``). bytepiece's ``encode(text,
+  add_bos=..., add_eos=...)`` gives the same ids;
+  ``add_special_tokens=False`` gives ``encode(text)``'s.
 
 With a directory as the path, ``tokenizer_config.json`` and
 ``special_tokens_map.json`` are written beside ``tokenizer.json`` so that
@@ -38,7 +44,7 @@ from ..model import SPECIAL_TOKENS, Model
 from ..outputs import PathLike, atomic_files
 
 __all__ = ["byte_alphabet", "serde_decimal", "HuggingFaceExport", "to_huggingface", "HuggingFaceImport",
-           "from_huggingface"]
+           "from_huggingface", "ADD_SPECIAL"]
 
 
 def byte_alphabet() -> List[str]:
@@ -101,9 +107,23 @@ def serde_decimal(x: float) -> Tuple[str, bool]:
     return repr(float(x)), False  # one ulp off in Rust, exact for every other reader
 
 
-def _tokenizer(model: Model) -> Any:
+#: What the exported tokenizer adds with ``add_special_tokens=True``.
+ADD_SPECIAL = ("bos", "eos", "both", "none")
+
+
+def _post_processor(processors: Any, add_special: str) -> Any:
+    """The TemplateProcessing that puts <bos>/<eos> around each sequence as ``add_special`` says."""
+    bos = ["<bos>"] if add_special in ("bos", "both") else []
+    eos = ["<eos>"] if add_special in ("eos", "both") else []
+    single = bos + ["$A"] + eos
+    pair = single + bos + ["$B:1"] + eos
+    return processors.TemplateProcessing(single=" ".join(single), pair=" ".join(pair),
+                                         special_tokens=[("<bos>", 1), ("<eos>", 2)])
+
+
+def _tokenizer(model: Model, add_special: str = "bos") -> Any:
     try:
-        from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers  # type: ignore[import-untyped]
+        from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors  # type: ignore[import-untyped]
     except ImportError as exc:
         raise ImportError("Hugging Face export needs the tokenizers package: pip install tokenizers") from exc
     alphabet = byte_alphabet()
@@ -131,6 +151,7 @@ def _tokenizer(model: Model) -> Any:
         pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
     ])
     tokenizer.decoder = decoders.ByteLevel()
+    tokenizer.post_processor = _post_processor(processors, add_special)
     tokenizer.add_special_tokens([AddedToken(name, special=True, normalized=False) for name in specials])
     return tokenizer
 
@@ -208,11 +229,13 @@ def _check_transformers(temps: List[str], names: List[str]) -> None:
         raise ValueError(f"transformers gives <pad> <bos> <eos> the ids {ids}, not (0, 1, 2); nothing was written")
 
 
-def to_huggingface(model: Model, path: PathLike) -> HuggingFaceExport:
+def to_huggingface(model: Model, path: PathLike, add_special: str = "bos") -> HuggingFaceExport:
     """Write ``model`` as a Hugging Face tokenizer: ``path`` itself when it
     names a ``.json`` file, else the directory ``path`` (created if needed)
     with ``tokenizer.json``, ``tokenizer_config.json`` and
     ``special_tokens_map.json``. Needs the ``tokenizers`` package.
+    ``add_special``: what ``add_special_tokens=True`` adds (:data:`ADD_SPECIAL`):
+    ``"bos"`` (the default), ``"eos"``, ``"both"`` or ``"none"``.
 
     The files are written under temporary names and the ``tokenizer.json``
     loaded in tokenizers (a directory also in transformers, when it is
@@ -222,7 +245,9 @@ def to_huggingface(model: Model, path: PathLike) -> HuggingFaceExport:
     special token) or a file tokenizers refuses. Returns the files written.
     """
     path = os.fspath(path)
-    text, inexact = _with_exact_scores(_tokenizer(model).to_str(pretty=False))
+    if add_special not in ADD_SPECIAL:
+        raise ValueError(f"add_special must be one of {', '.join(ADD_SPECIAL)}, got {add_special!r}")
+    text, inexact = _with_exact_scores(_tokenizer(model, add_special).to_str(pretty=False))
     created = None
     if path.endswith(".json"):
         files = {path: text}
@@ -235,7 +260,8 @@ def to_huggingface(model: Model, path: PathLike) -> HuggingFaceExport:
         os.makedirs(path, exist_ok=True)
         names: Dict[str, str] = dict(zip(("pad_token", "bos_token", "eos_token"), SPECIAL_TOKENS))
         config = {"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": 1 << 30,
-                  "clean_up_tokenization_spaces": False, **names}
+                  "clean_up_tokenization_spaces": False, "add_bos_token": add_special in ("bos", "both"),
+                  "add_eos_token": add_special in ("eos", "both"), **names}
         files = {os.path.join(path, "tokenizer.json"): text,
                  os.path.join(path, "tokenizer_config.json"): json.dumps(config, indent=2),
                  os.path.join(path, "special_tokens_map.json"): json.dumps(names, indent=2)}
