@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import _training
 from .._core import MAX_PARTITIONS
+from ..corpus import Corpus
 from ..model import Model, PackedPieces
 from ..progress import progress_bar
 from ..text import TextLike
@@ -168,10 +169,14 @@ class _Run:
         for packed, docs in chunk_batches(texts, self.options.isolate_digits, self.batch_size, duplicates):
             yield packed.data, packed.offsets, docs
 
-    def count_ngrams(self, texts: Iterable[TextLike]) -> "_training.NgramModel":
-        """Pass 1: the n-gram model's counts, each thread counting one partition of every batch."""
+    def count_ngrams(self, texts: Iterable[TextLike], source: Any = None) -> "_training.NgramModel":
+        """Pass 1: the n-gram model's counts, each thread counting one partition of every batch.
+        ``source``: what ``texts`` iterates; when it is a :class:`Corpus` of files, the
+        progress follows the bytes read of their total size."""
         ngram_model = _training.NgramModel(self.options.order, min(self.num_threads, MAX_PARTITIONS))
-        bar = progress_bar("Count n-grams", unit="B", enabled=self.progress)
+        corpus = source if isinstance(source, Corpus) else None
+        files_size = corpus.total_bytes() if corpus is not None else None
+        bar = progress_bar("Count n-grams", total=files_size, unit="B", enabled=self.progress)
         docs = 0
         duplicates = DuplicateEstimate()
 
@@ -186,7 +191,7 @@ class _Run:
                 self.stats.documents = docs
                 self.check_memory("counting the n-grams", ngram_model.growth_reserve)
                 yield [(data, offsets)] * ngram_model.num_partitions  # every partition reads the whole batch
-                bar.update(len(data))
+                bar.update(corpus.bytes_read() - bar.n if corpus is not None and files_size else len(data))
                 docs += n
 
         run_workers(self.pool, ngram_model.num_partitions, jobs(), ngram_model.count)
@@ -304,7 +309,7 @@ def train_on_threads(training: Union[TrainingOptions, HasTrainingOptions], texts
     with ThreadPoolExecutor(max_workers=num_threads) as pool:
         run = _Run(options, pool, num_threads, batch_size, progress, max_memory)
         with run.phase("count n-grams"):
-            ngram_model = run.count_ngrams(first_pass)
+            ngram_model = run.count_ngrams(first_pass, texts)
         with run.phase("prune n-grams"):
             run.finish_ngrams(ngram_model, budget)
         with run.phase("count pieces"):
