@@ -1,4 +1,4 @@
-"""Command line: ``bytepiece train``, ``encode``, ``decode``, ``sample``, ``info`` and ``vocab``.
+"""Command line: ``bytepiece train``, ``encode``, ``decode``, ``sample``, ``info``, ``vocab``, ``show``, ``export``, ``import`` and ``extend``.
 
 Inputs are files, globs or directories holding one document per line, or
 JSON lines with ``--field`` (``meta.text`` reaches into nested objects), or
@@ -533,6 +533,52 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_show(args: argparse.Namespace) -> int:
+    from .show import html_page, shown_tokens, terminal_view
+
+    if args.samples < 0:
+        raise ValueError(f"--samples must be at least 0, got {args.samples}")
+    if not args.alpha >= 0:
+        raise ValueError(f"--alpha must be >= 0 for the sampled segmentations, got {args.alpha}")
+    if args.text:
+        text = " ".join(args.text)
+    else:
+        source = args.file or "-"
+        with (open(source, "rb") if source != "-" else contextlib.nullcontext(sys.stdin.buffer)) as f:
+            data = f.read(_SHOW_LIMIT + 1)
+        if len(data) > _SHOW_LIMIT:
+            raise ValueError(f"{source}: show takes at most {_SHOW_LIMIT} bytes of text (it is for looking)")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{source}: not UTF-8 text ({exc})") from None
+    tok = Tokenizer(args.model)
+    if args.html:
+        check_writable(args.html)
+        page = html_page(tok, text, title=f"bytepiece show: {os.path.basename(args.model)}", alpha=args.alpha,
+                         samples=args.samples, seed=args.seed, allowed_special=args.allowed_special)
+        with atomic_file(args.html, "w", encoding="utf-8") as f:
+            f.write(page)
+        if not args.quiet:
+            print(f"wrote {args.html}", file=sys.stderr)
+        return 0
+    colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
+    tokens = shown_tokens(tok, text, allowed_special=args.allowed_special)
+    print(terminal_view(tokens, colour=colour, show_ids=args.ids))
+    for k in range(args.samples):
+        sampled = shown_tokens(tok, text, alpha=args.alpha, seed=args.seed + k, allowed_special=args.allowed_special)
+        print(f"-- sample {k + 1} (alpha {args.alpha:g}, seed {args.seed + k}): {len(sampled)} tokens")
+        print(terminal_view(sampled, colour=colour, show_ids=args.ids))
+    if not args.quiet:
+        size = len(text.encode("utf-8"))
+        print(f"{len(tokens)} tokens, {size} bytes ({size / max(1, len(tokens)):.2f} bytes/token)", file=sys.stderr)
+    return 0
+
+
+#: The most text ``bytepiece show`` takes: it is for looking, not for corpora.
+_SHOW_LIMIT = 1 << 20
+
+
 def cmd_vocab(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     scores = model.scores()
@@ -871,6 +917,10 @@ One document (a line, or a file with --whole-file) may hold at most 1 GiB.""",
   bytepiece sample --ray -m my.model --n 4 --seed 1 --field text data/ -o augmented.npy   # in shards, same ids""",
     "info": """example:
   bytepiece info my.model""",
+    "show": """examples:
+  bytepiece show -m my.model "BytePiece 分词器 cuts text like this"
+  bytepiece show -m my.model --ids --samples 3 --alpha 0.1 --file page.txt
+  bytepiece show -m my.model --file page.txt --html page.html     # open page.html in a browser""",
     "export": """examples:
   bytepiece export my.model --format hf -o my-tokenizer/       # tokenizer.json + configs for transformers
   bytepiece export my.model --format sentencepiece -o my.spm --sample held-out.jsonl --field text""",
@@ -1021,6 +1071,25 @@ def build_parser() -> argparse.ArgumentParser:
     ext.add_argument("-o", "--output", required=True, help="model file to write")
     ext.add_argument("-q", "--quiet", action="store_true", help="no report on stderr")
     ext.set_defaults(func=cmd_extend)
+
+    show = _command(sub, "show", "see how a model cuts a text: coloured tokens in the terminal, or an HTML page")
+    show.add_argument("-m", "--model", required=True, help="model file")
+    show.add_argument("text", nargs="*", help="the text (default: --file, or stdin)")
+    show.add_argument("--file", help="read the text from this file (UTF-8, at most 1 MiB)")
+    show.add_argument("--ids", action="store_true", help="print each token's id after it, as [id]")
+    show.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                      help="colour the tokens (auto: when stdout is a terminal; never: tokens separated by |)")
+    show.add_argument("--samples", type=int, default=0,
+                      help="also show this many sampled segmentations (default 0; 3 on the page)")
+    show.add_argument("--alpha", type=float, default=0.1, help="alpha of the sampled segmentations (default 0.1)")
+    show.add_argument("--seed", type=int, default=0, help="seed of the first sample (the next take seed + 1, ...)")
+    show.add_argument("--allowed-special", type=_allowed_special, default=(), metavar="NAMES",
+                      help="special tokens recognized in the text: 'all' or names separated by commas")
+    show.add_argument("--html", metavar="OUT.html",
+                      help="write a self-contained page instead: the text coloured by token, sampled "
+                           "segmentations side by side, a table of the pieces used")
+    show.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+    show.set_defaults(func=cmd_show)
 
     vocab = _command(sub, "vocab", "list a model's vocabulary as TSV: id, piece, count, score")
     vocab.add_argument("model", help="model file")
