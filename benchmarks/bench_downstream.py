@@ -6,6 +6,7 @@
         [--vocab-size 8000] [--seeds 3] [--tokens 500000] [--lm-bytes 1000000]
         [--width 128] [--layers 2] [--heads 4] [--context 128] [--batch 16]
         [--noise 0.05] [--threads 2] [--device auto] [--json OUT.json]
+        [--bytepiece NAME:KEY=VALUE,...]
 
 Every system's tokenizer is trained on TRAIN (the `text` field of each JSON
 line) less a held-out part (every 20th document). Then, for each seed, the
@@ -25,6 +26,8 @@ tokenizers of any granularity compare) on:
   gets a typo (a letter dropped, doubled, swapped with the next or replaced)
   and, with the same probability, its casing changed (Capitalized or UPPER).
 
+`--bytepiece NAME:max_piece_length=128` adds a bytepiece system trained with
+those Trainer options (``algorithm`` defaults to "em"; as bench_quality's).
 `bytepiece-em-srA` is bytepiece-em's tokenizer with subword regularization
 during LM training: the training text is sampled afresh (alpha A, a new
 seed) every epoch, and evaluation uses the best segmentation, as for every
@@ -79,10 +82,14 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda, ...")
     parser.add_argument("--json", help="also write every figure to this file")
+    parser.add_argument("--bytepiece", action="append", default=[], metavar="NAME:KEY=VALUE,...",
+                        help="another bytepiece system: Trainer options (algorithm em unless given)")
     args = parser.parse_args(argv)
+    args.custom = dict(bench_quality.parse_bytepiece(spec) for spec in args.bytepiece)
     for system in args.systems:
-        if system not in SYSTEMS:
-            parser.error(f"unknown system {system!r}; choose from {', '.join(SYSTEMS)}")
+        if system not in SYSTEMS and system.split("-sr")[0] not in args.custom:
+            parser.error(f"unknown system {system!r}; choose from {', '.join(SYSTEMS)} or a --bytepiece name")
+    args.systems += [name for name in args.custom if name not in args.systems]
     return args
 
 
@@ -315,6 +322,8 @@ def main(argv=None):
                 tokenizer_dir = os.path.join(workdir, base)
                 os.makedirs(tokenizer_dir)
                 options = {"algorithm": "em"} if base == "bytepiece-em" else {}
+                if base in args.custom:
+                    options = {"algorithm": "em", **args.custom[base]}
                 path, seconds, _ = bench_quality.train(base, options, train_path, args.vocab_size, args.threads,
                                                        tokenizer_dir)
                 encoders[base] = Encoder(base, path)

@@ -112,7 +112,22 @@ def _train(system, options, train_path, size, threads, workdir, queue):
     else:
         path = _train_bytepiece(texts, size, options, threads, workdir)
     seconds = time.perf_counter() - start
-    queue.put((path, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024))
+    queue.put((path, seconds, peak_bytes()))
+
+
+def peak_bytes():
+    """The peak resident memory of this process. Linux's VmHWM, which starts
+    afresh at exec: ru_maxrss keeps the parent's peak across fork and exec,
+    so in a spawned child it reports the benchmark's own memory whenever that
+    is larger (as it was at the larger sizes before this was used)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def train(system, options, train_path, size, threads, workdir):
