@@ -1,5 +1,6 @@
 """The ``bytepiece encode`` command: one output line per document, clear input errors."""
 import json
+import pathlib
 import subprocess
 import sys
 
@@ -377,7 +378,9 @@ def test_an_unbuilt_source_folder_says_how_to_build_it(tmp_path):
     # package's sources without the compiled core (-S: no installed copy either).
     package = tmp_path / "bytepiece"
     package.mkdir()
-    for source in (ROOT / "bytepiece").glob("*.py"):
+    sources = list(pathlib.Path(bytepiece.__file__).parent.glob("*.py"))  # the clone's, or an installed wheel's
+    assert len(sources) > 10
+    for source in sources:
         (package / source.name).write_bytes(source.read_bytes())
     result = subprocess.run([sys.executable, "-S", "-c", "import bytepiece"], cwd=tmp_path, capture_output=True,
                             text=True)
