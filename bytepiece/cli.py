@@ -804,6 +804,7 @@ def _train_locally(args: argparse.Namespace, trainer: Trainer, corpus: Corpus, n
     stats = trainer.stats
     assert isinstance(stats, ThreadStats)  # what the thread engine measures
     start = time.perf_counter()
+    tokens_of_models = []
     for path in paths:
         tok = Tokenizer(path)
         bar = progress_bar(f"Evaluate {os.path.basename(path)}", total=stats.documents, unit=" docs",
@@ -813,14 +814,26 @@ def _train_locally(args: argparse.Namespace, trainer: Trainer, corpus: Corpus, n
             tokens += len(tok.encode_batch_numpy(batch, num_threads=num_threads)[0])
             bar.update(len(batch))
         bar.close()
-        print(f"{path}: vocab size {tok.vocab_size}, {stats.bytes / max(tokens, 1):.3f} bytes/token "
-              f"on the training data", file=sys.stderr)
-    evaluate = time.perf_counter() - start
-    phases = ", ".join(f"{name} {phase.wall:.2f} s" for name, phase in stats.phases.items())
-    print(f"{stats.documents} documents, {stats.bytes / 1e6:.1f} MB, {stats.num_threads} threads: {phases} "
-          f"(total {stats.seconds:.2f} s); evaluation {evaluate:.2f} s; "
-          f"{_ngram_model_note(stats, trainer.options.min_count)}", file=sys.stderr)
+        tokens_of_models.append(tokens)
+    _print_training_summary(paths, trainer, tokens_of_models, time.perf_counter() - start,
+                            f"{stats.num_threads} threads")
     return 0
+
+
+def _print_training_summary(paths: Sequence[str], trainer: Trainer, tokens_of_models: Sequence[int],
+                            evaluation: float, where: str, extra: str = "") -> None:
+    """The summary of a training run, the same locally and on Ray: a line per
+    model (vocabulary size, bytes per token on the training data), then one
+    with the corpus, the phases, the evaluation and the n-gram model."""
+    stats = trainer.stats
+    for path, tokens in zip(paths, tokens_of_models):
+        vocab_size = load_model(path).vocab_size
+        print(f"{path}: vocab size {vocab_size}, {stats.bytes / max(tokens, 1):.3f} bytes/token "
+              f"on the training data", file=sys.stderr)
+    phases = ", ".join(f"{name} {phase.wall:.2f} s" for name, phase in stats.phases.items())
+    print(f"{stats.documents} documents, {stats.bytes / 1e6:.1f} MB, {where}: {phases} "
+          f"(total {stats.seconds:.2f} s); evaluation {evaluation:.2f} s; {extra}"
+          f"{_ngram_model_note(stats, trainer.options.min_count)}", file=sys.stderr)
 
 
 def _train_on_ray(args: argparse.Namespace, trainer: Trainer, progress: Optional[bool]) -> int:
@@ -833,17 +846,15 @@ def _train_on_ray(args: argparse.Namespace, trainer: Trainer, progress: Optional
     with _warnings_as_lines():
         trainer.train_ray(args.files, field=args.field, whole_file=args.whole_file, errors=args.errors,
                           address=args.ray or None, num_partitions=args.partitions, max_memory=args.max_memory,
-                          progress=progress)
+                          progress=progress, evaluate=not args.quiet)
     paths = trainer.save(args.output)
     if not args.quiet:
         stats = trainer.stats
         assert isinstance(stats, RayStats)  # what the Ray engine measures
-        phases = ", ".join(f"{name} {phase.wall:.2f} s" for name, phase in stats.phases.items())
-        print(f"{', '.join(paths)}: {stats.documents} documents, {stats.bytes / 1e6:.1f} MB in "
-              f"{stats.shards} shards on {stats.cpus} CPUs, {stats.num_partitions} partitions: {phases} "
-              f"(total {stats.seconds:.2f} s); largest worker {stats.peak_worker_memory / 1e9:.2f} GB, driver "
-              f"{stats.peak_driver_memory / 1e9:.2f} GB; {_ngram_model_note(stats, trainer.options.min_count)}",
-              file=sys.stderr)
+        _print_training_summary(
+            paths, trainer, stats.training_tokens, stats.evaluation_seconds,
+            f"{stats.shards} shards on {stats.cpus} CPUs, {stats.num_partitions} partitions",
+            f"largest worker {stats.peak_worker_memory / 1e9:.2f} GB, driver {stats.peak_driver_memory / 1e9:.2f} GB; ")
     return 0
 
 

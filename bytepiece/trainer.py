@@ -166,7 +166,8 @@ class Trainer:
 
     def train_ray(self, source: Any, *, field: Optional[str] = None, whole_file: bool = False,
                   errors: str = "strict", address: Optional[str] = None, num_partitions: Optional[int] = None,
-                  max_memory: Optional[int] = None, progress: Optional[bool] = None) -> None:
+                  max_memory: Optional[int] = None, progress: Optional[bool] = None,
+                  evaluate: bool = False) -> None:
         """Train on a Ray cluster (``pip install bytepiece[ray]``): the same
         model as :meth:`train` on the same documents, for corpora beyond one
         machine's memory.
@@ -183,9 +184,11 @@ class Trainer:
         driver, may hold (at least 512 MB); the n-gram model gets half unless
         ``max_ngram_model_bytes`` says otherwise; the run fails early, saying
         why, when it cannot keep to it, and a bad value before Ray starts.
+        ``evaluate``: read the corpus once more, in tasks, to count the tokens
+        each model makes of it (``stats.training_tokens``).
         """
         self.train_on("ray", source, options=ReadOptions(field, whole_file, errors), address=address,
-                      num_partitions=num_partitions, max_memory=max_memory, progress=progress)
+                      num_partitions=num_partitions, max_memory=max_memory, progress=progress, evaluate=evaluate)
 
     # -- results -------------------------------------------------------------
 

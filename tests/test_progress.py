@@ -29,6 +29,9 @@ def test_off_a_terminal_training_prints_plain_lines_and_q_prints_none(tmp_path):
     assert "\r" not in run.stderr
     counting = [line for line in run.stderr.splitlines() if line.startswith("Count n-grams: ")]
     assert counting and counting[-1].startswith("Count n-grams: 100% (") and "done in" in counting[-1]
+    # Pruning says how large the vocabulary it counts is, against the size asked.
+    assert any(line.startswith("Prune pieces, vocabulary of ") and "(target 2,000)" in line
+               for line in run.stderr.splitlines())
     quiet = subprocess.run(command + ["-q"], capture_output=True, text=True, env=env, check=True)
     assert quiet.stderr == ""
 

@@ -127,14 +127,25 @@ def test_killed_pruning_tasks_are_retried_and_the_capped_models_are_unchanged(cl
     assert all((crash_dir / f"{name}.crashed").exists() for name in armed)  # each worker did die once
 
 
-def test_cli_train_on_a_ray_cluster_writes_the_local_model_file(cluster, corpus_files, tmp_path):
+def test_cli_train_on_a_ray_cluster_writes_the_local_model_file(cluster, corpus_files, tmp_path, capsys):
     head, _ = cluster
     files = [str(corpus_files / name) for name in ("a.jsonl", "b.jsonl.gz", "c.jsonl")]
     on_ray, local = tmp_path / "ray.model", tmp_path / "local.model"
     assert main(["train", "--ray", head.address, "--field", "text", *files, "--vocab-size", "2000",
                  "-o", str(on_ray), "-q"]) == 0
+    assert capsys.readouterr().err == ""  # -q: nothing, Ray's own notes included
     assert main(["train", "--field", "text", *files, "--vocab-size", "2000", "-o", str(local), "-q"]) == 0
     assert on_ray.read_bytes() == local.read_bytes()
+    # The summary is the same locally and on Ray: the vocabulary size and bytes/token of each model.
+    summaries = []
+    for ray_flag in ([], ["--ray", head.address]):
+        assert main(["train", *ray_flag, "--field", "text", *files, "--vocab-size", "2000", "-o",
+                     str(tmp_path / "s.model")]) == 0
+        summaries.append(capsys.readouterr().err.splitlines())
+    local_line, ray_line = (next(line for line in lines if "bytes/token on the training data" in line)
+                            for lines in summaries)
+    assert local_line == ray_line and "vocab size 2000" in ray_line
+    assert "shards on" in summaries[1][-1] and "evaluation" in summaries[1][-1]
 
 
 def test_an_unreadable_shard_fails_the_run_naming_the_file(cluster, tmp_path):

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .options import TrainingOptions
 
 __all__ = [
-    "with_progress", "TokenCounter", "canonical_segmenter", "count_tokens_packed", "count_tokens", "keep_mask",
+    "with_progress", "describe_pruning", "TokenCounter", "canonical_segmenter", "count_tokens_packed", "count_tokens", "keep_mask",
     "FoundInProcess", "initial_vocabulary", "with_extra_counts", "drop_wasted", "vocabularies", "prune_kept",
     "prune_found", "prune_pieces",
 ]
@@ -59,15 +59,25 @@ def count_tokens(vocabulary: Model, texts: PackedPieces, weights: np.ndarray) ->
     return count_tokens_packed(vocabulary.segmenter(), len(vocabulary.pieces), texts, weights)
 
 
-def with_progress(counter: TokenCounter, bar: Any) -> TokenCounter:
-    """``counter`` that moves a progress ``bar`` on by one after each call: a
+def with_progress(counter: TokenCounter, bar: Any, target: Optional[int] = None) -> TokenCounter:
+    """``counter`` that moves a progress ``bar`` on by one after each call (a
     call re-tokenizes a set of pieces, the unit of pruning's work, whose
-    number of rounds is not known in advance."""
+    number of rounds is not known in advance) and says in its description how
+    many pieces the vocabulary being counted has, and the ``target`` (the
+    largest size asked), so that the way still to go shows."""
     def counting(vocabulary: Model, texts: PackedPieces, weights: np.ndarray) -> np.ndarray:
+        describe_pruning(bar, vocabulary, target)
         totals = counter(vocabulary, texts, weights)
         bar.update(1)
         return totals
     return counting
+
+
+def describe_pruning(bar: Any, vocabulary: Model, target: Optional[int]) -> None:
+    """Says on pruning's progress ``bar`` the size of the vocabulary being
+    counted now, and the ``target`` size."""
+    towards = f" (target {target:,})" if target is not None else ""
+    bar.set_description(f"Prune pieces, vocabulary of {vocabulary.num_pieces + 3:,} ids{towards}", refresh=False)
 
 
 def keep_mask(pieces: PackedPieces, counts: np.ndarray, max_piece_length: int, min_count: int) -> np.ndarray:

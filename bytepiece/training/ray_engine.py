@@ -33,6 +33,7 @@ from .._core import MAX_PARTITIONS
 from ..model import Model, PackedPieces
 from ..progress import progress_bar
 from ..ray_support import crash_once, import_ray, ray_session
+from ..tokenizer import Tokenizer
 from ..ray_support import init_local_ray  # importable from here too, as before it moved
 from ..validation import check_int
 from .budget import (
@@ -45,7 +46,7 @@ from .primitives import (
     kept_candidates, merge_ngrams, merge_pieces, merge_substrings, ngram_model, partition_substrings, peak_memory,
     resident_memory, total_positions,
 )
-from .pruning import canonical_segmenter, count_tokens_packed
+from .pruning import canonical_segmenter, count_tokens_packed, describe_pruning
 from .registry import get_algorithm
 from .sources import FileShard, ReadOptions, expand_paths, plan_shards, read_shard
 from .stats import Phase, RayStats, TrainingResult
@@ -123,6 +124,13 @@ def _count_pieces_task(plan: CountingPlan, shard: Any, options: ReadOptions, ens
     summary, parts = count_pieces(plan, ngram_model(plan, finished), _documents(shard, options), ensure_unicode,
                                   limit)
     return (summary, *parts)
+
+
+def _training_tokens_task(models: List[Model], shard: Any, options: ReadOptions) -> List[int]:
+    """How many tokens each model makes of the shard's documents (the summary's bytes per token)."""
+    crash_once("training-tokens")
+    documents = list(_documents(shard, options))
+    return [len(Tokenizer(model).encode_batch_numpy(documents, num_threads=1)[0]) for model in models]
 
 
 def _merge_pieces_task(max_piece_length: int, min_count: int, limit: Optional[int],
@@ -208,6 +216,7 @@ class _Tasks:
         self.substrings = remote(_substrings_task)
         self.merge_substrings = remote(_merge_substrings_task)
         self.count_partitions = remote(_count_partitions_task)
+        self.training_tokens = remote(_training_tokens_task)
 
 
 def _wait_all(ray: Any, refs: List[Any], name: str, total_bytes: Optional[int], sizes: List[int],
@@ -241,10 +250,13 @@ def _shards(ray: Any, source: Any, options: ReadOptions, shard_bytes: int) -> Tu
 def train_on_ray(training: Union[TrainingOptions, HasTrainingOptions], source: Union[str, Sequence[str], Any], *,
                  options: ReadOptions = ReadOptions(), address: Optional[str] = None,
                  num_partitions: Optional[int] = None, shard_bytes: int = SHARD_BYTES,
-                 max_memory: Optional[int] = None, progress: Optional[bool] = None) -> TrainingResult:
+                 max_memory: Optional[int] = None, progress: Optional[bool] = None,
+                 evaluate: bool = False) -> TrainingResult:
     """Train with ``training``'s options (:class:`TrainingOptions`, or a
     Trainer's) on ``source`` on Ray; returns the models and the run's
-    :class:`RayStats`.
+    :class:`RayStats`. ``evaluate``: then read the corpus once more, in tasks,
+    to count the tokens each model makes of it (``stats.training_tokens``),
+    as the local summary does.
 
     ``source``: file paths, globs or directories that every node can read, or
     a ``ray.data.Dataset`` with a text column (``options.field``, default
@@ -265,8 +277,10 @@ def train_on_ray(training: Union[TrainingOptions, HasTrainingOptions], source: U
     training_options = as_training_options(training)
     _check_before_start(training_options, address, num_partitions, max_memory)
     ray = _ray()
-    with ray_session(ray, address, object_store_memory=max_memory // 3 if max_memory else None):
-        return _train(ray, training_options, source, options, num_partitions, shard_bytes, max_memory, progress)
+    with ray_session(ray, address, object_store_memory=max_memory // 3 if max_memory else None,
+                     quiet=progress is False):
+        return _train(ray, training_options, source, options, num_partitions, shard_bytes, max_memory, progress,
+                      evaluate)
 
 
 def _check_before_start(training: TrainingOptions, address: Optional[str], num_partitions: Optional[int],
@@ -311,7 +325,7 @@ class _FoundOnRay:
     size, and each task a vocabulary and one partition."""
 
     def __init__(self, ray: Any, tasks: "_Tasks", kept: List[Any], dropped: List[Any], sizes: Sequence[int],
-                 cpus: int, bar: Any) -> None:
+                 cpus: int, bar: Any, target: Optional[int] = None) -> None:
         self.ray = ray
         self.tasks = tasks
         self.parts = list(zip(kept, dropped))
@@ -320,7 +334,7 @@ class _FoundOnRay:
         # once (for millions of candidates, a second or more) for its group.
         self.groups = _groups(sizes, cpus)
         self.cpus = cpus
-        self.bar = bar
+        self.bar, self.target = bar, target
         self.candidates: Optional[CandidateCount] = None
         #: The largest peak memory of a worker process that ran a task of pruning.
         self.peak_memory = 0
@@ -376,6 +390,7 @@ class _FoundOnRay:
 
     def count_tokens(self, vocabulary: Model, texts: PackedPieces, weights: np.ndarray) -> np.ndarray:
         """Re-tokenize ``texts`` in tasks (one pass of the progress line)."""
+        describe_pruning(self.bar, vocabulary, self.target)
         refs = self._put(vocabulary)
         texts_ref = refs[0] if texts is vocabulary.packed() else self.ray.put(texts)
         weights_ref = self.ray.put(np.asarray(weights, dtype=np.uint64))
@@ -399,13 +414,15 @@ class _FoundOnRay:
 
     def count_found(self, vocabulary: Model) -> np.ndarray:
         """Every found piece's totals, one task per partition (one pass of the progress line)."""
+        describe_pruning(self.bar, vocabulary, self.target)
         totals = self._count_partitions(vocabulary, True, None)
         self.bar.update(1)
         return totals
 
 
 def _train(ray: Any, training: TrainingOptions, source: Any, options: ReadOptions, num_partitions: Optional[int],
-           shard_bytes: int, max_memory: Optional[int], progress: Optional[bool]) -> TrainingResult:
+           shard_bytes: int, max_memory: Optional[int], progress: Optional[bool],
+           evaluate: bool = False) -> TrainingResult:
     tasks = _Tasks(ray, max_memory)
     cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
     if max_memory is not None:
@@ -484,7 +501,7 @@ def _train(ray: Any, training: TrainingOptions, source: Any, options: ReadOption
     # Pruning: the options' algorithm; the candidates chosen and every re-tokenizing done in tasks.
     bar = progress_bar("Prune pieces", unit=" passes", enabled=progress)
     found = _FoundOnRay(ray, tasks, [m[0] for m in merged], [m[1] for m in merged],
-                        [k + d for k, d, _ in sizes_of_parts], cpus, bar)
+                        [k + d for k, d, _ in sizes_of_parts], cpus, bar, max(training.max_vocab_size))
     del merged
     models = get_algorithm(training.algorithm).load()(found, training)
     stats.record_candidates(found.candidates)
@@ -494,4 +511,11 @@ def _train(ray: Any, training: TrainingOptions, source: Any, options: ReadOption
     stats.peak_worker_memory = max([s.peak_memory for s in summaries + piece_summaries] +
                                    [peak for _, _, peak in sizes_of_parts] + [found.peak_memory])
     stats.peak_driver_memory = peak_memory()
+    if evaluate:  # a third read, as the local summary's: each model's tokens of the corpus
+        begin = time.perf_counter()
+        models_ref = ray.put(list(models))
+        counted = [tasks.training_tokens.remote(models_ref, shard, options) for shard in shards]
+        _wait_all(ray, counted, "Evaluate", total, sizes, progress)
+        stats.training_tokens = [int(n) for n in np.sum(np.array(ray.get(counted), dtype=np.int64), axis=0)]
+        stats.evaluation_seconds = time.perf_counter() - begin
     return TrainingResult(models, stats)

@@ -105,7 +105,9 @@ class RayStats(TrainingStats):
     """The Ray engine's run: also the cluster's ``cpus``, the
     ``num_partitions`` of the tables, the ``shards`` and their
     ``input_bytes`` of files, and the peak memory of the largest worker and
-    of the driver, in bytes."""
+    of the driver, in bytes. With ``evaluate``: ``training_tokens``, the
+    tokens each model (largest first) makes of the corpus, and the
+    ``evaluation_seconds`` that took."""
 
     cpus: int = 0
     num_partitions: int = 0
@@ -113,6 +115,8 @@ class RayStats(TrainingStats):
     input_bytes: int = 0
     peak_worker_memory: int = 0
     peak_driver_memory: int = 0
+    training_tokens: List[int] = field(default_factory=list)
+    evaluation_seconds: float = 0.0
 
 
 class TrainingResult(NamedTuple):

@@ -265,7 +265,7 @@ class _Run:
         """The options' algorithm on the found pieces, re-tokenizing on the threads."""
         options = self.options
         bar = progress_bar("Prune pieces", unit=" passes", enabled=self.progress)
-        counter = with_progress(threaded_counter(self.pool, self.num_threads), bar)
+        counter = with_progress(threaded_counter(self.pool, self.num_threads), bar, max(options.max_vocab_size))
         found = FoundInProcess(pieces, counts, options.max_piece_length, options.min_count, counter)
         models = get_algorithm(options.algorithm).load()(found, options)
         self.stats.record_candidates(found.candidates)
