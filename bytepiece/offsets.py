@@ -102,8 +102,9 @@ def spans_with_specials(parts: Sequence[Tuple[int, int, Union[TextLike, int]]], 
             spans[k] = (start, end)
             k += 1
             continue
-        # A run's tokens reach the next special token (runs never give one) or the end.
-        following = next((p for _, _, p in parts[index + 1:] if isinstance(p, int)), None)
+        # A run's tokens reach the next part, a special token (runs never give one, and
+        # two runs are never neighbours), or the end.
+        following = parts[index + 1][2] if index + 1 < len(parts) else None
         stop = k
         while stop < last and (following is None or ids[stop] != following):
             stop += 1
