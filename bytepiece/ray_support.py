@@ -9,9 +9,10 @@ import contextlib
 import logging
 import os
 import tempfile
-from typing import Any, Iterator, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
-__all__ = ["LOOPBACK_ENV", "CRASH_ONCE_ENV", "import_ray", "init_local_ray", "ray_session", "crash_once"]
+__all__ = ["LOOPBACK_ENV", "CRASH_ONCE_ENV", "import_ray", "init_local_ray", "ray_session", "crash_once",
+           "worker_tokenizer"]
 
 #: Ray binds every port of a node it starts on the loopback address only when this is 0
 #: in the environment before Ray is imported (Ray reads it once, at import).
@@ -102,3 +103,28 @@ def crash_once(name: str) -> None:
         return  # the retry
     os.close(fd)
     os._exit(1)
+
+
+# The tokenizers of a worker process, kept between its tasks, so that a model
+# is fetched and its trie built once per process, not once per shard: the
+# encode tasks' one model, or the models a training run evaluates.
+_TOKENIZERS: Dict[str, Any] = {}
+
+
+def worker_tokenizer(fingerprint: str, model: List[Any], keep: int = 1) -> Any:
+    """The ``bytepiece.Tokenizer`` of the model whose fingerprint is
+    ``fingerprint``, from this worker's cache, else made from ``model[0]``
+    (the model's object reference, in a list so that Ray passes it to the
+    task unfetched) and kept. A worker serves one run at a time: the cache
+    holds at most ``keep`` models (the run's), the oldest dropped first."""
+    tok = _TOKENIZERS.get(fingerprint)
+    if tok is None:
+        import ray
+
+        from .tokenizer import Tokenizer  # not at import: this module stays light
+
+        while _TOKENIZERS and len(_TOKENIZERS) >= keep:
+            del _TOKENIZERS[next(iter(_TOKENIZERS))]
+        tok = _TOKENIZERS[fingerprint] = Tokenizer(ray.get(model[0]))
+    return tok
+

@@ -44,18 +44,18 @@ import socket
 import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Set, Tuple, Union
+from typing import Any, Dict, List, Optional, Set, Tuple, Union
 
 import numpy as np
 
 from ..corpus import Corpus, in_batches
 from ..model import Model
 from ..progress import progress_bar
-from ..ray_support import crash_once, import_ray, ray_session
+from ..ray_support import crash_once, import_ray, ray_session, worker_tokenizer
 from ..special import AllowedSpecial
 from ..tokenizer import SAMPLERS, Tokenizer
 # Only the light module of shards: the workers that encode never load the training engine.
-from ..training.sources import FileShard, ReadOptions, plan_shards, read_shard, shard_lines
+from ..training.sources import FileShard, ReadOptions, plan_shards, shard_documents, shard_lines
 from ..validation import check_num_threads
 from .atomic import PathLike, check_writable
 from .token_files import (TOKEN_FORMATS, TokenFileWriter, TokenManifest, read_token_file_metadata, read_token_manifest,
@@ -119,20 +119,6 @@ def _block_info(block: Any) -> Tuple[int, int]:
     return block.num_rows, block.nbytes
 
 
-def _documents(shard: Any, options: ReadOptions) -> Iterable[str]:
-    """The texts of a shard: a file shard, or a Dataset block (a pyarrow Table)."""
-    if isinstance(shard, FileShard):
-        return read_shard(shard, options)
-    column = options.field or "text"
-    if column not in shard.column_names:
-        raise ValueError(f"the dataset has no column {column!r} (it has {shard.column_names})")
-    texts = shard.column(column).to_pylist()
-    for value in texts:
-        if not isinstance(value, str):
-            raise ValueError(f"column {column!r} holds {type(value).__name__}, not a string")
-    return texts
-
-
 @dataclass(frozen=True)
 class _Job:
     """What every encode task of a run needs besides its shard."""
@@ -167,21 +153,6 @@ class _ShardResult:
     worker: str
 
 
-# One tokenizer per worker process, kept between its tasks: a model is fetched
-# and its trie built once per process, not once per shard.
-_TOKENIZERS: Dict[str, Tokenizer] = {}
-
-
-def _tokenizer(job: _Job) -> Tokenizer:
-    tok = _TOKENIZERS.get(job.fingerprint)
-    if tok is None:
-        import ray
-
-        _TOKENIZERS.clear()  # a worker serves one run at a time
-        tok = _TOKENIZERS[job.fingerprint] = Tokenizer(ray.get(job.model[0]))
-    return tok
-
-
 def _encode_task(job: _Job, shard: Any, index: int, first_document: Optional[int],
                  expected: Optional[int]) -> Optional[_ShardResult]:
     """Encode one shard into its token file in the staging folder. With
@@ -204,11 +175,11 @@ def _encode_shard(job: _Job, shard: Any, index: int, first_document: Optional[in
                   expected: Optional[int]) -> _ShardResult:
     start = time.perf_counter()
     worker = _worker_name()
-    tok = _tokenizer(job)
+    tok = worker_tokenizer(job.fingerprint, job.model)
     n = job.n
     documents = 0
     with TokenFileWriter(job.staged(index), job.token_format, tok.vocab_size, job.fingerprint) as out:
-        for batch in in_batches(_documents(shard, job.read), job.batch_size):
+        for batch in in_batches(shard_documents(shard, job.read), job.batch_size):
             texts = batch if n == 1 else [text for text in batch for _ in range(n)]
             # Document d's copy j draws from stream d * n + j of the seed, d counted from the corpus's start.
             first = ((first_document or 0) + documents) * n

@@ -32,8 +32,7 @@ import numpy as np
 from .._core import MAX_PARTITIONS
 from ..model import Model, PackedPieces
 from ..progress import progress_bar
-from ..ray_support import crash_once, import_ray, ray_session
-from ..tokenizer import Tokenizer
+from ..ray_support import crash_once, import_ray, ray_session, worker_tokenizer
 from ..ray_support import init_local_ray  # importable from here too, as before it moved
 from ..validation import check_int
 from .budget import (
@@ -48,7 +47,7 @@ from .primitives import (
 )
 from .pruning import canonical_segmenter, count_tokens_packed, describe_pruning
 from .registry import get_algorithm
-from .sources import FileShard, ReadOptions, expand_paths, plan_shards, read_shard
+from .sources import ReadOptions, expand_paths, plan_shards, shard_documents
 from .stats import Phase, RayStats, TrainingResult
 
 __all__ = ["train_on_ray", "init_local_ray", "starts_local_ray", "TASK_RETRIES"]
@@ -70,26 +69,10 @@ def _ray() -> Any:
 # -- the tasks (module-level functions, wrapped by ray.remote on first use) ---
 
 
-def _documents(shard: Any, options: ReadOptions) -> Any:
-    """The texts of a shard: a file shard, or a Dataset block (a pyarrow Table)."""
-    if isinstance(shard, FileShard):
-        return read_shard(shard, options)
-    column = options.field or "text"
-    if column not in shard.column_names:
-        raise ValueError(f"the dataset has no column {column!r} (it has {shard.column_names})")
-    return (text for text in shard.column(column).to_pylist() if _is_text(text, column))
-
-
-def _is_text(value: Any, column: str) -> bool:
-    if not isinstance(value, str):
-        raise ValueError(f"column {column!r} holds {type(value).__name__}, not a string")
-    return True
-
-
 def _sample_byte_counts(shard: Any, options: ReadOptions) -> np.ndarray:
     counts = np.zeros(256, dtype=np.uint64)
     seen = 0
-    for text in _documents(shard, options):
+    for text in shard_documents(shard, options):
         data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
         counts += np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256).astype(np.uint64)
         seen += len(data)
@@ -101,7 +84,7 @@ def _sample_byte_counts(shard: Any, options: ReadOptions) -> np.ndarray:
 def _count_ngrams_task(plan: CountingPlan, shard: Any, options: ReadOptions, index: int,
                        limit: Optional[int]) -> Tuple[Any, ...]:
     crash_once(f"count-ngrams-{index}")
-    summary, parts = count_ngrams(plan, _documents(shard, options), limit)
+    summary, parts = count_ngrams(plan, shard_documents(shard, options), limit)
     return (summary, *parts)
 
 
@@ -121,16 +104,18 @@ def _finish_task(plan: CountingPlan, index: int, positions: int, min_count: int,
 def _count_pieces_task(plan: CountingPlan, shard: Any, options: ReadOptions, ensure_unicode: bool, index: int,
                        limit: Optional[int], *finished: Any) -> Tuple[Any, ...]:
     crash_once(f"count-pieces-{index}")
-    summary, parts = count_pieces(plan, ngram_model(plan, finished), _documents(shard, options), ensure_unicode,
+    summary, parts = count_pieces(plan, ngram_model(plan, finished), shard_documents(shard, options), ensure_unicode,
                                   limit)
     return (summary, *parts)
 
 
-def _training_tokens_task(models: List[Model], shard: Any, options: ReadOptions) -> List[int]:
-    """How many tokens each model makes of the shard's documents (the summary's bytes per token)."""
+def _training_tokens_task(models: List[Tuple[str, List[Any]]], shard: Any, options: ReadOptions) -> List[int]:
+    """How many tokens each model ((fingerprint, [its object reference]), built
+    once per worker) makes of the shard's documents: the summary's bytes per token."""
     crash_once("training-tokens")
-    documents = list(_documents(shard, options))
-    return [len(Tokenizer(model).encode_batch_numpy(documents, num_threads=1)[0]) for model in models]
+    documents = list(shard_documents(shard, options))
+    tokenizers = [worker_tokenizer(fingerprint, model, keep=len(models)) for fingerprint, model in models]
+    return [len(tok.encode_batch_numpy(documents, num_threads=1)[0]) for tok in tokenizers]
 
 
 def _merge_pieces_task(max_piece_length: int, min_count: int, limit: Optional[int],
@@ -513,8 +498,8 @@ def _train(ray: Any, training: TrainingOptions, source: Any, options: ReadOption
     stats.peak_driver_memory = peak_memory()
     if evaluate:  # a third read, as the local summary's: each model's tokens of the corpus
         begin = time.perf_counter()
-        models_ref = ray.put(list(models))
-        counted = [tasks.training_tokens.remote(models_ref, shard, options) for shard in shards]
+        model_refs = [(model.fingerprint(), [ray.put(model)]) for model in models]
+        counted = [tasks.training_tokens.remote(model_refs, shard, options) for shard in shards]
         _wait_all(ray, counted, "Evaluate", total, sizes, progress)
         stats.training_tokens = [int(n) for n in np.sum(np.array(ray.get(counted), dtype=np.int64), axis=0)]
         stats.evaluation_seconds = time.perf_counter() - begin

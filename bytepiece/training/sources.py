@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from ..corpus import Corpus, expand_paths
 
-__all__ = ["ReadOptions", "FileShard", "expand_paths", "plan_shards", "read_shard", "shard_lines"]
+__all__ = ["ReadOptions", "FileShard", "expand_paths", "plan_shards", "read_shard", "shard_lines", "shard_documents"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,23 @@ def _parquet_documents(shard: FileShard, options: ReadOptions) -> Iterator[str]:
         if not isinstance(value, str):
             raise ValueError(f"{shard.path}: column {column!r} holds {type(value).__name__}, not a string")
         yield value
+
+
+def shard_documents(shard: Any, options: ReadOptions) -> Iterable[str]:
+    """The texts of a shard as a Ray task sees it: a :class:`FileShard`
+    (:func:`read_shard`), or a Dataset block (a pyarrow Table) whose column
+    ``options.field`` (default ``text``) holds them, every value checked to
+    be a string before any is returned."""
+    if isinstance(shard, FileShard):
+        return read_shard(shard, options)
+    column = options.field or "text"
+    if column not in shard.column_names:
+        raise ValueError(f"the dataset has no column {column!r} (it has {shard.column_names})")
+    texts = shard.column(column).to_pylist()
+    for value in texts:
+        if not isinstance(value, str):
+            raise ValueError(f"column {column!r} holds {type(value).__name__}, not a string")
+    return texts
 
 
 def read_shard(shard: FileShard, options: ReadOptions) -> Iterator[str]:
