@@ -20,7 +20,7 @@ import html
 import json
 from collections import Counter
 from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from .model import describe_piece
 from .special import AllowedSpecial
@@ -117,10 +117,13 @@ def html_page(tok: Tokenizer, text: str, *, title: str = "bytepiece", alpha: flo
     sampled = [shown_tokens(tok, text, alpha=alpha, seed=seed + k, allowed_special=allowed_special)
                for k in range(samples)]
     counts = Counter(token.id for token in best)
+    first_of_id: Dict[int, ShownToken] = {}  # a row per id: its piece and score, looked up once
+    for token in best:
+        first_of_id.setdefault(token.id, token)
     byte_count = len(text.encode("utf-8"))
     rows = []
     for token_id, count in counts.most_common():
-        token = next(t for t in best if t.id == token_id)
+        token = first_of_id[token_id]
         score = "" if token.score is None else f"{token.score:.4f}"
         rows.append(f"<tr><td>{token_id}</td><td><code>{html.escape(describe_piece(token.piece))}</code></td>"
                     f"<td>{count}</td><td>{score}</td></tr>")
