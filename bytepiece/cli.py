@@ -826,9 +826,8 @@ def _print_training_summary(paths: Sequence[str], trainer: Trainer, tokens_of_mo
     model (vocabulary size, bytes per token on the training data), then one
     with the corpus, the phases, the evaluation and the n-gram model."""
     stats = trainer.stats
-    for path, tokens in zip(paths, tokens_of_models):
-        vocab_size = load_model(path).vocab_size
-        print(f"{path}: vocab size {vocab_size}, {stats.bytes / max(tokens, 1):.3f} bytes/token "
+    for path, model, tokens in zip(paths, trainer.models(), tokens_of_models):
+        print(f"{path}: vocab size {model.vocab_size}, {stats.bytes / max(tokens, 1):.3f} bytes/token "
               f"on the training data", file=sys.stderr)
     phases = ", ".join(f"{name} {phase.wall:.2f} s" for name, phase in stats.phases.items())
     print(f"{stats.documents} documents, {stats.bytes / 1e6:.1f} MB, {where}: {phases} "
