@@ -1,10 +1,13 @@
 """Shared fixtures: the shipped 0.6.3 model, a tiny vocabulary, helpers."""
 from __future__ import annotations
 
+import functools
+import json
 import math
 import os
 import pathlib
-from typing import Dict, List, Tuple
+import random
+from typing import Dict, List, Optional, Tuple
 
 import pytest
 
@@ -16,10 +19,25 @@ import reference
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MODEL_40K = ROOT / "data" / "models" / "bytepiece.plus.40k.zip"
 FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures"
+#: The shipped sample corpus: JSON lines with a `text` field (Tang poems and English fortunes).
+SAMPLE = ROOT / "data" / "sample.jsonl"
 
 # A vocabulary over {a, b} where many segmentations compete: used by the
 # exact-enumeration tests. (All other bytes are added with count 1.)
 TINY_COUNTS = {b"a": 30, b"b": 20, b"ab": 25, b"ba": 10, b"aa": 8, b"aab": 6, b"bab": 4, b"abab": 3}
+
+
+@functools.lru_cache(maxsize=None)
+def _sample_documents() -> Tuple[str, ...]:
+    with open(SAMPLE, encoding="utf-8") as f:
+        return tuple(json.loads(line)["text"] for line in f)
+
+
+def sample_texts(count: Optional[int] = None, seed: int = 0) -> List[str]:
+    """The sample corpus's documents (read once per session), in file order,
+    or ``count`` of them drawn with ``random.Random(seed)``; a fresh list."""
+    texts = list(_sample_documents())
+    return texts if count is None else random.Random(seed).sample(texts, count)
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,6 @@
 """The cap on the candidates pruning starts from (docs/spec/training.md §9): the first by
 (count, length, bytes) exactly, the same per partition as in one process, recorded, checked,
 and a cap that does not bind changes no model."""
-import json
 import random
 from collections import Counter
 
@@ -19,11 +18,10 @@ from bytepiece.training.candidates import canonical_rows, merge_candidates, top_
 from bytepiece.training.options import TrainingOptions
 from bytepiece.training.pruning import FoundInProcess
 from bytepiece.training.pruning_em import MAX_SUBSTRING
-from conftest import ROOT
+from conftest import sample_texts as all_sample_texts
 from test_trainer import chunks_of, sample_texts
 from test_trainer_em import python_substrings
 
-SAMPLE = ROOT / "data" / "sample.jsonl"
 
 #: Options whose candidates the sample exceeds: 5733 kept pieces longer than a byte, 27168 substrings.
 CAPPED = [
@@ -34,8 +32,7 @@ CAPPED = [
 
 @pytest.fixture(scope="module")
 def texts():
-    with open(SAMPLE, encoding="utf-8") as f:
-        return [json.loads(line)["text"] for line in f]
+    return all_sample_texts()
 
 
 def trained(texts, **options):

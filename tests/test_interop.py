@@ -17,19 +17,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bytepiece
-from conftest import FIXTURES, MODEL_40K, ROOT
+from conftest import FIXTURES, MODEL_40K, SAMPLE, sample_texts
 
-SAMPLE = ROOT / "data" / "sample.jsonl"
 SPECIAL_NAMES = ("<pad>", "<bos>", "<eos>")
 
 
 def _golden_texts():
     with gzip.open(FIXTURES / "plus.40k.golden.jsonl.gz", "rt", encoding="utf-8") as f:
-        return [json.loads(line)["text"] for line in f]
-
-
-def _sample_texts():
-    with open(SAMPLE, encoding="utf-8") as f:
         return [json.loads(line)["text"] for line in f]
 
 
@@ -39,7 +33,7 @@ def trained(tmp_path_factory):
     models = {}
     for ensure_unicode in (True, False):
         trainer = bytepiece.Trainer(max_vocab_size=3000, min_count=2, ensure_unicode=ensure_unicode)
-        trainer.train(_sample_texts())
+        trainer.train(sample_texts())
         path = tmp_path_factory.mktemp("trained") / f"unicode{ensure_unicode}.model"
         trainer.save(path)
         models[ensure_unicode] = bytepiece.Tokenizer(path)
@@ -64,7 +58,7 @@ def hf_exports(tmp_path_factory, trained):
 @pytest.mark.parametrize("name", ["40k", "unicode", "bytes"])
 def test_huggingface_export_gives_identical_ids_on_real_documents(hf_exports, name):
     tok, hf = hf_exports[name]
-    texts = _golden_texts() + _sample_texts()[:300]
+    texts = _golden_texts() + sample_texts()[:300]
     expected = tok.encode_batch(texts)
     got = [encoding.ids for encoding in hf.encode_batch(texts, add_special_tokens=False)]
     assert got == expected
@@ -298,7 +292,7 @@ def test_huggingface_trained_unigram_imports_with_its_segmentation(tmp_path):
     trainer = tokenizers.trainers.UnigramTrainer(
         vocab_size=1500, special_tokens=["<unk>", "<s>", "</s>"], unk_token="<unk>",
         initial_alphabet=tokenizers.pre_tokenizers.ByteLevel.alphabet())
-    texts = [t.replace("\n", " ") for t in _sample_texts()]
+    texts = [t.replace("\n", " ") for t in sample_texts()]
     hf.train_from_iterator(texts[:1000], trainer)
     hf.save(str(tmp_path / "hf.json"))
     tok = bytepiece.Tokenizer(from_huggingface(tmp_path / "hf.json").model)
@@ -310,7 +304,7 @@ def test_sentencepiece_unigram_imports_with_its_segmentation(tmp_path):
     spm = pytest.importorskip("sentencepiece")
     from bytepiece.formats.sentencepiece import from_sentencepiece
 
-    texts = [t.replace("\n", " ") for t in _sample_texts()]
+    texts = [t.replace("\n", " ") for t in sample_texts()]
     (tmp_path / "train.txt").write_text("\n".join(texts[:1000]), encoding="utf-8")
     spm.SentencePieceTrainer.train(
         input=str(tmp_path / "train.txt"), model_prefix=str(tmp_path / "sp"), vocab_size=4000,
@@ -380,7 +374,7 @@ def test_extend_keeps_every_id_and_uses_the_new_pieces(tok40k):
     assert tok.vocab_size == tok40k.vocab_size + 3
     assert tok.model.bytes_by_id()[:tok40k.vocab_size] == tok40k.model.bytes_by_id()
     assert tok.tokenize("GIMP 笔刷工具 xyzzy") == [b"GIMP", b" ", "笔刷工具".encode(), b" ", b"xyzzy"]
-    texts = _sample_texts()[:200]
+    texts = sample_texts()[:200]
     assert tok.encode_batch(texts) == tok40k.encode_batch(texts)  # text without the new pieces: unchanged
     counted = tok40k.extend({"xyzzy": 5})
     assert counted.model.counts[-1] == 5

@@ -3,7 +3,6 @@ histogram of the counts is a brute-force count of the n-grams per count, the par
 histograms add, the budget raises min_count exactly as the histogram says (the model then
 being the one that min_count given explicitly makes, whatever the threads), a budget that
 does not bind changes nothing, and max_memory is checked before any pass, locally too."""
-import json
 import subprocess
 import sys
 import time
@@ -24,16 +23,14 @@ from bytepiece.training.budget import (
 from bytepiece.training.primitives import (
     CountingPlan, chunk_batches, count_ngrams, finish_ngram_model, finish_ngrams, merge_ngrams, total_positions,
 )
-from conftest import ROOT
+from conftest import ROOT, SAMPLE, sample_texts
 
-SAMPLE = ROOT / "data" / "sample.jsonl"
 ORDER = 6
 
 
 @pytest.fixture(scope="module")
 def texts():
-    with open(SAMPLE, encoding="utf-8") as f:
-        return [json.loads(line)["text"] for line in f]
+    return sample_texts()
 
 
 @pytest.fixture(scope="module")

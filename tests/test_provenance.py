@@ -4,7 +4,6 @@ every edit, shown by `bytepiece info`, and never a change of ids."""
 import base64
 import json
 import pickle
-import random
 import subprocess
 import sys
 
@@ -16,16 +15,10 @@ from bytepiece.formats.native import _load_plain_model, dump_model, load_model, 
 from bytepiece.model import MAX_PROVENANCE_BYTES, model_from_counts
 from bytepiece.training.options import TrainingOptions
 from bytepiece.training.provenance import options_of
-from conftest import ROOT, TINY_COUNTS
+from conftest import TINY_COUNTS, sample_texts
 
-SAMPLE = ROOT / "data" / "sample.jsonl"
 TINY = model_from_counts(TINY_COUNTS, add_missing_bytes=True)
 
-
-def sample_texts(count, seed=0):
-    with open(SAMPLE, encoding="utf-8") as f:
-        texts = [json.loads(line)["text"] for line in f]
-    return random.Random(seed).sample(texts, count)
 
 
 @pytest.fixture(scope="module", params=["em", "0.6.3"])

@@ -25,9 +25,8 @@ from bytepiece.training.budget import least_model_bytes, model_bytes_bound  # no
 from bytepiece.training.primitives import chunk_batches  # noqa: E402
 from bytepiece.training.ray_engine import train_on_ray  # noqa: E402
 from bytepiece.training.sources import ReadOptions  # noqa: E402
-from conftest import ROOT  # noqa: E402
+from conftest import sample_texts  # noqa: E402
 
-SAMPLE = ROOT / "data" / "sample.jsonl"
 OPTION_SETS = [
     dict(order=6, max_vocab_size=[3000, 1000]),
     dict(order=8, max_vocab_size=2000, min_count=3, isolate_digits=True),
@@ -38,8 +37,7 @@ OPTION_SETS = [
 
 @pytest.fixture(scope="module")
 def texts():
-    with open(SAMPLE, encoding="utf-8") as f:
-        return [json.loads(line)["text"] for line in f]
+    return sample_texts()
 
 
 @pytest.fixture(scope="module")

@@ -23,17 +23,15 @@ from bytepiece.cli import main  # noqa: E402
 from bytepiece.formats.native import save_model  # noqa: E402
 from bytepiece.outputs.ray_encode import encode_on_ray  # noqa: E402
 from bytepiece.outputs.token_files import read_token_file, read_token_manifest  # noqa: E402
-from conftest import MODEL_40K, ROOT  # noqa: E402
+from conftest import MODEL_40K, ROOT, SAMPLE, sample_texts  # noqa: E402
 from test_lm_data import read_megatron_with_numpy  # noqa: E402
 
-SAMPLE = ROOT / "data" / "sample.jsonl"
 SPECIAL = "<|endoftext|>"
 
 
 @pytest.fixture(scope="module")
 def texts():
-    with open(SAMPLE, encoding="utf-8") as f:
-        return [json.loads(line)["text"] for line in f]
+    return sample_texts()
 
 
 @pytest.fixture(scope="module")

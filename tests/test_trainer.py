@@ -1,6 +1,4 @@
 """The trainer: every step against the Python transcription, determinism, round trips, errors."""
-import json
-import random
 from collections import Counter
 import numpy as np
 
@@ -9,17 +7,13 @@ import pytest
 import bytepiece
 from bytepiece import Trainer, _training, normalize
 from bytepiece.training.primitives import finish_ngram_model as finish_language_model
-from conftest import ROOT
+from conftest import sample_texts as shared_sample_texts
 import transcription
 
-SAMPLE = ROOT / "data" / "sample.jsonl"
 
 
 def sample_texts(count, seed=0):
-    with open(SAMPLE, encoding="utf-8") as f:
-        texts = [json.loads(line)["text"] for line in f]
-    rng = random.Random(seed)
-    return rng.sample(texts, count) + ["2026年11月23日 12345 ٣٤", "ab" * 50, "x\n\n\ny\r\n"]
+    return shared_sample_texts(count, seed) + ["2026年11月23日 12345 ٣٤", "ab" * 50, "x\n\n\ny\r\n"]
 
 
 def chunks_of(texts, isolate_digits=False):

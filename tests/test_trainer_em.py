@@ -14,15 +14,9 @@ from bytepiece import Trainer, _training
 from bytepiece.cli import main
 from bytepiece.model import Model, pack_pieces
 from bytepiece.training.pruning_em import gains, prune_by_gain, reestimate
-from conftest import ROOT
-
-SAMPLE = ROOT / "data" / "sample.jsonl"
+from conftest import sample_texts
 
 
-def sample_texts(count, seed=0):
-    with open(SAMPLE, encoding="utf-8") as f:
-        texts = [json.loads(line)["text"] for line in f]
-    return random.Random(seed).sample(texts, count)
 
 
 def bytes_per_token(model, texts):

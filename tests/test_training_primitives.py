@@ -1,7 +1,6 @@
 """The engine-neutral training steps give Trainer.train's models, however the corpus is sharded
 and partitioned, in one process and in the documented concurrent.futures example."""
 import importlib
-import json
 
 import numpy as np
 import pytest
@@ -13,15 +12,13 @@ from bytepiece.training import (CountingPlan, count_ngrams, count_pieces, finish
                                 ngram_model as language_model, merge_pieces, prune, total_positions)
 from bytepiece import _training
 from bytepiece.text import split_chunks
-from conftest import ROOT
+from conftest import ROOT, SAMPLE, sample_texts
 
-SAMPLE = ROOT / "data" / "sample.jsonl"
 
 
 @pytest.fixture(scope="module")
 def texts():
-    with open(SAMPLE, encoding="utf-8") as f:
-        return [json.loads(line)["text"] for line in f]
+    return sample_texts()
 
 
 def train_with_primitives(trainer, texts, num_shards, num_partitions, num_piece_partitions):
