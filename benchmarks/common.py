@@ -11,13 +11,17 @@ import os
 import time
 
 
-def corpus_model_parser(doc):
+def corpus_model_parser(doc, thread_list=False):
     """An argument parser described by the first line of ``doc`` (a script's
-    docstring) with CORPUS, MODEL, --threads (2) and --repeat (3)."""
+    docstring) with CORPUS, MODEL, --threads (2; with ``thread_list``, thread
+    counts separated by commas, 1,2, left for the script to parse) and --repeat (3)."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("corpus")
     parser.add_argument("model")
-    parser.add_argument("--threads", type=int, default=2)
+    if thread_list:
+        parser.add_argument("--threads", default="1,2", help="thread counts separated by commas (default: 1,2)")
+    else:
+        parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
     return parser
 
