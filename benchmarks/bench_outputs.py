@@ -92,9 +92,19 @@ def main():
         import bytepiece
 
         texts = read_texts(args.corpus)
+        vocab_size = args.vocab_size or bytepiece.Tokenizer(args.model).vocab_size
         with tempfile.TemporaryDirectory() as tmp:
-            peers.run_table(args, texts, utf8_bytes(texts), args.vocab_size or bytepiece.Tokenizer(args.model).vocab_size,
-                            ["batch"], extra=cli_rows(args, tmp))
+            peers.run_table(args, texts, utf8_bytes(texts), vocab_size, ["batch"], extra=cli_rows(args, tmp))
+            # The CLI's fixed cost (interpreter, imports, model load), which its figures include.
+            one = os.path.join(tmp, "one.jsonl")
+            with open(one, "w", encoding="utf-8") as f:
+                f.write(json.dumps({"text": texts[0]}, ensure_ascii=False) + "\n")
+            for threads in args.threads:
+                command = [sys.executable, "-m", "bytepiece", "encode", "-q", "-m", args.model, "--field", "text",
+                           "--threads", str(threads), one, "-o", os.path.join(tmp, "one.bin")]
+                best = min(peers.timed_command(command, threads, pin=not args.no_pin)[0] for _ in range(args.repeat))
+                print(f"CLI on one document, {threads} threads: {best:.3f} s (start-up and model load, "
+                      "included in each CLI figure)")
 
 
 if __name__ == "__main__":

@@ -199,8 +199,10 @@ def encoder(library, tok, mode, threads):
     raise ValueError(f"unknown library {library!r}")
 
 
-BATCH_API = {"bytepiece": "encode_batch_numpy", "bytepiece-cli": "CLI, whole process", "tokenizers": "encode_batch_fast", "sentencepiece": "encode(list)",
-             "fastokens": "encode_batch_flat", "gigatoken": "encode_batch"}
+#: The batch API each library is timed with (the CLI's row: the whole `bytepiece encode` process).
+BATCH_API = {"bytepiece": "encode_batch_numpy", "bytepiece-cli": "CLI, whole process",
+             "tokenizers": "encode_batch_fast", "sentencepiece": "encode(list)", "fastokens": "encode_batch_flat",
+             "gigatoken": "encode_batch"}
 
 
 def _worker(argv):
