@@ -41,9 +41,9 @@ import sys
 import tempfile
 import time
 
-from common import read_texts, utf8_bytes
+from common import PEER_SYSTEMS, read_texts, train_peer, utf8_bytes
 
-PEERS = ("sp-bpe", "sp-unigram", "hf-bpe", "sp-bpe-superword", "hf-bpe-superword", "hf-bpe-superword-lines")
+PEERS = PEER_SYSTEMS
 
 
 def _train_bytepiece(texts, size, options, threads, workdir):
@@ -56,59 +56,11 @@ def _train_bytepiece(texts, size, options, threads, workdir):
     return path
 
 
-def _train_sentencepiece(texts, size, model_type, threads, workdir, split_by_whitespace=True):
-    import sentencepiece as spm
-
-    lines = os.path.join(workdir, "lines.txt")
-    with open(lines, "w", encoding="utf-8") as f:
-        for text in texts:
-            for line in text.split("\n"):
-                if line:
-                    f.write(line + "\n")
-    prefix = os.path.join(workdir, "sp")
-    spm.SentencePieceTrainer.train(
-        input=lines, model_prefix=prefix, vocab_size=size, model_type=model_type, character_coverage=0.9995,
-        normalization_rule_name="identity", remove_extra_whitespaces=False, add_dummy_prefix=False,
-        byte_fallback=True, max_sentence_length=1 << 16, num_threads=threads, hard_vocab_limit=False,
-        allow_whitespace_only_pieces=True, split_by_whitespace=split_by_whitespace, minloglevel=2)
-    return prefix + ".model"
-
-
-def _train_hf(texts, size, threads, workdir, superword=False, lines=False):
-    os.environ["RAYON_NUM_THREADS"] = str(threads)
-    from tokenizers import ByteLevelBPETokenizer, Tokenizer, decoders, models, pre_tokenizers, trainers
-
-    if superword:  # no pre-tokenization: byte-level BPE over whole documents (SuperBPE's second stage)
-        tokenizer = Tokenizer(models.BPE())
-        tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
-        tokenizer.decoder = decoders.ByteLevel()
-        if lines:  # no token learns a line break: bytepiece's own chunk rule
-            texts = [line for text in texts for line in text.split("\n") if line]
-        tokenizer.train_from_iterator(texts, trainers.BpeTrainer(
-            vocab_size=size, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
-    else:
-        tokenizer = ByteLevelBPETokenizer()
-        tokenizer.train_from_iterator(texts, vocab_size=size, show_progress=False)
-    path = os.path.join(workdir, "tokenizer.json")
-    tokenizer.save(path)
-    return path
-
-
 def _train(system, options, train_path, size, threads, workdir, queue):
     texts = read_texts(train_path)
     start = time.perf_counter()
-    if system == "sp-bpe":
-        path = _train_sentencepiece(texts, size, "bpe", threads, workdir)
-    elif system == "sp-unigram":
-        path = _train_sentencepiece(texts, size, "unigram", threads, workdir)
-    elif system == "hf-bpe":
-        path = _train_hf(texts, size, threads, workdir)
-    elif system == "sp-bpe-superword":
-        path = _train_sentencepiece(texts, size, "bpe", threads, workdir, split_by_whitespace=False)
-    elif system == "hf-bpe-superword":
-        path = _train_hf(texts, size, threads, workdir, superword=True)
-    elif system == "hf-bpe-superword-lines":
-        path = _train_hf(texts, size, threads, workdir, superword=True, lines=True)
+    if system in PEERS:
+        path = train_peer(system, texts, size, threads, workdir)
     else:
         path = _train_bytepiece(texts, size, options, threads, workdir)
     seconds = time.perf_counter() - start

@@ -1,7 +1,9 @@
-"""Tokenizer throughput: MB/s of UTF-8 input, ``encode`` over every document.
+"""Tokenizer throughput: MB/s of UTF-8 input, ``encode`` over every document, beside the peers.
 
     python benchmarks/bench_tokenize.py CORPUS.jsonl MODEL [--repeat 3] [--compare-063 PYTHON]
         [--compare-spm NAME=SP.model ...]
+        [--train TRAIN.jsonl [--work DIR] [--threads 1,2] [--peers LIB,...] [--vocab-size N]
+         [--no-pin] [--json OUT.json] [--dump DIR]]
 
 CORPUS is JSON lines {"text": ...} (e.g. from shared/corpus/build_dev_corpus.sh);
 MODEL any bytepiece/BytePiece model. The model is loaded before timing; each
@@ -19,6 +21,20 @@ importable here; train it on the same corpus as MODEL, lossless:
 normalization_rule_name="identity", add_dummy_prefix=False,
 remove_extra_whitespaces=False, byte_fallback=True): ``encode`` per document,
 and, when NAME contains "unigram", sampling with alpha 0.1 (nbest_size=-1, exact).
+
+--train TRAIN (the corpus MODEL was trained on) adds the peers' table: the
+peers of benchmarks/peers.py (tokenizers, sentencepiece, fastokens,
+gigatoken: whichever are installed, or those of --peers) are trained on
+TRAIN with MODEL's vocabulary size (or --vocab-size), cached in --work, and
+timed on CORPUS, which they have never seen, beside bytepiece: ``encode``
+per document on one thread, exact sampling (alpha 0.1; SentencePiece's
+unigram) per document, and each library's batch encoder at each of
+--threads (bytepiece's encode_batch_numpy). Each pass runs in a fresh
+process limited to its threads (see peers.py: fastokens and gigatoken cache
+results, so each document is tokenized once per process; their warm-cache
+figures are printed apart, labelled); each peer pass follows a bytepiece
+pass of the same mode, and the ratio is the median over --repeat rounds.
+--json writes the figures; --dump DIR saves each row's ids (first pass).
 """
 import argparse
 import os
@@ -30,6 +46,7 @@ import time
 import unicodedata
 
 import bytepiece
+import peers
 from common import best_rate, read_texts, utf8_bytes
 
 # The pure-Python reference segmenter is the tests' oracle, not part of the package.
@@ -129,7 +146,12 @@ def main():
     parser.add_argument("--compare-063", metavar="PYTHON", help="interpreter with BytePiece 0.6.3 installed")
     parser.add_argument("--compare-spm", metavar="NAME=PATH", action="append", default=[],
                         help="a SentencePiece model to time on the same corpus (repeatable)")
+    peers.add_arguments(parser)
     args = parser.parse_args()
+    try:
+        args.threads = peers.parse_threads(args.threads)
+    except ValueError as e:
+        parser.error(str(e))
 
     texts = read_texts(args.corpus)
     total = utf8_bytes(texts)
@@ -173,6 +195,8 @@ def main():
             rate = best_rate(over(sample, texts), total, args.repeat)
             print(f"{'SentencePiece ' + name + ' alpha 0.1':32s} {rate:8.2f} MB/s "
                   f"-> perfect sampling is {results['perfect sampling, alpha 0.1'] / rate:.1f}x")
+    if args.train:
+        peers.run_table(args, texts, total, args.vocab_size or tok.vocab_size, ["encode", "sample", "batch"])
 
 
 if __name__ == "__main__":
