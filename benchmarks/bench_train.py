@@ -1,8 +1,11 @@
 """Training benchmark: wall, CPU and peak memory per phase (whole process tree).
 
-    python benchmarks/bench_train.py CORPUS.jsonl [--threads 2] [--compare-063 PYTHON] [--compare-spm PYTHON]
+    python benchmarks/bench_train.py CORPUS.jsonl [--threads 2] [--algorithm em] [--vocab-size 10000]
+        [--compare-063 PYTHON] [--compare-spm PYTHON]
 
-Trains order 6, min_count 2, vocabulary 32000 (the issue's settings) on
+Trains order 6, min_count 2, vocabulary 32000 (the issue's settings; with
+--algorithm em, that algorithm's own order and min_count, as `bytepiece
+train` does) on
 CORPUS (JSON lines {"text": ...}), then reports the compression of the model
 on that corpus (UTF-8 bytes per token). Memory is the resident set of this
 process and its children, sampled every 10 ms. --compare-063 and
@@ -77,9 +80,10 @@ path = sys.argv[2] + ".txt"
 with open(path, "w", encoding="utf-8") as f:
     for line in open(sys.argv[1], encoding="utf-8"):
         f.write(json.loads(line)["text"].replace("\n", " ") + "\n")
-spm.SentencePieceTrainer.train(input=path, model_prefix=sys.argv[2], vocab_size=32000, model_type=sys.argv[4],
-    byte_fallback=True, character_coverage=0.9995, num_threads=int(sys.argv[3]), minloglevel=2,
-    max_sentence_length=1 << 20, train_extremely_large_corpus=False)
+spm.SentencePieceTrainer.train(input=path, model_prefix=sys.argv[2], vocab_size=int(sys.argv[5]),
+    model_type=sys.argv[4], byte_fallback=True, character_coverage=0.9995, num_threads=int(sys.argv[3]),
+    minloglevel=2, max_sentence_length=1 << 20, train_extremely_large_corpus=False,
+    normalization_rule_name="identity", remove_extra_whitespaces=False, add_dummy_prefix=False)  # lossless
 """
 
 
@@ -109,19 +113,23 @@ def main():
     parser.add_argument("corpus")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--vocab-size", type=int, default=32000)
+    parser.add_argument("--algorithm", default="0.6.3", help="0.6.3 (order 6, min_count 2) or em (its defaults)")
     parser.add_argument("--compare-063", metavar="PYTHON")
     parser.add_argument("--compare-spm", metavar="PYTHON")
     args = parser.parse_args()
 
     texts = read_texts(args.corpus)
     total = utf8_bytes(texts)
-    print(f"corpus: {len(texts)} documents, {total / 1e6:.2f} MB; order 6, min_count 2, "
+    print(f"corpus: {len(texts)} documents, {total / 1e6:.2f} MB; algorithm {args.algorithm}, "
           f"vocab {args.vocab_size}, {args.threads} threads")
 
     sampler = MemorySampler(os.getpid())
     sampler.start()
     baseline_rss = tree_rss(os.getpid())
-    trainer = Trainer(order=6, max_vocab_size=args.vocab_size, min_count=2)
+    if args.algorithm == "0.6.3":
+        trainer = Trainer(order=6, max_vocab_size=args.vocab_size, min_count=2)
+    else:
+        trainer = Trainer(max_vocab_size=args.vocab_size, algorithm=args.algorithm)
     start, cpu = time.perf_counter(), time.process_time()
     trainer.train(texts, num_threads=args.threads, progress=False)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -147,7 +155,8 @@ def main():
                   f"-> bytepiece is {w / wall:.1f}x faster (wall), {rss / peak:.1f}x less memory")
     if args.compare_spm:
         for kind in ("bpe", "unigram"):
-            result = run_baseline(f"spm {kind}", args.compare_spm, TRAIN_SPM, args.corpus, args.threads, kind)
+            result = run_baseline(f"spm {kind}", args.compare_spm, TRAIN_SPM, args.corpus, args.threads, kind,
+                                  str(args.vocab_size))
             if result:
                 w, c, rss = result
                 print(f"SentencePiece {kind}: {w:.1f} s wall, {c:.1f} s CPU, peak {rss / 1e6:.0f} MB "

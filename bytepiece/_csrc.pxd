@@ -111,6 +111,10 @@ cdef extern from "bp_ngram.h":
     size_t bp_ngrams_size(const bp_ngrams *ngrams, int length)
     size_t bp_ngrams_memory(const bp_ngrams *ngrams)
     size_t bp_ngrams_growth_reserve(const bp_ngrams *ngrams)
+    int bp_ngrams_buffer(bp_ngrams *ngrams, size_t max_positions)
+    int bp_ngrams_settle(bp_ngrams *ngrams, int partition, uint64_t min_count) nogil
+    size_t bp_ngrams_distinct(const bp_ngrams *ngrams, int length)
+    size_t bp_ngrams_buffer_peak(const bp_ngrams *ngrams)
 
 cdef extern from "bp_ngram_shards.h":
     int bp_ngrams_add_positions(bp_ngrams *ngrams, uint64_t positions)

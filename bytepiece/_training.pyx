@@ -257,6 +257,34 @@ cdef class NgramModel:
             rc = bp_ngrams_count(self.ngrams, partition, raw, &offsets[0], num_chunks)
         check(rc, "n-gram counting failed")
 
+    def buffer(self, size_t max_positions):
+        """Count by sorting (before the first count): each partition buffers
+        its positions, at most ``max_positions`` before adding them to its
+        tables, until :meth:`settle` (bp_ngrams_buffer)."""
+        if max_positions < 1:
+            raise ValueError(f"max_positions must be at least 1, got {max_positions}")
+        check(bp_ngrams_buffer(self.ngrams, max_positions), "buffer() must come once, before the first count()")
+
+    def settle(self, int partition, uint64_t min_count):
+        """Count what ``partition`` buffered; when that was all of its text,
+        keep only the n-grams longer than a byte counted at least
+        ``min_count`` times (bp_ngrams_settle). Releases the GIL."""
+        if not 0 <= partition < self.num_partitions:
+            raise ValueError(f"partition must be in 0..{self.num_partitions - 1}, got {partition}")
+        cdef int rc
+        with nogil:
+            rc = bp_ngrams_settle(self.ngrams, partition, min_count)
+        check(rc, "cannot settle the partition (not buffered, settled already, or min_count 0)")
+
+    def distinct(self, int length):
+        """Distinct n-grams of this length counted: stored, and those settling did not keep."""
+        return bp_ngrams_distinct(self.ngrams, length)
+
+    @property
+    def buffer_peak(self):
+        """The largest bytes the buffers held, summed over the partitions."""
+        return bp_ngrams_buffer_peak(self.ngrams)
+
     def balance(self, const uint64_t[::1] byte_counts not None):
         """Spread first bytes over partitions by frequency (before counting; speed only)."""
         if byte_counts.shape[0] != 256:
@@ -278,7 +306,7 @@ cdef class NgramModel:
 
     @property
     def memory(self):
-        """Bytes held by the hash tables."""
+        """Bytes held by the hash tables and the buffers."""
         return bp_ngrams_memory(self.ngrams)
 
     @property

@@ -40,6 +40,7 @@ void bp_ngrams_free(bp_ngrams *g)
 {
     if (!g)
         return;
+    bp_ngrams_free_buffers(g);
     if (!g->borrowed)
         for (int j = 0; j <= BP_MAX_ORDER; j++)
             for (int p = 0; p < BP_MAX_PARTITIONS; p++)
@@ -113,6 +114,12 @@ int bp_ngrams_count(bp_ngrams *g, int partition, const uint8_t *data,
     for (size_t k = 0; k < num_chunks; k++)
         if (offsets[k] < 0 || offsets[k + 1] < offsets[k])
             return BP_ERR_INVALID;
+    if (g->buffer_limit) {
+        if (g->part_settled[partition])
+            return BP_ERR_INVALID;
+        g->started = 1;
+        return bp_ngrams_buffer_count(g, partition, data, offsets, num_chunks);
+    }
     /* 1- and 2-grams are counted in dense arrays indexed by their bytes
      * (no hashing: they are a third of the work and always cached), and
      * added to their tables once at the end; for a small input, making and
@@ -193,7 +200,8 @@ uint64_t bp_ngrams_get_count(const bp_ngrams *g, const uint8_t *text, int length
     if (length == 0)
         return g->positions;
     uint64_t key = bp_ngram_pack(text, length);
-    if (g->part_finished[bp_ngram_partition_of(g, key)]) /* its slots hold log-probabilities now */
+    int p = bp_ngram_partition_of(g, key);
+    if (g->part_finished[p] || !bp_ngrams_part_ready(g, p)) /* log-probabilities now, or not counted yet */
         return 0;
     bp_ngram_slot *s = find_ngram(g, key, length);
     return s ? s->value.count : 0;
@@ -201,7 +209,8 @@ uint64_t bp_ngrams_get_count(const bp_ngrams *g, const uint8_t *text, int length
 
 int bp_ngrams_add_missing_bytes(bp_ngrams *g, int partition, size_t *num_added)
 {
-    if (!g || !num_added || partition < 0 || partition >= g->num_partitions || g->part_finished[partition])
+    if (!g || !num_added || partition < 0 || partition >= g->num_partitions || g->part_finished[partition] ||
+        !bp_ngrams_part_ready(g, partition))
         return BP_ERR_INVALID;
     *num_added = 0;
     g->started = 1;
@@ -231,7 +240,8 @@ int bp_ngrams_large_counts(const bp_ngrams *g, int partition, uint64_t min_count
                            uint64_t *out, size_t capacity, size_t *num_counts)
 {
     if (!g || !num_counts || min_count < 1 || partition < 0 || partition >= g->num_partitions ||
-        g->part_finished[partition])
+        g->part_finished[partition] || !bp_ngrams_part_ready(g, partition) ||
+        min_count < g->settled_min_count[partition])
         return BP_ERR_INVALID;
     size_t n = 0, room = 0;
     uint64_t *all = NULL;
@@ -270,7 +280,8 @@ int bp_ngrams_count_histogram(const bp_ngrams *g, int partition, int length, uin
 {
     if (!g || !num_values || min_count < 1 || cap < min_count || cap > BP_NGRAM_HISTOGRAM_MAX_CAP ||
         partition < 0 || partition >= g->num_partitions || length < 2 || length > g->order ||
-        g->part_finished[partition])
+        g->part_finished[partition] || !bp_ngrams_part_ready(g, partition) ||
+        min_count < g->settled_min_count[partition])
         return BP_ERR_INVALID;
     uint64_t *dense = calloc((size_t)cap + 1, sizeof *dense);
     if (!dense)
@@ -334,7 +345,8 @@ int bp_ngrams_finish_partition(bp_ngrams *g, int partition, uint64_t min_count)
 
 int bp_ngrams_finish_partition_logs(bp_ngrams *g, int partition, uint64_t min_count, const bp_log_table *logs)
 {
-    if (!g || min_count < 1 || partition < 0 || partition >= g->num_partitions || g->part_finished[partition])
+    if (!g || min_count < 1 || partition < 0 || partition >= g->num_partitions || g->part_finished[partition] ||
+        !bp_ngrams_part_ready(g, partition) || min_count < g->settled_min_count[partition])
         return BP_ERR_INVALID;
     if (logs && ((logs->num_small && !logs->small) || (logs->num_large && (!logs->large_counts || !logs->large_logs))))
         return BP_ERR_INVALID;
@@ -386,6 +398,13 @@ int bp_ngrams_finish(bp_ngrams *g, uint64_t min_count)
     if (!g || g->finished || min_count < 1)
         return BP_ERR_INVALID;
     for (int p = 0; p < g->num_partitions; p++) {
+        if (g->buffer_limit && !g->part_settled[p] && !g->part_finished[p]) {
+            int rc = bp_ngrams_settle(g, p, min_count);
+            if (rc != BP_OK)
+                return rc;
+        }
+    }
+    for (int p = 0; p < g->num_partitions; p++) {
         size_t added;
         int rc = bp_ngrams_add_missing_bytes(g, p, &added);
         if (rc != BP_OK)
@@ -421,6 +440,8 @@ size_t bp_ngrams_memory(const bp_ngrams *g)
     for (int j = 1; j <= g->order; j++)
         for (int p = 0; p < g->num_partitions; p++)
             bytes += (g->tables[j][p].mask + 1) * sizeof(bp_ngram_slot);
+    for (int p = 0; p < g->num_partitions; p++)
+        bytes += (g->buffers[p].full_capacity + g->buffers[p].tail_capacity) * sizeof(uint64_t);
     return bytes;
 }
 
@@ -435,6 +456,14 @@ size_t bp_ngrams_growth_reserve(const bp_ngrams *g)
             if (!g->part_finished[p] && t->size * 2 > t->mask + 1)
                 bytes += 2 * (t->mask + 1) * sizeof(bp_ngram_slot);
         }
+    }
+    for (int p = 0; p < g->num_partitions; p++) {
+        const bp_ngram_buffer *buf = &g->buffers[p];
+        bytes += (buf->full_size + buf->tail_size) * sizeof(uint64_t); /* the sort's second copy */
+        if (buf->full_size * 2 > buf->full_capacity)
+            bytes += buf->full_capacity * sizeof(uint64_t);
+        if (buf->tail_size * 2 > buf->tail_capacity)
+            bytes += buf->tail_capacity * sizeof(uint64_t);
     }
     return bytes;
 }

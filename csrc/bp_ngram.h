@@ -71,13 +71,62 @@ int bp_ngrams_count(bp_ngrams *ngrams, int partition, const uint8_t *data,
                     const int64_t *offsets, size_t num_chunks);
 
 /*
+ * Buffered counting, for a counter that sees the whole corpus (the thread
+ * engine): from now on bp_ngrams_count only appends each position of its
+ * partition to that partition's buffer (8 bytes a position), and the
+ * partition's n-grams are counted by sorting the buffer, which touches
+ * memory in order instead of probing a hash table per n-gram. When a
+ * partition has buffered `max_positions` positions (or more: a chunk is
+ * never split), its buffer is sorted and its counts added to its tables,
+ * as many times as needed; bp_ngrams_settle counts what is left. When the
+ * whole of a partition's text fitted in its buffer, settling keeps only
+ * the n-grams that finishing with its min_count keeps, so the tables never
+ * hold the n-grams counted fewer times (most of them: the counter then
+ * takes a fraction of the memory, and of the time).
+ *
+ * Call once, before the first count, with max_positions >= 1. Until a
+ * partition is settled, what reads its counts (bp_ngrams_add_missing_bytes,
+ * bp_ngrams_large_counts, bp_ngrams_count_histogram,
+ * bp_ngrams_finish_partition*, bp_ngrams_export_counts,
+ * bp_ngrams_add_counts) fails with BP_ERR_INVALID and
+ * bp_ngrams_get_count answers 0. Errors: BP_ERR_INVALID (counting started,
+ * a view, called twice, max_positions 0).
+ */
+int bp_ngrams_buffer(bp_ngrams *ngrams, size_t max_positions);
+
+/*
+ * Counts the positions that `partition` buffered and frees its buffer; no
+ * count of that partition is taken afterwards. If all of the partition's
+ * text was in the buffer (nothing went to its tables before), the n-grams
+ * longer than a byte counted fewer than min_count times are not kept, and
+ * the partition may then be finished only with a min_count of at least
+ * this one (bp_ngrams_finish_partition* and the readers that take a
+ * min_count refuse a lower one: the model would lack n-grams); otherwise
+ * every n-gram is kept. Calls on different partitions may run concurrently.
+ * Errors: BP_ERR_INVALID (not buffered, bad partition or min_count, settled
+ * already), BP_ERR_NOMEM (the partition's counts are then lost: free the
+ * counter). Time O(positions) (a radix sort) plus a table insertion per
+ * n-gram kept; memory twice the buffer while it sorts.
+ */
+int bp_ngrams_settle(bp_ngrams *ngrams, int partition, uint64_t min_count);
+
+/* Number of distinct n-grams of `length` counted (all partitions): those
+ * stored and those that settling did not keep. */
+size_t bp_ngrams_distinct(const bp_ngrams *ngrams, int length);
+
+/* The largest number of bytes the buffers held at once, summed over the
+ * partitions (each partition's own largest; 0 when not buffered). */
+size_t bp_ngrams_buffer_peak(const bp_ngrams *ngrams);
+
+/*
  * Ends counting: every single byte never seen gets count 1 (and the empty
  * n-gram one more position), n-grams longer than 1 byte with a count below
  * min_count are dropped, and each kept n-gram k gets its conditional
  * log-probability log c(k) - log c(k[:-1]) (float64; c of the empty n-gram
- * is the number of positions). The same as bp_ngrams_add_missing_bytes then
- * bp_ngrams_finish_partition on every partition. Errors: BP_ERR_INVALID
- * (twice, or bad min_count), BP_ERR_NOMEM.
+ * is the number of positions). The same as bp_ngrams_settle (a buffered
+ * counter's partitions not settled yet, with min_count), then
+ * bp_ngrams_add_missing_bytes, then bp_ngrams_finish_partition on every
+ * partition. Errors: BP_ERR_INVALID (twice, or bad min_count), BP_ERR_NOMEM.
  */
 int bp_ngrams_finish(bp_ngrams *ngrams, uint64_t min_count);
 
@@ -171,13 +220,15 @@ uint64_t bp_ngrams_positions(const bp_ngrams *ngrams);
 int bp_ngrams_order(const bp_ngrams *ngrams);
 
 /* The raw count of text[0 .. length) (0 <= length <= order) before
- * bp_ngrams_finish, or 0. For tests and statistics. */
+ * bp_ngrams_finish, or 0 (also while its partition is buffered, and for an
+ * n-gram that settling did not keep). For tests and statistics. */
 uint64_t bp_ngrams_get_count(const bp_ngrams *ngrams, const uint8_t *text, int length);
 
-/* Number of distinct n-grams stored for `length` (all partitions). */
+/* Number of distinct n-grams stored for `length` (all partitions; for a
+ * settled partition of a buffered counter, those settling kept). */
 size_t bp_ngrams_size(const bp_ngrams *ngrams, int length);
 
-/* Bytes of memory held by the tables. */
+/* Bytes of memory held by the tables and the buffers. */
 size_t bp_ngrams_memory(const bp_ngrams *ngrams);
 
 /* While counting: the bytes that the tables more than half full would take
@@ -185,7 +236,9 @@ size_t bp_ngrams_memory(const bp_ngrams *ngrams);
  * once: twice its size). A table doubles when 3/4 full, so a caller that
  * checks bp_ngrams_memory plus this between calls of bp_ngrams_count against
  * a bound sees each doubling coming, unless one call adds more than a
- * quarter of a table's capacity. 0 for NULL. O(order * partitions). */
+ * quarter of a table's capacity. A buffered counter adds, for each
+ * partition not settled, its buffer's size (the copy that sorting it takes)
+ * and, past half full, its doubling. 0 for NULL. O(order * partitions). */
 size_t bp_ngrams_growth_reserve(const bp_ngrams *ngrams);
 
 #endif

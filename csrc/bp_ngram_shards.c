@@ -30,7 +30,7 @@ size_t bp_ngrams_partition_size(const bp_ngrams *g, int partition, int length)
 int bp_ngrams_export_counts(const bp_ngrams *g, int partition, int length, uint64_t *keys, uint64_t *counts)
 {
     if (check_table_arguments(g, partition, length) != BP_OK || g->part_finished[partition] ||
-        (g->tables[length][partition].size && (!keys || !counts)))
+        !bp_ngrams_part_ready(g, partition) || (g->tables[length][partition].size && (!keys || !counts)))
         return BP_ERR_INVALID;
     const bp_ngram_table *t = &g->tables[length][partition];
     size_t n = 0;
@@ -47,7 +47,7 @@ int bp_ngrams_add_counts(bp_ngrams *g, int partition, int length, const uint64_t
                          size_t n)
 {
     if (check_table_arguments(g, partition, length) != BP_OK || g->part_finished[partition] || g->borrowed ||
-        (n && (!keys || !counts)))
+        g->buffer_limit || (n && (!keys || !counts)))
         return BP_ERR_INVALID;
     const uint64_t unused = length == 8 ? 0 : ~((1ULL << (8 * length)) - 1);
     for (size_t i = 0; i < n; i++)

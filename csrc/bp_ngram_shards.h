@@ -32,14 +32,17 @@ size_t bp_ngrams_partition_size(const bp_ngrams *ngrams, int partition, int leng
 
 /* Copies the counts of one partition and length, before it is finished,
  * into keys and counts (bp_ngrams_partition_size entries each, caller-owned;
- * packed keys, in no particular order). Errors: BP_ERR_INVALID. O(table size). */
+ * packed keys, in no particular order). Errors: BP_ERR_INVALID (also for a
+ * partition of a buffered counter not settled yet). O(table size). */
 int bp_ngrams_export_counts(const bp_ngrams *ngrams, int partition, int length, uint64_t *keys, uint64_t *counts);
 
 /* Adds counts[i] to the n-gram keys[i] (length `length`, packed) for i < n,
  * in `partition`: the merge of exported counts. Every key must belong to
  * the partition, use only `length` bytes, and have a count >= 1; a bad
- * input is refused before anything is added. Inputs are borrowed. Errors:
- * BP_ERR_INVALID, BP_ERR_NOMEM (then partly added). Expected O(n). */
+ * input is refused before anything is added, and so is a buffered counter
+ * (bp_ngrams_buffer: settling may have dropped what these would add to).
+ * Inputs are borrowed. Errors: BP_ERR_INVALID, BP_ERR_NOMEM (then partly
+ * added). Expected O(n). */
 int bp_ngrams_add_counts(bp_ngrams *ngrams, int partition, int length, const uint64_t *keys,
                          const uint64_t *counts, size_t n);
 

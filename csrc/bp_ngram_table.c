@@ -26,6 +26,8 @@ int bp_ngram_table_prune(bp_ngram_table *t, uint64_t min_count, int length)
     for (size_t i = 0; i <= t->mask; i++)
         kept += t->slots[i].value.count >= min_count;
     size_t capacity = bp_ngram_pruned_capacity(kept);
+    if (kept == t->size && capacity == t->mask + 1)
+        return BP_OK; /* as it would be rebuilt: a settled table (bp_ngram_sort.c) */
     bp_ngram_table smaller;
     if (capacity == 0 || bp_ngram_table_init(&smaller, capacity) != BP_OK)
         return BP_ERR_NOMEM;

@@ -49,6 +49,17 @@ typedef struct {
     size_t size;
 } bp_ngram_table;
 
+/* The positions of one partition that a buffered counter (bp_ngrams_buffer)
+ * holds until it counts them by sorting: `full` the windows of `order`
+ * bytes, `tail` the shorter ones at the ends of chunks (bp_ngram_sort.c has
+ * their encoding). */
+typedef struct {
+    uint64_t *full;
+    size_t full_size, full_capacity;
+    uint64_t *tail;
+    size_t tail_size, tail_capacity;
+} bp_ngram_buffer;
+
 struct bp_ngrams {
     int order;
     int num_partitions;
@@ -67,7 +78,36 @@ struct bp_ngrams {
      * 2-gram (at BP_NGRAM_DENSE_1 + its packed key), -INFINITY where pruned;
      * the emissions read these instead of hashing (bp_ngrams_build_dense). */
     double *dense_logprob;
+    /* Buffered counting (bp_ngrams_buffer): the most positions a partition
+     * buffers before adding them to its tables (0: counting goes straight to
+     * the tables), each partition's buffer, whether a full buffer went to the
+     * tables (which then hold partial counts), whether the partition was
+     * settled and with which min_count, the n-grams settling did not keep
+     * (counted fewer than that min_count times), and the largest bytes the
+     * buffers held at once, per partition. */
+    size_t buffer_limit;
+    bp_ngram_buffer buffers[BP_MAX_PARTITIONS];
+    uint8_t part_flushed[BP_MAX_PARTITIONS];
+    uint8_t part_settled[BP_MAX_PARTITIONS];
+    uint64_t settled_min_count[BP_MAX_PARTITIONS];
+    size_t dropped[BP_MAX_ORDER + 1][BP_MAX_PARTITIONS];
+    size_t buffer_peak[BP_MAX_PARTITIONS];
 };
+
+/* 1 when the counts of `partition` are readable in its tables: it is not
+ * buffered, or it was settled (bp_ngrams_settle). */
+static inline int bp_ngrams_part_ready(const bp_ngrams *g, int partition)
+{
+    return g->buffer_limit == 0 || g->part_settled[partition];
+}
+
+/* Buffered counting of the positions of `partition` in the chunks (bp_ngram_sort.c;
+ * the arguments checked by bp_ngrams_count). Errors: BP_ERR_NOMEM. */
+int bp_ngrams_buffer_count(bp_ngrams *g, int partition, const uint8_t *data, const int64_t *offsets,
+                           size_t num_chunks);
+
+/* Frees the buffers of every partition (bp_ngrams_free). */
+void bp_ngrams_free_buffers(bp_ngrams *g);
 
 /* Capacity of a new table, and the least one after pruning. */
 #define BP_NGRAM_INITIAL_CAPACITY 1024
@@ -191,8 +231,10 @@ static inline size_t bp_ngram_pruned_capacity(size_t kept)
 }
 
 /* While counting: drops the n-grams with a count below min_count by
- * rebuilding the table to bp_ngram_pruned_capacity of what it keeps.
- * Errors: BP_ERR_NOMEM (the table is then as it was). O(capacity). */
+ * rebuilding the table to bp_ngram_pruned_capacity of what it keeps (a
+ * table that keeps every n-gram and has that capacity already, as settling
+ * makes them, stays as it is). Errors: BP_ERR_NOMEM (the table is then as
+ * it was). O(capacity). */
 int bp_ngram_table_prune(bp_ngram_table *t, uint64_t min_count, int length);
 
 /* A zeroed bp_ngrams of `order` and `num_partitions` (checked by the

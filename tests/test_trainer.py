@@ -47,6 +47,32 @@ def test_ngram_counts_match_the_transcription(workers):
     assert lm.count_of(b"\xff\xfe\xfd") == 0
 
 
+@pytest.mark.parametrize("limit", [1 << 30, 100])
+def test_buffered_ngram_counts_match_the_transcription(limit):
+    """Counting by sorting (NgramModel.buffer), the whole corpus at once or in
+    blocks of 100 positions: the same counts; whole, settling drops the
+    n-grams longer than a byte below its min_count, which finishing drops."""
+    chunks = chunks_of(sample_texts(40))
+    counts = transcription.count_ngrams(chunks, 5)
+    lm = _training.NgramModel(5, 3)
+    lm.buffer(limit)
+    data, offsets = b"".join(chunks), np.cumsum([0] + [len(c) for c in chunks]).astype(np.int64)
+    for p in range(3):
+        lm.count(p, data, offsets[:20])
+        lm.count(p, data, offsets[19:])
+    for p in range(3):
+        lm.settle(p, 3)
+    whole = limit > len(data)
+    assert lm.count_of(b"") == counts[0][b""]
+    for j in range(1, 6):
+        assert lm.distinct(j) == len(counts[j])
+        for ngram, count in counts[j].items():
+            assert lm.count_of(ngram) == (0 if whole and j > 1 and count < 3 else count)
+    finish_language_model(lm, 3)
+    for ngram, lp in transcription.ngram_logprobs(counts, 3).items():
+        assert lm.logprob(ngram) == lp, ngram
+
+
 @pytest.mark.parametrize("min_count", [1, 2, 5])
 def test_ngram_logprobs_match_the_transcription(min_count):
     chunks = chunks_of(sample_texts(40))
@@ -120,6 +146,26 @@ def test_result_does_not_depend_on_workers_or_batch_size(tmp_path):
         trainer.save(path)
         saved.append(path.read_bytes())
     assert saved[0] == saved[1] == saved[2]
+
+
+@pytest.mark.parametrize("algorithm", ["0.6.3", "em"])
+def test_counting_in_blocks_or_whole_gives_the_same_model(monkeypatch, algorithm):
+    """Pass 1 counts the corpus whole when it fits SORTED_POSITIONS (its
+    tables then hold only the n-grams min_count keeps), else block by block
+    into tables of every n-gram: the same models."""
+    from bytepiece.training import thread_engine
+
+    texts = sample_texts(200, seed=5)
+    models, distinct = [], []
+    for positions in (thread_engine.SORTED_POSITIONS, 3000):
+        monkeypatch.setattr(thread_engine, "SORTED_POSITIONS", positions)
+        trainer = Trainer(max_vocab_size=1500, algorithm=algorithm)
+        trainer.train(texts, workers=2, batch_size=17, progress=False)
+        models.append(trainer.pieces)
+        distinct.append(trainer.stats.distinct_ngrams)
+        assert trainer.stats.bytes > 10 * 3000  # many blocks in the second run
+    assert models[0] == models[1]
+    assert distinct[0] == distinct[1]
 
 
 def test_trained_model_loads_and_round_trips_the_corpus(tmp_path):

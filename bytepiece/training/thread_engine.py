@@ -35,11 +35,18 @@ from .pruning import FoundInProcess, count_tokens_packed, with_progress
 from .registry import TokenCounter, get_algorithm
 from .stats import Phase, ThreadStats, TrainingResult
 
-__all__ = ["train_on_threads", "run_workers", "threaded_counter", "QUEUED_BATCHES"]
+__all__ = ["train_on_threads", "run_workers", "threaded_counter", "QUEUED_BATCHES", "SORTED_POSITIONS"]
 
 #: Batches a worker of a pass may have waiting: enough that no worker idles
 #: while the others finish a batch or this thread prepares the next one.
 QUEUED_BATCHES = 4
+
+#: Byte positions that pass 1 buffers (all partitions together, 8 bytes
+#: each, twice that while sorting) to count the n-grams by sorting them
+#: (bp_ngrams_buffer): a corpus up to this size is counted whole, and its
+#: n-gram tables only ever hold the n-grams that min_count keeps; a larger
+#: one is counted block by block into tables of every n-gram.
+SORTED_POSITIONS = 1 << 25
 
 
 def run_workers(pool: ThreadPoolExecutor, num_workers: int, jobs: Iterable[Sequence[Any]],
@@ -174,6 +181,10 @@ class _Run:
         ``source``: what ``texts`` iterates; when it is a :class:`Corpus` of files, the
         progress follows the bytes read of their total size."""
         ngram_model = _training.NgramModel(self.options.order, min(self.num_threads, MAX_PARTITIONS))
+        sorted_positions = SORTED_POSITIONS
+        if self.max_memory is not None:  # the buffers and their sorted copies within half of it
+            sorted_positions = min(sorted_positions, self.max_memory // 32)
+        ngram_model.buffer(max(1, sorted_positions // ngram_model.num_partitions))
         corpus = source if isinstance(source, Corpus) else None
         files_size = corpus.total_bytes() if corpus is not None else None
         bar = progress_bar("Count n-grams", total=files_size, unit="B", enabled=self.progress)
@@ -203,7 +214,6 @@ class _Run:
         stats.bytes = int(ngram_model.count_of(b""))  # every byte of the chunks
         if stats.bytes == 0:
             raise ValueError("the corpus has no text to train on")
-        stats.distinct_ngrams = sum(ngram_model.size(j) for j in range(1, self.options.order + 1))
         stats.ngram_memory = ngram_model.memory
         return ngram_model
 
@@ -211,7 +221,12 @@ class _Run:
         """Finish the n-gram model with the options' min_count, or, under a
         ``budget``, with the least min_count that makes it fit, from the
         histogram of its counts (training.budget); the rest of the run then
-        trains with that one."""
+        trains with that one. Counts the partitions' buffered positions first
+        (in parallel), keeping the n-grams that the options' min_count keeps."""
+        min_count = self.options.min_count
+        list(self.pool.map(lambda p: ngram_model.settle(p, min_count), range(ngram_model.num_partitions)))
+        self.stats.distinct_ngrams = sum(ngram_model.distinct(j) for j in range(1, self.options.order + 1))
+        self.stats.ngram_memory = max(self.stats.ngram_memory, ngram_model.buffer_peak + ngram_model.memory)
         if budget is not None:
             min_count = self.options.min_count
             histogram = NgramHistogram.total(self.pool.map(
