@@ -167,6 +167,21 @@ static const uint8_t *scan_string(const uint8_t *p, const uint8_t *end, uint8_t 
             continue;
         }
         uint32_t cp;
+        if (c >= 0xE1 && c <= 0xEF && c != 0xED && end - p >= 3 && (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80) {
+            /* Three bytes that are always well formed (CJK, kana, Hangul...): the
+             * common non-ASCII case, without utf8_sequence's cases. */
+            if (out) {
+                cp = ((uint32_t)(c & 0x0F) << 12) | ((uint32_t)(p[1] & 0x3F) << 6) | (p[2] & 0x3F);
+                out[n] = c;
+                out[n + 1] = p[1];
+                out[n + 2] = p[2];
+                if (check_nfc && !bp_nfc_inert(cp))
+                    info->not_inert = 1;
+            }
+            n += 3;
+            p += 3;
+            continue;
+        }
         if (c >= 0x80) {
             const size_t len = utf8_sequence(p, end, &cp);
             if (len == 0)
