@@ -291,7 +291,8 @@ BAD_LINES = {
 
 @pytest.mark.parametrize("bad", sorted(BAD_LINES))
 @pytest.mark.parametrize("compressed", [False, True])
-def test_errors_name_the_file_and_line_as_before(tmp_path, monkeypatch, capsys, bad, compressed):
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_errors_name_the_file_and_line_as_before(tmp_path, monkeypatch, capsys, bad, compressed, threads):
     good = [json.dumps({KEY: t}).encode() for t in sample_texts(60)]
     lines = good[:40] + [BAD_LINES[bad]] + good[40:] + [b'{"oops"}']  # a second error, later
     data = b"\n".join(lines) + b"\n"
@@ -299,7 +300,8 @@ def test_errors_name_the_file_and_line_as_before(tmp_path, monkeypatch, capsys, 
     src.write_bytes(gzip.compress(data) if compressed else data)
     out = tmp_path / "out.bin"
     (new_code, new_err), (old_code, old_err) = run_both(
-        monkeypatch, capsys, ["encode", "-m", str(MODEL_40K), "--field", KEY, str(src), "-o", str(out)])
+        monkeypatch, capsys, ["encode", "-m", str(MODEL_40K), "--field", KEY, str(src), "-o", str(out),
+                              "--threads", threads])
     assert new_code == old_code == 1
     assert new_err == old_err and f"{src}:41:" in new_err
     assert not out.exists() and not out.with_suffix(".idx").exists()
@@ -318,7 +320,8 @@ def test_errors_replace_reads_bad_utf8_as_before(tmp_path, tok40k, small_blocks)
 
 
 @pytest.mark.parametrize("where", ["inside", "last"])
-def test_a_line_too_long_is_refused_as_before(tmp_path, monkeypatch, capsys, where):
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_a_line_too_long_is_refused_as_before(tmp_path, monkeypatch, capsys, where, threads):
     monkeypatch.setattr(validation, "MAX_DOCUMENT_BYTES", 1000)
     good = [json.dumps({KEY: t[:200]}).encode() for t in sample_texts(30)]
     long_line = json.dumps({KEY: "x" * 2000}).encode()
@@ -326,18 +329,21 @@ def test_a_line_too_long_is_refused_as_before(tmp_path, monkeypatch, capsys, whe
     src = tmp_path / "in.jsonl"
     src.write_bytes(b"\n".join(lines))
     (new_code, new_err), (old_code, old_err) = run_both(
-        monkeypatch, capsys, ["encode", "-m", str(MODEL_40K), "--field", KEY, str(src), "-o", str(tmp_path / "o.bin")])
+        monkeypatch, capsys, ["encode", "-m", str(MODEL_40K), "--field", KEY, str(src), "-o", str(tmp_path / "o.bin"),
+                              "--threads", threads])
     assert new_code == old_code == 1
     assert new_err == old_err and f"{src}:21: this line is longer than 1000 bytes" in new_err
 
 
-def test_an_earlier_bad_line_wins_over_a_later_line_too_long(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_an_earlier_bad_line_wins_over_a_later_line_too_long(tmp_path, monkeypatch, capsys, threads):
     monkeypatch.setattr(validation, "MAX_DOCUMENT_BYTES", 5000)
     lines = [b'{"text": "a"}'] * 10 + [b'{"text": 1}'] + [b'{"text": "b"}'] * 10 + [b"y" * 20000]
     src = tmp_path / "in.jsonl"
     src.write_bytes(b"\n".join(lines) + b"\n")
     (new_code, new_err), (old_code, old_err) = run_both(
-        monkeypatch, capsys, ["encode", "-m", str(MODEL_40K), "--field", KEY, str(src), "-o", str(tmp_path / "o.bin")])
+        monkeypatch, capsys, ["encode", "-m", str(MODEL_40K), "--field", KEY, str(src), "-o", str(tmp_path / "o.bin"),
+                              "--threads", threads])
     assert new_err == old_err and f"{src}:11: field 'text' is int" in new_err
 
 

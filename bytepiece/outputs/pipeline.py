@@ -7,6 +7,8 @@ and writes results, in order; a pool of threads takes each block, finds the
 field's string on every line in C without the GIL (``_core.jsonl_extract``,
 csrc/bp_jsonl.h), and segments the values with one thread each. At most
 two blocks per thread are in flight, so memory does not grow with the corpus.
+With one thread, the calling thread finds the documents of each block itself
+(it has the time to spare between reads), so that this overlaps segmenting too.
 
 The result is exactly that of reading the corpus with :meth:`Corpus.records`
 and encoding its documents: a line the C scanner is not certain about goes
@@ -113,7 +115,17 @@ def encode_field_blocks(corpus: Corpus, encode: Encode, write: Callable[[np.ndar
                 except Exception as exc:  # an unreadable file, a line too long: after the blocks before it
                     failed = exc
                     break
-                pending.append((pool.submit(work, block, documents), block))
+                if threads == 1:
+                    # One thread segments; this one has time to spare between
+                    # reads, so it finds the documents of the next block meanwhile.
+                    try:
+                        texts = _documents_of(corpus, block, key, normalize)
+                    except Exception as exc:  # after the blocks before it
+                        failed = exc
+                        break
+                    pending.append((pool.submit(encode, texts, documents), block))
+                else:
+                    pending.append((pool.submit(work, block, documents), block))
                 documents += block.nonblank
                 while len(pending) >= 2 * threads:
                     finish_oldest()
