@@ -364,59 +364,141 @@ key:
     goto value;
 }
 
+/* What the scan of one line has found of the field. */
+typedef struct {
+    const uint8_t *key;   /* the field's name as given */
+    size_t key_len;
+    int check_nfc;
+    uint8_t *out;         /* where the value's UTF-8 goes */
+    int found_key;        /* the top-level member named key[0 .. key_len): a string, once */
+    int found_path;       /* the string at the dotted path (only looked for when the name has a '.') */
+    int path_uncertain;   /* a step of the path missing, twice, escaped or not an object */
+    size_t key_length, path_length;
+    int key_not_inert, path_not_inert;
+} field_scan;
+
+static inline int same_name(const uint8_t *name, size_t len, const uint8_t *want, size_t want_len)
+{
+    return len == want_len && memcmp(name, want, len) == 0;
+}
+
+/*
+ * The members of an object whose '{' is at p[-1], validated; `level` 0 is
+ * the line's object. Looks there for the whole name (level 0 only) and for
+ * the first step of `rest` (the dotted path still to follow; NULL for none),
+ * descending into that step's object. Returns the position after the '}',
+ * or NULL when the line must go to the exact path whatever the path finds
+ * (invalid JSON, an escaped top-level name, the whole name twice or not a
+ * string); what is uncertain only about the path sets path_uncertain.
+ */
+static const uint8_t *scan_object(const uint8_t *p, const uint8_t *end, field_scan *fs, const uint8_t *rest,
+                                  size_t rest_len, int level)
+{
+    const uint8_t *step = rest, *next = NULL;
+    size_t step_len = 0, next_len = 0;
+    if (rest != NULL) {
+        const uint8_t *dot = memchr(rest, '.', rest_len);
+        step_len = dot ? (size_t)(dot - rest) : rest_len;
+        if (dot) {
+            next = dot + 1;
+            next_len = rest_len - step_len - 1;
+        }
+    }
+    int seen_key = 0, seen_step = 0;
+    string_info info;
+    p = skip_space(p, end);
+    if (p < end && *p == '}') {
+        if (step != NULL)
+            fs->path_uncertain = 1; /* the step is missing */
+        return p + 1;
+    }
+    for (;;) {
+        if (p >= end || *p != '"')
+            return NULL;
+        const uint8_t *name = p + 1;
+        p = scan_string(name, end, NULL, 0, &info);
+        if (p == NULL)
+            return NULL;
+        const size_t name_len = (size_t)(p - 1 - name);
+        if (info.escaped && level == 0)
+            return NULL; /* it might be the name, written otherwise */
+        if (info.escaped && step != NULL)
+            fs->path_uncertain = 1;
+        const int is_key = level == 0 && !info.escaped && same_name(name, name_len, fs->key, fs->key_len);
+        const int is_step = step != NULL && !info.escaped && same_name(name, name_len, step, step_len);
+        p = skip_space(p, end);
+        if (p >= end || *p != ':')
+            return NULL;
+        p = skip_space(p + 1, end);
+        if (is_key) {
+            if (seen_key || p >= end || *p != '"')
+                return NULL; /* twice (the last one counts), or not a string */
+            seen_key = 1;
+            p = scan_string(p + 1, end, fs->out, fs->check_nfc, &info); /* the whole name wins over a path */
+            fs->found_key = 1;
+            fs->key_length = info.length;
+            fs->key_not_inert = info.not_inert;
+        } else if (is_step) {
+            if (seen_step)
+                fs->path_uncertain = 1; /* twice: the last one counts */
+            seen_step = 1;
+            if (next == NULL && p < end && *p == '"') {
+                uint8_t *out = fs->found_key ? NULL : fs->out;
+                p = scan_string(p + 1, end, out, fs->check_nfc, &info);
+                fs->found_path = 1;
+                fs->path_length = info.length;
+                fs->path_not_inert = info.not_inert;
+            } else if (next != NULL && p < end && *p == '{' && level + 1 < BP_JSONL_MAX_DEPTH) {
+                p = scan_object(p + 1, end, fs, next, next_len, level + 1);
+            } else {
+                fs->path_uncertain = 1; /* not a string, or not an object to go on into */
+                p = skip_value(p, end);
+            }
+        } else {
+            p = skip_value(p, end);
+        }
+        if (p == NULL)
+            return NULL;
+        p = skip_space(p, end);
+        if (p >= end)
+            return NULL;
+        if (*p == '}')
+            break;
+        if (*p != ',')
+            return NULL;
+        p = skip_space(p + 1, end);
+    }
+    if (step != NULL && !seen_step)
+        fs->path_uncertain = 1;
+    return p + 1;
+}
+
 /*
  * One non-blank line: the status, with the value's UTF-8 at out (*length
- * bytes) for BP_JSONL_VALUE and BP_JSONL_NEEDS_NFC.
+ * bytes) for BP_JSONL_VALUE and BP_JSONL_NEEDS_NFC. As corpus.field_value:
+ * the top-level member named key, else (for a name with '.') the member at
+ * the dotted path through nested objects.
  */
 static int scan_line(const uint8_t *p, const uint8_t *end, const uint8_t *key, size_t key_len, int check_nfc,
                      uint8_t *out, size_t *length)
 {
-    string_info info;
-    int found = 0, not_inert = 0;
+    field_scan fs = {key, key_len, check_nfc, out, 0, 0, 0, 0, 0, 0, 0};
     p = skip_space(p, end);
     if (p >= end || *p != '{')
         return BP_JSONL_UNSURE;
-    p = skip_space(p + 1, end);
-    if (p < end && *p == '}')
-        return BP_JSONL_UNSURE; /* {}: the field is missing */
-    for (;;) {
-        if (p >= end || *p != '"')
-            return BP_JSONL_UNSURE;
-        const uint8_t *name = p + 1;
-        p = scan_string(name, end, NULL, 0, &info);
-        if (p == NULL || info.escaped)
-            return BP_JSONL_UNSURE;
-        const int ours = (size_t)(p - 1 - name) == key_len && memcmp(name, key, key_len) == 0;
-        p = skip_space(p, end);
-        if (p >= end || *p != ':')
-            return BP_JSONL_UNSURE;
-        p = skip_space(p + 1, end);
-        if (ours) {
-            if (found || p >= end || *p != '"')
-                return BP_JSONL_UNSURE; /* twice (the last one counts), or not a string */
-            p = scan_string(p + 1, end, out, check_nfc, &info);
-            if (p == NULL)
-                return BP_JSONL_UNSURE;
-            found = 1;
-            *length = info.length;
-            not_inert = info.not_inert;
-        } else {
-            p = skip_value(p, end);
-            if (p == NULL)
-                return BP_JSONL_UNSURE;
-        }
-        p = skip_space(p, end);
-        if (p >= end)
-            return BP_JSONL_UNSURE;
-        if (*p == '}')
-            break;
-        if (*p != ',')
-            return BP_JSONL_UNSURE;
-        p = skip_space(p + 1, end);
-    }
-    if (skip_space(p + 1, end) != end || !found)
+    const int dotted = key_len > 0 && memchr(key, '.', key_len) != NULL;
+    p = scan_object(p + 1, end, &fs, dotted ? key : NULL, key_len, 0);
+    if (p == NULL || skip_space(p, end) != end)
         return BP_JSONL_UNSURE;
-    return not_inert ? BP_JSONL_NEEDS_NFC : BP_JSONL_VALUE;
+    if (fs.found_key) {
+        *length = fs.key_length;
+        return fs.key_not_inert ? BP_JSONL_NEEDS_NFC : BP_JSONL_VALUE;
+    }
+    if (fs.found_path && !fs.path_uncertain) {
+        *length = fs.path_length;
+        return fs.path_not_inert ? BP_JSONL_NEEDS_NFC : BP_JSONL_VALUE;
+    }
+    return BP_JSONL_UNSURE;
 }
 
 static inline int is_blank(const uint8_t *p, const uint8_t *end)

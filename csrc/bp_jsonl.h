@@ -5,15 +5,18 @@
  * `bytepiece encode --field F` reads JSON lines; parsing them with Python's
  * json module costs about as much CPU as segmenting them, and holds the GIL.
  * This scanner does the common case in C, without the GIL: a line that is one
- * JSON object whose key F appears once, holding a string. It is deliberately
- * narrow: any line it is not certain about -- invalid JSON or UTF-8, a key
- * with an escape, the key twice, a value that is not a string, a lone
- * surrogate escape, NaN/Infinity, a number of 1000 characters or more,
- * nesting deeper than BP_JSONL_MAX_DEPTH, F missing -- is marked
+ * JSON object whose member F appears once, holding a string; or, when F
+ * holds a '.' and is not a top-level name, the string at F's dotted path
+ * through nested objects ("meta.text": line["meta"]["text"]), as
+ * bytepiece.corpus.field_value finds it. It is deliberately narrow: any line
+ * it is not certain about -- invalid JSON or UTF-8, a top-level name with an
+ * escape, the name (or a step of the path) twice, a value that is not a
+ * string, a lone surrogate escape, NaN/Infinity, a number of 1000 characters
+ * or more, nesting deeper than BP_JSONL_MAX_DEPTH, F missing -- is marked
  * BP_JSONL_UNSURE, and the caller reads that line with the exact (Python)
  * path, which gives the same value or the same error as before. For every
  * line marked BP_JSONL_VALUE or BP_JSONL_NEEDS_NFC, the value is exactly the
- * UTF-8 of Python's ``json.loads(line.decode("utf-8"))[F]``.
+ * UTF-8 of ``field_value(json.loads(line.decode("utf-8")), F)``.
  *
  * Lines are split on '\n' only; a line whose bytes are all ASCII whitespace
  * (space, \t, \n, \v, \f, \r: Python's bytes.strip) is blank and skipped, as
@@ -42,9 +45,10 @@
 int bp_jsonl_count_lines(const uint8_t *block, size_t len, size_t *lines, size_t *documents);
 
 /*
- * Scans the lines of block[0 .. len) for the string value of top-level key
- * key[0 .. key_len) (UTF-8 bytes, compared with each key as written: a key
- * holding a backslash makes its line BP_JSONL_UNSURE).
+ * Scans the lines of block[0 .. len) for the string value of the field named
+ * key[0 .. key_len) (UTF-8 bytes, compared with each name as written: a
+ * top-level name holding a backslash makes its line BP_JSONL_UNSURE), at the
+ * top level or, for a name with '.', at its dotted path (see above).
  *
  * For each non-blank line, in order, entry e gets status[e] (BP_JSONL_*),
  * line_index[e] (0-based line number within the block), line_start[e] (byte

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 import bytepiece
 from bytepiece import _core, cli, validation
+from bytepiece.corpus import field_value
 from bytepiece.outputs import pipeline
 from bytepiece.outputs.token_files import TokenFileWriter
 from conftest import MODEL_40K, ROOT, sample_texts
@@ -29,24 +30,23 @@ def oracle(line: bytes, key: str = KEY):
     """What the exact path reads from a non-blank line: the field's str, or None (an error)."""
     try:
         record = json.loads(line.decode("utf-8"))
-    except (ValueError, RecursionError):
+        value = field_value(record, key) if isinstance(record, dict) else None
+    except (ValueError, RecursionError, KeyError):
         return None
-    if not isinstance(record, dict) or not isinstance(record.get(key), str):
-        return None
-    return record[key]
+    return value if isinstance(value, str) else None
 
 
-def extract_one(line: bytes, check_nfc: bool = True):
-    values, offsets, status, _, _ = _core.jsonl_extract(line, KEY.encode(), check_nfc, 1 << 30)
+def extract_one(line: bytes, check_nfc: bool = True, key: str = KEY):
+    values, offsets, status, _, _ = _core.jsonl_extract(line, key.encode(), check_nfc, 1 << 30)
     assert len(status) == (0 if not line.strip() else 1)
     return (int(status[0]), values[offsets[0]:offsets[1]]) if len(status) else (None, b"")
 
 
-def agrees(line: bytes, check_nfc: bool = True) -> int:
+def agrees(line: bytes, check_nfc: bool = True, key: str = KEY) -> int:
     """Checks the scanner's answer on one line against json.loads; returns its status."""
-    status, value = extract_one(line, check_nfc)
+    status, value = extract_one(line, check_nfc, key)
     if status in (_core.JSONL_VALUE, _core.JSONL_NEEDS_NFC):
-        expected = oracle(line)
+        expected = oracle(line, key)
         assert expected is not None, line
         assert value == expected.encode("utf-8"), line
         if status == _core.JSONL_VALUE and check_nfc:
@@ -132,6 +132,31 @@ def test_scanner_never_reads_a_broken_line_differently(record, text, seed, edits
         elif at < len(line):
             line[at:at] = line[at:at + rnd.randint(1, 6)]
     agrees(bytes(line).replace(b"\n", b" "))
+
+
+names = st.text(st.sampled_from("ab.\u00e9"), max_size=3)
+nested = st.recursive(scalars, lambda inner: st.dictionaries(names, inner, max_size=3), max_leaves=8)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(names, nested, max_size=4), st.lists(names, min_size=1, max_size=3), texts,
+       st.integers(0, 2**32), st.booleans())
+def test_scanner_finds_dotted_fields_as_field_value(record, path, text, seed, plant):
+    """A field with dots: the top-level name if there is one, else the path
+    through nested objects (corpus.field_value), on names made to collide."""
+    rnd = random.Random(seed)
+    if plant:  # put a string at the path, making the objects on the way
+        at = record
+        for step in path[:-1]:
+            if not isinstance(at.get(step), dict):
+                at[step] = {}
+            at = at[step]
+        at[path[-1]] = text
+    field = ".".join(path)
+    line = write_json(record, rnd).encode()
+    status = agrees(line, True, field)
+    if plant and oracle(line, field) is not None:
+        assert status != _core.JSONL_UNSURE, (line, field)
 
 
 @pytest.mark.parametrize("line, expected", [

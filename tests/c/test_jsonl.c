@@ -185,6 +185,47 @@ static void test_other_values_are_validated_and_skipped(void)
     }
 }
 
+/* The status of one line scanned for the field `key`, and its value. */
+static int status_for(const char *line, const char *key, const char *want)
+{
+    const size_t len = strlen(line);
+    uint8_t *copy = malloc(len + 1), *values = malloc(len + 1), status = 0xFF;
+    int64_t end = -1, index, start;
+    size_t entries = 0;
+    memcpy(copy, line, len);
+    int rc = bp_jsonl_extract(copy, len, (const uint8_t *)key, strlen(key), 1, SIZE_MAX, values, &end, &status,
+                              &index, &start, &entries);
+    int result = rc == BP_OK && entries == 1 ? status : -1;
+    if (result == BP_JSONL_VALUE && want != NULL && (end != (int64_t)strlen(want) || memcmp(values, want, (size_t)end)))
+        result = -2;
+    free(copy);
+    free(values);
+    return result;
+}
+
+static void test_dotted_names_follow_the_path_unless_the_name_is_there(void)
+{
+    CHECK_EQ(status_for("{\"meta\": {\"id\": 1, \"text\": \"in\"}}", "meta.text", "in"), BP_JSONL_VALUE);
+    CHECK_EQ(status_for("{\"a\": {\"b\": {\"c\": \"deep\"}}, \"z\": 0}", "a.b.c", "deep"), BP_JSONL_VALUE);
+    /* The whole name at the top level wins, before or after the path. */
+    CHECK_EQ(status_for("{\"meta\": {\"text\": \"in\"}, \"meta.text\": \"top\"}", "meta.text", "top"), BP_JSONL_VALUE);
+    CHECK_EQ(status_for("{\"meta.text\": \"top\", \"meta\": {\"text\": \"in\"}}", "meta.text", "top"), BP_JSONL_VALUE);
+    CHECK_EQ(status_for("{\"meta.text\": \"top\", \"meta\": 5}", "meta.text", "top"), BP_JSONL_VALUE);
+    /* Anything uncertain on the path, with no whole name: the exact path. */
+    static const char *const unsure[] = {
+        "{\"meta\": {\"text\": 1}}", "{\"meta\": [\"text\"]}", "{\"meta\": {}}", "{\"other\": {\"text\": \"x\"}}",
+        "{\"meta\": {\"text\": \"a\", \"text\": \"b\"}}", "{\"meta\": {\"text\": \"a\"}, \"meta\": {\"text\": \"b\"}}",
+        "{\"meta\": {\"te\\u0078t\": \"x\", \"text\": \"a\"}}", "{\"meta\": {\"text\": \"a\"}} x",
+        "{\"meta.text\": 1, \"meta\": {\"text\": \"a\"}}",
+    };
+    for (size_t i = 0; i < sizeof(unsure) / sizeof(unsure[0]); i++) {
+        const int got = status_for(unsure[i], "meta.text", NULL);
+        if (got != BP_JSONL_UNSURE)
+            BP_TEST_FAIL("line %zu (%s): status %d", i, unsure[i], got);
+        bp_test_checks++;
+    }
+}
+
 static void test_a_line_too_long_ends_the_scan(void)
 {
     const char block[] = "{\"text\": \"a\"}\n      \n{\"text\": \"b\"}";
@@ -227,6 +268,7 @@ int main(void)
     RUN(test_escapes_decode_to_utf8);
     RUN(test_uncertain_lines_go_to_the_exact_path);
     RUN(test_other_values_are_validated_and_skipped);
+    RUN(test_dotted_names_follow_the_path_unless_the_name_is_there);
     RUN(test_a_line_too_long_ends_the_scan);
     RUN(test_random_blocks_stay_within_their_room);
     return bp_test_report("jsonl");
