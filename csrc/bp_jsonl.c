@@ -119,6 +119,14 @@ static inline size_t utf8_sequence(const uint8_t *p, const uint8_t *end, uint32_
     return 0;
 }
 
+/* 1 iff p starts a three-byte UTF-8 sequence that is well formed whatever
+ * its continuation bytes (lead E1..EC or EE..EF). */
+static inline int simple3(const uint8_t *p, const uint8_t *end)
+{
+    return end - p >= 3 && p[0] >= 0xE1 && p[0] <= 0xEF && p[0] != 0xED && (p[1] & 0xC0) == 0x80 &&
+           (p[2] & 0xC0) == 0x80;
+}
+
 /* What scan_string tells its caller besides the end. */
 typedef struct {
     size_t length;   /* bytes written to out */
@@ -167,19 +175,22 @@ static const uint8_t *scan_string(const uint8_t *p, const uint8_t *end, uint8_t 
             continue;
         }
         uint32_t cp;
-        if (c >= 0xE1 && c <= 0xEF && c != 0xED && end - p >= 3 && (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80) {
+        if (simple3(p, end)) {
             /* Three bytes that are always well formed (CJK, kana, Hangul...): the
-             * common non-ASCII case, without utf8_sequence's cases. */
-            if (out) {
-                cp = ((uint32_t)(c & 0x0F) << 12) | ((uint32_t)(p[1] & 0x3F) << 6) | (p[2] & 0x3F);
-                out[n] = c;
-                out[n + 1] = p[1];
-                out[n + 2] = p[2];
-                if (check_nfc && !bp_nfc_inert(cp))
-                    info->not_inert = 1;
-            }
-            n += 3;
-            p += 3;
+             * common non-ASCII case, without utf8_sequence's cases, a run of them
+             * at a time (the 8-byte test above would fail on each). */
+            do {
+                if (out) {
+                    cp = ((uint32_t)(p[0] & 0x0F) << 12) | ((uint32_t)(p[1] & 0x3F) << 6) | (p[2] & 0x3F);
+                    out[n] = p[0];
+                    out[n + 1] = p[1];
+                    out[n + 2] = p[2];
+                    if (check_nfc && !bp_nfc_inert(cp))
+                        info->not_inert = 1;
+                }
+                n += 3;
+                p += 3;
+            } while (simple3(p, end));
             continue;
         }
         if (c >= 0x80) {

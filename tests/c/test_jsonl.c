@@ -107,6 +107,12 @@ static void test_escapes_decode_to_utf8(void)
     /* A raw UTF-8 character, as written. */
     CHECK_EQ(status_of(LINE("{\"text\": \"\xE4\xB8\xAD\xC3\xA9\"}"), 1, LINE("\xE4\xB8\xAD\xC3\xA9")),
              BP_JSONL_VALUE);
+    /* Raw characters of every length next to each other: a four-byte one
+     * after a run of three-byte ones, full-width forms (lead EF). */
+    CHECK_EQ(status_of(LINE("{\"text\": \"\xE4\xB8\xAD\xE6\x96\x87\xF0\x9F\x98\x80\xEF\xBC\x81\"}"), 0,
+                       LINE("\xE4\xB8\xAD\xE6\x96\x87\xF0\x9F\x98\x80\xEF\xBC\x81")), BP_JSONL_VALUE);
+    CHECK_EQ(status_of(LINE("{\"text\": \"\xEF\xBC\x81\xE4\xB8\xAD\"}"), 1, LINE("\xEF\xBC\x81\xE4\xB8\xAD")),
+             BP_JSONL_VALUE);
     /* A combining mark, raw or escaped, is NFC's to handle. */
     CHECK_EQ(status_of(LINE("{\"text\": \"e\xCC\x81\"}"), 1, LINE("e\xCC\x81")), BP_JSONL_NEEDS_NFC);
     CHECK_EQ(status_of(LINE("{\"text\": \"e\\u0301\"}"), 1, LINE("e\xCC\x81")), BP_JSONL_NEEDS_NFC);
@@ -147,6 +153,9 @@ static void test_uncertain_lines_go_to_the_exact_path(void)
         "{\"text\": \"\xED\xA0\x80\"}",        /* an encoded surrogate */
         "{\"text\": \"\xF4\x90\x80\x80\"}",    /* past U+10FFFF */
         "{\"text\": \"\xE4\xB8\"}",            /* cut short */
+        "{\"text\": \"\xE4\xB8\xAD\xF8\x80\x80\"}",  /* no lead byte F8 (after a three-byte run) */
+        "{\"text\": \"\xF5\x80\x80\x80\"}",    /* nor F5 */
+        "{\"text\": \"\xE4\xB8\xAD\xE0\x80\x80\"}",  /* overlong, after a three-byte run */
         "{\"a\": \"\xFF\", \"text\": \"x\"}",  /* invalid UTF-8 elsewhere on the line */
         "{\"a\": {\"b\": }, \"text\": \"x\"}",
     };
