@@ -406,3 +406,37 @@ def test_memory_is_bounded_by_blocks_in_flight(tmp_path, monkeypatch, tok40k):
     docs = pipeline.encode_field_blocks(corpus, lambda texts, first: tok40k.encode_batch_numpy(texts), write, 2, True)
     assert docs == sum(written) == 200 and len(read) > 20
     assert max(ahead) <= 4
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from([b"", b" ", b"\t\r", b'{"text": "a"}', b"x" * 70, "中文".encode()]), max_size=40),
+       st.booleans(), st.integers(1, 200))
+def test_line_blocks_cut_the_lines_of_raw_lines(tmp_path_factory, lines, final_newline, size):
+    """Blocks of whole lines: joined they are the file; their first lines,
+    line counts and non-blank counts are those of raw_lines."""
+    src = tmp_path_factory.mktemp("blocks") / "in.jsonl"
+    data = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
+    src.write_bytes(data)
+    corpus = bytepiece.Corpus([str(src)], field=KEY)
+    blocks = list(corpus.line_blocks(size))
+    assert b"".join(block.data for block in blocks) == data
+    raw = list(corpus.raw_lines())
+    assert sum(block.lines for block in blocks) == len(raw)
+    assert sum(block.nonblank for block in blocks) == sum(1 for _, line in raw if line.strip())
+    line = 1
+    for block in blocks:
+        assert block.first_line == line and block.data.count(b"\n") in (block.lines, block.lines - 1)
+        assert block.data.endswith(b"\n") or block is blocks[-1]
+        line += block.lines
+
+
+def test_the_pipeline_takes_json_lines_read_once(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"text": "a"}\n')
+    assert pipeline.field_pipeline_applies(bytepiece.Corpus([str(src)], field=KEY))
+    assert pipeline.field_pipeline_applies(bytepiece.Corpus(["-"], field=KEY, spool=False))
+    assert not pipeline.field_pipeline_applies(bytepiece.Corpus(["-"], field=KEY))  # spooled: read twice
+    assert not pipeline.field_pipeline_applies(bytepiece.Corpus([str(src)]))  # plain lines
+    assert not pipeline.field_pipeline_applies(bytepiece.Corpus([str(src)], field="a\ud800"))
+    with pytest.raises(ValueError, match="spool=False"):
+        next(bytepiece.Corpus(["-"], field=KEY).line_blocks(100))

@@ -45,7 +45,9 @@ Encode = Callable[[List[Union[bytes, str]], int], Tuple[np.ndarray, np.ndarray]]
 def field_pipeline_applies(corpus: Corpus) -> bool:
     """Whether :func:`encode_field_blocks` can read this corpus: JSON lines
     with a field whose name has UTF-8, read once (stdin and pipes unspooled)."""
-    if corpus.field is None or corpus.whole_file or (corpus._once and corpus.spool):
+    # total_bytes() is None where an input is not a regular file: line_blocks
+    # reads such inputs only unspooled.
+    if corpus.field is None or corpus.whole_file or (corpus.spool and corpus.total_bytes() is None):
         return False
     try:
         corpus.field.encode("utf-8")
