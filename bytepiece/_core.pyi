@@ -50,3 +50,13 @@ class Segmenter:
     def count_tokens(self, data: bytes, offsets: npt.NDArray[np.int64], weights: npt.NDArray[np.uint64],
                      num_totals: int) -> npt.NDArray[np.uint64]: ...
     def alternative_lengths(self, data: bytes, offsets: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]: ...
+
+JSONL_VALUE: int
+JSONL_NEEDS_NFC: int
+JSONL_UNSURE: int
+JSONL_TOO_LONG: int
+
+def jsonl_count_lines(block: Union[bytes, memoryview]) -> Tuple[int, int]: ...
+def jsonl_extract(block: Union[bytes, memoryview], key: bytes, check_nfc: bool, max_line: int
+                  ) -> Tuple[bytes, npt.NDArray[np.int64], npt.NDArray[np.uint8], npt.NDArray[np.int64],
+                             npt.NDArray[np.int64]]: ...

@@ -565,3 +565,54 @@ cdef class Segmenter:
             rc = bp_alternative_lengths(self.trie, raw, &offsets[0], n, &out[0] if n else NULL)
         check(rc, "alternative segmentation failed")
         return lengths
+
+
+# -- JSON lines: one string field per line (csrc/bp_jsonl.h) --------------------
+
+#: What jsonl_extract says of a line (bp_jsonl.h).
+JSONL_VALUE = BP_JSONL_VALUE
+JSONL_NEEDS_NFC = BP_JSONL_NEEDS_NFC
+JSONL_UNSURE = BP_JSONL_UNSURE
+JSONL_TOO_LONG = BP_JSONL_TOO_LONG
+
+
+def jsonl_count_lines(const uint8_t[::1] block not None):
+    """(lines, documents) of a block of lines: its lines, and those that are
+    not blank (bp_jsonl_count_lines), without the GIL."""
+    cdef size_t n = block.shape[0], lines = 0, documents = 0
+    cdef int rc
+    with nogil:
+        rc = bp_jsonl_count_lines(&block[0] if n else NULL, n, &lines, &documents)
+    check(rc, "cannot count lines")
+    return lines, documents
+
+
+def jsonl_extract(const uint8_t[::1] block not None, bytes key not None, bint check_nfc, size_t max_line):
+    """The string value of the top-level ``key`` (UTF-8) on every non-blank
+    line of ``block`` (bp_jsonl_extract), without the GIL: ``(values,
+    offsets, status, line_index, line_start)``, one entry per non-blank line
+    (int64 offsets with one more: entry e's UTF-8 is
+    ``values[offsets[e]:offsets[e + 1]]``; uint8 status, one of JSONL_*;
+    int64 line number within the block and byte offset of the line)."""
+    cdef size_t n = block.shape[0], lines = 0, documents = 0, entries = 0
+    cdef int rc
+    with nogil:
+        rc = bp_jsonl_count_lines(&block[0] if n else NULL, n, &lines, &documents)
+    check(rc, "cannot count lines")
+    values = PyBytes_FromStringAndSize(NULL, n)
+    offsets = np.zeros(lines + 1, dtype=np.int64)
+    status = np.empty(max(lines, 1), dtype=np.uint8)
+    line_index = np.empty(max(lines, 1), dtype=np.int64)
+    line_start = np.empty(max(lines, 1), dtype=np.int64)
+    cdef int64_t[::1] offset_view = offsets
+    cdef uint8_t[::1] status_view = status
+    cdef int64_t[::1] index_view = line_index
+    cdef int64_t[::1] start_view = line_start
+    cdef uint8_t *out = <uint8_t *>PyBytes_AS_STRING(values)
+    cdef const uint8_t *name = <const uint8_t *>PyBytes_AS_STRING(key)
+    cdef size_t name_len = PyBytes_GET_SIZE(key)
+    with nogil:
+        rc = bp_jsonl_extract(&block[0] if n else NULL, n, name, name_len, check_nfc, max_line, out,
+                              &offset_view[1], &status_view[0], &index_view[0], &start_view[0], &entries)
+    check(rc, "cannot read the JSON lines")
+    return values, offsets[:entries + 1], status[:entries], line_index[:entries], line_start[:entries]

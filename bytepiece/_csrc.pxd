@@ -160,6 +160,17 @@ cdef extern from "bp_bnlm.h":
                              const int64_t *offsets, size_t num_chunks, bp_piece_counts *counts) nogil
 
 
+cdef extern from "bp_jsonl.h":
+    int BP_JSONL_VALUE
+    int BP_JSONL_NEEDS_NFC
+    int BP_JSONL_UNSURE
+    int BP_JSONL_TOO_LONG
+    int bp_jsonl_count_lines(const uint8_t *block, size_t len, size_t *lines, size_t *documents) nogil
+    int bp_jsonl_extract(const uint8_t *block, size_t len, const uint8_t *key, size_t key_len, int check_nfc,
+                         size_t max_line, uint8_t *values, int64_t *ends, uint8_t *status, int64_t *line_index,
+                         int64_t *line_start, size_t *num_entries) nogil
+
+
 cdef inline int check(int rc, str what) except -1:
     """Raise for a BP_ERR_* code: MemoryError for BP_ERR_NOMEM, else ValueError naming `what`."""
     if rc == BP_OK:

@@ -31,6 +31,7 @@ from .corpus import ERROR_POLICIES, Corpus, describe_fields, expand_paths, first
 from .formats.native import load_model, save_model
 from .model import SPECIAL_TOKENS, Model, byte_lengths
 from .outputs import atomic_file, check_writable, writers
+from .outputs.pipeline import encode_field_blocks, field_pipeline_applies
 from .progress import progress_bar
 from .outputs.token_files import (MANIFEST_SUFFIX, METADATA_SUFFIX, TOKEN_FORMATS, TokenFileWriter, read_token_file,
                           read_token_file_metadata, read_token_manifest, read_token_shards,
@@ -40,7 +41,7 @@ from .training.budget import MemoryBoundError, check_memory_options, format_byte
 from .training.options import CLI_DEFAULTS, TrainingOptions, option_help
 from .training.registry import ALGORITHMS
 from .training.stats import RayStats, ThreadStats
-from .validation import MAX_THREADS, check_num_threads
+from .validation import MAX_THREADS, check_num_threads, usable_threads
 
 if TYPE_CHECKING:  # the trainer is imported by the train command only
     from .trainer import Trainer
@@ -202,6 +203,28 @@ def _stream(args: argparse.Namespace, corpus: Corpus, name: str,
     return docs, time.perf_counter() - start
 
 
+def _pipelined(args: argparse.Namespace, corpus: Corpus) -> bool:
+    """Whether the corpus's documents go through the JSON-lines pipeline
+    (outputs/pipeline.py): a field of JSON lines, no special tokens."""
+    return not args.allowed_special and field_pipeline_applies(corpus)
+
+
+def _stream_pipelined(args: argparse.Namespace, corpus: Corpus, name: str,
+                      encode: Callable[[list, int, int], Tuple[np.ndarray, np.ndarray]],
+                      write: Callable[[np.ndarray, np.ndarray], Any]) -> Tuple[int, float]:
+    """:func:`_stream` through the pipeline: ``encode(texts, first_document,
+    num_threads)`` runs on its threads (one each), ``write(ids, offsets)``
+    here, in order; returns (documents, seconds)."""
+    total = corpus.total_bytes()
+    bar = progress_bar(name, total=total, unit="B" if total else " docs", enabled=False if args.quiet else None)
+    threads = usable_threads(check_num_threads(args.threads))
+    start = time.perf_counter()
+    docs = encode_field_blocks(corpus, lambda texts, first: encode(texts, first, 1), write, threads, args.normalize,
+                               lambda documents, done: bar.update(done - bar.n if total else documents))
+    bar.close()
+    return docs, time.perf_counter() - start
+
+
 def _joined(lines: Iterable[str]) -> bytes:
     return "".join(line + "\n" for line in lines).encode("utf-8")
 
@@ -278,7 +301,13 @@ def cmd_encode(args: argparse.Namespace) -> int:
             def to_file(batch: list, first: int) -> None:
                 token_file.write(*tok.encode_batch_numpy([text for text, _ in batch], first_stream=first, **options))
 
-            docs, elapsed = _stream(args, corpus, "Encode", to_file)
+            def encoded(texts: list, first: int, threads: int) -> Tuple[np.ndarray, np.ndarray]:
+                return tok.encode_batch_numpy(texts, first_stream=first, **{**options, "num_threads": threads})
+
+            if _pipelined(args, corpus):
+                docs, elapsed = _stream_pipelined(args, corpus, "Encode", encoded, token_file.write)
+            else:
+                docs, elapsed = _stream(args, corpus, "Encode", to_file)
         tokens = token_file.tokens
     else:
         with _text_output(args.output) as out:
@@ -305,14 +334,17 @@ def cmd_sample(args: argparse.Namespace) -> int:
     tok = Tokenizer(args.model)
     n, seed = args.n, _run_seed(args)
 
-    def sampled(batch: list, first: int) -> Tuple[np.ndarray, np.ndarray]:
+    def sampled_texts(texts: list, first: int, threads: Optional[int]) -> Tuple[np.ndarray, np.ndarray]:
         # Document d's sample j is item d * n + j of one long batch:
         # stream d * n + j of the seed, whatever the batching.
-        repeated = [text for text, _ in batch for _ in range(n)]
+        repeated = [text for text in texts for _ in range(n)]
         return tok.encode_batch_numpy(repeated, alpha=args.alpha, sampler=args.sampler, seed=seed,
-                                      num_threads=args.threads, normalize=args.normalize, first_stream=first * n,
+                                      num_threads=threads, normalize=args.normalize, first_stream=first * n,
                                       add_bos=args.add_bos, add_eos=args.add_eos,
                                       allowed_special=args.allowed_special)
+
+    def sampled(batch: list, first: int) -> Tuple[np.ndarray, np.ndarray]:
+        return sampled_texts([text for text, _ in batch], first, args.threads)
 
     def lines_of(batch: list, first: int) -> bytes:
         ids, offsets = sampled(batch, first)
@@ -325,8 +357,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
     if fmt in TOKEN_FORMATS:
         with TokenFileWriter(args.output, fmt, tok.vocab_size, tok.model.fingerprint()) as token_file:
-            docs, elapsed = _stream(args, corpus, "Sample",
-                                    lambda batch, first: token_file.write(*sampled(batch, first)))
+            if _pipelined(args, corpus):
+                docs, elapsed = _stream_pipelined(args, corpus, "Sample", sampled_texts, token_file.write)
+            else:
+                docs, elapsed = _stream(args, corpus, "Sample",
+                                        lambda batch, first: token_file.write(*sampled(batch, first)))
     else:
         with _text_output(args.output) as out:
             docs, elapsed = _stream(args, corpus, "Sample", lambda batch, first: out.write(lines_of(batch, first)))

@@ -32,11 +32,11 @@ import stat
 import sys
 import tempfile
 import weakref
-from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import IO, Any, Dict, Generator, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
-from . import validation
+from . import _core, validation
 
-__all__ = ["Corpus", "expand_paths", "field_value", "in_batches"]
+__all__ = ["Corpus", "LineBlock", "expand_paths", "field_value", "in_batches"]
 
 ERROR_POLICIES = ("strict", "replace", "ignore")
 _KIND_NAMES: Dict[type, str] = {str: "string", list: "list of ids"}
@@ -165,6 +165,56 @@ def _long_line(readline: Any, part: bytes, limit: int, where: str) -> bytes:
         parts.append(part)
         size += len(part)
     return b"".join(parts)
+
+
+class LineBlock(NamedTuple):
+    """Whole lines of one input file, read in one piece (:meth:`Corpus.line_blocks`)."""
+
+    #: The file's name in places (``<stdin>`` for ``-``).
+    path: str
+    #: The number of the block's first line in its file (1 for the first).
+    first_line: int
+    #: The lines, each with its ``\\n`` (the file's last line may lack it).
+    data: bytes
+    #: How many lines ``data`` holds, and how many of them are not blank (JSON lines' documents).
+    lines: int
+    nonblank: int
+    #: :meth:`Corpus.bytes_read` once the block was read (for progress bars).
+    bytes_read: int
+
+
+def _blocks_of(f: Union[IO[bytes], gzip.GzipFile], path: str, size: int, first: int,
+               bytes_read: Any) -> Iterator[LineBlock]:
+    """The lines of an open binary file from its position on, about ``size``
+    bytes at a time, cut after a ``\\n`` (a line longer than that makes its
+    block longer). A line longer than ``validation.MAX_DOCUMENT_BYTES``
+    raises the ValueError of :meth:`Corpus.lines_of` once that many bytes
+    and one more are held without its end."""
+    limit = validation.MAX_DOCUMENT_BYTES
+    parts: List[bytes] = []  # the start of a line that no read has ended yet
+    held = 0
+    line = first
+    while True:
+        chunk = f.read(size)
+        if not chunk:
+            break
+        cut = chunk.rfind(b"\n") + 1
+        if not cut:
+            parts.append(chunk)
+            held += len(chunk)
+            if held > limit:
+                raise validation.document_too_long(f"{path}:{line}: this line")
+            continue
+        data = b"".join(parts + [chunk[:cut]]) if parts else chunk[:cut]
+        parts = [chunk[cut:]] if cut < len(chunk) else []
+        held = len(chunk) - cut
+        lines, nonblank = _core.jsonl_count_lines(data)
+        yield LineBlock(path, line, data, lines, nonblank, bytes_read())
+        line += lines
+    if parts:  # the last line, without \n
+        data = b"".join(parts)
+        lines, nonblank = _core.jsonl_count_lines(data)
+        yield LineBlock(path, line, data, lines, nonblank, bytes_read())
 
 
 def _rebuild(paths: List[str], field: Optional[str], whole_file: bool, errors: str, spool: bool) -> "Corpus":
@@ -386,6 +436,62 @@ class Corpus:
             if not isinstance(record, dict):
                 raise ValueError(f"{where}: a JSON line must hold an object, not {type(record).__name__}")
             yield where, record
+
+    def line_value(self, where: str, raw: bytes, field: str) -> str:
+        """The document of the non-blank JSON line ``raw`` at ``where``: its
+        str field ``field``, read exactly as :meth:`records` reads it, with
+        the same errors."""
+        for _, value, _ in self.field_values(field, str, [(where, raw)]):
+            return value
+        raise ValueError(f"{where}: a blank line holds no document")
+
+    def line_blocks(self, size: int) -> Generator[LineBlock, None, None]:
+        """The corpus's lines in blocks of whole lines, about ``size`` bytes
+        each, file after file: :meth:`raw_lines` for readers that cut lines
+        themselves (``bytepiece encode`` hands blocks to threads). The same
+        places and the same refusal of a line too long; not with
+        ``whole_file``. Inputs that are not regular files are read as they
+        come, once: a corpus that spools them (``spool=True``) is refused."""
+        if self.whole_file:
+            raise ValueError("line_blocks reads lines, not whole files")
+        if self._once and self.spool:
+            raise ValueError("line_blocks reads stdin and pipes once: make the corpus with spool=False")
+        self._finished_bytes = 0
+        for index, path in enumerate(self.paths):
+            once = self._once.get(index)
+            if once is not None:
+                yield from self._once_blocks(once, size)
+                continue
+            with open(path, "rb") as raw:
+                self._reading = raw
+                try:
+                    if path.endswith(".gz"):
+                        with gzip.GzipFile(fileobj=raw, mode="rb") as g:
+                            yield from _blocks_of(g, path, size, 1, self.bytes_read)
+                    else:
+                        yield from _blocks_of(raw, path, size, 1, self.bytes_read)
+                    self._finished_bytes += os.fstat(raw.fileno()).st_size
+                finally:  # also when the reader stops early
+                    self._reading = None
+
+    def _once_blocks(self, once: _OnceInput, size: int) -> Iterator[LineBlock]:
+        """:meth:`line_blocks` of an input that can be read only once (never spooled)."""
+        if once.closed:
+            raise ValueError(f"{once.name} is not a regular file, and the corpus was closed: it cannot be read again")
+        if once.started:
+            raise ValueError(f"{once.name} is not a regular file (stdin, a pipe, a FIFO or a device), so it can be "
+                             "read only once, and it was read already: save it to a file first")
+        once.started = once.reading = True
+        try:
+            yield from _blocks_of(once.open(), once.name, size, 1, self.bytes_read)
+            once.finished = True
+            once.close_source()
+        except BaseException as exc:
+            once.failed = str(exc) or type(exc).__name__
+            once.close_source()
+            raise
+        finally:
+            once.reading = False
 
     def raw_lines(self) -> Iterator[Tuple[str, bytes]]:
         """(place, raw bytes) of every line (without its \\n), or of every whole file."""
