@@ -22,9 +22,8 @@
  * Errors: BP_ERR_INVALID (NULL argument, decreasing offsets, an id of the
  * trie >= num_totals), BP_ERR_NOMEM (totals then hold a partial sum).
  * Whatever the trie's scores, each text adds the ids of a segmentation of it.
- * Time as bp_encode over all texts; memory 4 bytes per byte of the longest
- * text, or per byte of a run of short ones (up to 64 KiB and 4096 texts,
- * handed to bp_encode_batch at once), plus 24 bytes per text of a run.
+ * Time as bp_encode over all texts, without its ids: the Viterbi adds the
+ * weights while it backtracks; memory 12 bytes per byte of the longest text.
  */
 int bp_count_tokens(const bp_trie *trie, const uint8_t *data, const int64_t *offsets,
                     size_t num_texts, const uint64_t *weights, uint64_t *totals, size_t num_totals);

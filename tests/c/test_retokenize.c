@@ -100,9 +100,8 @@ static void test_alternative_lengths(void)
     CHECK_EQ(bp_alternative_lengths(t1, NULL, offsets, 0, NULL), BP_OK);
 }
 
-/* bp_count_tokens hands bp_encode_batch runs of texts: across every run
- * boundary (more than 4096 texts, more than 64 KiB, a text longer than a
- * run), its totals are those of bp_encode text by text. */
+/* bp_count_tokens against bp_encode text by text (the oracle), on many
+ * texts, empty ones, runs of '\n' and one text of 70000 bytes. */
 static void test_count_tokens_equals_encode_over_many_runs(void)
 {
     enum { TEXTS = 9000 };
