@@ -286,6 +286,55 @@ cdef class _TextBatch:
 cdef object _NOT_MADE = object()  # _sampling_weights: no entry for this alpha yet
 
 
+cdef class Lattice:
+    """The pieces of a base vocabulary found in a fixed set of texts
+    (``Segmenter.lattice``): counts the texts' tokens with any vocabulary
+    that is a subset of the base, without walking a trie (the "em"
+    trainer's rounds of re-tokenizing). Immutable; safe to share between
+    threads."""
+
+    cdef bp_lattice *lattice
+    cdef readonly Py_ssize_t num_texts
+    cdef readonly Py_ssize_t num_base
+
+    def __dealloc__(self):
+        bp_lattice_free(self.lattice)
+
+    @property
+    def memory(self):
+        """The bytes the lattice holds."""
+        return bp_lattice_memory(self.lattice)
+
+    @property
+    def num_pieces(self):
+        """The pieces it recorded (all texts)."""
+        return bp_lattice_num_edges(self.lattice)
+
+    def count_tokens(self, const double[::1] scores not None, const int32_t[::1] ids not None,
+                     const uint64_t[::1] weights not None, Py_ssize_t num_totals):
+        """Totals by id of ``weights[k]`` over the tokens of text ``k`` with
+        the vocabulary in which base piece ``b`` has id ``ids[b]`` (< 0: not
+        in it) and score ``scores[b]``, as ``Segmenter.count_tokens`` of
+        that vocabulary gives them."""
+        if weights.shape[0] != self.num_texts:
+            raise ValueError(f"weights must have one entry per text ({self.num_texts})")
+        if scores.shape[0] != ids.shape[0] or ids.shape[0] < self.num_base:
+            raise ValueError(f"scores and ids must have one entry per base id ({self.num_base})")
+        if num_totals < 0:
+            raise ValueError("num_totals must not be negative")
+        totals = np.zeros(num_totals, dtype=np.uint64)
+        cdef uint64_t[::1] out = totals
+        cdef uint64_t dummy = 0
+        cdef int rc
+        with nogil:
+            rc = bp_lattice_count(self.lattice, &scores[0] if scores.shape[0] else NULL,
+                                  &ids[0] if ids.shape[0] else NULL, <size_t>ids.shape[0],
+                                  &weights[0] if self.num_texts else NULL,
+                                  &out[0] if num_totals else &dummy, <size_t>num_totals)
+        check(rc, "token counting failed (a vocabulary that is not a subset of the lattice's base?)")
+        return totals
+
+
 cdef class Segmenter:
     """The vocabulary trie built in C, and the one entry to the C segmenter
     (bp_encode_batch). Immutable; safe to share between threads.
@@ -548,6 +597,42 @@ cdef class Segmenter:
                                  &out[0], <size_t>num_totals)
         check(rc, "token counting failed")
         return totals
+
+    def lookup_ids(self, bytes data not None, const int64_t[::1] offsets not None):
+        """int32 array: the id of each text ``data[offsets[k]:offsets[k+1]]``
+        that is a piece of this vocabulary, -1 for the others."""
+        if offsets.shape[0] < 1:
+            raise ValueError("offsets must have at least one entry")
+        check_within(data, offsets)
+        cdef size_t n = offsets.shape[0] - 1
+        ids = np.empty(n, dtype=np.int32)
+        cdef int32_t[::1] out = ids
+        cdef const uint8_t *raw = <const uint8_t *>PyBytes_AS_STRING(data)
+        cdef int rc
+        with nogil:
+            rc = bp_lookup_ids(self.trie, raw, &offsets[0], n, &out[0] if n else NULL)
+        check(rc, "piece lookup failed")
+        return ids
+
+    def lattice(self, bytes data not None, const int64_t[::1] offsets not None):
+        """The :class:`Lattice` of the texts ``data[offsets[k]:offsets[k+1]]``
+        with this vocabulary as its base (ids up to 65535, pieces up to 255
+        bytes: else ValueError)."""
+        if offsets.shape[0] < 1:
+            raise ValueError("offsets must have at least one entry")
+        check_within(data, offsets)
+        cdef Lattice result = Lattice.__new__(Lattice)
+        cdef size_t n = offsets.shape[0] - 1
+        cdef const uint8_t *raw = <const uint8_t *>PyBytes_AS_STRING(data)
+        cdef int rc
+        with nogil:
+            rc = bp_lattice_build(self.trie, raw, &offsets[0], n, &result.lattice)
+        if rc == BP_ERR_TOO_LARGE:
+            raise ValueError("a lattice needs ids up to 65535 and pieces up to 255 bytes")
+        check(rc, "lattice building failed")
+        result.num_texts = n
+        result.num_base = self.max_id + 1
+        return result
 
     def alternative_lengths(self, bytes data not None, const int64_t[::1] offsets not None):
         """int32 array: for each text ``data[offsets[k]:offsets[k+1]]`` (a

@@ -47,6 +47,17 @@ cdef extern from "bp_retokenize.h":
                         size_t num_totals) nogil
     int bp_alternative_lengths(const bp_trie *trie, const uint8_t *data, const int64_t *offsets,
                                size_t num_texts, int32_t *out) nogil
+    ctypedef struct bp_lattice:
+        pass
+    int bp_lattice_build(const bp_trie *trie, const uint8_t *data, const int64_t *offsets, size_t num_texts,
+                         bp_lattice **out) nogil
+    int bp_lattice_count(const bp_lattice *lattice, const double *scores, const int32_t *ids, size_t num_base,
+                         const uint64_t *weights, uint64_t *totals, size_t num_totals) nogil
+    size_t bp_lattice_memory(const bp_lattice *lattice) nogil
+    size_t bp_lattice_num_edges(const bp_lattice *lattice) nogil
+    void bp_lattice_free(bp_lattice *lattice) nogil
+    int bp_lookup_ids(const bp_trie *trie, const uint8_t *data, const int64_t *offsets, size_t num_texts,
+                      int32_t *out) nogil
 
 cdef extern from "bp_utf8.h":
     size_t BP_UTF8_NOT_INERT

@@ -244,3 +244,87 @@ def test_em_says_when_the_corpus_is_too_small_for_the_size(capsys, tmp_path):
                  "--min-count", "2"]) == 0
     err = capsys.readouterr().err
     assert err.startswith("bytepiece: warning: the corpus gave fewer ids than asked") and "Lower min_count" in err
+
+
+# -- the lattices of the rounds (pruning.TextLattices) ---------------------
+
+
+def found_pieces(count, seed):
+    """Found pieces of a small training (packed) with their counts."""
+    from bytepiece.training.thread_engine import train_on_threads
+    from bytepiece.training import thread_engine
+
+    kept = {}
+    original = thread_engine._Run.prune
+
+    def prune(self, pieces, counts):
+        kept["found"] = (pieces, counts)
+        return original(self, pieces, counts)
+
+    thread_engine._Run.prune = prune
+    try:
+        train_on_threads(Trainer(algorithm="em", max_vocab_size=600, min_count=2), sample_texts(count, seed=seed),
+                         num_threads=1, progress=False)
+    finally:
+        thread_engine._Run.prune = original
+    return kept["found"]
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_lattice_counts_equal_the_trie_counts_for_every_subset(seed):
+    from bytepiece.training.pruning import TextLattices, count_tokens
+
+    pieces, counts = found_pieces(300, seed)
+    base = reestimate(Model.from_canonical(*_candidates(pieces, counts)), lambda v: count_tokens(v, pieces, counts))
+    lattices = TextLattices.build(base, pieces, 3, lambda f, jobs: [f(*job) for job in jobs])
+    assert lattices is not None and len(lattices.lattices) == 3
+    rng = np.random.default_rng(seed)
+    vocabulary = base
+    for _ in range(6):
+        # A subset with the single bytes and new counts (ties among them too).
+        keep = np.flatnonzero((base.packed().lengths() == 1) | (rng.random(base.num_pieces) < 0.6))
+        new_counts = rng.integers(1, 20, len(keep)).astype(np.uint64)
+        vocabulary = Model.from_canonical(base.packed().take(keep), new_counts)
+        got = lattices.count_tokens(vocabulary, counts, lambda f, jobs: [f(*job) for job in jobs])
+        assert np.array_equal(got, count_tokens(vocabulary, pieces, counts))
+    # A vocabulary with a piece the base lacks: the lattices cannot count it.
+    outside = Model.canonical([bytes([b]) for b in range(256)] + [b"\xff\xfe\xfd"], [1] * 257)
+    assert lattices.count_tokens(outside, counts, lambda f, jobs: [f(*job) for job in jobs]) is None
+
+
+def _candidates(pieces, counts):
+    from bytepiece.training.candidates import count_substrings, substring_candidates
+    from bytepiece.training.pruning import initial_vocabulary
+
+    chosen = substring_candidates(count_substrings(pieces, counts, 8), 2, None)
+    vocabulary = initial_vocabulary(chosen.pieces, chosen.counts)
+    return vocabulary.packed(), vocabulary.counts_array()
+
+
+def test_threaded_counter_with_lattices_gives_the_models_of_the_trie_counter():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bytepiece.training import pruning
+    from bytepiece.training.pruning import FoundInProcess, count_tokens
+    from bytepiece.training.pruning_em import vocabularies_em
+    from bytepiece.training.thread_engine import threaded_counter
+
+    pieces, counts = found_pieces(400, 3)
+    built = []
+    original = pruning.TextLattices.build
+
+    def build(*args):
+        built.append(original(*args))
+        return built[-1]
+
+    sizes = [900, 500]
+    reference = vocabularies_em(FoundInProcess(pieces, counts, 36, 2, count_tokens), sizes, 2)
+    pruning.TextLattices.build = build
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            got = vocabularies_em(FoundInProcess(pieces, counts, 36, 2, threaded_counter(pool, 2)), sizes, 2)
+    finally:
+        pruning.TextLattices.build = original
+    assert len(built) == 1 and built[0] is not None  # the rounds after the second counted through lattices
+    for a, b in zip(reference, got):
+        assert a.packed().data == b.packed().data and np.array_equal(a.counts_array(), b.counts_array())

@@ -519,7 +519,7 @@ class FoundInParts:
         return self.counter(vocabulary, texts, weights)
 
     def _summed(self, vocabulary: Model, with_kept: bool, cut: Optional[Cut]) -> np.ndarray:
-        totals = np.zeros(len(vocabulary.pieces), dtype=np.uint64)
+        totals = np.zeros(vocabulary.num_pieces, dtype=np.uint64)
         for kept, dropped in self.parts:
             if with_kept:
                 part = kept if cut is None else kept.take(np.flatnonzero(~within_cut(kept.packed(), kept.counts, cut)))

@@ -14,7 +14,7 @@ the result is the same).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .options import TrainingOptions
 
 __all__ = [
-    "with_progress", "describe_pruning", "TokenCounter", "canonical_segmenter", "count_tokens_packed", "count_tokens", "keep_mask",
+    "LATTICE_MAX_IDS", "TextLattices", "with_progress", "describe_pruning", "TokenCounter", "canonical_segmenter", "count_tokens_packed", "count_tokens", "keep_mask",
     "FoundInProcess", "initial_vocabulary", "with_extra_counts", "drop_wasted", "vocabularies", "prune_kept",
     "prune_found", "prune_pieces",
 ]
@@ -56,7 +56,82 @@ def count_tokens_packed(segmenter: "_core.Segmenter", num_pieces: int, texts: Pa
 
 def count_tokens(vocabulary: Model, texts: PackedPieces, weights: np.ndarray) -> np.ndarray:
     """The :data:`TokenCounter` of one thread (one C call)."""
-    return count_tokens_packed(vocabulary.segmenter(), len(vocabulary.pieces), texts, weights)
+    return count_tokens_packed(vocabulary.segmenter(), vocabulary.num_pieces, texts, weights)
+
+
+#: Most ids (pieces and special tokens) of a lattice's base vocabulary: the
+#: lattice stores base ids in 16 bits.
+LATTICE_MAX_IDS = 1 << 16
+
+
+class TextLattices:
+    """The lattices (``_core.Lattice``) of one set of ``texts`` cut into
+    parts at ``bounds`` (one part per thread), all with the vocabulary
+    ``base`` as their base: they count the texts' tokens with any vocabulary
+    whose pieces are all in ``base`` without walking a trie, the same totals
+    as :func:`count_tokens_packed`. The "em" pruning re-tokenizes the same
+    found pieces in every round with ever smaller vocabularies (each a
+    subset of the ones before, bar refill's, which gives back pieces of
+    them), so a lattice built in one round serves all the later ones."""
+
+    def __init__(self, base: Model, texts: PackedPieces, bounds: Sequence[int],
+                 lattices: Sequence["_core.Lattice"]) -> None:
+        self.base = base
+        self.texts = texts
+        self.bounds = list(bounds)
+        self.lattices = list(lattices)
+
+    @classmethod
+    def build(cls, base: Model, texts: PackedPieces, parts: int,
+              run: Callable[[Callable[..., Any], Sequence[Tuple[Any, ...]]], List[Any]]) -> Optional["TextLattices"]:
+        """The lattices of ``texts`` in ``parts`` parts of about equal bytes,
+        built by ``run(function, argument tuples)`` (e.g. on a pool of
+        threads); None where ``base`` cannot be one (more than
+        :data:`LATTICE_MAX_IDS` ids, a piece over 255 bytes)."""
+        if base.num_pieces + NUM_SPECIAL > LATTICE_MAX_IDS or base.packed().lengths().max(initial=0) > 255:
+            return None
+        bounds = texts.balanced_bounds(parts)
+        segmenter = base.segmenter()
+        jobs = [(texts.data, np.ascontiguousarray(texts.offsets[a:b + 1])) for a, b in zip(bounds[:-1], bounds[1:])]
+        return cls(base, texts, bounds, run(segmenter.lattice, jobs))
+
+    def vocabulary_map(self, vocabulary: Model) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+        """(scores, ids) by base id for ``vocabulary`` (canonical order):
+        the id and score of each base piece in it, -1 for those it lacks;
+        None when a piece of it is not in the base."""
+        packed = vocabulary.packed()
+        base_ids = self.base.segmenter().lookup_ids(packed.data, packed.offsets)
+        if len(base_ids) and base_ids.min() < 0:
+            return None
+        num_base = self.lattices[0].num_base if self.lattices else 0
+        ids = np.full(num_base, -1, dtype=np.int32)
+        scores = np.zeros(num_base, dtype=np.float64)
+        ids[base_ids] = np.arange(NUM_SPECIAL, NUM_SPECIAL + len(base_ids), dtype=np.int32)
+        scores[base_ids] = vocabulary.scores()  # the very scores its segmenter has
+        return scores, ids
+
+    def count_tokens(self, vocabulary: Model, weights: np.ndarray,
+                     run: Callable[[Callable[..., Any], Sequence[Tuple[Any, ...]]], List[Any]]) -> Optional[np.ndarray]:
+        """:func:`count_tokens` of the texts with ``vocabulary`` and
+        ``weights`` (one per text), each part by ``run``; None when
+        ``vocabulary`` is not a subset of the base."""
+        mapped = self.vocabulary_map(vocabulary)
+        if mapped is None:
+            return None
+        scores, ids = mapped
+        weights = np.asarray(weights, dtype=np.uint64)
+        num_totals = vocabulary.num_pieces + NUM_SPECIAL
+        jobs = [(scores, ids, np.ascontiguousarray(weights[a:b]), num_totals)
+                for a, b in zip(self.bounds[:-1], self.bounds[1:])]
+        totals = np.zeros(vocabulary.num_pieces, dtype=np.uint64)
+        for part in run(_count_lattice, [(lattice, *job) for lattice, job in zip(self.lattices, jobs)]):
+            totals += part[NUM_SPECIAL:]
+        return totals
+
+
+def _count_lattice(lattice: "_core.Lattice", scores: np.ndarray, ids: np.ndarray, weights: np.ndarray,
+                   num_totals: int) -> np.ndarray:
+    return lattice.count_tokens(scores, ids, weights, num_totals)
 
 
 def with_progress(counter: TokenCounter, bar: Any, target: Optional[int] = None) -> TokenCounter:
@@ -161,7 +236,7 @@ def drop_wasted(vocabulary: Model, counter: TokenCounter = count_tokens) -> Mode
     while True:
         totals = counter(vocabulary, vocabulary.packed(), vocabulary.counts_array())
         rows = np.flatnonzero(totals)
-        if len(rows) == len(vocabulary.pieces):
+        if len(rows) == vocabulary.num_pieces:
             return Model.from_canonical(vocabulary.packed(), totals)
         vocabulary = Model.from_canonical(vocabulary.packed().take(rows), totals[rows])
 

@@ -142,7 +142,7 @@ def prune_by_gain(vocabulary: Model, sizes: Sequence[int], counter: FoundCounter
         removed_counts = np.zeros(0, dtype=np.uint64)
         while vocabulary.vocab_size > size:
             excess = vocabulary.vocab_size - size
-            count = min(excess, max(MIN_REMOVED, int(fraction * len(vocabulary.pieces))))
+            count = min(excess, max(MIN_REMOVED, int(fraction * vocabulary.num_pieces)))
             order = np.argsort(gains(vocabulary), kind="stable")
             kept = np.sort(order[count:])
             # The removed pieces, highest gain first: the first to give back.

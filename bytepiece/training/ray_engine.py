@@ -361,7 +361,7 @@ class _FoundOnRay:
         return self.ray.put(vocabulary.packed()), self.ray.put(vocabulary.counts_array())
 
     def _summed(self, vocabulary: Model, parts: List[Any]) -> np.ndarray:
-        totals = np.zeros(len(vocabulary.pieces), dtype=np.uint64)
+        totals = np.zeros(vocabulary.num_pieces, dtype=np.uint64)
         for part in self._fetched(parts):  # one array of the vocabulary's size at a time
             totals += part
         return totals

@@ -31,7 +31,7 @@ from .budget import MemoryBoundError, NgramHistogram, apply_budget, check_memory
 from .primitives import (
     DUPLICATE_WARNING, DuplicateEstimate, chunk_batches, finish_ngram_model, resident_memory,
 )
-from .pruning import FoundInProcess, count_tokens_packed, with_progress
+from .pruning import FoundInProcess, TextLattices, count_tokens_packed, with_progress
 from .registry import TokenCounter, get_algorithm
 from .stats import Phase, ThreadStats, TrainingResult
 
@@ -97,19 +97,36 @@ def run_workers(pool: ThreadPoolExecutor, num_workers: int, jobs: Iterable[Seque
 
 
 def threaded_counter(pool: ThreadPoolExecutor, num_threads: int) -> TokenCounter:
-    """A pruning TokenCounter that splits the pieces over ``num_threads`` threads of ``pool``."""
+    """A pruning TokenCounter that splits the pieces over ``num_threads``
+    threads of ``pool``. Given the same texts (the same object) twice in a
+    row, as the "em" pruning's rounds do, it builds their lattices with that
+    vocabulary as base (:class:`TextLattices`, when it can be one) and
+    counts every later vocabulary that is a subset of it through them."""
+    seen: List[Optional[PackedPieces]] = [None]  # the texts of the last call
+    built: List[Optional[TextLattices]] = [None]
+
+    def run(function: Callable[..., Any], jobs: Sequence[Tuple[Any, ...]]) -> List[Any]:
+        return [future.result() for future in [pool.submit(function, *job) for job in jobs]]
 
     def counter(vocabulary: Model, texts: PackedPieces, weights: np.ndarray) -> np.ndarray:
+        lattices = built[0]
+        if lattices is None and texts is seen[0]:
+            lattices = built[0] = TextLattices.build(vocabulary, texts, num_threads, run)
+        if lattices is not None and lattices.texts is texts:
+            totals = lattices.count_tokens(vocabulary, weights, run)
+            if totals is not None:
+                return totals
+        seen[0] = texts
         # The trie is built here, once: in the threads that Python work
         # would hold the GIL and run one at a time.
         segmenter = vocabulary.segmenter()
         # Split by bytes, not pieces: canonical order puts the long pieces,
         # the slow ones to segment, last.
         bounds = texts.balanced_bounds(num_threads)
-        futures = [pool.submit(count_tokens_packed, segmenter, len(vocabulary.pieces), texts.slice(a, b),
+        futures = [pool.submit(count_tokens_packed, segmenter, vocabulary.num_pieces, texts.slice(a, b),
                                weights[a:b])
                    for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
-        totals = np.zeros(len(vocabulary.pieces), dtype=np.uint64)
+        totals = np.zeros(vocabulary.num_pieces, dtype=np.uint64)
         for future in futures:
             totals += future.result()
         return totals

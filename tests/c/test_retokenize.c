@@ -100,9 +100,8 @@ static void test_alternative_lengths(void)
     CHECK_EQ(bp_alternative_lengths(t1, NULL, offsets, 0, NULL), BP_OK);
 }
 
-/* bp_count_tokens hands bp_encode_batch runs of texts: across every run
- * boundary (more than 4096 texts, more than 64 KiB, a text longer than a
- * run), its totals are those of bp_encode text by text. */
+/* bp_count_tokens against bp_encode text by text (the oracle), on many
+ * texts, empty ones, runs of '\n' and one text of 70000 bytes. */
 static void test_count_tokens_equals_encode_over_many_runs(void)
 {
     enum { TEXTS = 9000 };
@@ -209,6 +208,113 @@ static void test_retokenizing_whatever_the_scores(void)
         free(texts[k]);
 }
 
+/*
+ * bp_lattice_count against bp_count_tokens (the oracle): a lattice of
+ * random texts (runs of '\n' included) with TEST_V1 as its base counts,
+ * for the base and for vocabularies of it with some extra pieces removed
+ * and other scores, the totals of a trie built of that vocabulary.
+ */
+static void test_lattice_equals_count_tokens(void)
+{
+    enum { TEXTS = 500 };
+    int64_t offsets[TEXTS + 1];
+    uint64_t weights[TEXTS];
+    size_t total = 0;
+    offsets[0] = 0;
+    for (size_t k = 0; k < TEXTS; k++) {
+        total += k % 50 == 0 ? 0 : 1 + bp_test_random(&rng) % 30;
+        offsets[k + 1] = (int64_t)total;
+        weights[k] = 1 + k % 5;
+    }
+    uint8_t *data = malloc(total + 1);
+    for (size_t i = 0; i < total; i++)
+        data[i] = (uint8_t)"abcdxy\n\nq"[bp_test_random(&rng) % 9];
+    bp_lattice *lattice = NULL;
+    CHECK_EQ(bp_lattice_build(t1, data, offsets, TEXTS, &lattice), BP_OK);
+    CHECK(lattice != NULL && bp_lattice_num_edges(lattice) >= total && bp_lattice_memory(lattice) > 0);
+    const size_t num_totals = (size_t)EXTRA_ID(TEST_NV1 - 1) + 1, num_base = num_totals;
+    uint64_t *got = malloc(num_totals * sizeof *got), *want = malloc(num_totals * sizeof *want);
+    double *scores = malloc(num_base * sizeof *scores);
+    int32_t *ids = malloc(num_base * sizeof *ids);
+    for (int trial = 0; trial < 40; trial++) {
+        /* A vocabulary: the single bytes and some extra pieces, ids in the
+         * base's order, scores drawn (ties among them on purpose). */
+        test_vocab sub = {0};
+        test_piece pieces[TEST_NV1];
+        size_t m = 0;
+        for (size_t i = 0; i < TEST_NV1; i++)
+            if (trial == 0 || bp_test_random(&rng) % 3) {
+                pieces[m] = TEST_V1[i];
+                pieces[m++].score = trial == 0 ? TEST_V1[i].score : -(double)(1 + bp_test_random(&rng) % 30);
+            }
+        const double byte_score = trial == 0 ? -10.0 : -(double)(5 + bp_test_random(&rng) % 10);
+        bp_trie *trie = NULL;
+        CHECK_EQ(test_vocab_build(&sub, byte_score, pieces, m, &trie), BP_OK);
+        for (size_t b = 0; b < num_base; b++)
+            ids[b] = -1, scores[b] = NAN; /* ignored where absent */
+        for (size_t t = 0; t < sub.n; t++) {
+            /* The base id of the sub-vocabulary's piece t: its id in t1. */
+            int32_t node = 0;
+            for (int64_t i = sub.offsets[t]; i < sub.offsets[t + 1]; i++)
+                node = bp_trie_child(t1, node, sub.bytes[i]);
+            const int32_t b = t1->info[node].id;
+            ids[b] = sub.ids[t];
+            scores[b] = sub.scores[t];
+        }
+        memset(got, 0, num_totals * sizeof *got);
+        memset(want, 0, num_totals * sizeof *want);
+        CHECK_EQ(bp_lattice_count(lattice, scores, ids, num_base, weights, got, num_totals), BP_OK);
+        CHECK_EQ(bp_count_tokens(trie, data, offsets, TEXTS, weights, want, num_totals), BP_OK);
+        CHECK(memcmp(got, want, num_totals * sizeof *got) == 0);
+        if (trial == 1) {
+            /* Contract errors: a vocabulary without a single byte, a
+             * score that is not finite or too large, an id past the totals,
+             * too few base entries, NULL arguments. */
+            const int32_t id = ids[BYTE_ID('a')];
+            ids[BYTE_ID('a')] = -1;
+            CHECK_EQ(bp_lattice_count(lattice, scores, ids, num_base, weights, got, num_totals), BP_ERR_INVALID);
+            ids[BYTE_ID('a')] = id;
+            const double score = scores[BYTE_ID('a')];
+            scores[BYTE_ID('a')] = NAN;
+            CHECK_EQ(bp_lattice_count(lattice, scores, ids, num_base, weights, got, num_totals), BP_ERR_INVALID);
+            scores[BYTE_ID('a')] = -2 * BP_MAX_ABS_SCORE;
+            CHECK_EQ(bp_lattice_count(lattice, scores, ids, num_base, weights, got, num_totals), BP_ERR_INVALID);
+            scores[BYTE_ID('a')] = score;
+            CHECK_EQ(bp_lattice_count(lattice, scores, ids, num_base, weights, got, (size_t)id), BP_ERR_INVALID);
+            CHECK_EQ(bp_lattice_count(lattice, scores, ids, num_base - 1, weights, got, num_totals), BP_ERR_INVALID);
+            CHECK_EQ(bp_lattice_count(NULL, scores, ids, num_base, weights, got, num_totals), BP_ERR_INVALID);
+            CHECK_EQ(bp_lattice_count(lattice, NULL, ids, num_base, weights, got, num_totals), BP_ERR_INVALID);
+            CHECK_EQ(bp_lattice_count(lattice, scores, NULL, num_base, weights, got, num_totals), BP_ERR_INVALID);
+            CHECK_EQ(bp_lattice_count(lattice, scores, ids, num_base, NULL, got, num_totals), BP_ERR_INVALID);
+            CHECK_EQ(bp_lattice_count(lattice, scores, ids, num_base, weights, NULL, num_totals), BP_ERR_INVALID);
+        }
+        bp_trie_free(trie);
+        test_vocab_free(&sub);
+    }
+    /* The ids of the base's pieces, and -1 for texts that are none. */
+    const uint8_t words[] = "abcqabcab"; /* "ab", "c", "", "qa", "bcab" */
+    const int64_t word_offsets[] = {0, 2, 3, 3, 5, 9};
+    int32_t found[5];
+    CHECK_EQ(bp_lookup_ids(t1, words, word_offsets, 5, found), BP_OK);
+    CHECK(found[0] == EXTRA_ID(0) && found[1] == BYTE_ID('c') && found[2] == -1 && found[3] == -1 &&
+          found[4] == -1);
+    CHECK_EQ(bp_lookup_ids(NULL, words, word_offsets, 5, found), BP_ERR_INVALID);
+    /* Build errors: NULL arguments, decreasing offsets. */
+    bp_lattice *none = (bp_lattice *)1;
+    CHECK_EQ(bp_lattice_build(NULL, data, offsets, TEXTS, &none), BP_ERR_INVALID);
+    CHECK(none == NULL);
+    CHECK_EQ(bp_lattice_build(t1, data, offsets, TEXTS, NULL), BP_ERR_INVALID);
+    const int64_t decreasing[] = {0, 4, 2};
+    CHECK_EQ(bp_lattice_build(t1, data, decreasing, 2, &none), BP_ERR_INVALID);
+    bp_lattice_free(NULL);
+    bp_lattice_free(lattice);
+    free(data);
+    free(got);
+    free(want);
+    free(scores);
+    free(ids);
+}
+
 int main(void)
 {
     if (test_vocab_build(&v1, -10.0, TEST_V1, TEST_NV1, &t1) != BP_OK) {
@@ -220,6 +326,7 @@ int main(void)
     RUN(test_count_tokens_equals_encode_over_many_runs);
     RUN(test_alternative_lengths);
     RUN(test_retokenizing_whatever_the_scores);
+    RUN(test_lattice_equals_count_tokens);
     bp_trie_free(t1);
     test_vocab_free(&v1);
     return bp_test_report("retokenize");
