@@ -32,13 +32,15 @@ import stat
 import sys
 import tempfile
 import weakref
-from typing import IO, Any, Dict, Generator, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import (IO, Any, Callable, Dict, Generator, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple,
+                    TypeVar, Union)
 
 from . import _core, validation
 
 __all__ = ["Corpus", "LineBlock", "expand_paths", "field_value", "in_batches"]
 
 ERROR_POLICIES = ("strict", "replace", "ignore")
+T = TypeVar("T")
 _KIND_NAMES: Dict[type, str] = {str: "string", list: "list of ids"}
 
 #: The first read of a whole file of unknown size; later reads double, up to _LARGEST_READ.
@@ -456,23 +458,8 @@ class Corpus:
             raise ValueError("line_blocks reads lines, not whole files")
         if self._once and self.spool:
             raise ValueError("line_blocks reads stdin and pipes once: make the corpus with spool=False")
-        self._finished_bytes = 0
-        for index, path in enumerate(self.paths):
-            once = self._once.get(index)
-            if once is not None:
-                yield from self._once_blocks(once, size)
-                continue
-            with open(path, "rb") as raw:
-                self._reading = raw
-                try:
-                    if path.endswith(".gz"):
-                        with gzip.GzipFile(fileobj=raw, mode="rb") as g:
-                            yield from _blocks_of(g, path, size, 1, self.bytes_read)
-                    else:
-                        yield from _blocks_of(raw, path, size, 1, self.bytes_read)
-                    self._finished_bytes += os.fstat(raw.fileno()).st_size
-                finally:  # also when the reader stops early
-                    self._reading = None
+        yield from self._each_input(lambda once: self._once_blocks(once, size),
+                                    lambda stream, path, _: _blocks_of(stream, path, size, 1, self.bytes_read))
 
     def _once_blocks(self, once: _OnceInput, size: int) -> Iterator[LineBlock]:
         """:meth:`line_blocks` of an input that can be read only once (never spooled)."""
@@ -495,21 +482,31 @@ class Corpus:
 
     def raw_lines(self) -> Iterator[Tuple[str, bytes]]:
         """(place, raw bytes) of every line (without its \\n), or of every whole file."""
+        yield from self._each_input(self._once_lines,
+                                    lambda stream, path, size: self.lines_of(stream, path, size_hint=size))
+
+    def _each_input(self, read_once: Callable[[_OnceInput], Iterator[T]],
+                    read: Callable[[Union[IO[bytes], gzip.GzipFile], str, Optional[int]], Iterator[T]]) -> Iterator[T]:
+        """What ``read(stream, path, size_hint)`` yields of each file in turn
+        (``.gz`` decompressed; size_hint the file's size, None when
+        compressed), or ``read_once(input)`` of an input that can be read only
+        once; keeps ``bytes_read`` and the file being read up to date."""
         self._finished_bytes = 0
         for index, path in enumerate(self.paths):
             once = self._once.get(index)
             if once is not None:
-                yield from self._once_lines(once)
+                yield from read_once(once)
                 continue
             with open(path, "rb") as raw:
                 self._reading = raw
                 try:
+                    size = os.fstat(raw.fileno()).st_size
                     if path.endswith(".gz"):
                         with gzip.GzipFile(fileobj=raw, mode="rb") as g:
-                            yield from self.lines_of(g, path)
+                            yield from read(g, path, None)
                     else:
-                        yield from self.lines_of(raw, path, size_hint=os.fstat(raw.fileno()).st_size)
-                    self._finished_bytes += os.fstat(raw.fileno()).st_size
+                        yield from read(raw, path, size)
+                    self._finished_bytes += size
                 finally:  # also when the reader stops early
                     self._reading = None
 

@@ -61,30 +61,6 @@ static inline int32_t hex4(const uint8_t *p)
     return v;
 }
 
-static inline size_t put_utf8(uint32_t cp, uint8_t *out)
-{
-    if (cp < 0x80) {
-        out[0] = (uint8_t)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (uint8_t)(0xC0 | (cp >> 6));
-        out[1] = (uint8_t)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (uint8_t)(0xE0 | (cp >> 12));
-        out[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (uint8_t)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (uint8_t)(0xF0 | (cp >> 18));
-    out[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (uint8_t)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 /* The length (2 to 4) of the well-formed UTF-8 sequence at p (lead byte
  * p[0] >= 0x80), with its code point in *cp; 0 when it is not well formed
  * (Unicode table 3-7: no overlong form, no surrogate, nothing past
@@ -247,7 +223,7 @@ static const uint8_t *scan_string(const uint8_t *p, const uint8_t *end, uint8_t 
             return NULL;
         }
         if (out) {
-            n += put_utf8(cp, out + n);
+            n += bp_utf8_put(cp, out + n);
             if (check_nfc && !bp_nfc_inert(cp))
                 info->not_inert = 1;
         } else {

@@ -1,24 +1,6 @@
 /* bp_utf8.c: UTF-8 of NFC-inert text (see bp_utf8.h). */
 #include "bp_utf8.h"
 
-/* Appends the UTF-8 of cp (< 0x10000, not a surrogate) at out; returns the bytes written. */
-static inline size_t put_utf8(uint32_t cp, uint8_t *out)
-{
-    if (cp < 0x80) {
-        out[0] = (uint8_t)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (uint8_t)(0xC0 | (cp >> 6));
-        out[1] = (uint8_t)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    out[0] = (uint8_t)(0xE0 | (cp >> 12));
-    out[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-    out[2] = (uint8_t)(0x80 | (cp & 0x3F));
-    return 3;
-}
-
 /* 1 iff the 8 code points at in[0 .. 8) are all ASCII. */
 #define ALL_ASCII_8(in) \
     ((((in)[0] | (in)[1] | (in)[2] | (in)[3] | (in)[4] | (in)[5] | (in)[6] | (in)[7]) & ~0x7Fu) == 0)
@@ -41,7 +23,7 @@ static inline size_t put_utf8(uint32_t cp, uint8_t *out)
             const uint32_t cp = in[i++];                    \
             if (!bp_nfc_inert(cp))                          \
                 return BP_UTF8_NOT_INERT;                   \
-            written += put_utf8(cp, out + written);         \
+            written += bp_utf8_put(cp, out + written);         \
         }                                                   \
     } while (0)
 

@@ -44,6 +44,33 @@ static inline int bp_nfc_inert(uint32_t cp)
            || (cp >= 0x1E00 && cp < 0x1F71);       /* Latin Extended Additional (Vietnamese) */
 }
 
+/* Writes the UTF-8 of code point cp (<= 0x10FFFF, not a surrogate: the
+ * caller checks) at out, which has room for 4 bytes; returns the bytes
+ * written (1 to 4). O(1). */
+static inline size_t bp_utf8_put(uint32_t cp, uint8_t *out)
+{
+    if (cp < 0x80) {
+        out[0] = (uint8_t)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (uint8_t)(0xC0 | (cp >> 6));
+        out[1] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (uint8_t)(0xE0 | (cp >> 12));
+        out[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (uint8_t)(0xF0 | (cp >> 18));
+    out[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (uint8_t)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
 /*
  * Writes the UTF-8 of the n code points at `data` to out and returns the
  * number of bytes written, or BP_UTF8_NOT_INERT as soon as one is not
