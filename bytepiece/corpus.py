@@ -35,9 +35,12 @@ import weakref
 from typing import (IO, Any, Callable, Dict, Generator, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple,
                     TypeVar, Union)
 
+import numpy as np
+
 from . import _core, validation
 
-__all__ = ["Corpus", "LineBlock", "expand_paths", "field_value", "in_batches"]
+__all__ = ["Corpus", "LineBlock", "block_documents", "expand_paths", "field_pipeline_applies", "field_value",
+           "in_batches"]
 
 ERROR_POLICIES = ("strict", "replace", "ignore")
 T = TypeVar("T")
@@ -617,6 +620,49 @@ class Corpus:
                 f"{where}: invalid UTF-8 at byte {exc.start} ({exc.reason}); "
                 "pass errors='replace' (--errors replace) to replace such bytes"
             ) from None
+
+
+def field_pipeline_applies(corpus: Corpus) -> bool:
+    """Whether :func:`block_documents` can read this corpus's blocks: JSON
+    lines with a field whose name has UTF-8, read once (stdin and pipes
+    unspooled), or regular files only (read as often as wanted)."""
+    # total_bytes() is None where an input is not a regular file: line_blocks
+    # reads such inputs only unspooled.
+    if corpus.field is None or corpus.whole_file or (corpus.spool and corpus.total_bytes() is None):
+        return False
+    try:
+        corpus.field.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def block_documents(corpus: Corpus, block: LineBlock, normalize: bool) -> List[Union[bytes, str]]:
+    """The documents of a block of ``corpus``'s JSON lines (see
+    :func:`field_pipeline_applies`), in order, exactly those of
+    :meth:`Corpus.records`: the field's value found in C
+    (``_core.jsonl_extract``, without the GIL) as its UTF-8 bytes, or as a
+    str where ``normalize`` (NFC) might change it, and the exact path's value
+    (:meth:`Corpus.line_value`, a str) for every line the scan is not sure
+    of; the first error of the block, by line, with the same message."""
+    assert corpus.field is not None
+    key = corpus.field.encode("utf-8")
+    values, offsets, status, line_index, line_start = _core.jsonl_extract(
+        block.data, key, normalize, validation.MAX_DOCUMENT_BYTES)
+    texts: List[Any] = _core.split_packed(values, offsets)
+    for e in np.flatnonzero(status).tolist():
+        kind = status[e]
+        if kind == _core.JSONL_NEEDS_NFC:
+            texts[e] = texts[e].decode("utf-8")  # what json.loads made of it: the str path normalizes it
+            continue
+        where = f"{block.path}:{block.first_line + int(line_index[e])}"
+        if kind == _core.JSONL_TOO_LONG:
+            raise validation.document_too_long(f"{where}: this line")
+        start = int(line_start[e])
+        end = block.data.find(b"\n", start)
+        raw = block.data[start:] if end < 0 else block.data[start:end]
+        texts[e] = corpus.line_value(where, raw, corpus.field)
+    return texts
 
 
 def in_batches(items: Iterable[Any], size: int) -> Iterator[List[Any]]:

@@ -147,7 +147,7 @@ class Model:
     _counts_array: Optional[np.ndarray]
     _counts_big: Optional[Tuple[int, ...]]
     _scores: np.ndarray
-    _segmenter: "_core.Segmenter"
+    _segmenter: Optional["_core.Segmenter"]
     special_tokens: Tuple[Tuple[str, int], ...]
     explicit_scores: Optional[Tuple[float, ...]]
     _provenance: Optional[str]
@@ -156,6 +156,15 @@ class Model:
                  counts: Union[Sequence[int], np.ndarray], special_tokens: Sequence[Tuple[str, int]] = (),
                  explicit_scores: Optional[Union[Sequence[float], np.ndarray]] = None,
                  provenance: Optional[Mapping[str, Any]] = None) -> None:
+        self._setup(pieces, ids, counts, special_tokens, explicit_scores, provenance, True)
+
+    def _setup(self, pieces: Union[Sequence[bytes], PackedPieces], ids: Union[Sequence[int], np.ndarray],
+               counts: Union[Sequence[int], np.ndarray], special_tokens: Sequence[Tuple[str, int]],
+               explicit_scores: Optional[Union[Sequence[float], np.ndarray]],
+               provenance: Optional[Mapping[str, Any]], build_trie: bool) -> None:
+        """The constructor's checks; without ``build_trie`` (for pieces known
+        to hold no duplicate, and no special tokens) the C trie waits for
+        :meth:`segmenter`."""
         provenance_json = _checked_provenance(provenance)
         packed = _checked_pieces(pieces)
         n = len(packed)
@@ -173,12 +182,9 @@ class Model:
         _check_single_bytes(packed)
         scores.flags.writeable = False
         ids_array.flags.writeable = False
-        try:
-            segmenter = _core.Segmenter(packed.data, packed.offsets, scores, ids_array.astype(np.int32))
-        except ValueError:  # the C builder refuses duplicates (the other checks ran above)
-            raise ValueError(_duplicate_message(packed)) from None
+        segmenter = _build_segmenter(packed, scores, ids_array) if build_trie or specials else None
         for name, _ in specials:
-            if segmenter.lookup(name.encode("utf-8")) >= 0:
+            if segmenter is not None and segmenter.lookup(name.encode("utf-8")) >= 0:
                 raise ValueError(f"special token {name!r} is already a piece of this model; "
                                  "a special token needs text of its own")
         set_ = object.__setattr__
@@ -213,6 +219,23 @@ class Model:
         ``counts`` (uint64): ids NUM_SPECIAL.., nothing sorted, no Python
         object per piece (what pruning, which makes one model per round, needs)."""
         return cls(pieces, np.arange(NUM_SPECIAL, NUM_SPECIAL + len(pieces)), counts)
+
+    def subset(self, rows: np.ndarray, counts: np.ndarray) -> "Model":
+        """The model of this model's pieces at ``rows`` (strictly increasing
+        positions) with ``counts`` (uint64), numbered NUM_SPECIAL.. in that
+        order (:meth:`from_canonical` of them, for a model in canonical
+        order), without special tokens or provenance. Every check of the
+        constructor runs but the C builder's duplicate check, which these
+        pieces pass by construction, and the trie is built on the first call
+        of :meth:`segmenter`: the "em" pruning makes models per round that it
+        only counts with through lattices, which never need it."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if len(rows) and (rows[0] < 0 or rows[-1] >= len(self._packed) or np.any(rows[1:] <= rows[:-1])):
+            raise ValueError("rows must be strictly increasing positions of the model's pieces")
+        model = Model.__new__(Model)
+        model._setup(self._packed.take(rows), np.arange(NUM_SPECIAL, NUM_SPECIAL + len(rows)), counts, (), None,
+                     None, False)
+        return model
 
     # -- what the model is made of ----------------------------------------
 
@@ -276,8 +299,14 @@ class Model:
         return self._lengths_by_id
 
     def segmenter(self) -> "_core.Segmenter":
-        """The C trie and segmenter of this vocabulary (built with the model, shared)."""
-        return self._segmenter
+        """The C trie and segmenter of this vocabulary (built with the model,
+        or on the first call for a :meth:`subset`; shared)."""
+        segmenter = self._segmenter
+        if segmenter is None:
+            # Two threads may both build it; either result is the same trie.
+            segmenter = _build_segmenter(self._packed, self._scores, self._ids_array)
+            object.__setattr__(self, "_segmenter", segmenter)
+        return segmenter
 
     @property
     def provenance(self) -> Optional[Dict[str, Any]]:
@@ -379,7 +408,7 @@ class Model:
             existing.add(piece)
             if count is None:
                 # Twice the count at which the piece would tie its best segmentation today.
-                ids = self._segmenter.encode_lists([piece], _core.MODE_BEST, -1.0, None)[0]
+                ids = self.segmenter().encode_lists([piece], _core.MODE_BEST, -1.0, None)[0]
                 best = float(sum(scores[self._row_of_id(ids)]))
                 # (Capped where the float would overflow: only explicit scores far above 0 get there.)
                 count = max(1, math.ceil(2 * math.exp(min(best + log_total, 700.0))))
@@ -631,6 +660,13 @@ def _check_ids(ids: np.ndarray, specials: Tuple[Tuple[str, int], ...], packed: P
         names = [f"piece {describe_piece(_piece(packed, k))}" if k < n else f"special token {specials[k - n][0]!r}"
                  for k in (first, second)]
         raise ValueError(f"id {token_id} is used by both {names[0]} and {names[1]}")
+
+
+def _build_segmenter(packed: PackedPieces, scores: np.ndarray, ids: np.ndarray) -> "_core.Segmenter":
+    try:
+        return _core.Segmenter(packed.data, packed.offsets, scores, ids.astype(np.int32))
+    except ValueError:  # the C builder refuses duplicates (the other checks ran before)
+        raise ValueError(_duplicate_message(packed)) from None
 
 
 def _check_single_bytes(packed: PackedPieces) -> None:

@@ -1,6 +1,7 @@
 """The JSON-lines pipeline: a corpus's field to token ids, with reading,
 parsing, segmenting and writing overlapped (``bytepiece encode``/``sample``
-with ``--field`` to ``.bin``/``.npy``).
+with ``--field`` to ``.bin``/``.npy``). The field scan of each block is
+:func:`bytepiece.corpus.block_documents`, which training reads too.
 
 The calling thread only reads blocks of whole lines (:meth:`Corpus.line_blocks`)
 and writes results, in order; a pool of threads takes each block, finds the
@@ -28,8 +29,7 @@ from typing import Any, Callable, Deque, List, Optional, Tuple, Union
 
 import numpy as np
 
-from .. import _core, validation
-from ..corpus import Corpus, LineBlock
+from ..corpus import Corpus, LineBlock, block_documents, field_pipeline_applies
 
 __all__ = ["BLOCK_BYTES", "field_pipeline_applies", "encode_field_blocks"]
 
@@ -42,43 +42,6 @@ BLOCK_BYTES = 1 << 20
 Encode = Callable[[List[Union[bytes, str]], int], Tuple[np.ndarray, np.ndarray]]
 
 
-def field_pipeline_applies(corpus: Corpus) -> bool:
-    """Whether :func:`encode_field_blocks` can read this corpus: JSON lines
-    with a field whose name has UTF-8, read once (stdin and pipes unspooled)."""
-    # total_bytes() is None where an input is not a regular file: line_blocks
-    # reads such inputs only unspooled.
-    if corpus.field is None or corpus.whole_file or (corpus.spool and corpus.total_bytes() is None):
-        return False
-    try:
-        corpus.field.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _documents_of(corpus: Corpus, block: LineBlock, key: bytes, normalize: bool) -> List[Union[bytes, str]]:
-    """The documents of a block, in order: the value found in C as bytes (as
-    a str when NFC might change it), the exact path's value for every other
-    line; the first error of the block, by line."""
-    values, offsets, status, line_index, line_start = _core.jsonl_extract(
-        block.data, key, normalize, validation.MAX_DOCUMENT_BYTES)
-    texts: List[Any] = _core.split_packed(values, offsets)
-    for e in np.flatnonzero(status).tolist():
-        kind = status[e]
-        if kind == _core.JSONL_NEEDS_NFC:
-            texts[e] = texts[e].decode("utf-8")  # what json.loads made of it: the str path normalizes it
-            continue
-        where = f"{block.path}:{block.first_line + int(line_index[e])}"
-        if kind == _core.JSONL_TOO_LONG:
-            raise validation.document_too_long(f"{where}: this line")
-        start = int(line_start[e])
-        end = block.data.find(b"\n", start)
-        raw = block.data[start:] if end < 0 else block.data[start:end]
-        assert corpus.field is not None
-        texts[e] = corpus.line_value(where, raw, corpus.field)
-    return texts
-
-
 def encode_field_blocks(corpus: Corpus, encode: Encode, write: Callable[[np.ndarray, np.ndarray], Any],
                         threads: int, normalize: bool, progress: Optional[Callable[[int, int], Any]] = None) -> int:
     """Encode the documents of ``corpus`` (see :func:`field_pipeline_applies`)
@@ -87,10 +50,8 @@ def encode_field_blocks(corpus: Corpus, encode: Encode, write: Callable[[np.ndar
     encoder normalizes str (NFC). ``progress(documents, bytes_read)`` after
     each write. Returns the number of documents. The first error in the
     corpus's order is raised, and nothing more is written after it."""
-    key = corpus.field.encode("utf-8") if corpus.field is not None else b""
-
     def work(block: LineBlock, first: int) -> Tuple[np.ndarray, np.ndarray]:
-        return encode(_documents_of(corpus, block, key, normalize), first)
+        return encode(block_documents(corpus, block, normalize), first)
 
     pending: Deque[Tuple[Future, LineBlock]] = collections.deque()
     documents = 0
@@ -121,7 +82,7 @@ def encode_field_blocks(corpus: Corpus, encode: Encode, write: Callable[[np.ndar
                     # One thread segments; this one has time to spare between
                     # reads, so it finds the documents of the next block meanwhile.
                     try:
-                        texts = _documents_of(corpus, block, key, normalize)
+                        texts = block_documents(corpus, block, normalize)
                     except Exception as exc:  # after the blocks before it
                         failed = exc
                         break

@@ -37,6 +37,7 @@ import numpy as np
 
 from .. import _core, _training
 from .._core import MAX_ORDER, MAX_PARTITIONS
+from ..corpus import Corpus, block_documents
 from ..model import Model, PackedPieces, pack_pieces
 from ..text import TRAINING_CHUNK_CHARS, TRAINING_CHUNK_NEWLINES, TextLike, split_chunks, to_utf8
 from .budget import MemoryBoundError, NgramHistogram
@@ -49,7 +50,7 @@ from .registry import TokenCounter
 
 __all__ = [
     "CountingPlan", "ShardSummary", "NgramPartition", "FinishedPartition", "PiecePartition",
-    "DuplicateEstimate", "DUPLICATE_WARNING", "chunk_batches", "peak_memory", "resident_memory", "check_memory",
+    "DuplicateEstimate", "DUPLICATE_WARNING", "chunk_batches", "chunk_field_blocks", "peak_memory", "resident_memory", "check_memory",
     "count_ngrams",
     "total_positions", "numpy_logs", "finish_partition", "finish_ngram_model", "merge_ngrams", "finish_ngrams",
     "ngram_model",
@@ -239,15 +240,45 @@ def _cut_in_c(texts: Sequence[TextLike], duplicates: Optional[DuplicateEstimate]
     no Python object per chunk: NFC and UTF-8 per document, the cuts in C
     (counting characters for str, bytes for bytes, as the patterns do).
     Each document's UTF-8 is noted in ``duplicates`` (no second encoding)."""
-    encoded = [to_utf8(text) for text in texts]
+    count_characters = np.fromiter((isinstance(t, str) for t in texts), dtype=np.uint8, count=len(texts))
+    return _cut_utf8([to_utf8(text) for text in texts], count_characters, duplicates)
+
+
+def _cut_utf8(encoded: List[bytes], count_characters: np.ndarray,
+              duplicates: Optional[DuplicateEstimate]) -> PackedPieces:
+    """The training chunks of documents already in UTF-8 (NFC for text),
+    cut in C, counting characters where ``count_characters`` is 1."""
     if duplicates is not None:
         for data in encoded:
             duplicates.add(data)
     packed = pack_pieces(encoded)
-    count_characters = np.fromiter((isinstance(t, str) for t in texts), dtype=np.uint8, count=len(texts))
     offsets = _training.training_chunk_offsets(packed.data, packed.offsets, count_characters,
                                                TRAINING_CHUNK_CHARS, TRAINING_CHUNK_NEWLINES)
     return PackedPieces(packed.data, offsets)
+
+
+#: Bytes of JSON lines scanned at a time by :func:`chunk_field_blocks`.
+FIELD_BLOCK_BYTES = 1 << 20
+
+
+def chunk_field_blocks(corpus: Corpus, batch_documents: int = BATCH_DOCUMENTS,
+                       duplicates: Optional[DuplicateEstimate] = None) -> Iterable[Tuple[PackedPieces, int]]:
+    """:func:`chunk_batches` of the documents of ``corpus`` (JSON lines that
+    :func:`bytepiece.corpus.field_pipeline_applies` accepts; not for
+    ``isolate_digits``), with the same batches, chunks and errors, but the
+    field of each line found in C (:func:`bytepiece.corpus.block_documents`)
+    instead of by ``json.loads``: a value found there is the UTF-8 of the
+    str that ``json.loads`` gives, NFC already, so it is cut counting
+    characters, as that str would be."""
+    batch: List[bytes] = []
+    for block in corpus.line_blocks(FIELD_BLOCK_BYTES):
+        for text in block_documents(corpus, block, True):
+            batch.append(text if type(text) is bytes else to_utf8(text))
+            if len(batch) == batch_documents:
+                yield _cut_utf8(batch, np.ones(len(batch), dtype=np.uint8), duplicates), len(batch)
+                batch = []
+    if batch:
+        yield _cut_utf8(batch, np.ones(len(batch), dtype=np.uint8), duplicates), len(batch)
 
 
 def peak_memory() -> int:

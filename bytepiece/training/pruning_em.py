@@ -85,9 +85,9 @@ def reestimate(vocabulary: Model, counter: FoundCounter, keep_unused: bool = Fal
     totals = counter(vocabulary)
     packed = vocabulary.packed()
     if keep_unused:
-        return Model.from_canonical(packed, np.maximum(totals, 1))
+        return vocabulary.subset(np.arange(len(packed)), np.maximum(totals, 1))
     rows = np.flatnonzero((totals > 0) | (packed.lengths() == 1))
-    return Model.from_canonical(packed.take(rows), np.maximum(totals[rows], 1))
+    return vocabulary.subset(rows, np.maximum(totals[rows], 1))
 
 
 def gains(vocabulary: Model) -> np.ndarray:
@@ -148,7 +148,8 @@ def prune_by_gain(vocabulary: Model, sizes: Sequence[int], counter: FoundCounter
             # The removed pieces, highest gain first: the first to give back.
             gone = order[:count][::-1]
             removed, removed_counts = vocabulary.packed().take(gone), vocabulary.counts_array()[gone]
-            smaller = Model.from_canonical(vocabulary.packed().take(kept), vocabulary.counts_array()[kept])
+            # Counted with through the lattices only: its trie is never built.
+            smaller = vocabulary.subset(kept, vocabulary.counts_array()[kept])
             vocabulary = reestimate(smaller, counter)
         # Only the pieces this size's last round removed are given back: none
         # of them is in the vocabulary, and they are the ones pruning valued most.

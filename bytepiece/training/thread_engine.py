@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import _training
 from .._core import MAX_PARTITIONS
-from ..corpus import Corpus
+from ..corpus import Corpus, field_pipeline_applies
 from ..model import Model, PackedPieces
 from ..progress import progress_bar
 from ..text import TextLike
@@ -29,7 +29,7 @@ from ..validation import check_int, check_num_threads, usable_threads
 from .options import API_DEFAULTS, HasTrainingOptions, TrainingOptions, as_training_options
 from .budget import MemoryBoundError, NgramHistogram, apply_budget, check_memory_options, format_bytes
 from .primitives import (
-    DUPLICATE_WARNING, DuplicateEstimate, chunk_batches, finish_ngram_model, resident_memory,
+    DUPLICATE_WARNING, DuplicateEstimate, chunk_batches, chunk_field_blocks, finish_ngram_model, resident_memory,
 )
 from .pruning import FoundInProcess, TextLattices, count_tokens_packed, with_progress
 from .registry import TokenCounter, get_algorithm
@@ -187,10 +187,18 @@ class _Run:
         end = time.perf_counter()
         self.stats.phases[name] = Phase(wall=end - start, cpu=time.process_time() - cpu, start=start, end=end)
 
-    def _batches(self, texts: Iterable[TextLike],
-                 duplicates: Optional[DuplicateEstimate] = None) -> Iterator[Tuple[bytes, np.ndarray, int]]:
-        """(chunk bytes, chunk offsets, documents) per batch of documents."""
-        for packed, docs in chunk_batches(texts, self.options.isolate_digits, self.batch_size, duplicates):
+    def _batches(self, texts: Iterable[TextLike], duplicates: Optional[DuplicateEstimate] = None,
+                 source: Any = None) -> Iterator[Tuple[bytes, np.ndarray, int]]:
+        """(chunk bytes, chunk offsets, documents) per batch of the documents
+        of ``texts``; ``source``: what ``texts`` iterates (default: itself).
+        A :class:`Corpus` of JSON lines is read by blocks instead, its fields
+        found in C (chunk_field_blocks: the same batches, without json.loads)."""
+        source = texts if source is None else source
+        if isinstance(source, Corpus) and not self.options.isolate_digits and field_pipeline_applies(source):
+            batches = chunk_field_blocks(source, self.batch_size, duplicates)
+        else:
+            batches = chunk_batches(texts, self.options.isolate_digits, self.batch_size, duplicates)
+        for packed, docs in batches:
             yield packed.data, packed.offsets, docs
 
     def count_ngrams(self, texts: Iterable[TextLike], source: Any = None) -> "_training.NgramModel":
@@ -210,7 +218,7 @@ class _Run:
 
         def jobs() -> Iterator[List[Tuple[bytes, np.ndarray]]]:
             nonlocal docs
-            for data, offsets, n in self._batches(texts, duplicates):
+            for data, offsets, n in self._batches(texts, duplicates, corpus):
                 if docs == 0:  # spread the work of the threads by the first batch's bytes
                     ngram_model.balance(np.bincount(np.frombuffer(data, dtype=np.uint8),
                                                     minlength=256).astype(np.uint64))
