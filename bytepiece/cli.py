@@ -296,13 +296,13 @@ def cmd_encode(args: argparse.Namespace) -> int:
         return _joined(json.dumps({**(record or {}), "ids": ids}, ensure_ascii=False)
                        for (_, record), ids in zip(batch, lists))
 
+    def encoded(texts: list, first: int, threads: int) -> Tuple[np.ndarray, np.ndarray]:
+        return tok.encode_batch_numpy(texts, first_stream=first, **{**options, "num_threads": threads})
+
     if fmt in TOKEN_FORMATS:
         with TokenFileWriter(args.output, fmt, tok.vocab_size, tok.model.fingerprint()) as token_file:
             def to_file(batch: list, first: int) -> None:
                 token_file.write(*tok.encode_batch_numpy([text for text, _ in batch], first_stream=first, **options))
-
-            def encoded(texts: list, first: int, threads: int) -> Tuple[np.ndarray, np.ndarray]:
-                return tok.encode_batch_numpy(texts, first_stream=first, **{**options, "num_threads": threads})
 
             if _pipelined(args, corpus):
                 docs, elapsed = _stream_pipelined(args, corpus, "Encode", encoded, token_file.write)
@@ -311,7 +311,16 @@ def cmd_encode(args: argparse.Namespace) -> int:
         tokens = token_file.tokens
     else:
         with _text_output(args.output) as out:
-            docs, elapsed = _stream(args, corpus, "Encode", lambda batch, first: out.write(lines_of(batch, first)))
+            if fmt == "ids" and _pipelined(args, corpus):
+                def write_lines(ids: np.ndarray, offsets: np.ndarray) -> None:
+                    nonlocal tokens
+                    tokens += len(ids)
+                    out.write(writers.id_lines(ids, offsets))
+
+                docs, elapsed = _stream_pipelined(args, corpus, "Encode", encoded, write_lines)
+            else:
+                docs, elapsed = _stream(args, corpus, "Encode",
+                                        lambda batch, first: out.write(lines_of(batch, first)))
     _warn_if_empty(docs, args)
     if not args.quiet:
         size = corpus.total_bytes()
@@ -364,7 +373,12 @@ def cmd_sample(args: argparse.Namespace) -> int:
                                         lambda batch, first: token_file.write(*sampled(batch, first)))
     else:
         with _text_output(args.output) as out:
-            docs, elapsed = _stream(args, corpus, "Sample", lambda batch, first: out.write(lines_of(batch, first)))
+            if fmt == "ids" and _pipelined(args, corpus):  # one line per sample
+                docs, elapsed = _stream_pipelined(args, corpus, "Sample", sampled_texts,
+                                                  lambda ids, offsets: out.write(writers.id_lines(ids, offsets)))
+            else:
+                docs, elapsed = _stream(args, corpus, "Sample",
+                                        lambda batch, first: out.write(lines_of(batch, first)))
     _warn_if_empty(docs, args)
     if not args.quiet:
         print(f"sampled {n} segmentations of each of {docs} documents in {elapsed:.2f} s{_written(args, fmt)}",

@@ -255,6 +255,37 @@ def test_sample_draws_the_streams_of_the_old_path(tmp_path, tok40k, small_blocks
     same_files(out, expected_files(tmp_path, tok40k, lines, fmt, n=3, alpha=0.3, seed=11), fmt)
 
 
+@pytest.mark.parametrize("compressed", [False, True])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_id_lines_are_those_of_the_old_path(tmp_path, monkeypatch, tok40k, small_blocks, compressed, threads):
+    """Text ids (-o NAME.ids, the default output) go through the pipeline too: one line per document."""
+    runs = []
+
+    def spy(*args, **kwargs):
+        runs.append(1)
+        return pipeline.encode_field_blocks(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "encode_field_blocks", spy)
+    lines = corpus_lines()
+    data = ("\n".join(lines) + "\n").encode()
+    src = tmp_path / ("in.jsonl.gz" if compressed else "in.jsonl")
+    src.write_bytes(gzip.compress(data) if compressed else data)
+    docs = [json.loads(line)[KEY] for line in lines if line.strip()]
+    out = tmp_path / "out.ids"
+    assert cli.main(["encode", "-q", "-m", str(MODEL_40K), "--field", KEY, str(src), "-o", str(out),
+                     "--threads", str(threads), "--add-bos"]) == 0
+    expected = [" ".join(map(str, ids)) for ids in tok40k.encode_batch(docs, add_bos=True)]
+    assert out.read_text().splitlines() == expected
+    sampled = tmp_path / "sampled.ids"
+    assert cli.main(["sample", "-q", "-m", str(MODEL_40K), "--field", KEY, str(src), "-o", str(sampled),
+                     "--n", "2", "--alpha", "0.2", "--seed", "5", "--threads", str(threads),
+                     "--output-format", "ids"]) == 0
+    repeated = [d for d in docs for _ in range(2)]
+    expected = [" ".join(map(str, ids)) for ids in tok40k.encode_batch(repeated, alpha=0.2, seed=5)]
+    assert sampled.read_text().splitlines() == expected
+    assert len(runs) == 2  # both commands went through the pipeline
+
+
 def test_encode_without_normalizing_and_with_several_files(tmp_path, tok40k, small_blocks):
     lines = corpus_lines()
     first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl.gz"

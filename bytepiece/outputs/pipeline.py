@@ -1,6 +1,6 @@
 """The JSON-lines pipeline: a corpus's field to token ids, with reading,
 parsing, segmenting and writing overlapped (``bytepiece encode``/``sample``
-with ``--field`` to ``.bin``/``.npy``). The field scan of each block is
+with ``--field`` to ``.bin``/``.npy`` or id lines). The field scan of each block is
 :func:`bytepiece.corpus.block_documents`, which training reads too.
 
 The calling thread only reads blocks of whole lines (:meth:`Corpus.line_blocks`)
