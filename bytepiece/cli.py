@@ -64,7 +64,9 @@ def _add_sampling_arguments(parser: argparse.ArgumentParser, default_alpha: floa
     parser.add_argument("--threads", type=int,
                         help=f"threads (default: all cores; at most {MAX_THREADS}, and no more run than the cores; "
                              "with --ray: threads of each task, default 1)")
-    parser.add_argument("--batch-size", type=int, default=1000, help="documents per step (memory stays constant)")
+    parser.add_argument("--batch-size", type=int, default=1000,
+                        help="documents per step (memory stays constant); JSON lines with --field to token files or "
+                             "id lines are read in blocks of about 1 MiB instead")
     parser.add_argument("--no-normalize", dest="normalize", action="store_false",
                         help="do not NFC-normalize (decode then gives back the exact input)")
     parser.add_argument("--allowed-special", type=_allowed_special, default=(), metavar="NAMES",
