@@ -201,7 +201,7 @@ uint64_t bp_ngrams_get_count(const bp_ngrams *g, const uint8_t *text, int length
         return g->positions;
     uint64_t key = bp_ngram_pack(text, length);
     int p = bp_ngram_partition_of(g, key);
-    if (g->part_finished[p] || !bp_ngrams_part_ready(g, p)) /* log-probabilities now, or not counted yet */
+    if (!bp_ngrams_part_counted(g, p)) /* log-probabilities now, or not counted yet */
         return 0;
     bp_ngram_slot *s = find_ngram(g, key, length);
     return s ? s->value.count : 0;
@@ -209,8 +209,8 @@ uint64_t bp_ngrams_get_count(const bp_ngrams *g, const uint8_t *text, int length
 
 int bp_ngrams_add_missing_bytes(bp_ngrams *g, int partition, size_t *num_added)
 {
-    if (!g || !num_added || partition < 0 || partition >= g->num_partitions || g->part_finished[partition] ||
-        !bp_ngrams_part_ready(g, partition))
+    if (!g || !num_added || partition < 0 || partition >= g->num_partitions ||
+        !bp_ngrams_part_counted(g, partition))
         return BP_ERR_INVALID;
     *num_added = 0;
     g->started = 1;
@@ -240,7 +240,7 @@ int bp_ngrams_large_counts(const bp_ngrams *g, int partition, uint64_t min_count
                            uint64_t *out, size_t capacity, size_t *num_counts)
 {
     if (!g || !num_counts || min_count < 1 || partition < 0 || partition >= g->num_partitions ||
-        g->part_finished[partition] || !bp_ngrams_part_ready(g, partition) ||
+        !bp_ngrams_part_counted(g, partition) ||
         min_count < g->settled_min_count[partition])
         return BP_ERR_INVALID;
     size_t n = 0, room = 0;
@@ -280,7 +280,7 @@ int bp_ngrams_count_histogram(const bp_ngrams *g, int partition, int length, uin
 {
     if (!g || !num_values || min_count < 1 || cap < min_count || cap > BP_NGRAM_HISTOGRAM_MAX_CAP ||
         partition < 0 || partition >= g->num_partitions || length < 2 || length > g->order ||
-        g->part_finished[partition] || !bp_ngrams_part_ready(g, partition) ||
+        !bp_ngrams_part_counted(g, partition) ||
         min_count < g->settled_min_count[partition])
         return BP_ERR_INVALID;
     uint64_t *dense = calloc((size_t)cap + 1, sizeof *dense);
@@ -345,8 +345,8 @@ int bp_ngrams_finish_partition(bp_ngrams *g, int partition, uint64_t min_count)
 
 int bp_ngrams_finish_partition_logs(bp_ngrams *g, int partition, uint64_t min_count, const bp_log_table *logs)
 {
-    if (!g || min_count < 1 || partition < 0 || partition >= g->num_partitions || g->part_finished[partition] ||
-        !bp_ngrams_part_ready(g, partition) || min_count < g->settled_min_count[partition])
+    if (!g || min_count < 1 || partition < 0 || partition >= g->num_partitions ||
+        !bp_ngrams_part_counted(g, partition) || min_count < g->settled_min_count[partition])
         return BP_ERR_INVALID;
     if (logs && ((logs->num_small && !logs->small) || (logs->num_large && (!logs->large_counts || !logs->large_logs))))
         return BP_ERR_INVALID;

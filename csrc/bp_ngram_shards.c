@@ -29,8 +29,8 @@ size_t bp_ngrams_partition_size(const bp_ngrams *g, int partition, int length)
 
 int bp_ngrams_export_counts(const bp_ngrams *g, int partition, int length, uint64_t *keys, uint64_t *counts)
 {
-    if (check_table_arguments(g, partition, length) != BP_OK || g->part_finished[partition] ||
-        !bp_ngrams_part_ready(g, partition) || (g->tables[length][partition].size && (!keys || !counts)))
+    if (check_table_arguments(g, partition, length) != BP_OK || !bp_ngrams_part_counted(g, partition) ||
+        (g->tables[length][partition].size && (!keys || !counts)))
         return BP_ERR_INVALID;
     const bp_ngram_table *t = &g->tables[length][partition];
     size_t n = 0;

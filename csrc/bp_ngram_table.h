@@ -94,11 +94,12 @@ struct bp_ngrams {
     size_t buffer_peak[BP_MAX_PARTITIONS];
 };
 
-/* 1 when the counts of `partition` are readable in its tables: it is not
- * buffered, or it was settled (bp_ngrams_settle). */
-static inline int bp_ngrams_part_ready(const bp_ngrams *g, int partition)
+/* 1 when the tables of `partition` hold its counts: it is not finished
+ * (its slots would hold log-probabilities), and it is not buffered or was
+ * settled (bp_ngrams_settle). */
+static inline int bp_ngrams_part_counted(const bp_ngrams *g, int partition)
 {
-    return g->buffer_limit == 0 || g->part_settled[partition];
+    return !g->part_finished[partition] && (g->buffer_limit == 0 || g->part_settled[partition]);
 }
 
 /* Buffered counting of the positions of `partition` in the chunks (bp_ngram_sort.c;
