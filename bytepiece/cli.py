@@ -283,11 +283,14 @@ def cmd_encode(args: argparse.Namespace) -> int:
                    allowed_special=args.allowed_special)
     tokens = 0
 
+    def encoded(texts: list, first: int, threads: Optional[int]) -> Tuple[np.ndarray, np.ndarray]:
+        return tok.encode_batch_numpy(texts, first_stream=first, **{**options, "num_threads": threads})
+
     def lines_of(batch: list, first: int) -> bytes:
         nonlocal tokens
         texts = [text for text, _ in batch]
         if fmt == "ids":
-            ids, offsets = tok.encode_batch_numpy(texts, first_stream=first, **options)
+            ids, offsets = encoded(texts, first, args.threads)
             tokens += len(ids)
             return writers.id_lines(ids, offsets)
         lists = tok.encode_batch(texts, first_stream=first, **options)
@@ -298,13 +301,10 @@ def cmd_encode(args: argparse.Namespace) -> int:
         return _joined(json.dumps({**(record or {}), "ids": ids}, ensure_ascii=False)
                        for (_, record), ids in zip(batch, lists))
 
-    def encoded(texts: list, first: int, threads: int) -> Tuple[np.ndarray, np.ndarray]:
-        return tok.encode_batch_numpy(texts, first_stream=first, **{**options, "num_threads": threads})
-
     if fmt in TOKEN_FORMATS:
         with TokenFileWriter(args.output, fmt, tok.vocab_size, tok.model.fingerprint()) as token_file:
             def to_file(batch: list, first: int) -> None:
-                token_file.write(*tok.encode_batch_numpy([text for text, _ in batch], first_stream=first, **options))
+                token_file.write(*encoded([text for text, _ in batch], first, args.threads))
 
             if _pipelined(args, corpus):
                 docs, elapsed = _stream_pipelined(args, corpus, "Encode", encoded, token_file.write)
