@@ -151,6 +151,8 @@ cdef extern from "bp_pieces.h":
     int bp_piece_counts_merge(bp_piece_counts *into, const bp_piece_counts *src) nogil
     int bp_piece_counts_add_packed(bp_piece_counts *counts, const uint8_t *data, const int64_t *offsets,
                                    const uint64_t *piece_counts, size_t n) nogil
+    int bp_piece_counts_add_each(bp_piece_counts *counts, const uint8_t *data, const int64_t *offsets,
+                                 size_t n) nogil
     int bp_piece_counts_add_substrings(bp_piece_counts *counts, const uint8_t *data, const int64_t *offsets,
                                        const uint64_t *weights, size_t n, size_t min_length,
                                        size_t max_length) nogil
@@ -168,7 +170,8 @@ cdef extern from "bp_bnlm.h":
     int bp_bnlm_segment(const bp_ngrams *ngram_model, int ensure_unicode, const uint8_t *text,
                         size_t n, bp_bnlm_workspace *ws, size_t *starts, size_t *num_starts) nogil
     int bp_bnlm_count_pieces(const bp_ngrams *ngram_model, int ensure_unicode, const uint8_t *data,
-                             const int64_t *offsets, size_t num_chunks, bp_piece_counts *counts) nogil
+                             const int64_t *offsets, const uint64_t *weights, size_t num_chunks,
+                             bp_piece_counts *counts) nogil
 
 
 cdef extern from "bp_jsonl.h":

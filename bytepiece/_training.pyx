@@ -374,6 +374,16 @@ cdef class PieceCounter:
             rc = bp_piece_counts_add_packed(self.counts, raw, &offsets[0], &counts[0] if n else NULL, n)
         check(rc, "cannot merge piece counts")
 
+    def add_each(self, bytes data not None, const int64_t[::1] offsets not None):
+        """Add 1 to each non-empty text data[offsets[k]:offsets[k+1]] (GIL released)."""
+        check_within(data, offsets)
+        cdef size_t n = offsets.shape[0] - 1
+        cdef const uint8_t *raw = <const uint8_t *>PyBytes_AS_STRING(data)
+        cdef int rc
+        with nogil:
+            rc = bp_piece_counts_add_each(self.counts, raw, &offsets[0], n)
+        check(rc, "cannot count the chunks")
+
     def add_substrings(self, bytes data not None, const int64_t[::1] offsets not None,
                        const uint64_t[::1] weights not None, size_t min_length, size_t max_length):
         """Add weights[k] to every substring of min_length..max_length bytes on
@@ -418,14 +428,22 @@ cdef class PieceCounter:
 
 
 def bnlm_count_pieces(NgramModel ngram_model not None, bint ensure_unicode, bytes data not None,
-                      const int64_t[::1] offsets not None, PieceCounter counts not None):
-    """Segment every chunk with the BNLM Viterbi and count its pieces (GIL released)."""
+                      const int64_t[::1] offsets not None, PieceCounter counts not None,
+                      const uint64_t[::1] weights=None):
+    """Segment every chunk with the BNLM Viterbi and count its pieces, each
+    weights[k] times for chunk k (once when None; GIL released)."""
     check_within(data, offsets)
     cdef const uint8_t *raw = <const uint8_t *>PyBytes_AS_STRING(data)
     cdef size_t num_chunks = offsets.shape[0] - 1
+    cdef const uint64_t *w = NULL
     cdef int rc
+    if weights is not None:
+        if <size_t>weights.shape[0] != num_chunks:
+            raise ValueError(f"weights has {weights.shape[0]} entries for {num_chunks} chunks")
+        if num_chunks:
+            w = &weights[0]
     with nogil:
-        rc = bp_bnlm_count_pieces(ngram_model.ngrams, ensure_unicode, raw, &offsets[0], num_chunks, counts.counts)
+        rc = bp_bnlm_count_pieces(ngram_model.ngrams, ensure_unicode, raw, &offsets[0], w, num_chunks, counts.counts)
     check(rc, "piece counting failed")
 
 

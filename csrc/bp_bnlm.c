@@ -107,7 +107,8 @@ int bp_bnlm_segment(const bp_ngrams *ngram_model, int ensure_unicode, const uint
 }
 
 int bp_bnlm_count_pieces(const bp_ngrams *ngram_model, int ensure_unicode, const uint8_t *data,
-                         const int64_t *offsets, size_t num_chunks, bp_piece_counts *counts)
+                         const int64_t *offsets, const uint64_t *weights, size_t num_chunks,
+                         bp_piece_counts *counts)
 {
     if (!ngram_model || !offsets || !counts || (num_chunks && !data))
         return BP_ERR_INVALID;
@@ -121,6 +122,11 @@ int bp_bnlm_count_pieces(const bp_ngrams *ngram_model, int ensure_unicode, const
             break;
         }
         size_t n = (size_t)(b - a);
+        const uint64_t weight = weights ? weights[k] : 1;
+        if (weight == 0) {
+            rc = BP_ERR_INVALID;
+            break;
+        }
         if (n == 0)
             continue;
         if (n > starts_capacity) {
@@ -139,7 +145,7 @@ int bp_bnlm_count_pieces(const bp_ngrams *ngram_model, int ensure_unicode, const
          * first start, which the recurrence makes position 0 anyway. */
         for (size_t s = 0; s < num && rc == BP_OK; s++) {
             size_t end = s + 1 < num ? starts[s + 1] : n;
-            rc = bp_piece_counts_add(counts, text + starts[s], end - starts[s], 1);
+            rc = bp_piece_counts_add(counts, text + starts[s], end - starts[s], weight);
         }
     }
     free(starts);

@@ -37,11 +37,15 @@ int bp_bnlm_segment(const bp_ngrams *ngram_model, int ensure_unicode, const uint
                     size_t n, bp_bnlm_workspace *ws, size_t *starts, size_t *num_starts);
 
 /*
- * Segments every chunk data[offsets[k] .. offsets[k+1]) and adds each piece
- * to `counts`. Safe to run concurrently on one model with distinct counters.
- * Errors as for bp_bnlm_segment and bp_piece_counts_add.
+ * Segments every chunk data[offsets[k] .. offsets[k+1]) and adds each of its
+ * pieces to `counts`, weights[k] times (once each when weights is NULL: the
+ * weights let a caller segment each distinct chunk once, with its number of
+ * occurrences). Inputs are borrowed. Safe to run concurrently on one model
+ * with distinct counters. Errors as for bp_bnlm_segment and
+ * bp_piece_counts_add (a zero weight is BP_ERR_INVALID).
  */
 int bp_bnlm_count_pieces(const bp_ngrams *ngram_model, int ensure_unicode, const uint8_t *data,
-                         const int64_t *offsets, size_t num_chunks, bp_piece_counts *counts);
+                         const int64_t *offsets, const uint64_t *weights, size_t num_chunks,
+                         bp_piece_counts *counts);
 
 #endif

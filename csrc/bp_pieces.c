@@ -144,6 +144,22 @@ int bp_piece_counts_add_packed(bp_piece_counts *c, const uint8_t *data, const in
     return BP_OK;
 }
 
+int bp_piece_counts_add_each(bp_piece_counts *c, const uint8_t *data, const int64_t *offsets, size_t n)
+{
+    if (!c || (n && (!data || !offsets)))
+        return BP_ERR_INVALID;
+    for (size_t k = 0; k < n; k++) {
+        if (offsets[k] < 0 || offsets[k + 1] < offsets[k])
+            return BP_ERR_INVALID;
+        if (offsets[k + 1] == offsets[k])
+            continue;
+        int rc = bp_piece_counts_add(c, data + offsets[k], (size_t)(offsets[k + 1] - offsets[k]), 1);
+        if (rc != BP_OK)
+            return rc;
+    }
+    return BP_OK;
+}
+
 int bp_piece_counts_add_substrings(bp_piece_counts *c, const uint8_t *data, const int64_t *offsets,
                                    const uint64_t *weights, size_t n, size_t min_length, size_t max_length)
 {

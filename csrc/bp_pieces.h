@@ -35,6 +35,13 @@ int bp_piece_counts_merge(bp_piece_counts *into, const bp_piece_counts *from);
 int bp_piece_counts_add_packed(bp_piece_counts *counts, const uint8_t *data, const int64_t *offsets,
                                const uint64_t *piece_counts, size_t n);
 
+/* Adds 1 to each text data[offsets[k] .. offsets[k+1]) for k < n, skipping
+ * the empty ones: the trainer's chunks gathered by value, so that each
+ * distinct chunk is segmented once (bp_bnlm_count_pieces' weights).
+ * Errors as for add, and BP_ERR_INVALID for decreasing offsets (the
+ * counter then holds the texts before it). Expected O(total bytes). */
+int bp_piece_counts_add_each(bp_piece_counts *counts, const uint8_t *data, const int64_t *offsets, size_t n);
+
 /* For the "em" training: adds weights[k] to every substring of the text
  * data[offsets[k] .. offsets[k+1]) (bytes) that has min_length .. max_length
  * bytes and starts and ends on a UTF-8 character boundary (it neither

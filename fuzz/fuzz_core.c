@@ -255,7 +255,7 @@ static void run_trainer(const uint8_t *text, size_t len, int order, int partitio
     CHECK(bp_ngrams_finish(lm, min_count) == BP_ERR_INVALID);
     bp_piece_counts *pieces = NULL;
     CHECK(bp_piece_counts_new(&pieces) == BP_OK && pieces);
-    CHECK(bp_bnlm_count_pieces(lm, unicode, text, offsets, chunks, pieces) == BP_OK);
+    CHECK(bp_bnlm_count_pieces(lm, unicode, text, offsets, NULL, chunks, pieces) == BP_OK);
     CHECK(bp_piece_counts_total_bytes(pieces) <= len);
     bp_piece_counts *merged = NULL;
     CHECK(bp_piece_counts_new(&merged) == BP_OK && bp_piece_counts_merge(merged, pieces) == BP_OK);

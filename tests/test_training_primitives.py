@@ -118,3 +118,40 @@ def test_training_chunk_offsets_refuse_broken_arguments():
         _training.training_chunk_offsets(b"abcd", np.array([0, 4], dtype=np.int64), np.ones(2, np.uint8), 5, 100)
     with pytest.raises(ValueError, match="at least 1"):
         _training.training_chunk_offsets(b"abcd", np.array([0, 4], dtype=np.int64), np.ones(1, np.uint8), 0, 100)
+
+
+@pytest.mark.parametrize("max_bytes", [1, 3000, 1 << 30])
+def test_distinct_chunks_count_the_pieces_of_every_chunk_in_the_same_order(texts, max_bytes):
+    """Pass 2 segments each distinct chunk once and weights its pieces by its
+    repeats: the counter then holds what segmenting every chunk gives, piece
+    for piece and in the same order, whether it gathers the whole corpus or
+    segments after every batch (max_bytes 1) or in between."""
+    from bytepiece.training.primitives import DistinctChunks, chunk_batches
+    plan = CountingPlan.balanced(4, 2)
+    summary, parts = count_ngrams(plan, texts)
+    model = language_model(plan, [finish_ngrams(plan, p, [parts[p]], summary.positions, 2) for p in range(2)])
+    repeated = texts[:40] * 3 + texts[40:80]  # whole documents again, and lines repeated within them
+    every, distinct = _training.PieceCounter(), _training.PieceCounter()
+    chunks = DistinctChunks(model, True, distinct, max_bytes)
+    for packed, _ in chunk_batches(repeated, False, batch_documents=7):
+        _training.bnlm_count_pieces(model, True, packed.data, packed.offsets, every)
+        chunks.add(packed.data, packed.offsets)
+    chunks.flush()
+    expected, got = every.export(), distinct.export()
+    assert got[0] == expected[0]
+    assert got[1].tolist() == expected[1].tolist() and got[2].tolist() == expected[2].tolist()
+    assert int(got[2].max()) > 3  # pieces repeated across chunks: the weights were applied
+    assert len(chunks.chunks) == 0 and chunks.peak_memory > 0
+
+
+def test_bnlm_count_pieces_refuses_weights_of_another_length_and_zero(texts):
+    plan = CountingPlan.balanced(3, 1)
+    summary, parts = count_ngrams(plan, texts[:20])
+    model = language_model(plan, [finish_ngrams(plan, 0, [parts[0]], summary.positions, 2)])
+    offsets = np.array([0, 2, 5], dtype=np.int64)
+    with pytest.raises(ValueError, match="weights has 1 entries for 2 chunks"):
+        _training.bnlm_count_pieces(model, True, b"abcde", offsets, _training.PieceCounter(),
+                                    np.ones(1, dtype=np.uint64))
+    with pytest.raises(ValueError):
+        _training.bnlm_count_pieces(model, True, b"abcde", offsets, _training.PieceCounter(),
+                                    np.array([1, 0], dtype=np.uint64))

@@ -29,7 +29,8 @@ from ..validation import check_int, check_num_threads, usable_threads
 from .options import API_DEFAULTS, HasTrainingOptions, TrainingOptions, as_training_options
 from .budget import MemoryBoundError, NgramHistogram, apply_budget, check_memory_options, format_bytes
 from .primitives import (
-    DUPLICATE_WARNING, DuplicateEstimate, chunk_batches, chunk_field_blocks, finish_ngram_model, resident_memory,
+    DISTINCT_CHUNK_BYTES, DUPLICATE_WARNING, DistinctChunks, DuplicateEstimate, chunk_batches, chunk_field_blocks,
+    finish_ngram_model, resident_memory,
 )
 from .pruning import FoundInProcess, TextLattices, count_tokens_packed, with_progress
 from .registry import TokenCounter, get_algorithm
@@ -285,12 +286,19 @@ class _Run:
                 yield [(data, offsets[bounds[w]:bounds[w + 1] + 1]) for w in range(num_threads)]
                 bar.update(len(data))
 
-        ensure_unicode = self.options.ensure_unicode
+        # Each thread segments each distinct chunk it was given once (within
+        # DISTINCT_CHUNK_BYTES of them, or its share of a sixteenth of max_memory).
+        max_bytes = DISTINCT_CHUNK_BYTES
+        if self.max_memory is not None:
+            max_bytes = min(max_bytes, self.max_memory // (16 * num_threads))
+        gathered = [DistinctChunks(ngram_model, self.options.ensure_unicode, counter, max_bytes)
+                    for counter in counters]
 
         def count(w: int, data: bytes, offsets: np.ndarray) -> None:
-            _training.bnlm_count_pieces(ngram_model, ensure_unicode, data, offsets, counters[w])
+            gathered[w].add(data, offsets)
 
         run_workers(self.pool, num_threads, jobs(), count)
+        list(self.pool.map(DistinctChunks.flush, gathered))
         if (docs, chunk_bytes) != (first_docs, first_bytes):
             raise _changed_corpus(first_docs, first_bytes, f"{docs} documents ({chunk_bytes} bytes)")
         for other in counters[1:]:
@@ -298,7 +306,7 @@ class _Run:
         bar.close()
         data, offsets, counts = counters[0].export()
         self.stats.distinct_pieces = len(counts)
-        self.stats.piece_memory = sum(c.memory for c in counters)
+        self.stats.piece_memory = sum(c.memory for c in counters) + sum(g.peak_memory for g in gathered)
         return PackedPieces(data, offsets), counts
 
     def prune(self, pieces: PackedPieces, counts: np.ndarray) -> List[Model]:

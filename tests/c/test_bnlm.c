@@ -243,7 +243,7 @@ static void test_count_pieces_matches_segment(void)
     CHECK_EQ(bp_piece_counts_new(&counted), BP_OK);
     CHECK_EQ(bp_piece_counts_new(&by_hand), BP_OK);
     if (lm && counted && by_hand) {
-        CHECK_EQ(bp_bnlm_count_pieces(lm, 1, U8(text), offsets, chunks, counted), BP_OK);
+        CHECK_EQ(bp_bnlm_count_pieces(lm, 1, U8(text), offsets, NULL, chunks, counted), BP_OK);
         bp_bnlm_workspace ws = {0};
         size_t *starts = malloc(n * sizeof *starts);
         for (size_t k = 0; k < chunks; k++) {
@@ -293,7 +293,7 @@ static void test_count_pieces_of_order_one_counts_bytes(void)
     CHECK_EQ(bp_piece_counts_new(&c), BP_OK);
     const int64_t offsets[] = {0, 5, 11};
     if (lm && c) {
-        CHECK_EQ(bp_bnlm_count_pieces(lm, 0, U8("abracadabra"), offsets, 2, c), BP_OK);
+        CHECK_EQ(bp_bnlm_count_pieces(lm, 0, U8("abracadabra"), offsets, NULL, 2, c), BP_OK);
         CHECK_EQ(bp_piece_counts_size(c), 5); /* a b r c d, in order of first sight */
         uint8_t data[5];
         int64_t off[6];
@@ -303,6 +303,43 @@ static void test_count_pieces_of_order_one_counts_bytes(void)
         CHECK(counts[0] == 5 && counts[1] == 2 && counts[2] == 2 && counts[3] == 1 && counts[4] == 1);
     }
     bp_piece_counts_free(c);
+    bp_ngrams_free(lm);
+}
+
+static void test_count_pieces_weights_are_repeats(void)
+{
+    /* Each chunk with weight w counts as w copies of it: "ab" twice and
+     * "cab" three times, against the chunks written out that often. */
+    bp_ngrams *lm = model_of(2, "abcabcab ab cab");
+    bp_piece_counts *weighted = NULL, *repeated = NULL;
+    CHECK_EQ(bp_piece_counts_new(&weighted), BP_OK);
+    CHECK_EQ(bp_piece_counts_new(&repeated), BP_OK);
+    if (lm && weighted && repeated) {
+        const int64_t offsets[] = {0, 2, 5};
+        const uint64_t weights[] = {2, 3};
+        CHECK_EQ(bp_bnlm_count_pieces(lm, 0, U8("abcab"), offsets, weights, 2, weighted), BP_OK);
+        const int64_t each[] = {0, 2, 4, 7, 10, 13};
+        CHECK_EQ(bp_bnlm_count_pieces(lm, 0, U8("ababcabcabcab"), each, NULL, 5, repeated), BP_OK);
+        size_t size = bp_piece_counts_size(weighted), bytes = bp_piece_counts_total_bytes(weighted);
+        CHECK_EQ(size, bp_piece_counts_size(repeated));
+        CHECK_EQ(bytes, bp_piece_counts_total_bytes(repeated));
+        if (size == bp_piece_counts_size(repeated) && bytes == bp_piece_counts_total_bytes(repeated) && size <= 8) {
+            uint8_t d1[16], d2[16];
+            int64_t o1[9], o2[9];
+            uint64_t c1[8], c2[8];
+            bp_piece_counts_export(weighted, d1, o1, c1);
+            bp_piece_counts_export(repeated, d2, o2, c2);
+            CHECK(memcmp(d1, d2, bytes) == 0 && memcmp(o1, o2, (size + 1) * sizeof *o1) == 0 &&
+                  memcmp(c1, c2, size * sizeof *c1) == 0);
+        }
+        const uint64_t zero[] = {1, 0};
+        bp_piece_counts *refused = NULL;
+        CHECK_EQ(bp_piece_counts_new(&refused), BP_OK);
+        CHECK_EQ(bp_bnlm_count_pieces(lm, 0, U8("abcab"), offsets, zero, 2, refused), BP_ERR_INVALID);
+        bp_piece_counts_free(refused);
+    }
+    bp_piece_counts_free(weighted);
+    bp_piece_counts_free(repeated);
     bp_ngrams_free(lm);
 }
 
@@ -354,17 +391,17 @@ static void test_errors(void)
         bp_bnlm_workspace_free(&ws);
 
         const int64_t offsets[] = {0, 2, 4};
-        CHECK_EQ(bp_bnlm_count_pieces(NULL, 0, t, offsets, 2, c), BP_ERR_INVALID);
-        CHECK_EQ(bp_bnlm_count_pieces(lm, 0, NULL, offsets, 2, c), BP_ERR_INVALID);
-        CHECK_EQ(bp_bnlm_count_pieces(lm, 0, t, NULL, 2, c), BP_ERR_INVALID);
-        CHECK_EQ(bp_bnlm_count_pieces(lm, 0, t, offsets, 2, NULL), BP_ERR_INVALID);
-        CHECK_EQ(bp_bnlm_count_pieces(unfinished, 0, t, offsets, 2, c), BP_ERR_INVALID);
+        CHECK_EQ(bp_bnlm_count_pieces(NULL, 0, t, offsets, NULL, 2, c), BP_ERR_INVALID);
+        CHECK_EQ(bp_bnlm_count_pieces(lm, 0, NULL, offsets, NULL, 2, c), BP_ERR_INVALID);
+        CHECK_EQ(bp_bnlm_count_pieces(lm, 0, t, NULL, NULL, 2, c), BP_ERR_INVALID);
+        CHECK_EQ(bp_bnlm_count_pieces(lm, 0, t, offsets, NULL, 2, NULL), BP_ERR_INVALID);
+        CHECK_EQ(bp_bnlm_count_pieces(unfinished, 0, t, offsets, NULL, 2, c), BP_ERR_INVALID);
         const int64_t decreasing[] = {2, 1};
-        CHECK_EQ(bp_bnlm_count_pieces(lm, 0, t, decreasing, 1, c), BP_ERR_INVALID);
+        CHECK_EQ(bp_bnlm_count_pieces(lm, 0, t, decreasing, NULL, 1, c), BP_ERR_INVALID);
         const int64_t negative[] = {-1, 1};
-        CHECK_EQ(bp_bnlm_count_pieces(lm, 0, t, negative, 1, c), BP_ERR_INVALID);
+        CHECK_EQ(bp_bnlm_count_pieces(lm, 0, t, negative, NULL, 1, c), BP_ERR_INVALID);
         CHECK_EQ(bp_piece_counts_size(c), 0); /* every refusal came before any piece */
-        CHECK_EQ(bp_bnlm_count_pieces(lm, 0, NULL, offsets, 0, c), BP_OK); /* no chunks */
+        CHECK_EQ(bp_bnlm_count_pieces(lm, 0, NULL, offsets, NULL, 0, c), BP_OK); /* no chunks */
     }
     bp_piece_counts_free(c);
     bp_ngrams_free(unfinished);
@@ -380,6 +417,7 @@ int main(void)
     RUN(test_pieces_tile_and_respect_utf8);
     RUN(test_count_pieces_matches_segment);
     RUN(test_count_pieces_of_order_one_counts_bytes);
+    RUN(test_count_pieces_weights_are_repeats);
     RUN(test_workspace_is_reusable);
     RUN(test_errors);
     return bp_test_report("bnlm");

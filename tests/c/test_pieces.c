@@ -227,6 +227,30 @@ static void test_add_substrings_on_character_boundaries(void)
     bp_piece_counts_free(c);
 }
 
+static void test_add_each_counts_texts_and_skips_empty_ones(void)
+{
+    bp_piece_counts *c = NULL;
+    CHECK_EQ(bp_piece_counts_new(&c), BP_OK);
+    if (!c)
+        return;
+    /* "ab", "", "c", "ab", "abc": the empty text is skipped, not refused. */
+    const int64_t off[] = {0, 2, 2, 3, 5, 8};
+    CHECK_EQ(bp_piece_counts_add_each(c, U8("abcababc"), off, 5), BP_OK);
+    exported e = export_all(c);
+    CHECK_EQ(e.size, 3);
+    CHECK(PIECE_IS(&e, 0, "ab", 2) && PIECE_IS(&e, 1, "c", 1) && PIECE_IS(&e, 2, "abc", 1));
+    exported_free(&e);
+    CHECK_EQ(bp_piece_counts_add_each(c, NULL, NULL, 0), BP_OK);
+    CHECK_EQ(bp_piece_counts_add_each(NULL, U8("ab"), off, 1), BP_ERR_INVALID);
+    CHECK_EQ(bp_piece_counts_add_each(c, NULL, off, 1), BP_ERR_INVALID);
+    CHECK_EQ(bp_piece_counts_add_each(c, U8("ab"), NULL, 1), BP_ERR_INVALID);
+    const int64_t decreasing[] = {2, 1}, negative[] = {-1, 1};
+    CHECK_EQ(bp_piece_counts_add_each(c, U8("ab"), decreasing, 1), BP_ERR_INVALID);
+    CHECK_EQ(bp_piece_counts_add_each(c, U8("ab"), negative, 1), BP_ERR_INVALID);
+    CHECK_EQ(bp_piece_counts_size(c), 3);
+    bp_piece_counts_free(c);
+}
+
 static void test_piece_counts_packed_and_partitions(void)
 {
     bp_piece_counts *a = NULL, *b = NULL;
@@ -296,5 +320,6 @@ int main(void)
     RUN(test_errors);
     RUN(test_add_substrings_on_character_boundaries);
     RUN(test_piece_counts_packed_and_partitions);
+    RUN(test_add_each_counts_texts_and_skips_empty_ones);
     return bp_test_report("pieces");
 }
