@@ -155,7 +155,7 @@ cdef extern from "bp_pieces.h":
                                  size_t n) nogil
     int bp_piece_counts_add_substrings(bp_piece_counts *counts, const uint8_t *data, const int64_t *offsets,
                                        const uint64_t *weights, size_t n, size_t min_length,
-                                       size_t max_length) nogil
+                                       size_t max_length, uint32_t num_partitions, uint32_t partition) nogil
     int bp_piece_counts_partitions(const bp_piece_counts *counts, uint32_t num_partitions, uint32_t *out)
     size_t bp_piece_counts_size(const bp_piece_counts *counts)
     size_t bp_piece_counts_total_bytes(const bp_piece_counts *counts)

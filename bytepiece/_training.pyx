@@ -385,16 +385,21 @@ cdef class PieceCounter:
         check(rc, "cannot count the chunks")
 
     def add_substrings(self, bytes data not None, const int64_t[::1] offsets not None,
-                       const uint64_t[::1] weights not None, size_t min_length, size_t max_length):
+                       const uint64_t[::1] weights not None, size_t min_length, size_t max_length,
+                       uint32_t num_partitions=1, uint32_t partition=0):
         """Add weights[k] to every substring of min_length..max_length bytes on
         character boundaries of text data[offsets[k]:offsets[k+1]] (and to the
-        text when longer): the "em" trainer's candidates (bp_pieces.h)."""
+        text when longer): the "em" trainer's candidates (bp_pieces.h). Only
+        those of ``partition`` of ``num_partitions`` (the rule of
+        :meth:`partitions`) are counted."""
         cdef size_t n = weights.shape[0]
         cdef const uint8_t *raw = _packed_bytes(data, offsets, n, "weights")
         cdef int rc
+        if partition >= num_partitions:
+            raise ValueError(f"partition {partition} of {num_partitions} does not exist")
         with nogil:
             rc = bp_piece_counts_add_substrings(self.counts, raw, &offsets[0], &weights[0] if n else NULL, n,
-                                                min_length, max_length)
+                                                min_length, max_length, num_partitions, partition)
         check(rc, "cannot count the substrings")
 
     def partitions(self, uint32_t num_partitions):

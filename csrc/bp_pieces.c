@@ -87,11 +87,9 @@ static int grow_index(bp_piece_counts *c)
     return BP_OK;
 }
 
-int bp_piece_counts_add(bp_piece_counts *c, const uint8_t *piece, size_t length, uint64_t count)
+/* bp_piece_counts_add with the piece's hash_bytes already computed. */
+static int add_hashed(bp_piece_counts *c, const uint8_t *piece, size_t length, uint64_t count, uint64_t h)
 {
-    if (!c || !piece || length == 0)
-        return BP_ERR_INVALID;
-    uint64_t h = hash_bytes(piece, length);
     size_t i = (size_t)h & c->index_mask;
     for (uint32_t k; (k = c->index[i]) != 0; i = (i + 1) & c->index_mask) {
         entry *e = &c->entries[k - 1];
@@ -114,6 +112,13 @@ int bp_piece_counts_add(bp_piece_counts *c, const uint8_t *piece, size_t length,
     if (c->size * 2 > c->index_mask + 1)
         return grow_index(c);
     return BP_OK;
+}
+
+int bp_piece_counts_add(bp_piece_counts *c, const uint8_t *piece, size_t length, uint64_t count)
+{
+    if (!c || !piece || length == 0)
+        return BP_ERR_INVALID;
+    return add_hashed(c, piece, length, count, hash_bytes(piece, length));
 }
 
 int bp_piece_counts_merge(bp_piece_counts *into, const bp_piece_counts *from)
@@ -160,10 +165,23 @@ int bp_piece_counts_add_each(bp_piece_counts *c, const uint8_t *data, const int6
     return BP_OK;
 }
 
-int bp_piece_counts_add_substrings(bp_piece_counts *c, const uint8_t *data, const int64_t *offsets,
-                                   const uint64_t *weights, size_t n, size_t min_length, size_t max_length)
+/* Adds `count` to the piece if it belongs to `partition` of num_partitions
+ * (bp_piece_counts_partitions' rule). */
+static int add_in_partition(bp_piece_counts *c, const uint8_t *piece, size_t length, uint64_t count,
+                            uint32_t num_partitions, uint32_t partition)
 {
-    if (!c || min_length < 1 || max_length < min_length || (n && (!data || !offsets || !weights)))
+    uint64_t h = hash_bytes(piece, length);
+    if (num_partitions > 1 && h % num_partitions != partition)
+        return BP_OK;
+    return add_hashed(c, piece, length, count, h);
+}
+
+int bp_piece_counts_add_substrings(bp_piece_counts *c, const uint8_t *data, const int64_t *offsets,
+                                   const uint64_t *weights, size_t n, size_t min_length, size_t max_length,
+                                   uint32_t num_partitions, uint32_t partition)
+{
+    if (!c || min_length < 1 || max_length < min_length || (n && (!data || !offsets || !weights)) ||
+        num_partitions == 0 || partition >= num_partitions)
         return BP_ERR_INVALID;
     for (size_t k = 0; k < n; k++) {
         if (offsets[k] < 0 || offsets[k + 1] < offsets[k])
@@ -176,13 +194,13 @@ int bp_piece_counts_add_substrings(bp_piece_counts *c, const uint8_t *data, cons
             for (size_t length = min_length; length <= max_length && i + length <= len; length++) {
                 if (i + length < len && bp_is_utf8_continuation(text[i + length]))
                     continue;
-                int rc = bp_piece_counts_add(c, text + i, length, weights[k]);
+                int rc = add_in_partition(c, text + i, length, weights[k], num_partitions, partition);
                 if (rc != BP_OK)
                     return rc;
             }
         }
         if (len > max_length) {
-            int rc = bp_piece_counts_add(c, text, len, weights[k]);
+            int rc = add_in_partition(c, text, len, weights[k], num_partitions, partition);
             if (rc != BP_OK)
                 return rc;
         }

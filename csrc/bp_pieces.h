@@ -47,12 +47,17 @@ int bp_piece_counts_add_each(bp_piece_counts *counts, const uint8_t *data, const
  * bytes and starts and ends on a UTF-8 character boundary (it neither
  * starts with a continuation byte 0x80..0xBF nor is followed by one), for
  * each k < n; a text longer than max_length also counts whole. A substring
- * is counted once per position, so "aa" in "aaa" counts twice.
- * Errors as for add, and BP_ERR_INVALID for decreasing offsets or
- * min_length < 1 or max_length < min_length.
- * Time O(total bytes * (max_length - min_length + 1)) hash updates. */
+ * is counted once per position, so "aa" in "aaa" counts twice. Only the
+ * substrings of `partition` among num_partitions (bp_piece_counts_partitions'
+ * rule) are counted, so that threads can count the partitions of one set of
+ * texts into their own counters; num_partitions 1 counts them all.
+ * Errors as for add, and BP_ERR_INVALID for decreasing offsets,
+ * min_length < 1, max_length < min_length or partition >= num_partitions.
+ * Time O(total bytes * (max_length - min_length + 1)) hashes, and a counter
+ * update for each substring of the partition. */
 int bp_piece_counts_add_substrings(bp_piece_counts *counts, const uint8_t *data, const int64_t *offsets,
-                                   const uint64_t *weights, size_t n, size_t min_length, size_t max_length);
+                                   const uint64_t *weights, size_t n, size_t min_length, size_t max_length,
+                                   uint32_t num_partitions, uint32_t partition);
 
 /* For each piece, in export order: the partition it belongs to among
  * num_partitions (>= 1), a deterministic hash of its bytes modulo

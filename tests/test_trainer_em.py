@@ -328,3 +328,29 @@ def test_threaded_counter_with_lattices_gives_the_models_of_the_trie_counter():
     assert len(built) == 1 and built[0] is not None  # the rounds after the second counted through lattices
     for a, b in zip(reference, got):
         assert a.packed().data == b.packed().data and np.array_equal(a.counts_array(), b.counts_array())
+
+
+@pytest.mark.parametrize("num_parts", [2, 3])
+@pytest.mark.parametrize("limit", [None, 300])
+def test_substrings_counted_in_parts_on_threads_are_the_candidates_of_one_count(num_parts, limit):
+    """FoundInProcess counts the substrings of the kept pieces in parts, one
+    per thread (each part's substrings hashed to it), then caps them as the
+    Ray engine caps its partitions: the same candidates, counts and cut as
+    one count of all, with or without a cap that binds."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bytepiece.training.pruning import FoundInProcess
+    from bytepiece.training.thread_engine import run_on
+
+    pieces, counts = found_pieces(400, 3)
+    one = FoundInProcess(pieces, counts, 36, 2)
+    expected = one.substrings(6, 2, limit)
+    with ThreadPoolExecutor(num_parts) as pool:
+        parts = FoundInProcess(pieces, counts, 36, 2, run=run_on(pool), num_parts=num_parts)
+        got = parts.substrings(6, 2, limit)
+    order = np.argsort([bytes(p) for p in got.pieces.pieces()])
+    reference = np.argsort([bytes(p) for p in expected.pieces.pieces()])
+    assert [got.pieces.pieces()[k] for k in order] == [expected.pieces.pieces()[k] for k in reference]
+    assert got.counts[order].tolist() == expected.counts[reference].tolist()
+    assert parts.candidates == one.candidates  # found, kept and whether the cap bound alike
+    assert one.candidates.capped == (limit is not None)

@@ -33,7 +33,7 @@ from .._core import MAX_PIECE_LEN
 from ..model import PackedPieces
 
 __all__ = ["Cut", "Candidates", "CandidateCount", "canonical_rows", "top_candidates", "within_cut", "merge_candidates", "count_substrings",
-           "substring_candidates"]
+           "substring_partition", "substring_candidates"]
 
 # Count and length in one uint64 that orders like (count, length): a
 # candidate is at most MAX_PIECE_LEN bytes (a kept piece, or a substring of
@@ -244,6 +244,18 @@ def count_substrings(pieces: PackedPieces, counts: np.ndarray, max_length: int,
         rows = np.flatnonzero(which == q)
         parts.append((substrings.take(rows), totals[rows]))
     return parts
+
+
+def substring_partition(pieces: PackedPieces, counts: np.ndarray, max_length: int, num_partitions: int,
+                        partition: int) -> Tuple[PackedPieces, np.ndarray]:
+    """Part ``partition`` of :func:`count_substrings`'s ``num_partitions``
+    parts, counted alone (the substrings of the others are hashed and
+    skipped): threads count the parts of one set of pieces at once."""
+    counter = _training.PieceCounter()
+    counter.add_substrings(pieces.data, pieces.offsets, np.asarray(counts, dtype=np.uint64), 1, max_length,
+                           num_partitions, partition)
+    data, offsets, totals = counter.export()
+    return PackedPieces(data, offsets), totals
 
 
 def substring_candidates(parts: Iterable[Tuple[PackedPieces, np.ndarray]], min_count: int,

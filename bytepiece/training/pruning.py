@@ -22,8 +22,8 @@ from .. import _core
 from .._core import NUM_SPECIAL
 from ..model import Model, PackedPieces, piece_scores
 from .candidates import (
-    CandidateCount, Candidates, Cut, canonical_rows, count_substrings, substring_candidates, top_candidates,
-    within_cut,
+    CandidateCount, Candidates, Cut, canonical_rows, count_substrings, merge_candidates, substring_candidates,
+    substring_partition, top_candidates, within_cut,
 )
 from .registry import FoundPieces, TokenCounter
 
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .options import TrainingOptions
 
 __all__ = [
-    "LATTICE_MAX_IDS", "TextLattices", "with_progress", "describe_pruning", "TokenCounter", "canonical_segmenter", "count_tokens_packed", "count_tokens", "keep_mask",
+    "LATTICE_MAX_IDS", "Run", "run_in_turn", "TextLattices", "with_progress", "describe_pruning", "TokenCounter", "canonical_segmenter", "count_tokens_packed", "count_tokens", "keep_mask",
     "FoundInProcess", "initial_vocabulary", "with_extra_counts", "drop_wasted", "vocabularies", "prune_kept",
     "prune_found", "prune_pieces",
 ]
@@ -64,6 +64,16 @@ def count_tokens(vocabulary: Model, texts: PackedPieces, weights: np.ndarray) ->
 LATTICE_MAX_IDS = 1 << 16
 
 
+#: ``run(function, jobs)``: ``[function(*job) for job in jobs]``, the calls
+#: perhaps at once (on a pool of threads).
+Run = Callable[[Callable[..., Any], Sequence[Tuple[Any, ...]]], List[Any]]
+
+
+def run_in_turn(function: Callable[..., Any], jobs: Sequence[Tuple[Any, ...]]) -> List[Any]:
+    """The :data:`Run` of one thread: each call in turn."""
+    return [function(*job) for job in jobs]
+
+
 class TextLattices:
     """The lattices (``_core.Lattice``) of one set of ``texts`` cut into
     parts at ``bounds`` (one part per thread), all with the vocabulary
@@ -83,7 +93,7 @@ class TextLattices:
 
     @classmethod
     def build(cls, base: Model, texts: PackedPieces, parts: int,
-              run: Callable[[Callable[..., Any], Sequence[Tuple[Any, ...]]], List[Any]]) -> Optional["TextLattices"]:
+              run: Run) -> Optional["TextLattices"]:
         """The lattices of ``texts`` in ``parts`` parts of about equal bytes,
         built by ``run(function, argument tuples)`` (e.g. on a pool of
         threads); None where ``base`` cannot be one (more than
@@ -111,7 +121,7 @@ class TextLattices:
         return scores, ids
 
     def count_tokens(self, vocabulary: Model, weights: np.ndarray,
-                     run: Callable[[Callable[..., Any], Sequence[Tuple[Any, ...]]], List[Any]]) -> Optional[np.ndarray]:
+                     run: Run) -> Optional[np.ndarray]:
         """:func:`count_tokens` of the texts with ``vocabulary`` and
         ``weights`` (one per text), each part by ``run``; None when
         ``vocabulary`` is not a subset of the base."""
@@ -162,17 +172,26 @@ def keep_mask(pieces: PackedPieces, counts: np.ndarray, max_piece_length: int, m
     return (lengths == 1) | ((lengths <= max_piece_length) & (np.asarray(counts) >= min_count))
 
 
+def _substring_part(pieces: PackedPieces, counts: np.ndarray, max_length: int, num_parts: int, part: int,
+                    min_count: int, limit: Optional[int]) -> Candidates:
+    return substring_candidates([substring_partition(pieces, counts, max_length, num_parts, part)], min_count, limit)
+
+
 class FoundInProcess:
     """:class:`FoundPieces` all held by this process: the found ``pieces``
     (packed, any order) with their ``counts``, split into kept and dropped by
-    :func:`keep_mask`, re-tokenized by ``counter``. ``candidates`` is the
-    last choice of candidates an algorithm asked for (for the statistics)."""
+    :func:`keep_mask`, re-tokenized by ``counter``; the substrings are
+    counted in ``num_parts`` parts by ``run`` (e.g. one per thread; the same
+    candidates). ``candidates`` is the last choice of candidates an
+    algorithm asked for (for the statistics)."""
 
     def __init__(self, pieces: PackedPieces, counts: np.ndarray, max_piece_length: int, min_count: int,
-                 counter: TokenCounter = count_tokens) -> None:
+                 counter: TokenCounter = count_tokens, run: Optional[Run] = None, num_parts: int = 1) -> None:
         self.pieces = pieces
         self.counts = np.asarray(counts, dtype=np.uint64)
         self.counter = counter
+        self.run = run if run is not None else run_in_turn
+        self.num_parts = num_parts
         self._kept = keep_mask(pieces, self.counts, max_piece_length, min_count)
         self.candidates: Optional[CandidateCount] = None
 
@@ -187,8 +206,13 @@ class FoundInProcess:
         """The substrings of the kept pieces counted at least ``min_count``
         times, within the cap ``limit``, and the single bytes."""
         rows = np.flatnonzero(self._kept)
-        chosen = substring_candidates(count_substrings(self.pieces.take(rows), self.counts[rows], max_length),
-                                      min_count, limit)
+        kept, counts = self.pieces.take(rows), self.counts[rows]
+        if self.num_parts == 1:
+            chosen = substring_candidates(count_substrings(kept, counts, max_length), min_count, limit)
+        else:  # each part by ``run``, then the cap over all (the choice of one part, candidates.py)
+            parts = self.run(_substring_part, [(kept, counts, max_length, self.num_parts, q, min_count, limit)
+                                               for q in range(self.num_parts)])
+            chosen = merge_candidates(parts, limit)
         self.candidates = CandidateCount.of(chosen)
         return chosen
 

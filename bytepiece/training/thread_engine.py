@@ -32,7 +32,7 @@ from .primitives import (
     DISTINCT_CHUNK_BYTES, DUPLICATE_WARNING, DistinctChunks, DuplicateEstimate, chunk_batches, chunk_field_blocks,
     finish_ngram_model, resident_memory,
 )
-from .pruning import FoundInProcess, TextLattices, count_tokens_packed, with_progress
+from .pruning import FoundInProcess, Run, TextLattices, count_tokens_packed, with_progress
 from .registry import TokenCounter, get_algorithm
 from .stats import Phase, ThreadStats, TrainingResult
 
@@ -97,6 +97,13 @@ def run_workers(pool: ThreadPoolExecutor, num_workers: int, jobs: Iterable[Seque
         future.result()
 
 
+def run_on(pool: ThreadPoolExecutor) -> Run:
+    """The :data:`~bytepiece.training.pruning.Run` of ``pool``: every call submitted at once."""
+    def run(function: Callable[..., Any], jobs: Sequence[Tuple[Any, ...]]) -> List[Any]:
+        return [future.result() for future in [pool.submit(function, *job) for job in jobs]]
+    return run
+
+
 def threaded_counter(pool: ThreadPoolExecutor, num_threads: int) -> TokenCounter:
     """A pruning TokenCounter that splits the pieces over ``num_threads``
     threads of ``pool``. Given the same texts (the same object) twice in a
@@ -105,9 +112,7 @@ def threaded_counter(pool: ThreadPoolExecutor, num_threads: int) -> TokenCounter
     counts every later vocabulary that is a subset of it through them."""
     seen: List[Optional[PackedPieces]] = [None]  # the texts of the last call
     built: List[Optional[TextLattices]] = [None]
-
-    def run(function: Callable[..., Any], jobs: Sequence[Tuple[Any, ...]]) -> List[Any]:
-        return [future.result() for future in [pool.submit(function, *job) for job in jobs]]
+    run = run_on(pool)
 
     def counter(vocabulary: Model, texts: PackedPieces, weights: np.ndarray) -> np.ndarray:
         lattices = built[0]
@@ -314,7 +319,8 @@ class _Run:
         options = self.options
         bar = progress_bar("Prune pieces", unit=" passes", enabled=self.progress)
         counter = with_progress(threaded_counter(self.pool, self.num_threads), bar, max(options.max_vocab_size))
-        found = FoundInProcess(pieces, counts, options.max_piece_length, options.min_count, counter)
+        found = FoundInProcess(pieces, counts, options.max_piece_length, options.min_count, counter,
+                               run_on(self.pool), self.num_threads)
         models = get_algorithm(options.algorithm).load()(found, options)
         self.stats.record_candidates(found.candidates)
         bar.close()

@@ -197,7 +197,7 @@ static void test_add_substrings_on_character_boundaries(void)
     const uint8_t data[] = "aaa\xe4\xb8\xad" "ab";
     const int64_t offsets[] = {0, 6, 8};
     const uint64_t weights[] = {2, 5};
-    CHECK_EQ(bp_piece_counts_add_substrings(c, data, offsets, weights, 1, 1, 4), BP_OK);
+    CHECK_EQ(bp_piece_counts_add_substrings(c, data, offsets, weights, 1, 1, 4, 1, 0), BP_OK);
     exported e = export_all(c);
     CHECK_EQ(e.size, 6);
     CHECK(PIECE_IS(&e, 0, "a", 6));
@@ -209,21 +209,21 @@ static void test_add_substrings_on_character_boundaries(void)
     exported_free(&e);
 
     /* The second text, lengths 2..2: only "ab"; a text of max_length bytes is not added twice. */
-    CHECK_EQ(bp_piece_counts_add_substrings(c, data, offsets + 1, weights + 1, 1, 2, 2), BP_OK);
+    CHECK_EQ(bp_piece_counts_add_substrings(c, data, offsets + 1, weights + 1, 1, 2, 2, 1, 0), BP_OK);
     e = export_all(c);
     CHECK_EQ(e.size, 7);
     CHECK(PIECE_IS(&e, 6, "ab", 5));
     exported_free(&e);
 
     /* Errors: lengths, NULL arguments, broken offsets. */
-    CHECK_EQ(bp_piece_counts_add_substrings(c, data, offsets, weights, 2, 0, 4), BP_ERR_INVALID);
-    CHECK_EQ(bp_piece_counts_add_substrings(c, data, offsets, weights, 2, 3, 2), BP_ERR_INVALID);
-    CHECK_EQ(bp_piece_counts_add_substrings(NULL, data, offsets, weights, 2, 1, 4), BP_ERR_INVALID);
-    CHECK_EQ(bp_piece_counts_add_substrings(c, NULL, offsets, weights, 2, 1, 4), BP_ERR_INVALID);
-    CHECK_EQ(bp_piece_counts_add_substrings(c, data, offsets, NULL, 2, 1, 4), BP_ERR_INVALID);
+    CHECK_EQ(bp_piece_counts_add_substrings(c, data, offsets, weights, 2, 0, 4, 1, 0), BP_ERR_INVALID);
+    CHECK_EQ(bp_piece_counts_add_substrings(c, data, offsets, weights, 2, 3, 2, 1, 0), BP_ERR_INVALID);
+    CHECK_EQ(bp_piece_counts_add_substrings(NULL, data, offsets, weights, 2, 1, 4, 1, 0), BP_ERR_INVALID);
+    CHECK_EQ(bp_piece_counts_add_substrings(c, NULL, offsets, weights, 2, 1, 4, 1, 0), BP_ERR_INVALID);
+    CHECK_EQ(bp_piece_counts_add_substrings(c, data, offsets, NULL, 2, 1, 4, 1, 0), BP_ERR_INVALID);
     const int64_t decreasing[] = {0, 6, 5};
-    CHECK_EQ(bp_piece_counts_add_substrings(c, data, decreasing, weights, 2, 1, 4), BP_ERR_INVALID);
-    CHECK_EQ(bp_piece_counts_add_substrings(c, NULL, offsets, NULL, 0, 1, 4), BP_OK); /* nothing to add */
+    CHECK_EQ(bp_piece_counts_add_substrings(c, data, decreasing, weights, 2, 1, 4, 1, 0), BP_ERR_INVALID);
+    CHECK_EQ(bp_piece_counts_add_substrings(c, NULL, offsets, NULL, 0, 1, 4, 1, 0), BP_OK); /* nothing to add */
     bp_piece_counts_free(c);
 }
 
@@ -249,6 +249,59 @@ static void test_add_each_counts_texts_and_skips_empty_ones(void)
     CHECK_EQ(bp_piece_counts_add_each(c, U8("ab"), negative, 1), BP_ERR_INVALID);
     CHECK_EQ(bp_piece_counts_size(c), 3);
     bp_piece_counts_free(c);
+}
+
+static void test_add_substrings_by_partition(void)
+{
+    /* Counting each partition into its own counter gives the substrings of
+     * counting them all, each in the partition bp_piece_counts_partitions names. */
+    const uint8_t *data = U8("the cat sat on the mat, then the hat");
+    const int64_t offsets[] = {0, 15, 36};
+    const uint64_t weights[] = {2, 3};
+    enum { PARTS = 3 };
+    bp_piece_counts *all = NULL, *part[PARTS] = {NULL};
+    CHECK_EQ(bp_piece_counts_new(&all), BP_OK);
+    for (int q = 0; q < PARTS; q++)
+        CHECK_EQ(bp_piece_counts_new(&part[q]), BP_OK);
+    if (all && part[0] && part[1] && part[2]) {
+        CHECK_EQ(bp_piece_counts_add_substrings(all, data, offsets, weights, 2, 1, 4, 1, 0), BP_OK);
+        size_t total = 0;
+        uint64_t weight = 0;
+        for (uint32_t q = 0; q < PARTS; q++) {
+            CHECK_EQ(bp_piece_counts_add_substrings(part[q], data, offsets, weights, 2, 1, 4, PARTS, q), BP_OK);
+            total += bp_piece_counts_size(part[q]);
+            exported e = export_all(part[q]);
+            uint32_t *which = malloc((e.size ? e.size : 1) * sizeof *which);
+            CHECK_EQ(bp_piece_counts_partitions(part[q], PARTS, which), BP_OK);
+            for (size_t k = 0; k < e.size; k++) {
+                CHECK_EQ(which[k], q);
+                weight += e.counts[k];
+                /* The same count as when all partitions are counted together. */
+                bp_piece_counts *probe = NULL;
+                CHECK_EQ(bp_piece_counts_new(&probe), BP_OK);
+                CHECK_EQ(bp_piece_counts_merge(probe, all), BP_OK);
+                size_t before = bp_piece_counts_size(probe);
+                CHECK_EQ(bp_piece_counts_add(probe, e.data + e.offsets[k], (size_t)(e.offsets[k + 1] - e.offsets[k]), 1),
+                         BP_OK);
+                CHECK_EQ(bp_piece_counts_size(probe), before); /* it was among all's */
+                bp_piece_counts_free(probe);
+            }
+            free(which);
+            exported_free(&e);
+        }
+        CHECK_EQ(total, bp_piece_counts_size(all));
+        exported whole = export_all(all);
+        uint64_t whole_weight = 0;
+        for (size_t k = 0; k < whole.size; k++)
+            whole_weight += whole.counts[k];
+        CHECK_EQ(weight, whole_weight);
+        exported_free(&whole);
+        CHECK_EQ(bp_piece_counts_add_substrings(all, data, offsets, weights, 2, 1, 4, 0, 0), BP_ERR_INVALID);
+        CHECK_EQ(bp_piece_counts_add_substrings(all, data, offsets, weights, 2, 1, 4, PARTS, PARTS), BP_ERR_INVALID);
+    }
+    bp_piece_counts_free(all);
+    for (int q = 0; q < PARTS; q++)
+        bp_piece_counts_free(part[q]);
 }
 
 static void test_piece_counts_packed_and_partitions(void)
@@ -319,6 +372,7 @@ int main(void)
     RUN(test_empty_export);
     RUN(test_errors);
     RUN(test_add_substrings_on_character_boundaries);
+    RUN(test_add_substrings_by_partition);
     RUN(test_piece_counts_packed_and_partitions);
     RUN(test_add_each_counts_texts_and_skips_empty_ones);
     return bp_test_report("pieces");
