@@ -303,9 +303,12 @@ class _Run:
             gathered[w].add(data, offsets)
 
         run_workers(self.pool, num_threads, jobs(), count)
-        list(self.pool.map(DistinctChunks.flush, gathered))
         if (docs, chunk_bytes) != (first_docs, first_bytes):
             raise _changed_corpus(first_docs, first_bytes, f"{docs} documents ({chunk_bytes} bytes)")
+        # The bar counted the bytes read; what was gathered last is segmented now.
+        bar.set_description("Count pieces: segmenting the last distinct chunks", refresh=True)
+        list(self.pool.map(DistinctChunks.flush, gathered))
+        bar.set_description("Count pieces", refresh=False)
         for other in counters[1:]:
             counters[0].merge(other)
         bar.close()
