@@ -283,6 +283,10 @@ cdef class _TextBatch:
         free(self.lengths)
 
 
+# What Segmenter._int32_per_text runs: bp_lookup_ids, bp_alternative_lengths.
+ctypedef int (*_per_text)(const bp_trie *trie, const uint8_t *data, const int64_t *offsets, size_t num_texts,
+                          int32_t *out) noexcept nogil
+
 cdef object _NOT_MADE = object()  # _sampling_weights: no entry for this alpha yet
 
 
@@ -601,18 +605,23 @@ cdef class Segmenter:
     def lookup_ids(self, bytes data not None, const int64_t[::1] offsets not None):
         """int32 array: the id of each text ``data[offsets[k]:offsets[k+1]]``
         that is a piece of this vocabulary, -1 for the others."""
+        return self._int32_per_text(data, offsets, bp_lookup_ids, "piece lookup failed")
+
+    cdef object _int32_per_text(self, bytes data, const int64_t[::1] offsets, _per_text function, str failure):
+        """An int32 array of one entry per text ``data[offsets[k]:offsets[k+1]]``
+        that ``function`` fills from the trie, without the GIL."""
         if offsets.shape[0] < 1:
             raise ValueError("offsets must have at least one entry")
         check_within(data, offsets)
         cdef size_t n = offsets.shape[0] - 1
-        ids = np.empty(n, dtype=np.int32)
-        cdef int32_t[::1] out = ids
+        result = np.zeros(n, dtype=np.int32)
+        cdef int32_t[::1] out = result
         cdef const uint8_t *raw = <const uint8_t *>PyBytes_AS_STRING(data)
         cdef int rc
         with nogil:
-            rc = bp_lookup_ids(self.trie, raw, &offsets[0], n, &out[0] if n else NULL)
-        check(rc, "piece lookup failed")
-        return ids
+            rc = function(self.trie, raw, &offsets[0], n, &out[0] if n else NULL)
+        check(rc, failure)
+        return result
 
     def lattice(self, bytes data not None, const int64_t[::1] offsets not None):
         """The :class:`Lattice` of the texts ``data[offsets[k]:offsets[k+1]]``
@@ -638,18 +647,7 @@ cdef class Segmenter:
         """int32 array: for each text ``data[offsets[k]:offsets[k+1]]`` (a
         piece), the tokens of its best segmentation other than the piece
         itself, 0 if there is none (the "em" trainer's pruning by gain)."""
-        if offsets.shape[0] < 1:
-            raise ValueError("offsets must have at least one entry")
-        check_within(data, offsets)
-        cdef size_t n = offsets.shape[0] - 1
-        lengths = np.zeros(n, dtype=np.int32)
-        cdef int32_t[::1] out = lengths
-        cdef const uint8_t *raw = <const uint8_t *>PyBytes_AS_STRING(data)
-        cdef int rc
-        with nogil:
-            rc = bp_alternative_lengths(self.trie, raw, &offsets[0], n, &out[0] if n else NULL)
-        check(rc, "alternative segmentation failed")
-        return lengths
+        return self._int32_per_text(data, offsets, bp_alternative_lengths, "alternative segmentation failed")
 
 
 # -- JSON lines: one string field per line (csrc/bp_jsonl.h) --------------------
