@@ -21,6 +21,7 @@ naming the file and line.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import glob
@@ -292,6 +293,32 @@ class _OnceInput:
             self.copy.close()  # it has no name: the space is freed now
             self.copy = None
 
+    @contextlib.contextmanager
+    def reading_source(self, resumable: bool) -> Iterator[Any]:
+        """The open source, for one pass to read in the ``with`` block: read to
+        its end, it is marked finished and closed; an error inside marks it
+        failed (why) and closes it; a pass that stops early (GeneratorExit)
+        leaves it open for the next pass to go on when ``resumable``, else
+        as for an error."""
+        self.reading = True
+        try:
+            yield self.open()
+            self.finished = True
+            self.close_source()
+        except GeneratorExit:
+            if not resumable:
+                self._fail(GeneratorExit())
+            raise
+        except BaseException as exc:
+            self._fail(exc)
+            raise
+        finally:
+            self.reading = False
+
+    def _fail(self, exc: BaseException) -> None:
+        self.failed = str(exc) or type(exc).__name__
+        self.close_source()
+
 
 def _stdin_stat() -> Optional[os.stat_result]:
     """What ``sys.stdin`` is (None when it has no file descriptor)."""
@@ -471,17 +498,9 @@ class Corpus:
         if once.started:
             raise ValueError(f"{once.name} is not a regular file (stdin, a pipe, a FIFO or a device), so it can be "
                              "read only once, and it was read already: save it to a file first")
-        once.started = once.reading = True
-        try:
-            yield from _blocks_of(once.open(), once.name, size, 1, self.bytes_read)
-            once.finished = True
-            once.close_source()
-        except BaseException as exc:
-            once.failed = str(exc) or type(exc).__name__
-            once.close_source()
-            raise
-        finally:
-            once.reading = False
+        once.started = True
+        with once.reading_source(resumable=False) as source:  # never spooled: no pass can go on from here
+            yield from _blocks_of(source, once.name, size, 1, self.bytes_read)
 
     def raw_lines(self) -> Iterator[Tuple[str, bytes]]:
         """(place, raw bytes) of every line (without its \\n), or of every whole file."""
@@ -537,9 +556,8 @@ class Corpus:
                 yield from self.lines_of(copy, once.name, size_hint=end)
         if once.finished:
             return
-        once.reading = True
-        try:
-            source = once.open()
+        # A reader that stops does so at a document boundary: the next pass goes on from there.
+        with once.reading_source(resumable=True) as source:
             if self.spool and once.copy is None:
                 once.copy = tempfile.TemporaryFile(prefix="bytepiece-")
             for where, raw in self.lines_of(source, once.name, first=once.documents + 1):
@@ -547,16 +565,6 @@ class Corpus:
                     self._write_copy(once, raw)
                 once.documents += 1
                 yield where, raw
-            once.finished = True
-            once.close_source()
-        except GeneratorExit:  # the reader stopped at a document boundary: the next pass goes on from there
-            raise
-        except BaseException as exc:
-            once.failed = str(exc) or type(exc).__name__
-            once.close_source()
-            raise
-        finally:
-            once.reading = False
 
     def _write_copy(self, once: _OnceInput, raw: bytes) -> None:
         assert once.copy is not None
