@@ -155,3 +155,11 @@ def test_bnlm_count_pieces_refuses_weights_of_another_length_and_zero(texts):
     with pytest.raises(ValueError):
         _training.bnlm_count_pieces(model, True, b"abcde", offsets, _training.PieceCounter(),
                                     np.array([1, 0], dtype=np.uint64))
+
+
+def test_distinct_chunks_are_bounded_by_a_share_of_max_memory():
+    from bytepiece.training.primitives import DISTINCT_CHUNK_BYTES, distinct_chunk_bytes
+    assert distinct_chunk_bytes(None, 4) == DISTINCT_CHUNK_BYTES
+    assert distinct_chunk_bytes(1 << 40, 2) == DISTINCT_CHUNK_BYTES  # a large bound leaves the default
+    assert distinct_chunk_bytes(64 << 20, 2) == (64 << 20) // 32  # a sixteenth, shared by the threads
+    assert distinct_chunk_bytes(64 << 20) == (64 << 20) // 16

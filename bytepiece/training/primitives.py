@@ -54,7 +54,7 @@ __all__ = [
     "count_ngrams",
     "total_positions", "numpy_logs", "finish_partition", "finish_ngram_model", "merge_ngrams", "finish_ngrams",
     "ngram_model",
-    "DISTINCT_CHUNK_BYTES", "DistinctChunks", "count_pieces", "merge_pieces", "kept_candidates", "partition_substrings", "merge_substrings",
+    "DISTINCT_CHUNK_BYTES", "distinct_chunk_bytes", "DistinctChunks", "count_pieces", "merge_pieces", "kept_candidates", "partition_substrings", "merge_substrings",
     "count_partition", "FoundInParts", "prune",
 ]
 
@@ -453,6 +453,15 @@ def _split_pieces(counter: "_training.PieceCounter", num_partitions: int) -> Lis
 DISTINCT_CHUNK_BYTES = 32 << 20
 
 
+def distinct_chunk_bytes(max_memory: Optional[int], num_threads: int = 1) -> int:
+    """The bound of each of ``num_threads`` :class:`DistinctChunks`:
+    :data:`DISTINCT_CHUNK_BYTES`, or under a memory bound (bytes) at most
+    their share of a sixteenth of it."""
+    if max_memory is None:
+        return DISTINCT_CHUNK_BYTES
+    return min(DISTINCT_CHUNK_BYTES, max_memory // (16 * num_threads))
+
+
 class DistinctChunks:
     """Pass 2 with repeated chunks segmented once: :meth:`add` gathers the
     chunks by value, with their number of occurrences; once they hold more
@@ -493,8 +502,7 @@ def count_pieces(plan: CountingPlan, ngram_model: "_training.NgramModel", texts:
     Viterbi) and count the pieces, one :class:`PiecePartition` per piece
     partition of the plan."""
     counter = _training.PieceCounter()
-    max_bytes = DISTINCT_CHUNK_BYTES if memory_limit is None else min(DISTINCT_CHUNK_BYTES, memory_limit // 16)
-    chunks = DistinctChunks(ngram_model, ensure_unicode, counter, max_bytes)
+    chunks = DistinctChunks(ngram_model, ensure_unicode, counter, distinct_chunk_bytes(memory_limit))
     docs, positions = 0, 0
     for packed, n in chunk_batches(texts, plan.isolate_digits):
         chunks.add(packed.data, packed.offsets)

@@ -29,7 +29,7 @@ from ..validation import check_int, check_num_threads, usable_threads
 from .options import API_DEFAULTS, HasTrainingOptions, TrainingOptions, as_training_options
 from .budget import MemoryBoundError, NgramHistogram, apply_budget, check_memory_options, format_bytes
 from .primitives import (
-    DISTINCT_CHUNK_BYTES, DUPLICATE_WARNING, DistinctChunks, DuplicateEstimate, chunk_batches, chunk_field_blocks,
+    DUPLICATE_WARNING, DistinctChunks, DuplicateEstimate, chunk_batches, chunk_field_blocks, distinct_chunk_bytes,
     finish_ngram_model, resident_memory,
 )
 from .pruning import FoundInProcess, Run, TextLattices, count_tokens_packed, with_progress
@@ -291,11 +291,8 @@ class _Run:
                 yield [(data, offsets[bounds[w]:bounds[w + 1] + 1]) for w in range(num_threads)]
                 bar.update(len(data))
 
-        # Each thread segments each distinct chunk it was given once (within
-        # DISTINCT_CHUNK_BYTES of them, or its share of a sixteenth of max_memory).
-        max_bytes = DISTINCT_CHUNK_BYTES
-        if self.max_memory is not None:
-            max_bytes = min(max_bytes, self.max_memory // (16 * num_threads))
+        # Each thread segments each distinct chunk it was given once.
+        max_bytes = distinct_chunk_bytes(self.max_memory, num_threads)
         gathered = [DistinctChunks(ngram_model, self.options.ensure_unicode, counter, max_bytes)
                     for counter in counters]
 
