@@ -64,6 +64,27 @@ static void count_chunk(const bp_trie *trie, const uint8_t *text, size_t n, uint
     }
 }
 
+/* The per-position arrays of a dynamic programme over chunks of up to
+ * `longest` bytes: *score gets longest + 1 doubles, and the result is
+ * longest + 1 entries of `entry_size` bytes; both the caller's to free.
+ * NULL, and *score NULL, when they cannot be had (also when the sizes
+ * would overflow): the caller returns BP_ERR_NOMEM. */
+static void *position_arrays(size_t longest, size_t entry_size, double **score)
+{
+    *score = NULL;
+    if (longest >= SIZE_MAX / sizeof(double) || longest >= SIZE_MAX / entry_size)
+        return NULL;
+    *score = malloc((longest + 1) * sizeof **score);
+    void *per_position = malloc((longest + 1) * entry_size);
+    if (!*score || !per_position) {
+        free(*score);
+        free(per_position);
+        *score = NULL;
+        return NULL;
+    }
+    return per_position;
+}
+
 int bp_count_tokens(const bp_trie *trie, const uint8_t *data, const int64_t *offsets,
                     size_t num_texts, const uint64_t *weights, uint64_t *totals, size_t num_totals)
 {
@@ -77,15 +98,10 @@ int bp_count_tokens(const bp_trie *trie, const uint8_t *data, const int64_t *off
         return BP_ERR_INVALID;
     if (num_texts == 0)
         return BP_OK;
-    if (longest >= SIZE_MAX / sizeof(double))
+    double *score;
+    int32_t *back = position_arrays(longest, sizeof *back, &score);
+    if (!back)
         return BP_ERR_NOMEM;
-    double *score = malloc((longest + 1) * sizeof *score);
-    int32_t *back = malloc((longest + 1) * sizeof *back);
-    if (!score || !back) {
-        free(score);
-        free(back);
-        return BP_ERR_NOMEM;
-    }
     for (size_t k = 0; k < num_texts; k++) {
         const uint8_t *text = data + offsets[k];
         const size_t len = (size_t)(offsets[k + 1] - offsets[k]);
@@ -108,13 +124,10 @@ int bp_alternative_lengths(const bp_trie *trie, const uint8_t *data, const int64
     size_t longest = longest_text(offsets, num_texts);
     if (longest == SIZE_MAX)
         return BP_ERR_INVALID;
-    double *score = malloc((longest + 1) * sizeof *score);
-    int32_t *tokens = malloc((longest + 1) * sizeof *tokens);
-    if (!score || !tokens) {
-        free(score);
-        free(tokens);
+    double *score;
+    int32_t *tokens = position_arrays(longest, sizeof *tokens, &score);
+    if (!tokens)
         return BP_ERR_NOMEM;
-    }
     const bp_trie_cursor root = bp_trie_root(trie);
     for (size_t k = 0; k < num_texts; k++) {
         const uint8_t *text = data + offsets[k];
@@ -293,12 +306,12 @@ int bp_lattice_count(const bp_lattice *lattice, const double *scores, const int3
     for (size_t b = 0; b < lattice->num_base; b++)
         if (ids[b] >= 0 && ((size_t)ids[b] >= num_totals || !(fabs(scores[b]) <= BP_MAX_ABS_SCORE)))
             return BP_ERR_INVALID;
-    const size_t longest = lattice->longest;
+    double *score;
+    size_t *back = position_arrays(lattice->longest, sizeof *back, &score);
+    if (!back)
+        return BP_ERR_NOMEM;
     double *w = malloc(lattice->num_base * sizeof *w);
-    double *score = malloc((longest + 1) * sizeof *score);
-    size_t *back = malloc((longest + 1) * sizeof *back);
-    if (!w || !score || !back) {
-        free(w);
+    if (!w) {
         free(score);
         free(back);
         return BP_ERR_NOMEM;
