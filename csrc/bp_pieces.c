@@ -134,35 +134,41 @@ int bp_piece_counts_merge(bp_piece_counts *into, const bp_piece_counts *from)
     return BP_OK;
 }
 
-int bp_piece_counts_add_packed(bp_piece_counts *c, const uint8_t *data, const int64_t *offsets,
-                               const uint64_t *piece_counts, size_t n)
+/* Adds each text data[offsets[k] .. offsets[k+1]) with count counts[k], or
+ * 1 where counts is NULL. An empty text is skipped where skip_empty and
+ * refused otherwise; a zero count or broken offsets are refused. */
+static int add_texts(bp_piece_counts *c, const uint8_t *data, const int64_t *offsets, const uint64_t *counts,
+                     size_t n, int skip_empty)
 {
-    if (!c || (n && (!data || !offsets || !piece_counts)))
-        return BP_ERR_INVALID;
     for (size_t k = 0; k < n; k++) {
-        if (offsets[k] < 0 || offsets[k + 1] <= offsets[k] || piece_counts[k] == 0)
+        const uint64_t count = counts ? counts[k] : 1;
+        if (offsets[k] < 0 || offsets[k + 1] < offsets[k] || count == 0)
             return BP_ERR_INVALID;
-        int rc = bp_piece_counts_add(c, data + offsets[k], (size_t)(offsets[k + 1] - offsets[k]), piece_counts[k]);
+        if (offsets[k + 1] == offsets[k]) {
+            if (skip_empty)
+                continue;
+            return BP_ERR_INVALID;
+        }
+        int rc = bp_piece_counts_add(c, data + offsets[k], (size_t)(offsets[k + 1] - offsets[k]), count);
         if (rc != BP_OK)
             return rc;
     }
     return BP_OK;
 }
 
+int bp_piece_counts_add_packed(bp_piece_counts *c, const uint8_t *data, const int64_t *offsets,
+                               const uint64_t *piece_counts, size_t n)
+{
+    if (!c || (n && (!data || !offsets || !piece_counts)))
+        return BP_ERR_INVALID;
+    return add_texts(c, data, offsets, piece_counts, n, 0);
+}
+
 int bp_piece_counts_add_each(bp_piece_counts *c, const uint8_t *data, const int64_t *offsets, size_t n)
 {
     if (!c || (n && (!data || !offsets)))
         return BP_ERR_INVALID;
-    for (size_t k = 0; k < n; k++) {
-        if (offsets[k] < 0 || offsets[k + 1] < offsets[k])
-            return BP_ERR_INVALID;
-        if (offsets[k + 1] == offsets[k])
-            continue;
-        int rc = bp_piece_counts_add(c, data + offsets[k], (size_t)(offsets[k + 1] - offsets[k]), 1);
-        if (rc != BP_OK)
-            return rc;
-    }
-    return BP_OK;
+    return add_texts(c, data, offsets, NULL, n, 1);
 }
 
 /* Adds `count` to the piece if it belongs to `partition` of num_partitions
