@@ -129,12 +129,11 @@ def threaded_counter(pool: ThreadPoolExecutor, num_threads: int) -> TokenCounter
         # Split by bytes, not pieces: canonical order puts the long pieces,
         # the slow ones to segment, last.
         bounds = texts.balanced_bounds(num_threads)
-        futures = [pool.submit(count_tokens_packed, segmenter, vocabulary.num_pieces, texts.slice(a, b),
-                               weights[a:b])
-                   for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        jobs = [(segmenter, vocabulary.num_pieces, texts.slice(a, b), weights[a:b])
+                for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
         totals = np.zeros(vocabulary.num_pieces, dtype=np.uint64)
-        for future in futures:
-            totals += future.result()
+        for part in run(count_tokens_packed, jobs):
+            totals += part
         return totals
 
     return counter
